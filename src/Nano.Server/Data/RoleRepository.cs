@@ -1,0 +1,55 @@
+using Dapper;
+using Nano.Server.Domain;
+using Npgsql;
+
+namespace Nano.Server.Data;
+
+/// <summary>Roles: a name and its menu tags.</summary>
+public sealed class RoleRepository(NpgsqlDataSource db)
+{
+    public async Task<IReadOnlyList<string>> ListNamesAsync()
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<string>("SELECT name FROM roles ORDER BY name")).AsList();
+    }
+
+    public async Task<string[]?> GetMenuAsync(string name)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<string[]>("SELECT menu FROM roles WHERE name = @name", new { name });
+    }
+
+    public async Task CreateAsync(string name, string[] menu)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        try
+        {
+            await c.ExecuteAsync("INSERT INTO roles (name, menu) VALUES (@name, @menu)", new { name, menu });
+        }
+        catch (PostgresException e) when (e.IsUniqueViolation())
+        {
+            throw Fail.Exists($"role '{name}' already exists");
+        }
+    }
+
+    public async Task UpdateAsync(string name, string[] menu)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        if (await c.ExecuteAsync("UPDATE roles SET menu = @menu WHERE name = @name", new { name, menu }) == 0)
+            throw Fail.NotFound($"role '{name}' not found");
+    }
+
+    public async Task DeleteAsync(string name)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        try
+        {
+            if (await c.ExecuteAsync("DELETE FROM roles WHERE name = @name", new { name }) == 0)
+                throw Fail.NotFound($"role '{name}' not found");
+        }
+        catch (PostgresException e) when (e.IsForeignKeyViolation())
+        {
+            throw Fail.Precondition($"role '{name}' is attached to a user group");
+        }
+    }
+}

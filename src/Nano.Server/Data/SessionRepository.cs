@@ -1,0 +1,67 @@
+using Dapper;
+using Npgsql;
+
+namespace Nano.Server.Data;
+
+/// <summary>A live session with the menus its user's group has now.</summary>
+public sealed record SessionRow
+{
+    public required string Id { get; init; }
+    public required string UserName { get; init; }
+    public string? GroupName { get; init; }
+    public required string Address { get; init; }
+    public required string[] Menu { get; init; }
+}
+
+/// <summary>Sessions; an expired row counts as absent until the sweep deletes it.</summary>
+public sealed class SessionRepository(NpgsqlDataSource db)
+{
+    private const string LiveSession = """
+        SELECT s.id, s.user_name, u.group_name, s.address,
+               ARRAY(SELECT DISTINCT m FROM user_group_roles gr JOIN roles r ON r.name = gr.role_name, unnest(r.menu) AS m
+                     WHERE gr.group_name = u.group_name ORDER BY m) AS menu
+        FROM sessions s JOIN users u ON u.name = s.user_name
+        WHERE s.id = @id AND s.expires_at > now()
+        """;
+
+    public async Task CreateAsync(string id, string user, string nonce, string address, TimeSpan timeout)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            INSERT INTO sessions (id, user_name, nonce, address, expires_at)
+            VALUES (@id, @user, @nonce, @address, now() + @timeout)
+            """, new { id, user, nonce, address, timeout });
+    }
+
+    public async Task<SessionRow?> FindLiveAsync(string id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<SessionRow>(LiveSession, new { id });
+    }
+
+    /// <summary>Moves the expiry of a live session to now + timeout; false when it is unknown or expired.</summary>
+    public async Task<bool> TouchAsync(string id, TimeSpan timeout)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync(
+            "UPDATE sessions SET expires_at = now() + @timeout WHERE id = @id AND expires_at > now()", new { id, timeout }) > 0;
+    }
+
+    public async Task<bool> DeleteAsync(string id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync("DELETE FROM sessions WHERE id = @id", new { id }) > 0;
+    }
+
+    public async Task<IReadOnlyList<string>> ListLiveIdsAsync()
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<string>("SELECT id FROM sessions WHERE expires_at > now() ORDER BY created_at")).AsList();
+    }
+
+    public async Task<int> DeleteExpiredAsync()
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync("DELETE FROM sessions WHERE expires_at <= now()");
+    }
+}

@@ -1,0 +1,71 @@
+namespace Nano.Server.Domain;
+
+/// <summary>
+/// Who may call what. Every public RPC needs a live session except the anonymous ones. A session may
+/// change an area (call an RPC whose HTTP rule is not a GET) only when one of its group's roles
+/// carries that area's menu tag. Reads need a session only.
+/// </summary>
+public static class AccessRules
+{
+    /// <summary>The menu of user administration: users, groups, roles and others' sessions.</summary>
+    public const string UserMenu = "user";
+
+    /// <summary>Callable without a session: log in and first-run initialisation.</summary>
+    private static readonly HashSet<string> Anonymous =
+    [
+        "/nano.v1.SessionService/CreateSession",
+        "/nano.v1.SystemService/GetSystemStatus",
+        "/nano.v1.SystemService/InitializeSystem",
+    ];
+
+    /// <summary>
+    /// The menu tag needed to change each area, by service, with per-method exceptions. A null tag
+    /// means any session may call it (the service may check more itself).
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string?> ChangeMenus = new Dictionary<string, string?>
+    {
+        ["nano.v1.ComputePoolService"] = "compute_pool",
+        ["nano.v1.StoragePoolService"] = "storage_pool",
+        ["nano.v1.StatusService"] = "dashboard",
+        ["nano.v1.AddressPoolService"] = "address_pool",
+        ["nano.v1.GuestService"] = "instance",
+        ["nano.v1.GuestService/SearchGuests"] = null, // a query sent as POST
+        ["nano.v1.InstanceService"] = "instance",
+        ["nano.v1.SnapshotService"] = "instance",
+        ["nano.v1.MonitorChannelService"] = "instance",
+        ["nano.v1.BatchService"] = "instance",
+        ["nano.v1.MigrationService"] = "compute_pool",
+        ["nano.v1.MediaImageService"] = "media",
+        ["nano.v1.DiskImageService"] = "image",
+        ["nano.v1.TemplateService"] = "templates",
+        ["nano.v1.SecurityPolicyGroupService"] = "policies",
+        ["nano.v1.RoleService"] = UserMenu,
+        ["nano.v1.UserGroupService"] = UserMenu,
+        ["nano.v1.UserService"] = UserMenu,
+        ["nano.v1.UserService/ChangeUserPassword"] = null, // own password; another's needs "user" (checked in the service)
+        ["nano.v1.SessionService"] = null, // keep-alive and log-out of one's own session (checked in the service)
+        ["nano.v1.ResourceVisibilityService"] = "visibility",
+        ["nano.v1.LogService"] = "log",
+        ["nano.v1.LogService/AddLog"] = null, // every user writes log lines (the portal logs each login and logout)
+        ["nano.v1.SystemService"] = null,
+    };
+
+    public static bool IsAnonymous(ApiMethod method) => Anonymous.Contains(method.Path);
+
+    /// <summary>The menu tag a call needs, or null when a session is enough.</summary>
+    public static string? RequiredMenu(ApiMethod method)
+    {
+        if (!method.Changes)
+            return null;
+        if (ChangeMenus.TryGetValue($"{method.Service}/{method.Name}", out var tag) || ChangeMenus.TryGetValue(method.Service, out tag))
+            return tag;
+        throw new InvalidOperationException($"no access rule for {method.Path}");
+    }
+
+    /// <summary>Throws PERMISSION_DENIED unless the session's roles carry <paramref name="menu"/>.</summary>
+    public static void Demand(SessionContext session, string menu)
+    {
+        if (!session.Menu.Contains(menu, StringComparer.Ordinal))
+            throw Fail.Denied($"user '{session.User}' may not change this: its roles lack the '{menu}' menu");
+    }
+}

@@ -1,0 +1,21 @@
+using Grpc.Core;
+
+namespace Nano.Server.Domain;
+
+/// <summary>The failures the API answers, as gRPC statuses (REST turns them into the envelope).</summary>
+public static class Fail
+{
+    public static RpcException Invalid(string message) => new(new Status(StatusCode.InvalidArgument, message));
+
+    public static RpcException NotFound(string message) => new(new Status(StatusCode.NotFound, message));
+
+    public static RpcException Exists(string message) => new(new Status(StatusCode.AlreadyExists, message));
+
+    public static RpcException Conflict(string message) => new(new Status(StatusCode.Aborted, message));
+
+    public static RpcException Precondition(string message) => new(new Status(StatusCode.FailedPrecondition, message));
+
+    public static RpcException Unauthenticated(string message) => new(new Status(StatusCode.Unauthenticated, message));
+
+    public static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message));
+}

@@ -1,0 +1,63 @@
+using System.Text.RegularExpressions;
+
+namespace Nano.Server.Domain;
+
+/// <summary>Rules for user, group and role names, passwords and free text (ROUTES.md section 3.4).</summary>
+public static partial class IdentityRules
+{
+    public const int MaxNameLength = 64;
+    public const int MaxTextLength = 256;
+    public const int MaxPasswordLength = 128;
+
+    /// <summary>Reserved: GET /user_groups/members/ is the documented member list (A6).</summary>
+    public const string ReservedGroupName = "members";
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex NamePattern();
+
+    /// <summary>
+    /// Letters, digits, '-' and '_'. Upstream also allows '.', but guest owners and groups cannot
+    /// contain it, so a user or group with a dot could never own a guest: it is rejected here.
+    /// </summary>
+    public static string Name(string kind, string? value)
+    {
+        if (string.IsNullOrEmpty(value))
+            throw Fail.Invalid($"{kind} name is required");
+        if (value.Length > MaxNameLength)
+            throw Fail.Invalid($"{kind} name is longer than {MaxNameLength} characters");
+        if (!NamePattern().IsMatch(value))
+            throw Fail.Invalid($"invalid {kind} name '{value}': only letters, digits, '-' and '_' are allowed");
+        return value;
+    }
+
+    public static string Text(string field, string? value, int maxLength = MaxTextLength)
+    {
+        value ??= "";
+        if (value.Length > maxLength)
+            throw Fail.Invalid($"{field} is longer than {maxLength} characters");
+        if (value.Any(char.IsControl))
+            throw Fail.Invalid($"{field} must not contain control characters");
+        return value;
+    }
+
+    /// <summary>At least 8 characters with a digit, a lowercase and an uppercase ASCII letter.</summary>
+    public static string Password(string? value)
+    {
+        if (string.IsNullOrEmpty(value) || value.Length < 8)
+            throw Fail.Invalid("password must have at least 8 characters");
+        if (value.Length > MaxPasswordLength)
+            throw Fail.Invalid($"password is longer than {MaxPasswordLength} characters");
+        if (!value.Any(char.IsAsciiDigit) || !value.Any(char.IsAsciiLetterLower) || !value.Any(char.IsAsciiLetterUpper))
+            throw Fail.Invalid("password must contain a digit, a lowercase and an uppercase letter");
+        return value;
+    }
+
+    /// <summary>Menu tags: not validated against a list (the portal owns them), only their form.</summary>
+    public static string[] Menu(IEnumerable<string> tags, bool required)
+    {
+        var menu = tags.Select(t => Name("menu", t)).Distinct(StringComparer.Ordinal).ToArray();
+        if (required && menu.Length == 0)
+            throw Fail.Invalid("at least one menu is required");
+        return menu;
+    }
+}

@@ -1,0 +1,119 @@
+using System.Net;
+using Dapper;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Nano.Server.Data;
+using Nano.Server.Http;
+using Nano.Server.Services;
+using Npgsql;
+
+namespace Nano.Server.Hosting;
+
+/// <summary>Builds nano-server: REST (JSON transcoding) and gRPC listeners, PostgreSQL, the services.</summary>
+public static class NanoApp
+{
+    public static WebApplication Build(string[] args, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
+        if (settings is not null)
+            builder.Configuration.AddInMemoryCollection(settings);
+        builder.Services.AddOptions<NanoOptions>()
+            .Bind(builder.Configuration.GetSection(NanoOptions.Section))
+            .PostConfigure(o =>
+            {
+                if (string.IsNullOrWhiteSpace(o.Database))
+                    o.Database = Environment.GetEnvironmentVariable("NANO_DATABASE") ?? "";
+            })
+            .Validate(o => o.SessionTimeoutSeconds > 0, "Nano:SessionTimeoutSeconds must be positive");
+
+        var listen = builder.Configuration.GetSection(NanoOptions.Section).Get<NanoOptions>() ?? new NanoOptions();
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            var address = ParseAddress(listen.Address);
+            kestrel.Listen(address, listen.RestPort, l => l.Protocols = HttpProtocols.Http1);
+            kestrel.Listen(address, listen.GrpcPort, l => l.Protocols = HttpProtocols.Http2);
+        });
+
+        builder.Services.AddSingleton<DatabaseEndpoint>();
+        builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<DatabaseEndpoint>().ConnectionString));
+        builder.Services.AddSingleton<Migrator>();
+        builder.Services.AddHostedService<DatabaseStartup>();
+        builder.Services.AddHostedService<SessionSweeper>();
+        builder.Services.AddSingleton<RoleRepository>();
+        builder.Services.AddSingleton<UserGroupRepository>();
+        builder.Services.AddSingleton<UserRepository>();
+        builder.Services.AddSingleton<SessionRepository>();
+        builder.Services.AddSingleton<LogRepository>();
+        builder.Services.AddSingleton<SystemRepository>();
+        builder.Services.AddSingleton<SessionInterceptor>();
+
+        builder.Services.AddGrpc(o => o.Interceptors.Add<SessionInterceptor>()).AddJsonTranscoding();
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+
+        var app = builder.Build();
+        app.UseMiddleware<EnvelopeMiddleware>();
+        MapServices(app);
+        app.MapGrpcReflectionService();
+        app.MapGrpcHealthChecksService();
+        app.Lifetime.ApplicationStarted.Register(() =>
+        {
+            var o = app.Services.GetRequiredService<IOptions<NanoOptions>>().Value;
+            Console.WriteLine($"nano-server ready: REST http://{o.Address}:{o.RestPort}/api/v1  gRPC http://{o.Address}:{o.GrpcPort}");
+        });
+        return app;
+    }
+
+    /// <summary>Every public service, the unbuilt areas included (they answer UNIMPLEMENTED).</summary>
+    private static void MapServices(WebApplication app)
+    {
+        app.MapGrpcService<SystemService>();
+        app.MapGrpcService<SessionService>();
+        app.MapGrpcService<RoleService>();
+        app.MapGrpcService<UserGroupService>();
+        app.MapGrpcService<UserService>();
+        app.MapGrpcService<ResourceVisibilityService>();
+        app.MapGrpcService<LogService>();
+        app.MapGrpcService<ComputePoolService>();
+        app.MapGrpcService<StoragePoolService>();
+        app.MapGrpcService<StatusService>();
+        app.MapGrpcService<AddressPoolService>();
+        app.MapGrpcService<GuestService>();
+        app.MapGrpcService<InstanceService>();
+        app.MapGrpcService<SnapshotService>();
+        app.MapGrpcService<MonitorChannelService>();
+        app.MapGrpcService<MediaImageService>();
+        app.MapGrpcService<DiskImageService>();
+        app.MapGrpcService<TemplateService>();
+        app.MapGrpcService<SecurityPolicyGroupService>();
+        app.MapGrpcService<MigrationService>();
+        app.MapGrpcService<BatchService>();
+    }
+
+    private static IPAddress ParseAddress(string address) => address switch
+    {
+        "localhost" => IPAddress.Loopback,
+        "*" or "" => IPAddress.Any,
+        _ => IPAddress.Parse(address),
+    };
+}
+
+/// <summary>grpc.health.v1 reports SERVING while PostgreSQL answers.</summary>
+public sealed class DatabaseHealthCheck(NpgsqlDataSource db) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await using var command = db.CreateCommand("SELECT 1");
+            await command.ExecuteScalarAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (Exception e)
+        {
+            return HealthCheckResult.Unhealthy("PostgreSQL does not answer", e);
+        }
+    }
+}

@@ -1,0 +1,37 @@
+namespace Nano.Server.Hosting;
+
+/// <summary>Settings of nano-server, bound from the "Nano" configuration section.</summary>
+public sealed class NanoOptions
+{
+    public const string Section = "Nano";
+
+    /// <summary>Address both listeners bind to.</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>REST (HTTP/1.1, JSON transcoding) port.</summary>
+    public int RestPort { get; set; } = 5870;
+
+    /// <summary>gRPC (HTTP/2 cleartext) port, with reflection and health.</summary>
+    public int GrpcPort { get; set; } = 5871;
+
+    /// <summary>Folder for the embedded PostgreSQL cluster and other local state.</summary>
+    public string DataDir { get; set; } = ".nano";
+
+    /// <summary>PostgreSQL connection string; empty starts the embedded cluster under <see cref="DataDir"/>.</summary>
+    public string Database { get; set; } = "";
+
+    /// <summary>Seconds a session lives after login or its last keep-alive.</summary>
+    public int SessionTimeoutSeconds { get; set; } = 180;
+
+    /// <summary>When true, REST failures use their error_code as the HTTP status too (default: 200, as upstream).</summary>
+    public bool RestErrorsAsHttpStatus { get; set; }
+
+    /// <summary>Slider limits the portal shows (GET /system/); not enforced.</summary>
+    public int MaxCores { get; set; } = 24;
+
+    /// <summary>Memory slider limit in GB.</summary>
+    public int MaxMemoryGb { get; set; } = 32;
+
+    /// <summary>Disk slider limit in GB.</summary>
+    public int MaxDiskGb { get; set; } = 64;
+}

@@ -1,0 +1,25 @@
+using Nano.Server.Data;
+
+namespace Nano.Server.Hosting;
+
+/// <summary>Deletes expired sessions every 10 seconds (they already count as absent once expired).</summary>
+public sealed class SessionSweeper(SessionRepository sessions, ILogger<SessionSweeper> logger) : BackgroundService
+{
+    private static readonly TimeSpan Period = TimeSpan.FromSeconds(10);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Period);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await sessions.DeleteExpiredAsync();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Session sweep failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Nano.Server.Hosting;
+
+namespace Nano.Server.Http;
+
+/// <summary>
+/// Makes every REST answer under /api the Nano envelope. Failures (gRPC statuses written by JSON
+/// transcoding, routing 404/405, body errors) become {"error_code","message","data":""} with HTTP 200,
+/// or with the code as status when Nano:RestErrorsAsHttpStatus is set. Empty request bodies count
+/// as {}. gRPC calls (application/grpc) pass untouched.
+/// </summary>
+public sealed class EnvelopeMiddleware(RequestDelegate next, IOptions<NanoOptions> options, ILogger<EnvelopeMiddleware> logger)
+{
+    private static readonly byte[] EmptyObject = "{}"u8.ToArray();
+
+    public async Task InvokeAsync(HttpContext http)
+    {
+        if (!http.Request.Path.StartsWithSegments("/api") ||
+            http.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
+        {
+            await next(http);
+            return;
+        }
+        NormaliseBody(http.Request);
+        var original = http.Response.Body;
+        var capture = new FailureCapturingStream(original, http.Response);
+        http.Response.Body = capture;
+        try
+        {
+            await next(http);
+        }
+        catch (Exception e) when (!http.Response.HasStarted)
+        {
+            logger.LogError(e, "Unhandled failure on {Method} {Path}", http.Request.Method, http.Request.Path);
+            http.Response.StatusCode = 500;
+        }
+        finally
+        {
+            http.Response.Body = original;
+        }
+        if (http.Response.StatusCode >= 400 && !http.Response.HasStarted)
+            await WriteFailureAsync(http, capture.Captured);
+    }
+
+    /// <summary>Writes the failure envelope for the response's status and captured body.</summary>
+    private async Task WriteFailureAsync(HttpContext http, MemoryStream? body)
+    {
+        var (code, message) = ReadGrpcStatus(body) is { } status
+            ? (NanoErrorCodes.FromGrpc(status.Code), status.Message)
+            : NanoErrorCodes.FromHttp(http.Response.StatusCode, http.Request);
+        var response = http.Response;
+        response.Headers.Clear();
+        response.StatusCode = options.Value.RestErrorsAsHttpStatus ? code : StatusCodes.Status200OK;
+        response.ContentType = "application/json; charset=utf-8";
+        if (message.Length == 0)
+            message = code == 501 ? $"{http.Request.Method} {http.Request.Path} is not implemented yet" : $"request failed ({code})";
+        await using var json = new Utf8JsonWriter(response.Body, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        json.WriteStartObject();
+        json.WriteNumber("error_code", code);
+        json.WriteString("message", message);
+        json.WriteString("data", "");
+        json.WriteEndObject();
+    }
+
+    /// <summary>Transcoding writes a failed call as {"code": gRPC code, "message": ..., "details": []}.</summary>
+    private static (StatusCode Code, string Message)? ReadGrpcStatus(MemoryStream? body)
+    {
+        if (body is null || body.Length == 0)
+            return null;
+        try
+        {
+            using var json = JsonDocument.Parse(body.ToArray());
+            if (json.RootElement.ValueKind == JsonValueKind.Object &&
+                json.RootElement.TryGetProperty("code", out var code) && code.TryGetInt32(out var value))
+            {
+                var message = json.RootElement.TryGetProperty("message", out var m) ? m.GetString() ?? "" : "";
+                return ((StatusCode)value, message);
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return null;
+    }
+
+    /// <summary>An empty body reads as {}; a body without a JSON content type (curl -d) is read as JSON.</summary>
+    private static void NormaliseBody(HttpRequest request)
+    {
+        if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
+            return;
+        var chunked = request.Headers.TransferEncoding.ToString().Contains("chunked", StringComparison.OrdinalIgnoreCase);
+        if (request.ContentLength is null or 0 && !chunked)
+        {
+            request.Body = new MemoryStream(EmptyObject);
+            request.ContentLength = EmptyObject.Length;
+            request.ContentType = "application/json";
+            return;
+        }
+        var type = request.ContentType ?? "";
+        if (type.Length == 0 || type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) ||
+            type.StartsWith("text/plain", StringComparison.OrdinalIgnoreCase))
+            request.ContentType = "application/json";
+    }
+}

@@ -1,0 +1,95 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Nano.Contracts.V1;
+using Nano.Server.Data;
+using Nano.Server.Domain;
+using Nano.Server.Hosting;
+using Nano.Server.Http;
+
+namespace Nano.Server.Services;
+
+/// <summary>Log in, keep alive, inspect, list and log out sessions.</summary>
+public sealed class SessionService(
+    UserRepository users, SessionRepository sessions, LogRepository logs, IOptions<NanoOptions> options)
+    : Contracts.V1.SessionService.SessionServiceBase
+{
+    private TimeSpan Timeout => TimeSpan.FromSeconds(options.Value.SessionTimeoutSeconds);
+
+    public override async Task<CreateSessionResponse> CreateSession(CreateSessionRequest request, ServerCallContext context)
+    {
+        var address = ClientAddress.Of(context.GetHttpContext());
+        var name = IdentityRules.Text("user", request.User, IdentityRules.MaxNameLength);
+        var password = IdentityRules.Text("password", request.Password, IdentityRules.MaxPasswordLength);
+        var nonce = IdentityRules.Text("nonce", request.Nonce);
+        var user = name.Length == 0 ? null : await users.FindAsync(name);
+        if (!PasswordHasher.Verify(password, user?.PasswordHash))
+        {
+            await logs.AddAsync(DateTime.Now, $"login failed for user '{name}' from {address}");
+            throw Fail.Unauthenticated("invalid user or password");
+        }
+        if (user!.GroupName is null)
+            throw Fail.Precondition($"user '{user.Name}' is not in any user group");
+        var id = Guid.NewGuid().ToString();
+        await sessions.CreateAsync(id, user.Name, nonce, address, Timeout);
+        var live = await sessions.FindLiveAsync(id) ?? throw Fail.Unauthenticated("the new session expired at once");
+        return new CreateSessionResponse
+        {
+            Data = new LoginResult
+            {
+                Session = id,
+                Timeout = options.Value.SessionTimeoutSeconds,
+                Group = user.GroupName,
+                Menu = { live.Menu },
+                Address = address,
+            },
+        };
+    }
+
+    public override async Task<KeepSessionAliveResponse> KeepSessionAlive(KeepSessionAliveRequest request, ServerCallContext context)
+    {
+        DemandOwnOrAdministered(request.SessionId, context);
+        if (!await sessions.TouchAsync(request.SessionId, Timeout))
+            throw Fail.NotFound($"invalid session '{request.SessionId}'");
+        return new KeepSessionAliveResponse();
+    }
+
+    public override async Task<GetSessionResponse> GetSession(GetSessionRequest request, ServerCallContext context)
+    {
+        DemandOwnOrAdministered(request.SessionId, context);
+        var row = await sessions.FindLiveAsync(request.SessionId) ?? throw Fail.NotFound($"invalid session '{request.SessionId}'");
+        return new GetSessionResponse
+        {
+            Data = new SessionInfo
+            {
+                User = row.UserName,
+                Group = row.GroupName ?? "",
+                Address = row.Address,
+                Menu = { row.Menu },
+                Timeout = options.Value.SessionTimeoutSeconds,
+            },
+        };
+    }
+
+    /// <summary>Session ids are credentials: only user administrators see all of them, others their own.</summary>
+    public override async Task<ListSessionsResponse> ListSessions(ListSessionsRequest request, ServerCallContext context)
+    {
+        var session = SessionInterceptor.SessionOf(context);
+        var ids = session.Menu.Contains(AccessRules.UserMenu) ? await sessions.ListLiveIdsAsync() : [session.Id];
+        return new ListSessionsResponse { Data = { ids } };
+    }
+
+    public override async Task<DeleteSessionResponse> DeleteSession(DeleteSessionRequest request, ServerCallContext context)
+    {
+        DemandOwnOrAdministered(request.SessionId, context);
+        if (!await sessions.DeleteAsync(request.SessionId))
+            throw Fail.NotFound($"invalid session '{request.SessionId}'");
+        return new DeleteSessionResponse();
+    }
+
+    private static void DemandOwnOrAdministered(string sessionId, ServerCallContext context)
+    {
+        var session = SessionInterceptor.SessionOf(context);
+        if (sessionId != session.Id)
+            AccessRules.Demand(session, AccessRules.UserMenu);
+    }
+}

@@ -1,0 +1,44 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Nano.Contracts.V1;
+using Nano.Server.Data;
+using Nano.Server.Domain;
+using Nano.Server.Hosting;
+
+namespace Nano.Server.Services;
+
+/// <summary>First-run check and initialisation (upstream B1), callable without a session.</summary>
+public sealed class SystemService(UserRepository users, SystemRepository system, IOptions<NanoOptions> options)
+    : Contracts.V1.SystemService.SystemServiceBase
+{
+    public const string DefaultGroup = "admin";
+    public const string DefaultDisplay = "Adminitrators of Nano Portal";
+    public const string DefaultRole = "super";
+
+    public override async Task<GetSystemStatusResponse> GetSystemStatus(GetSystemStatusRequest request, ServerCallContext context) => new()
+    {
+        Data = new SystemStatus
+        {
+            Ready = await users.AnyAsync(),
+            MaxCores = options.Value.MaxCores,
+            MaxMemory = options.Value.MaxMemoryGb,
+            MaxDisk = options.Value.MaxDiskGb,
+        },
+    };
+
+    public override async Task<InitializeSystemResponse> InitializeSystem(InitializeSystemRequest request, ServerCallContext context)
+    {
+        var user = IdentityRules.Name("user", request.User);
+        var password = IdentityRules.Password(request.Password);
+        var menu = IdentityRules.Menu(request.Menu, required: true);
+        var group = IdentityRules.Name("user group", Or(request.Group, DefaultGroup));
+        var role = IdentityRules.Name("role", Or(request.Role, DefaultRole));
+        var display = IdentityRules.Text("display", Or(request.Display, DefaultDisplay));
+        if (group == IdentityRules.ReservedGroupName)
+            throw Fail.Invalid($"user group name '{group}' is reserved");
+        await system.InitializeAsync(role, menu, group, display, user, PasswordHasher.Hash(password));
+        return new InitializeSystemResponse();
+    }
+
+    private static string Or(string value, string fallback) => string.IsNullOrEmpty(value) ? fallback : value;
+}
