@@ -1,0 +1,56 @@
+namespace Nano.Server.Tests.Infrastructure;
+
+/// <summary>
+/// A server on its own database, initialised through POST /system/ with an administrator who has
+/// every menu, and logged in. One per test class (xunit class fixture).
+/// </summary>
+public sealed class InitializedServer : IAsyncLifetime
+{
+    public const string AdminName = "admin";
+    public const string AdminPassword = "Adm1nPassword";
+    public static readonly string[] AllMenus =
+        ["dashboard", "compute_pool", "address_pool", "storage_pool", "instance", "image", "media", "templates", "policies", "user", "log", "visibility"];
+
+    private TestServer? _server;
+
+    public TestServer Server => _server ?? throw new InvalidOperationException("not started");
+
+    public RestClient Rest => Server.Rest;
+
+    public string AdminSession { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+        _server = await TestServer.StartAsync();
+        var init = await Rest.PostAsync("/api/v1/system/", new { user = AdminName, password = AdminPassword, menu = AllMenus });
+        Assert.Equal(0, init.ErrorCode);
+        AdminSession = await LoginAsync(AdminName, AdminPassword);
+    }
+
+    public async Task<string> LoginAsync(string user, string password)
+    {
+        var login = await Rest.PostAsync("/api/v1/sessions/", new { user, password, nonce = "test" });
+        Assert.True(login.ErrorCode == 0, login.Text);
+        return login.Data!["session"]!.GetValue<string>();
+    }
+
+    /// <summary>Creates a role with <paramref name="menus"/>, a group with that role, a member user, and logs it in.</summary>
+    public async Task<string> UserWithMenusAsync(string prefix, params string[] menus)
+    {
+        var role = $"{prefix}_role";
+        var group = $"{prefix}_group";
+        var user = $"{prefix}_user";
+        const string password = "Us3rPassword";
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/roles/{role}", new { menu = menus }, AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/user_groups/{group}", new { display = prefix, role = new[] { role } }, AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/users/{user}", new { password }, AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/user_groups/{group}/members/{user}", null, AdminSession)).ErrorCode);
+        return await LoginAsync(user, password);
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_server is not null)
+            await _server.DisposeAsync();
+    }
+}

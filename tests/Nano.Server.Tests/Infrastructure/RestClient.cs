@@ -1,0 +1,48 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Nano.Server.Tests.Infrastructure;
+
+/// <summary>A REST answer: HTTP status and the parsed JSON document.</summary>
+public sealed record RestAnswer(HttpStatusCode Status, JsonNode Json, string Text)
+{
+    public int ErrorCode => Json["error_code"]!.GetValue<int>();
+
+    public string Message => Json["message"]!.GetValue<string>();
+
+    public JsonNode? Data => Json["data"];
+}
+
+/// <summary>Real HTTP/1.1 calls to the REST port, with or without a Nano-Session header.</summary>
+public sealed class RestClient(HttpClient http) : IDisposable
+{
+    public HttpClient Http => http;
+
+    public Task<RestAnswer> GetAsync(string path, string? session = null) => SendAsync(HttpMethod.Get, path, null, session);
+
+    public Task<RestAnswer> PostAsync(string path, object? body, string? session = null) => SendAsync(HttpMethod.Post, path, body, session);
+
+    public Task<RestAnswer> PutAsync(string path, object? body, string? session = null) => SendAsync(HttpMethod.Put, path, body, session);
+
+    public Task<RestAnswer> DeleteAsync(string path, object? body = null, string? session = null) => SendAsync(HttpMethod.Delete, path, body, session);
+
+    /// <summary>Sends <paramref name="body"/>: null for none, a string as raw text, anything else as JSON.</summary>
+    public async Task<RestAnswer> SendAsync(HttpMethod method, string path, object? body, string? session)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (session is not null)
+            request.Headers.Add("Nano-Session", session);
+        if (body is not null)
+        {
+            var text = body as string ?? JsonSerializer.Serialize(body);
+            request.Content = new StringContent(text, Encoding.UTF8, "application/json");
+        }
+        using var response = await http.SendAsync(request);
+        var content = await response.Content.ReadAsStringAsync();
+        return new RestAnswer(response.StatusCode, JsonNode.Parse(content)!, content);
+    }
+
+    public void Dispose() => http.Dispose();
+}

@@ -1,0 +1,79 @@
+using System.Net;
+using System.Net.Sockets;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Nano.Server.Hosting;
+
+namespace Nano.Server.Tests.Infrastructure;
+
+/// <summary>The real nano-server on two free loopback ports, with a REST client and a gRPC channel.</summary>
+public sealed class TestServer : IAsyncDisposable
+{
+    public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
+
+    private readonly WebApplication _app;
+
+    private TestServer(WebApplication app, string database, int restPort, int grpcPort)
+    {
+        _app = app;
+        Database = database;
+        Rest = new RestClient(new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{restPort}"), Timeout = Deadline });
+        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+        RestPort = restPort;
+        GrpcPort = grpcPort;
+    }
+
+    public string Database { get; }
+
+    public RestClient Rest { get; }
+
+    public GrpcChannel Channel { get; }
+
+    public int RestPort { get; }
+
+    public int GrpcPort { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Starts a server on a new database, or on <paramref name="database"/> to reuse one.</summary>
+    public static async Task<TestServer> StartAsync(string? database = null, IReadOnlyDictionary<string, string?>? settings = null)
+    {
+        database ??= await TestDatabase.CreateAsync();
+        var restPort = FreePort();
+        var grpcPort = FreePort();
+        var all = new Dictionary<string, string?>
+        {
+            ["Nano:Database"] = database,
+            ["Nano:Address"] = "127.0.0.1",
+            ["Nano:RestPort"] = restPort.ToString(),
+            ["Nano:GrpcPort"] = grpcPort.ToString(),
+            ["Nano:DataDir"] = Path.Combine(Path.GetTempPath(), $"nano-test-data-{Guid.NewGuid():N}"),
+            ["Logging:LogLevel:Default"] = "Warning",
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+            all[key] = value;
+        var app = NanoApp.Build([], all);
+        await app.StartAsync().WaitAsync(Deadline);
+        return new TestServer(app, database, restPort, grpcPort);
+    }
+
+    /// <summary>gRPC call options carrying a session and a deadline.</summary>
+    public static CallOptions Call(string? session = null) =>
+        new(session is null ? [] : new Metadata { { "nano-session", session } }, DateTime.UtcNow + Deadline);
+
+    public async ValueTask DisposeAsync()
+    {
+        Channel.Dispose();
+        Rest.Dispose();
+        await _app.StopAsync().WaitAsync(Deadline);
+        await _app.DisposeAsync();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
