@@ -20,7 +20,7 @@ public sealed class LogRepository(NpgsqlDataSource db)
         await using var tx = await c.BeginTransactionAsync();
         await c.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('operation_logs'))", transaction: tx);
         var used = await c.ExecuteScalarAsync<int>(
-            "SELECT count(*) FROM operation_logs WHERE id LIKE @prefix", new { prefix = second + "%" }, tx);
+            "SELECT COALESCE(max(right(id, 3)::int), 0) FROM operation_logs WHERE id LIKE @prefix", new { prefix = second + "%" }, tx);
         if (used >= 999)
             throw Domain.Fail.Conflict("too many log entries in one second");
         var id = second + (used + 1).ToString("000", System.Globalization.CultureInfo.InvariantCulture);
