@@ -1,5 +1,6 @@
 using System.Reflection;
 using Dapper;
+using Nano.Server.Hosting;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -8,13 +9,14 @@ namespace Nano.Server.Data;
 /// Applies the numbered scripts under Data/Migrations in order, each in its own transaction,
 /// recording them in schema_journal. Replicas starting together serialise on an advisory lock.
 /// </summary>
-public sealed class Migrator(NpgsqlDataSource dataSource, ILogger<Migrator> logger)
+public sealed class Migrator(DatabaseEndpoint database, ILogger<Migrator> logger)
 {
     private const long LockKey = 0x4e414e4f; // "NANO"
 
     public async Task ApplyAsync(CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = new NpgsqlConnection(database.Maintenance);
+        await connection.OpenAsync(cancellationToken);
         await connection.ExecuteAsync("""
             CREATE TABLE IF NOT EXISTS schema_journal (
                 version     text PRIMARY KEY,

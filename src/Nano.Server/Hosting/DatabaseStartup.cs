@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Nano.Server.Data;
+using Npgsql;
 
 namespace Nano.Server.Hosting;
 
@@ -20,7 +21,7 @@ public sealed class DatabaseStartup(DatabaseEndpoint endpoint, IServiceProvider 
     {
         if (endpoint.Embedded is { } embedded)
         {
-            Npgsql.NpgsqlConnection.ClearAllPools();
+            NpgsqlConnection.ClearAllPools();
             await embedded.StopAsync();
         }
     }
@@ -35,15 +36,25 @@ public sealed class DatabaseEndpoint
         if (string.IsNullOrWhiteSpace(configured))
         {
             Embedded = new EmbeddedPostgres(Path.Combine(options.Value.DataDir, "postgres"));
-            ConnectionString = Embedded.ConnectionString;
+            configured = Embedded.ConnectionString;
         }
-        else
-        {
-            ConnectionString = configured;
-        }
+        // Requests run one or two short statements each: multiplexing them over few connections and
+        // preparing the frequent ones doubles REST throughput (tools/bench/rest-overhead). Explicit
+        // settings in a configured connection string win.
+        var tuned = new NpgsqlConnectionStringBuilder(configured);
+        if (!tuned.ContainsKey("Multiplexing"))
+            tuned.Multiplexing = true;
+        if (!tuned.ContainsKey("Max Auto Prepare"))
+            tuned.MaxAutoPrepare = 64;
+        ConnectionString = tuned.ConnectionString;
+        Maintenance = new NpgsqlConnectionStringBuilder(ConnectionString) { Multiplexing = false, Pooling = false }.ConnectionString;
     }
 
     public EmbeddedPostgres? Embedded { get; }
 
+    /// <summary>For the request path (multiplexed).</summary>
     public string ConnectionString { get; }
+
+    /// <summary>One plain connection for schema migrations, which hold a session-level advisory lock.</summary>
+    public string Maintenance { get; }
 }

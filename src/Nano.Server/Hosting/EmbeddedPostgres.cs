@@ -31,6 +31,10 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
         {
             await EnsureSystemUserAsync(cancellationToken);
             await RunAsync("chown", ["postgres:postgres", _root], asPostgres: false, cancellationToken);
+            var reachable = await RunProcessAsync("runuser", ["-u", "postgres", "--", "test", "-w", _root], cancellationToken);
+            if (reachable.ExitCode != 0)
+                throw new InvalidOperationException(
+                    $"the PostgreSQL cluster runs as user 'postgres', which cannot reach {_root}: choose a data folder whose parent folders others may enter (chmod o+x)");
         }
         if (!File.Exists(Path.Combine(DataPath, "PG_VERSION")))
         {

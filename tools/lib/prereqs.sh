@@ -1,0 +1,46 @@
+# Sourced by tools/nano and tools/test: installs what a fresh Debian 12 machine lacks.
+# Everything comes from Debian's packages, NuGet and npm; nothing else is reachable.
+
+NANO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+say() { printf '[nano] %s\n' "$*" >&2; }
+
+_apt_updated=0
+apt_install() {
+    if [ "$(id -u)" != 0 ]; then
+        say "missing: $* (run as root, or install these Debian packages yourself)"
+        return 1
+    fi
+    if [ "$_apt_updated" = 0 ]; then
+        say "apt-get update"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+        _apt_updated=1
+    fi
+    say "apt-get install $*"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# The .NET SDK is not a Debian package: it comes with this kind of machine.
+need_dotnet() {
+    have dotnet || { say "the .NET 10 SDK (dotnet) is required and not on PATH"; exit 1; }
+}
+
+# PostgreSQL server binaries (initdb, pg_ctl) for the embedded cluster; runuser for running them as 'postgres'.
+need_postgres() {
+    if ! have pg_ctl && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+        apt_install postgresql
+    fi
+    have runuser || apt_install util-linux
+}
+
+# buf (proto lint, buf curl) from npm, into tools/node_modules.
+need_buf() {
+    have npm || apt_install nodejs npm
+    if [ ! -x "$NANO_ROOT/tools/node_modules/.bin/buf" ]; then
+        say "npm ci (buf)"
+        (cd "$NANO_ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+}
