@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Nano.Server.Data;
 using Npgsql;
 
@@ -8,13 +7,13 @@ namespace Nano.Server.Hosting;
 /// Runs first among the hosted services: starts the embedded PostgreSQL cluster when no connection
 /// string is configured, then applies the schema migrations. Stops the cluster when the server stops.
 /// </summary>
-public sealed class DatabaseStartup(DatabaseEndpoint endpoint, IServiceProvider services) : IHostedService
+public sealed class DatabaseStartup(DatabaseEndpoint endpoint, Migrator migrator) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         if (endpoint.Embedded is { } embedded)
             await embedded.StartAsync(cancellationToken);
-        await services.GetRequiredService<Migrator>().ApplyAsync(cancellationToken);
+        await migrator.ApplyAsync(cancellationToken);
     }
 
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -25,36 +24,4 @@ public sealed class DatabaseStartup(DatabaseEndpoint endpoint, IServiceProvider 
             await embedded.StopAsync();
         }
     }
-}
-
-/// <summary>Where the database is: a configured connection string, or the embedded cluster.</summary>
-public sealed class DatabaseEndpoint
-{
-    public DatabaseEndpoint(IOptions<NanoOptions> options)
-    {
-        var configured = options.Value.Database;
-        if (string.IsNullOrWhiteSpace(configured))
-        {
-            Embedded = new EmbeddedPostgres(Path.Combine(options.Value.DataDir, "postgres"));
-            configured = Embedded.ConnectionString;
-        }
-        // Requests run one or two short statements each: multiplexing them over few connections and
-        // preparing the frequent ones doubles REST throughput (tools/bench/rest-overhead). Explicit
-        // settings in a configured connection string win.
-        var tuned = new NpgsqlConnectionStringBuilder(configured);
-        if (!tuned.ContainsKey("Multiplexing"))
-            tuned.Multiplexing = true;
-        if (!tuned.ContainsKey("Max Auto Prepare"))
-            tuned.MaxAutoPrepare = 64;
-        ConnectionString = tuned.ConnectionString;
-        Maintenance = new NpgsqlConnectionStringBuilder(ConnectionString) { Multiplexing = false, Pooling = false }.ConnectionString;
-    }
-
-    public EmbeddedPostgres? Embedded { get; }
-
-    /// <summary>For the request path (multiplexed).</summary>
-    public string ConnectionString { get; }
-
-    /// <summary>One plain connection for schema migrations, which hold a session-level advisory lock.</summary>
-    public string Maintenance { get; }
 }

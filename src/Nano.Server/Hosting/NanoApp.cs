@@ -1,7 +1,6 @@
 using System.Net;
 using Dapper;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Nano.Server.Data;
 using Nano.Server.Http;
@@ -98,22 +97,4 @@ public static class NanoApp
         "*" or "" => IPAddress.Any,
         _ => IPAddress.Parse(address),
     };
-}
-
-/// <summary>grpc.health.v1 reports SERVING while PostgreSQL answers.</summary>
-public sealed class DatabaseHealthCheck(NpgsqlDataSource db) : IHealthCheck
-{
-    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
-    {
-        try
-        {
-            await using var command = db.CreateCommand("SELECT 1");
-            await command.ExecuteScalarAsync(cancellationToken);
-            return HealthCheckResult.Healthy();
-        }
-        catch (Exception e)
-        {
-            return HealthCheckResult.Unhealthy("PostgreSQL does not answer", e);
-        }
-    }
 }
