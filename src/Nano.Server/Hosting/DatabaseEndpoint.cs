@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -17,10 +18,11 @@ public sealed class DatabaseEndpoint
         // Requests run one or two short statements each: multiplexing them over few connections and
         // preparing the frequent ones doubles REST throughput (tools/bench/rest-overhead). Explicit
         // settings in a configured connection string win.
+        var given = new DbConnectionStringBuilder { ConnectionString = configured };
         var tuned = new NpgsqlConnectionStringBuilder(configured);
-        if (!tuned.ContainsKey("Multiplexing"))
+        if (!given.ContainsKey("Multiplexing"))
             tuned.Multiplexing = true;
-        if (!tuned.ContainsKey("Max Auto Prepare"))
+        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
             tuned.MaxAutoPrepare = 64;
         ConnectionString = tuned.ConnectionString;
         Maintenance = new NpgsqlConnectionStringBuilder(ConnectionString) { Multiplexing = false, Pooling = false }.ConnectionString;
