@@ -6,11 +6,8 @@ using Nano.Server.Tests.Infrastructure;
 namespace Nano.Server.Tests;
 
 /// <summary>The envelope on success and on every failure kind; bad input changes nothing.</summary>
-public sealed class EnvelopeTests(InitializedServer fixture) : IClassFixture<InitializedServer>
+public sealed class EnvelopeTests(InitializedServer fixture) : ApiTest(fixture)
 {
-    private RestClient Rest => fixture.Rest;
-    private string Admin => fixture.AdminSession;
-
     /// <summary>Areas whose issues have not landed yet: all their RPCs answer UNIMPLEMENTED.</summary>
     public static readonly string[] UnbuiltServices =
     [
@@ -50,7 +47,7 @@ public sealed class EnvelopeTests(InitializedServer fixture) : IClassFixture<Ini
         {
             foreach (var method in service.Methods)
             {
-                var e = await Assert.ThrowsAsync<RpcException>(() => GrpcProbe.CallAsync(fixture.Server.Channel, method, Admin));
+                var e = await Assert.ThrowsAsync<RpcException>(() => GrpcProbe.CallAsync(Fixture.Server.Channel, method, Admin));
                 Assert.Equal(StatusCode.Unimplemented, e.StatusCode);
             }
         }

@@ -3,12 +3,9 @@ using Nano.Server.Tests.Infrastructure;
 
 namespace Nano.Server.Tests;
 
-/// <summary>Operation log #129-#131 on a server of its own, so the log holds only what these tests write.</summary>
-public sealed class LogTests(InitializedServer fixture) : IClassFixture<InitializedServer>
+/// <summary>Operation log #129-#131.</summary>
+public sealed class LogTests(InitializedServer fixture) : ApiTest(fixture)
 {
-    private RestClient Rest => fixture.Rest;
-    private string Admin => fixture.AdminSession;
-
     [Fact]
     public async Task Logs_AppendQueryDelete()
     {

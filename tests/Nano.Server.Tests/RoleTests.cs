@@ -3,11 +3,8 @@ using Nano.Server.Tests.Infrastructure;
 namespace Nano.Server.Tests;
 
 /// <summary>Roles #105-#109.</summary>
-public sealed class RoleTests(InitializedServer fixture) : IClassFixture<InitializedServer>
+public sealed class RoleTests(InitializedServer fixture) : ApiTest(fixture)
 {
-    private RestClient Rest => fixture.Rest;
-    private string Admin => fixture.AdminSession;
-
     [Fact]
     public async Task Role_CreateGetModifyDelete()
     {

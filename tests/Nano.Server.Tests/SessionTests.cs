@@ -4,10 +4,8 @@ using Nano.Server.Tests.Infrastructure;
 namespace Nano.Server.Tests;
 
 /// <summary>Log in (#124), keep alive (#125), inspect (#126), list (B10), log out.</summary>
-public sealed class SessionTests(InitializedServer fixture) : IClassFixture<InitializedServer>
+public sealed class SessionTests(InitializedServer fixture) : ApiTest(fixture)
 {
-    private RestClient Rest => fixture.Rest;
-
     [Fact]
     public async Task Login_AnswersLoginResult()
     {
@@ -31,7 +29,7 @@ public sealed class SessionTests(InitializedServer fixture) : IClassFixture<Init
         JsonAssert.Failure(401, unknown);
         Assert.Equal(wrong.Message, unknown.Message);
 
-        var logs = await Rest.GetAsync("/api/v1/logs/?limit=100", fixture.AdminSession);
+        var logs = await Rest.GetAsync("/api/v1/logs/?limit=100", Fixture.AdminSession);
         var contents = logs.Data!["logs"]!.AsArray().Select(l => l!["content"]!.GetValue<string>()).ToList();
         Assert.Contains("login failed for user 'nobody_here' from 127.0.0.1", contents);
         Assert.Contains("login failed for user 'admin' from 127.0.0.1", contents);
@@ -41,7 +39,7 @@ public sealed class SessionTests(InitializedServer fixture) : IClassFixture<Init
     [Fact]
     public async Task Login_ForUserWithoutGroup_IsRefused()
     {
-        JsonAssert.Success("\"\"", await Rest.PostAsync("/api/v1/users/lonely", new { password = "L0nelyPass" }, fixture.AdminSession));
+        JsonAssert.Success("\"\"", await Rest.PostAsync("/api/v1/users/lonely", new { password = "L0nelyPass" }, Fixture.AdminSession));
         JsonAssert.Failure(412, await Rest.PostAsync("/api/v1/sessions/", new { user = "lonely", password = "L0nelyPass", nonce = "" }));
     }
 
@@ -61,7 +59,7 @@ public sealed class SessionTests(InitializedServer fixture) : IClassFixture<Init
     [Fact]
     public async Task GetSession_AnswersSessionInfo()
     {
-        var session = await fixture.UserWithMenusAsync("info", "dashboard");
+        var session = await Fixture.UserWithMenusAsync("info", "dashboard");
         JsonAssert.Success("""{"user":"info_user","group":"info_group","address":"127.0.0.1","menu":["dashboard"],"resource":[],"timeout":180}""",
             await Rest.GetAsync($"/api/v1/sessions/{session}", session));
     }
@@ -69,31 +67,31 @@ public sealed class SessionTests(InitializedServer fixture) : IClassFixture<Init
     [Fact]
     public async Task KeepAlive_AndLogout()
     {
-        var session = await fixture.LoginAsync("admin", InitializedServer.AdminPassword);
+        var session = await Fixture.LoginAsync("admin", InitializedServer.AdminPassword);
         JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/sessions/{session}", null, session));
-        Assert.Contains(session, (await Rest.GetAsync("/api/v1/sessions/", fixture.AdminSession)).Data!.AsArray().Select(s => s!.GetValue<string>()));
+        Assert.Contains(session, (await Rest.GetAsync("/api/v1/sessions/", Fixture.AdminSession)).Data!.AsArray().Select(s => s!.GetValue<string>()));
 
         JsonAssert.Success("\"\"", await Rest.DeleteAsync($"/api/v1/sessions/{session}", null, session));
         JsonAssert.Failure(401, await Rest.GetAsync("/api/v1/users/", session));
         JsonAssert.Failure(401, await Rest.PutAsync($"/api/v1/sessions/{session}", null, session));
-        Assert.DoesNotContain(session, (await Rest.GetAsync("/api/v1/sessions/", fixture.AdminSession)).Data!.AsArray().Select(s => s!.GetValue<string>()));
+        Assert.DoesNotContain(session, (await Rest.GetAsync("/api/v1/sessions/", Fixture.AdminSession)).Data!.AsArray().Select(s => s!.GetValue<string>()));
     }
 
     [Fact]
     public async Task OthersSessions_AreHiddenFromOrdinaryUsers()
     {
-        var session = await fixture.UserWithMenusAsync("peeker", "dashboard");
+        var session = await Fixture.UserWithMenusAsync("peeker", "dashboard");
         JsonAssert.Success($"[\"{session}\"]", await Rest.GetAsync("/api/v1/sessions/", session));
-        JsonAssert.Failure(403, await Rest.GetAsync($"/api/v1/sessions/{fixture.AdminSession}", session));
-        JsonAssert.Failure(403, await Rest.DeleteAsync($"/api/v1/sessions/{fixture.AdminSession}", null, session));
+        JsonAssert.Failure(403, await Rest.GetAsync($"/api/v1/sessions/{Fixture.AdminSession}", session));
+        JsonAssert.Failure(403, await Rest.DeleteAsync($"/api/v1/sessions/{Fixture.AdminSession}", null, session));
     }
 
     [Fact]
     public async Task DeletingAUser_EndsItsSessions()
     {
-        var session = await fixture.UserWithMenusAsync("doomed", "dashboard");
-        JsonAssert.Success("\"\"", await Rest.DeleteAsync("/api/v1/user_groups/doomed_group/members/doomed_user", null, fixture.AdminSession));
-        JsonAssert.Success("\"\"", await Rest.DeleteAsync("/api/v1/users/doomed_user", null, fixture.AdminSession));
+        var session = await Fixture.UserWithMenusAsync("doomed", "dashboard");
+        JsonAssert.Success("\"\"", await Rest.DeleteAsync("/api/v1/user_groups/doomed_group/members/doomed_user", null, Fixture.AdminSession));
+        JsonAssert.Success("\"\"", await Rest.DeleteAsync("/api/v1/users/doomed_user", null, Fixture.AdminSession));
         JsonAssert.Failure(401, await Rest.GetAsync("/api/v1/users/", session));
     }
 

@@ -3,11 +3,8 @@ using Nano.Server.Tests.Infrastructure;
 namespace Nano.Server.Tests;
 
 /// <summary>User groups and members #110-#117.</summary>
-public sealed class UserGroupTests(InitializedServer fixture) : IClassFixture<InitializedServer>
+public sealed class UserGroupTests(InitializedServer fixture) : ApiTest(fixture)
 {
-    private RestClient Rest => fixture.Rest;
-    private string Admin => fixture.AdminSession;
-
     [Fact]
     public async Task Group_CreateGetModifyDelete()
     {

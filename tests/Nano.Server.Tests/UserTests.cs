@@ -3,11 +3,8 @@ using Nano.Server.Tests.Infrastructure;
 namespace Nano.Server.Tests;
 
 /// <summary>Users #118-#123 and passwords.</summary>
-public sealed class UserTests(InitializedServer fixture) : IClassFixture<InitializedServer>
+public sealed class UserTests(InitializedServer fixture) : ApiTest(fixture)
 {
-    private RestClient Rest => fixture.Rest;
-    private string Admin => fixture.AdminSession;
-
     [Fact]
     public async Task User_CreateGetModifyDelete()
     {
@@ -51,7 +48,7 @@ public sealed class UserTests(InitializedServer fixture) : IClassFixture<Initial
     [Fact]
     public async Task Password_ChangeNeedsTheOldOne()
     {
-        var session = await fixture.UserWithMenusAsync("pw", "dashboard");
+        var session = await Fixture.UserWithMenusAsync("pw", "dashboard");
         JsonAssert.Failure(400, await Rest.PutAsync("/api/v1/users/pw_user/password/", new { old = "Wrong0ldPass", @new = "N3wPassword" }, session));
         JsonAssert.Failure(400, await Rest.PutAsync("/api/v1/users/pw_user/password/", new { old = "Us3rPassword", @new = "weak" }, session));
         JsonAssert.Success("\"\"", await Rest.PutAsync("/api/v1/users/pw_user/password/", new { old = "Us3rPassword", @new = "N3wPassword" }, session));
@@ -63,7 +60,7 @@ public sealed class UserTests(InitializedServer fixture) : IClassFixture<Initial
     [Fact]
     public async Task Password_OfAnotherUser_NeedsTheUserMenu()
     {
-        var session = await fixture.UserWithMenusAsync("nosy", "dashboard");
+        var session = await Fixture.UserWithMenusAsync("nosy", "dashboard");
         JsonAssert.Failure(403, await Rest.PutAsync("/api/v1/users/admin/password", new { old = InitializedServer.AdminPassword, @new = "Hack3dPassword" }, session));
         Assert.Equal(0, (await Rest.PostAsync("/api/v1/sessions/", new { user = "admin", password = InitializedServer.AdminPassword, nonce = "" })).ErrorCode);
     }

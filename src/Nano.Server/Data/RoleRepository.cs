@@ -39,17 +39,7 @@ public sealed class RoleRepository(NpgsqlDataSource db)
             throw Fail.NotFound($"role '{name}' not found");
     }
 
-    public async Task DeleteAsync(string name)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        try
-        {
-            if (await c.ExecuteAsync("DELETE FROM roles WHERE name = @name", new { name }) == 0)
-                throw Fail.NotFound($"role '{name}' not found");
-        }
-        catch (PostgresException e) when (e.IsForeignKeyViolation())
-        {
-            throw Fail.Precondition($"role '{name}' is attached to a user group");
-        }
-    }
+    public Task DeleteAsync(string name) =>
+        db.DeleteOneAsync("DELETE FROM roles WHERE name = @name", new { name },
+            notFound: $"role '{name}' not found", inUse: $"role '{name}' is attached to a user group");
 }

@@ -73,19 +73,9 @@ public sealed class UserGroupRepository(NpgsqlDataSource db)
         await tx.CommitAsync();
     }
 
-    public async Task DeleteAsync(string name)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        try
-        {
-            if (await c.ExecuteAsync("DELETE FROM user_groups WHERE name = @name", new { name }) == 0)
-                throw Fail.NotFound($"user group '{name}' not found");
-        }
-        catch (PostgresException e) when (e.IsForeignKeyViolation())
-        {
-            throw Fail.Precondition($"user group '{name}' still has members");
-        }
-    }
+    public Task DeleteAsync(string name) =>
+        db.DeleteOneAsync("DELETE FROM user_groups WHERE name = @name", new { name },
+            notFound: $"user group '{name}' not found", inUse: $"user group '{name}' still has members");
 
     /// <summary>Adds a user that belongs to no group yet.</summary>
     public async Task AddMemberAsync(string group, string user)
