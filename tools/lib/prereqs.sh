@@ -44,3 +44,8 @@ need_buf() {
         (cd "$NANO_ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     fi
 }
+
+# libvirt.so.0 for the binding (its tests use the in-process test:///default driver).
+need_libvirt_client() {
+    ls /usr/lib/*/libvirt.so.0 >/dev/null 2>&1 || apt_install libvirt0
+}

@@ -1,0 +1,72 @@
+using System.Runtime.InteropServices;
+using Nano.Libvirt.Native;
+
+namespace Nano.Libvirt;
+
+/// <summary>One libvirt domain (a virtual machine), defined or running.</summary>
+public sealed class Domain : IDisposable
+{
+    /// <summary>VIR_DOMAIN_METADATA_ELEMENT.</summary>
+    private const int MetadataElement = 2;
+
+    /// <summary>VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA (guests boot from BIOS: no NVRAM).</summary>
+    private const uint UndefineEverything = 1 | 2;
+
+    private readonly DomainHandle _handle;
+
+    internal Domain(DomainHandle handle)
+    {
+        _handle = handle;
+        Name = Marshal.PtrToStringUTF8(NativeMethods.virDomainGetName(handle)) ?? "";
+        Span<byte> uuid = stackalloc byte[37];
+        Libvirt.Check(NativeMethods.virDomainGetUUIDString(handle, uuid), "virDomainGetUUIDString");
+        Uuid = System.Text.Encoding.ASCII.GetString(uuid[..36]);
+    }
+
+    public string Name { get; }
+
+    /// <summary>The domain's UUID, lower-case with dashes.</summary>
+    public string Uuid { get; }
+
+    public DomainInfo GetInfo()
+    {
+        Libvirt.Check(NativeMethods.virDomainGetInfo(_handle, out var info), "virDomainGetInfo");
+        return new DomainInfo((DomainState)info.State, (long)info.MaxMem * 1024, (long)info.Memory * 1024, info.NrVirtCpu, info.CpuTime);
+    }
+
+    public DomainState GetState()
+    {
+        Libvirt.Check(NativeMethods.virDomainGetState(_handle, out var state, out _, 0), "virDomainGetState");
+        return (DomainState)state;
+    }
+
+    public string GetXml() =>
+        Libvirt.TakeString(NativeMethods.virDomainGetXMLDesc(_handle, 0)) ?? throw Libvirt.Error("virDomainGetXMLDesc");
+
+    /// <summary>The metadata element stored under namespace <paramref name="uri"/>, or null when there is none.</summary>
+    public string? GetMetadata(string uri)
+    {
+        var pointer = NativeMethods.virDomainGetMetadata(_handle, MetadataElement, uri, 0);
+        if (pointer == nint.Zero)
+        {
+            NativeMethods.virResetLastError();
+            return null;
+        }
+        return Libvirt.TakeString(pointer);
+    }
+
+    public void Start() => Libvirt.Check(NativeMethods.virDomainCreate(_handle), $"start {Name}");
+
+    /// <summary>Powers the domain off at once.</summary>
+    public void Destroy() => Libvirt.Check(NativeMethods.virDomainDestroy(_handle), $"destroy {Name}");
+
+    /// <summary>Asks the guest to shut down (ACPI); returns before it has.</summary>
+    public void Shutdown() => Libvirt.Check(NativeMethods.virDomainShutdown(_handle), $"shutdown {Name}");
+
+    public void Reboot() => Libvirt.Check(NativeMethods.virDomainReboot(_handle, 0), $"reboot {Name}");
+
+    /// <summary>Removes the definition (and libvirt's snapshot and save metadata); the domain must not run.</summary>
+    public void Undefine() => Libvirt.Check(NativeMethods.virDomainUndefineFlags(_handle, UndefineEverything), $"undefine {Name}");
+
+    public void Dispose() => _handle.Dispose();
+}

@@ -1,0 +1,148 @@
+using System.Runtime.InteropServices;
+
+namespace Nano.Libvirt.Native;
+
+/// <summary>
+/// The libvirt C functions the binding uses. A const char* result is declared nint and read with
+/// Marshal.PtrToStringUTF8 (libvirt owns it); a char* the caller must free is freed with <see cref="Free"/>.
+/// </summary>
+internal static partial class NativeMethods
+{
+    private const string Lib = "libvirt.so.0";
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate void ErrorFunc(nint userData, nint error);
+
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate int LifecycleCallback(nint conn, nint dom, int eventType, int detail, nint opaque);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial ConnectHandle virConnectOpen(string? name);
+
+    [LibraryImport(Lib)]
+    internal static partial int virConnectClose(nint conn);
+
+    [LibraryImport(Lib)]
+    internal static partial int virConnectGetVersion(ConnectHandle conn, out nuint version);
+
+    [LibraryImport(Lib)]
+    internal static partial int virConnectGetLibVersion(ConnectHandle conn, out nuint version);
+
+    [LibraryImport(Lib)]
+    internal static partial nint virConnectGetHostname(ConnectHandle conn);
+
+    [LibraryImport(Lib)]
+    internal static partial nint virConnectGetType(ConnectHandle conn);
+
+    [LibraryImport(Lib)]
+    internal static partial int virConnectIsAlive(ConnectHandle conn);
+
+    [LibraryImport(Lib)]
+    internal static partial int virConnectSetKeepAlive(ConnectHandle conn, int interval, uint count);
+
+    [LibraryImport(Lib)]
+    internal static partial int virNodeGetInfo(ConnectHandle conn, out NodeInfoNative info);
+
+    [LibraryImport(Lib)]
+    internal static partial ulong virNodeGetFreeMemory(ConnectHandle conn);
+
+    [LibraryImport(Lib)]
+    internal static partial int virConnectListAllDomains(ConnectHandle conn, out nint domains, uint flags);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial DomainHandle virDomainDefineXML(ConnectHandle conn, string xml);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial DomainHandle virDomainLookupByUUIDString(ConnectHandle conn, string uuid);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial DomainHandle virDomainLookupByName(ConnectHandle conn, string name);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainRef(nint dom);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainFree(nint dom);
+
+    [LibraryImport(Lib)]
+    internal static partial nint virDomainGetName(DomainHandle dom);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainGetUUIDString(DomainHandle dom, Span<byte> buffer);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainGetInfo(DomainHandle dom, out DomainInfoNative info);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainGetState(DomainHandle dom, out int state, out int reason, uint flags);
+
+    [LibraryImport(Lib)]
+    internal static partial nint virDomainGetXMLDesc(DomainHandle dom, uint flags);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint virDomainGetMetadata(DomainHandle dom, int type, string? uri, uint flags);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainCreate(DomainHandle dom);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainDestroy(DomainHandle dom);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainShutdown(DomainHandle dom);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainReboot(DomainHandle dom, uint flags);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainUndefineFlags(DomainHandle dom, uint flags);
+
+    [LibraryImport(Lib)]
+    internal static partial int virEventRegisterDefaultImpl();
+
+    [LibraryImport(Lib)]
+    internal static partial int virEventRunDefaultImpl();
+
+    [LibraryImport(Lib)]
+    internal static partial int virConnectDomainEventRegisterAny(ConnectHandle conn, nint dom, int eventId, nint callback, nint opaque, nint freeCallback);
+
+    [LibraryImport(Lib)]
+    internal static partial int virConnectDomainEventDeregisterAny(ConnectHandle conn, int callbackId);
+
+    [LibraryImport(Lib)]
+    internal static partial void virSetErrorFunc(nint userData, nint handler);
+
+    [LibraryImport(Lib)]
+    internal static partial nint virGetLastErrorMessage();
+
+    [LibraryImport(Lib)]
+    internal static partial void virResetLastError();
+
+    [LibraryImport("libc", EntryPoint = "free")]
+    internal static partial void Free(nint pointer);
+
+    /// <summary>virNodeInfo: memory in KiB.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal unsafe struct NodeInfoNative
+    {
+        public fixed byte Model[32];
+        public nuint Memory;
+        public uint Cpus;
+        public uint Mhz;
+        public uint Nodes;
+        public uint Sockets;
+        public uint Cores;
+        public uint Threads;
+    }
+
+    /// <summary>virDomainInfo: memory in KiB, CPU time in nanoseconds.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct DomainInfoNative
+    {
+        public byte State;
+        public nuint MaxMem;
+        public nuint Memory;
+        public ushort NrVirtCpu;
+        public ulong CpuTime;
+    }
+}
