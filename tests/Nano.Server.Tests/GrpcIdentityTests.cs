@@ -51,8 +51,8 @@ public sealed class GrpcIdentityTests(InitializedServer fixture) : IClassFixture
             await roles.DeleteRoleAsync(new DeleteRoleRequest { RoleName = "super" }, Admin));
         Assert.Equal(StatusCode.FailedPrecondition, inUse.StatusCode);
 
-        var pools = new ComputePoolService.ComputePoolServiceClient(fixture.Server.Channel);
-        var unbuilt = await Assert.ThrowsAsync<RpcException>(async () => await pools.ListComputePoolsAsync(new ListComputePoolsRequest(), Admin));
+        var templates = new TemplateService.TemplateServiceClient(fixture.Server.Channel);
+        var unbuilt = await Assert.ThrowsAsync<RpcException>(async () => await templates.ListTemplatesAsync(new ListTemplatesRequest(), Admin));
         Assert.Equal(StatusCode.Unimplemented, unbuilt.StatusCode);
     }
 

@@ -2,7 +2,9 @@ using System.Net;
 using Dapper;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
+using Nano.Server.Cells;
 using Nano.Server.Data;
+using Nano.Server.Domain;
 using Nano.Server.Http;
 using Nano.Server.Services;
 using Npgsql;
@@ -47,6 +49,16 @@ public static class NanoApp
         builder.Services.AddSingleton<LogRepository>();
         builder.Services.AddSingleton<SystemRepository>();
         builder.Services.AddSingleton<SessionInterceptor>();
+        builder.Services.AddSingleton<StoragePoolRepository>();
+        builder.Services.AddSingleton<AddressPoolRepository>();
+        builder.Services.AddSingleton<ComputePoolRepository>();
+        builder.Services.AddSingleton<CellRepository>();
+        builder.Services.AddSingleton<GuestRepository>();
+        builder.Services.AddSingleton<PoolMembership>();
+        builder.Services.AddSingleton<ServerClock>();
+        builder.Services.AddSingleton<CellStatusFeed>();
+        builder.Services.AddSingleton<CellGateway>();
+        builder.Services.AddHostedService<CellLivenessMonitor>();
 
         builder.Services.AddGrpc(o => o.Interceptors.Add<SessionInterceptor>()).AddJsonTranscoding();
         builder.Services.AddGrpcReflection();
@@ -89,6 +101,7 @@ public static class NanoApp
         app.MapGrpcService<SecurityPolicyGroupService>();
         app.MapGrpcService<MigrationService>();
         app.MapGrpcService<BatchService>();
+        app.MapGrpcService<CellAgentEndpoint>();
     }
 
     private static IPAddress ParseAddress(string address) => address switch

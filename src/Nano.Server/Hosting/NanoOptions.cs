@@ -26,6 +26,21 @@ public sealed class NanoOptions
     /// <summary>When true, REST failures use their error_code as the HTTP status too (default: 200, as upstream).</summary>
     public bool RestErrorsAsHttpStatus { get; set; }
 
+    /// <summary>Join token cell agents must present; empty refuses every agent.</summary>
+    public string CellToken { get; set; } = "";
+
+    /// <summary>How often agents send heartbeats, in milliseconds.</summary>
+    public int CellHeartbeatIntervalMs { get; set; } = 2000;
+
+    /// <summary>How often agents send metrics, in milliseconds.</summary>
+    public int CellMetricsIntervalMs { get; set; } = 5000;
+
+    /// <summary>A cell not heard from for this many seconds is offline.</summary>
+    public int CellLivenessSeconds { get; set; } = 10;
+
+    /// <summary>How long the server waits for a cell to answer a command, in seconds.</summary>
+    public int CellCommandTimeoutSeconds { get; set; } = 10;
+
     /// <summary>Slider limits the portal shows (GET /system/); not enforced.</summary>
     public int MaxCores { get; set; } = 24;
 

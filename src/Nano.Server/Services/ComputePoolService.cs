@@ -1,7 +1,120 @@
+using Grpc.Core;
+using Nano.Contracts.V1;
+using Nano.Server.Data;
+using Nano.Server.Domain;
+
 namespace Nano.Server.Services;
 
-/// <summary>
-/// Declared so every route of the area answers; not built yet: each RPC answers UNIMPLEMENTED
-/// (REST: error_code 501) until the area's own issue lands.
-/// </summary>
-public sealed class ComputePoolService : Contracts.V1.ComputePoolService.ComputePoolServiceBase;
+/// <summary>Compute pools (#1-#5) and their cells (#6-#11).</summary>
+public sealed class ComputePoolService(
+    ComputePoolRepository pools, StoragePoolRepository storagePools, AddressPoolRepository addressPools, CellRepository cells, PoolMembership membership)
+    : Contracts.V1.ComputePoolService.ComputePoolServiceBase
+{
+    public override async Task<ListComputePoolsResponse> ListComputePools(ListComputePoolsRequest request, ServerCallContext context) =>
+        new() { Data = { (await pools.ListAsync()).Select(ToMessage) } };
+
+    public override async Task<GetComputePoolResponse> GetComputePool(GetComputePoolRequest request, ServerCallContext context) =>
+        new() { Data = ToMessage(await FindAsync(request.Pool)) };
+
+    public override async Task<CreateComputePoolResponse> CreateComputePool(CreateComputePoolRequest request, ServerCallContext context)
+    {
+        var (storage, network) = await SettingsAsync(request.Storage, request.Network, request.Failover);
+        await pools.CreateAsync(ZoneRules.Name("compute pool", request.Pool), storage, network, request.Failover);
+        return new CreateComputePoolResponse();
+    }
+
+    public override async Task<DeleteComputePoolResponse> DeleteComputePool(DeleteComputePoolRequest request, ServerCallContext context)
+    {
+        await pools.DeleteAsync(ZoneRules.Name("compute pool", request.Pool));
+        return new DeleteComputePoolResponse();
+    }
+
+    public override async Task<ModifyComputePoolResponse> ModifyComputePool(ModifyComputePoolRequest request, ServerCallContext context)
+    {
+        var name = ZoneRules.Name("compute pool", request.Pool);
+        var (storage, network) = await SettingsAsync(request.Storage, request.Network, request.Failover);
+        await pools.UpdateAsync(name, storage, network, request.Failover);
+        return new ModifyComputePoolResponse();
+    }
+
+    public override async Task<ListUnallocatedCellsResponse> ListUnallocatedCells(ListUnallocatedCellsRequest request, ServerCallContext context) =>
+        new() { Data = { (await cells.ListAsync(pool: null, unallocated: true)).Select(ToCell) } };
+
+    public override async Task<ListPoolCellsResponse> ListPoolCells(ListPoolCellsRequest request, ServerCallContext context)
+    {
+        var pool = await FindAsync(request.Pool);
+        return new ListPoolCellsResponse { Data = { (await cells.ListAsync(pool.Name)).Select(ToCell) } };
+    }
+
+    public override async Task<AddPoolCellResponse> AddPoolCell(AddPoolCellRequest request, ServerCallContext context)
+    {
+        await membership.AttachAsync(ZoneRules.Name("compute pool", request.Pool), ZoneRules.Name("cell", request.Cell), context.CancellationToken);
+        return new AddPoolCellResponse();
+    }
+
+    public override async Task<RemovePoolCellResponse> RemovePoolCell(RemovePoolCellRequest request, ServerCallContext context)
+    {
+        await membership.DetachAsync(ZoneRules.Name("compute pool", request.Pool), ZoneRules.Name("cell", request.Cell), context.CancellationToken);
+        return new RemovePoolCellResponse();
+    }
+
+    public override async Task<ModifyPoolCellResponse> ModifyPoolCell(ModifyPoolCellRequest request, ServerCallContext context)
+    {
+        var cell = await FindCellAsync(request.Pool, request.Cell);
+        if (!await cells.SetEnabledAsync(cell.Name, request.Enable))
+            throw Fail.Precondition($"cell '{cell.Name}' is already {(request.Enable ? "enabled" : "disabled")}");
+        return new ModifyPoolCellResponse();
+    }
+
+    public override async Task<GetPoolCellResponse> GetPoolCell(GetPoolCellRequest request, ServerCallContext context)
+    {
+        var cell = await FindCellAsync(request.Pool, request.Cell);
+        var detail = new CellDetail { Name = cell.Name, Address = cell.Address, Enabled = cell.Enabled, Alive = cell.Alive };
+        if (cell.Alive && cell.Enabled)
+        {
+            detail.Storage.AddRange((await cells.ListAttachmentsAsync(cell.Name))
+                .Select(a => new CellStorageAttachment { Name = a.StoragePool, Attached = a.Attached, Error = a.Error }));
+        }
+        return new GetPoolCellResponse { Data = detail };
+    }
+
+    private async Task<ComputePoolRow> FindAsync(string name)
+    {
+        ZoneRules.Name("compute pool", name);
+        return await pools.FindAsync(name) ?? throw Fail.NotFound($"compute pool '{name}' not found");
+    }
+
+    private async Task<CellRow> FindCellAsync(string pool, string name)
+    {
+        await FindAsync(pool);
+        ZoneRules.Name("cell", name);
+        var cell = await cells.FindAsync(name) ?? throw Fail.NotFound($"cell '{name}' not found");
+        return cell.Pool == pool ? cell : throw Fail.NotFound($"cell '{name}' is not in compute pool '{pool}'");
+    }
+
+    /// <summary>Validates (storage, network, failover): named pools must exist; failover needs shared storage.</summary>
+    private async Task<(string? Storage, string? Network)> SettingsAsync(string storage, string network, bool failover)
+    {
+        var storageName = ZoneRules.OptionalName("storage pool", storage);
+        var networkName = ZoneRules.OptionalName("address pool", network);
+        if (failover && storageName is null)
+            throw Fail.Invalid("failover needs a storage pool");
+        if (storageName is not null && await storagePools.FindAsync(storageName) is null)
+            throw Fail.NotFound($"storage pool '{storageName}' not found");
+        if (networkName is not null && await addressPools.FindAsync(networkName) is null)
+            throw Fail.NotFound($"address pool '{networkName}' not found");
+        return (storageName, networkName);
+    }
+
+    private static ComputePool ToMessage(ComputePoolRow p) => new()
+    {
+        Name = p.Name,
+        Enabled = p.Enabled,
+        Cells = p.Cells,
+        Storage = p.Storage ?? "",
+        Network = p.Network ?? "",
+        Failover = p.Failover,
+    };
+
+    private static Cell ToCell(CellRow c) => new() { Name = c.Name, Address = c.Address, Enabled = c.Enabled, Alive = c.Alive };
+}

@@ -1,7 +1,93 @@
+using Grpc.Core;
+using Nano.Contracts.Cell.V1;
+using Nano.Contracts.V1;
+using Nano.Server.Cells;
+using Nano.Server.Data;
+using Nano.Server.Domain;
+
 namespace Nano.Server.Services;
 
-/// <summary>
-/// Declared so every route of the area answers; not built yet: each RPC answers UNIMPLEMENTED
-/// (REST: error_code 501) until the area's own issue lands.
-/// </summary>
-public sealed class StoragePoolService : Contracts.V1.StoragePoolService.StoragePoolServiceBase;
+/// <summary>Storage pools (#12-#16) and the storage folders of cells (#22-#23).</summary>
+public sealed class StoragePoolService(StoragePoolRepository storagePools, CellRepository cells, CellGateway gateway)
+    : Contracts.V1.StoragePoolService.StoragePoolServiceBase
+{
+    public override async Task<ListStoragePoolsResponse> ListStoragePools(ListStoragePoolsRequest request, ServerCallContext context) =>
+        new() { Data = { (await storagePools.ListAsync()).Select(p => ToMessage(p, withName: true)) } };
+
+    public override async Task<GetStoragePoolResponse> GetStoragePool(GetStoragePoolRequest request, ServerCallContext context)
+    {
+        var name = ZoneRules.Name("storage pool", request.Pool);
+        var pool = await storagePools.FindAsync(name) ?? throw Fail.NotFound($"storage pool '{name}' not found");
+        return new GetStoragePoolResponse { Data = ToMessage(pool, withName: false) };
+    }
+
+    public override async Task<CreateStoragePoolResponse> CreateStoragePool(CreateStoragePoolRequest request, ServerCallContext context)
+    {
+        await storagePools.CreateAsync(Validate(request.Pool, request.Type, request.Host, request.Target));
+        return new CreateStoragePoolResponse();
+    }
+
+    public override async Task<ModifyStoragePoolResponse> ModifyStoragePool(ModifyStoragePoolRequest request, ServerCallContext context)
+    {
+        await storagePools.UpdateAsync(Validate(request.Pool, request.Type, request.Host, request.Target));
+        return new ModifyStoragePoolResponse();
+    }
+
+    public override async Task<DeleteStoragePoolResponse> DeleteStoragePool(DeleteStoragePoolRequest request, ServerCallContext context)
+    {
+        await storagePools.DeleteAsync(ZoneRules.Name("storage pool", request.Pool));
+        return new DeleteStoragePoolResponse();
+    }
+
+    public override async Task<GetCellStoragesResponse> GetCellStorages(GetCellStoragesRequest request, ServerCallContext context)
+    {
+        var cell = await FindCellAsync(request.Pool, request.Cell);
+        return new GetCellStoragesResponse
+        {
+            Data = new Contracts.V1.CellStorages { Mode = cell.StorageMode, System = { cell.SystemPaths }, Data = { cell.DataPaths } },
+        };
+    }
+
+    /// <summary>Local mode only: the cell checks the old folder holds no volumes and the new one is empty.</summary>
+    public override async Task<ModifyCellStoragesResponse> ModifyCellStorages(ModifyCellStoragesRequest request, ServerCallContext context)
+    {
+        var cell = await FindCellAsync(request.Pool, request.Cell);
+        var path = ZoneRules.AbsolutePath("default", request.Default);
+        if (cell.StorageMode != "local")
+            throw Fail.Precondition($"cell '{cell.Name}' uses {cell.StorageMode} storage; only a local storage path can change");
+        if (cell.SystemPaths.FirstOrDefault() == path)
+            throw Fail.Precondition($"'{path}' is already the default storage path of '{cell.Name}'");
+        if (!gateway.IsConnected(cell.Name))
+            throw PoolMembership.Unreachable(cell.Name);
+        var result = await gateway.SendAsync(cell.Name, new Command { ChangeStoragePath = new ChangeStoragePath { Path = path } }, context.CancellationToken);
+        if (result.Error.Length > 0)
+            throw Fail.Precondition($"cell '{cell.Name}' refused the path: {result.Error}");
+        if (result.Storage is { } reported)
+            await cells.SetStorageAsync(cell.Name, reported.Mode, [.. reported.System], [.. reported.Data]);
+        return new ModifyCellStoragesResponse();
+    }
+
+    private async Task<CellRow> FindCellAsync(string pool, string name)
+    {
+        ZoneRules.Name("compute pool", pool);
+        ZoneRules.Name("cell", name);
+        var cell = await cells.FindAsync(name) ?? throw Fail.NotFound($"cell '{name}' not found");
+        return cell.Pool == pool ? cell : throw Fail.NotFound($"cell '{name}' is not in compute pool '{pool}'");
+    }
+
+    private static StoragePoolRow Validate(string name, string type, string host, string target)
+    {
+        ZoneRules.Name("storage pool", name);
+        if (type != "nfs")
+            throw Fail.Invalid($"unsupported storage type '{type}': only \"nfs\"");
+        return new StoragePoolRow(name, type, ZoneRules.Host("host", host), ZoneRules.AbsolutePath("target", target));
+    }
+
+    private static StoragePool ToMessage(StoragePoolRow p, bool withName) => new()
+    {
+        Name = withName ? p.Name : "",
+        Type = p.Type,
+        Host = p.Host,
+        Target = p.Target,
+    };
+}

@@ -1,0 +1,171 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Nano.Contracts.Cell.V1;
+using Nano.Server.Data;
+using Nano.Server.Domain;
+using Nano.Server.Hosting;
+
+namespace Nano.Server.Cells;
+
+/// <summary>
+/// The server end of every agent stream: admits agents (join token, protocol version), records what
+/// they report, and routes commands to them. One place handles each kind of message an agent sends.
+/// </summary>
+public sealed class CellGateway(CellRepository cells, CellStatusFeed feed, IOptions<NanoOptions> options, ILogger<CellGateway> logger)
+{
+    /// <summary>The protocol version this server speaks.</summary>
+    public const int ProtocolVersion = 1;
+
+    private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan TouchInterval = TimeSpan.FromSeconds(4);
+
+    private readonly ConcurrentDictionary<string, CellConnection> _connections = new();
+
+    public bool IsConnected(string cell) => _connections.ContainsKey(cell);
+
+    /// <summary>Sends a command to a connected cell and waits (at most the configured timeout) for its result.</summary>
+    public Task<CommandResult> SendAsync(string cell, Command command, CancellationToken cancellationToken)
+    {
+        if (!_connections.TryGetValue(cell, out var connection))
+            throw new RpcException(new Status(StatusCode.Unavailable, $"cell '{cell}' is not connected"));
+        var timeout = TimeSpan.FromSeconds(options.Value.CellCommandTimeoutSeconds);
+        command.Id = Guid.NewGuid().ToString();
+        command.Deadline = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow + timeout);
+        return connection.RunAsync(command, timeout, cancellationToken);
+    }
+
+    /// <summary>Drops the stream of a cell that fell silent; its agent reconnects on its own.</summary>
+    public void Drop(string cell)
+    {
+        if (_connections.TryRemove(cell, out var connection))
+            connection.Close();
+    }
+
+    public async Task ServeAsync(IAsyncStreamReader<ConnectRequest> requests, IServerStreamWriter<ConnectResponse> responses, ServerCallContext context)
+    {
+        var hello = await ReadHelloAsync(requests, context);
+        var connection = new CellConnection(hello.Name, context.CancellationToken);
+        await cells.RegisterAsync(Registration(hello));
+        if (_connections.TryGetValue(hello.Name, out var previous))
+            logger.LogWarning("Cell {Cell} connected again; the newer stream replaces the older one", hello.Name);
+        _connections[hello.Name] = connection;
+        previous?.Close();
+        logger.LogInformation("Cell {Cell} ({Address}) joined: {Cores} cores, {Memory} bytes, {Hypervisor} {Version}, {Domains} domains",
+            hello.Name, hello.Address, hello.Cores, hello.Memory, hello.Hypervisor, hello.HypervisorVersion, hello.Domains.Count);
+        connection.Send(new ConnectResponse
+        {
+            Welcome = new Welcome
+            {
+                ProtocolVersion = ProtocolVersion,
+                HeartbeatIntervalMs = options.Value.CellHeartbeatIntervalMs,
+                MetricsIntervalMs = options.Value.CellMetricsIntervalMs,
+            },
+        });
+        feed.Publish(hello.Name);
+        var pump = connection.PumpAsync(responses);
+        try
+        {
+            while (await requests.MoveNext(connection.Closed))
+                await HandleAsync(connection, requests.Current);
+        }
+        catch (OperationCanceledException) when (connection.Closed.IsCancellationRequested)
+        {
+        }
+        catch (IOException e)
+        {
+            logger.LogInformation("Cell {Cell} stream broke: {Reason}", hello.Name, e.Message);
+        }
+        finally
+        {
+            if (_connections.TryRemove(new KeyValuePair<string, CellConnection>(hello.Name, connection)))
+            {
+                await cells.DisconnectAsync(hello.Name);
+                feed.Publish(hello.Name);
+                logger.LogInformation("Cell {Cell} left", hello.Name);
+            }
+            connection.Close();
+            await pump;
+        }
+    }
+
+    private async Task HandleAsync(CellConnection connection, ConnectRequest message)
+    {
+        switch (message.BodyCase)
+        {
+            case ConnectRequest.BodyOneofCase.Heartbeat:
+                if (DateTime.UtcNow - connection.LastTouch >= TouchInterval)
+                {
+                    connection.LastTouch = DateTime.UtcNow;
+                    await cells.TouchAsync(connection.Cell);
+                }
+                break;
+            case ConnectRequest.BodyOneofCase.Metrics:
+                var m = message.Metrics;
+                connection.LastTouch = DateTime.UtcNow;
+                await cells.SaveMetricsAsync(connection.Cell, new CellMetrics(Math.Clamp(m.CpuUsage, 0, 100), m.AvailableMemory, m.MaxMemory,
+                    m.AvailableDisk, m.MaxDisk, m.ReadSpeed, m.WriteSpeed, m.ReceiveSpeed, m.SendSpeed));
+                feed.Publish(connection.Cell);
+                break;
+            case ConnectRequest.BodyOneofCase.Result:
+                connection.Complete(message.Result);
+                break;
+            case ConnectRequest.BodyOneofCase.DomainEvent:
+                logger.LogInformation("Cell {Cell}: guest {Guest} {Kind}", connection.Cell, message.DomainEvent.GuestId, message.DomainEvent.Kind);
+                break;
+            case ConnectRequest.BodyOneofCase.Progress:
+                break;
+            default:
+                logger.LogWarning("Cell {Cell} sent an unexpected {Kind}", connection.Cell, message.BodyCase);
+                break;
+        }
+    }
+
+    private async Task<Hello> ReadHelloAsync(IAsyncStreamReader<ConnectRequest> requests, ServerCallContext context)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        timeout.CancelAfter(HelloTimeout);
+        bool received;
+        try
+        {
+            received = await requests.MoveNext(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "no hello within 10 s"));
+        }
+        if (!received || requests.Current.BodyCase != ConnectRequest.BodyOneofCase.Hello)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "the first message must be a hello"));
+        var hello = requests.Current.Hello;
+        var peer = context.Peer;
+        if (!TokenMatches(hello.Token))
+        {
+            logger.LogWarning("Refused cell agent '{Cell}' from {Peer}: bad join token", hello.Name, peer);
+            throw new RpcException(new Status(StatusCode.Unauthenticated, "bad join token"));
+        }
+        if (hello.ProtocolVersion != ProtocolVersion)
+        {
+            logger.LogWarning("Refused cell agent '{Cell}' from {Peer}: protocol {Version}", hello.Name, peer, hello.ProtocolVersion);
+            throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                $"agent protocol version {hello.ProtocolVersion} is not supported: this server speaks version {ProtocolVersion}"));
+        }
+        ZoneRules.Name("cell", hello.Name);
+        if (!Ipv4.TryParse(hello.Address, out _))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"cell address '{hello.Address}' is not an IPv4 address"));
+        return hello;
+    }
+
+    private bool TokenMatches(string presented)
+    {
+        var expected = options.Value.CellToken;
+        return expected.Length > 0 &&
+            CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
+    }
+
+    private static CellRegistration Registration(Hello hello) => new(
+        hello.Name, hello.Address, hello.AgentVersion, hello.LibvirtUri, hello.Hypervisor, hello.HypervisorVersion, hello.Kvm,
+        hello.Cores, hello.Memory, string.IsNullOrEmpty(hello.Storage?.Mode) ? "local" : hello.Storage.Mode,
+        hello.Storage?.System.ToArray() ?? [], hello.Storage?.Data.ToArray() ?? [], hello.Storage?.Total ?? 0, hello.Storage?.Available ?? 0);
+}

@@ -1,0 +1,30 @@
+using Nano.Server.Data;
+
+namespace Nano.Server.Cells;
+
+/// <summary>Every second: a cell silent past the liveness timeout is marked offline and its stream dropped.</summary>
+public sealed class CellLivenessMonitor(CellRepository cells, CellGateway gateway, CellStatusFeed feed, ILogger<CellLivenessMonitor> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                foreach (var cell in await cells.ListSilentAsync())
+                {
+                    logger.LogWarning("Cell {Cell} fell silent: offline, its guests lost", cell);
+                    gateway.Drop(cell);
+                    await cells.DisconnectAsync(cell);
+                    feed.Publish(cell);
+                }
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "Liveness check failed");
+            }
+        }
+    }
+}

@@ -1,0 +1,194 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using Nano.Server.Domain;
+using Nano.Server.Hosting;
+using Npgsql;
+
+namespace Nano.Server.Data;
+
+/// <summary>A cell with its capacity, storage settings, latest metrics and guest counters.</summary>
+public sealed record CellRow
+{
+    public required string Name { get; init; }
+    public required string Address { get; init; }
+    public string? Pool { get; init; }
+    public bool Enabled { get; init; }
+    public bool Alive { get; init; }
+    public int Cores { get; init; }
+    public long Memory { get; init; }
+    public string StorageMode { get; init; } = "local";
+    public string[] SystemPaths { get; init; } = [];
+    public string[] DataPaths { get; init; } = [];
+    public double CpuUsage { get; init; }
+    public long AvailableMemory { get; init; }
+    public long MaxMemory { get; init; }
+    public long AvailableDisk { get; init; }
+    public long MaxDisk { get; init; }
+    public long ReadSpeed { get; init; }
+    public long WriteSpeed { get; init; }
+    public long ReceiveSpeed { get; init; }
+    public long SendSpeed { get; init; }
+    public int Stopped { get; init; }
+    public int Running { get; init; }
+    public int Lost { get; init; }
+    public int Migrating { get; init; }
+}
+
+/// <summary>What an agent's hello says about its host.</summary>
+public sealed record CellRegistration(
+    string Name, string Address, string AgentVersion, string LibvirtUri, string Hypervisor, long HypervisorVersion, bool Kvm,
+    int Cores, long Memory, string StorageMode, string[] SystemPaths, string[] DataPaths, long DiskTotal, long DiskAvailable);
+
+/// <summary>One metrics sample of a cell's host.</summary>
+public sealed record CellMetrics(
+    double CpuUsage, long AvailableMemory, long MaxMemory, long AvailableDisk, long MaxDisk,
+    long ReadSpeed, long WriteSpeed, long ReceiveSpeed, long SendSpeed);
+
+public sealed record CellStorageAttachmentRow(string StoragePool, bool Attached, string Error);
+
+/// <summary>
+/// Cells. Alive is derived, never stored: the agent's stream is up (connected) and the cell was heard
+/// from within the liveness timeout (last_seen), so a server that died holding streams leaves no
+/// cell looking alive. A guest counts once: migrating, else lost (its cell is not alive), else running or stopped.
+/// </summary>
+public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> options)
+{
+    private string Alive => AliveOf("c");
+
+    /// <summary>The SQL condition "cell row <paramref name="alias"/> is alive", for queries that join cells.</summary>
+    public string AliveOf(string alias) =>
+        $"({alias}.connected AND {alias}.last_seen > now() - interval '{options.Value.CellLivenessSeconds} seconds')";
+
+    private string Select => $"""
+        SELECT c.name, c.address, c.pool, c.enabled, {Alive} AS alive, c.cores, c.memory, c.storage_mode, c.system_paths, c.data_paths,
+               c.cpu_usage, c.available_memory, c.max_memory, c.available_disk, c.max_disk,
+               c.read_speed, c.write_speed, c.receive_speed, c.send_speed,
+               count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND {Alive} AND NOT g.running)::int AS stopped,
+               count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND {Alive} AND g.running)::int AS running,
+               count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND NOT {Alive})::int AS lost,
+               count(g.id) FILTER (WHERE g.created AND g.migrating)::int AS migrating
+        FROM cells c LEFT JOIN guests g ON g.cell = c.name
+        """;
+
+    public async Task<IReadOnlyList<CellRow>> ListAsync(string? pool, bool unallocated = false)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<CellRow>($"""
+            {Select} WHERE (@unallocated AND c.pool IS NULL) OR (NOT @unallocated AND (@pool::text IS NULL OR c.pool = @pool))
+            GROUP BY c.name ORDER BY c.name
+            """, new { pool, unallocated })).AsList();
+    }
+
+    public async Task<CellRow?> FindAsync(string name)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<CellRow>($"{Select} WHERE c.name = @name GROUP BY c.name", new { name });
+    }
+
+    /// <summary>Records an agent's hello: a new cell appears unallocated and enabled; a known one is updated.</summary>
+    public async Task RegisterAsync(CellRegistration r)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            INSERT INTO cells (name, address, connected, last_seen, agent_version, libvirt_uri, hypervisor, hypervisor_version, kvm, cores, memory,
+                               storage_mode, system_paths, data_paths, max_memory, available_disk, max_disk)
+            VALUES (@Name, @Address, true, now(), @AgentVersion, @LibvirtUri, @Hypervisor, @HypervisorVersion, @Kvm, @Cores, @Memory,
+                    @StorageMode, @SystemPaths, @DataPaths, @Memory, @DiskAvailable, @DiskTotal)
+            ON CONFLICT (name) DO UPDATE SET
+                address = EXCLUDED.address, connected = true, last_seen = now(), agent_version = EXCLUDED.agent_version,
+                libvirt_uri = EXCLUDED.libvirt_uri, hypervisor = EXCLUDED.hypervisor, hypervisor_version = EXCLUDED.hypervisor_version,
+                kvm = EXCLUDED.kvm, cores = EXCLUDED.cores, memory = EXCLUDED.memory, storage_mode = EXCLUDED.storage_mode,
+                system_paths = EXCLUDED.system_paths, data_paths = EXCLUDED.data_paths, max_memory = EXCLUDED.max_memory,
+                available_disk = EXCLUDED.available_disk, max_disk = EXCLUDED.max_disk
+            """, r);
+    }
+
+    /// <summary>The agent was heard from (heartbeat).</summary>
+    public async Task TouchAsync(string name)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE cells SET last_seen = now() WHERE name = @name AND connected", new { name });
+    }
+
+    public async Task SaveMetricsAsync(string name, CellMetrics m)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            UPDATE cells SET last_seen = now(), cpu_usage = @CpuUsage, available_memory = @AvailableMemory, max_memory = @MaxMemory,
+                available_disk = @AvailableDisk, max_disk = @MaxDisk, read_speed = @ReadSpeed, write_speed = @WriteSpeed,
+                receive_speed = @ReceiveSpeed, send_speed = @SendSpeed
+            WHERE name = @name AND connected
+            """, new { name, m.CpuUsage, m.AvailableMemory, m.MaxMemory, m.AvailableDisk, m.MaxDisk, m.ReadSpeed, m.WriteSpeed, m.ReceiveSpeed, m.SendSpeed });
+    }
+
+    /// <summary>The agent's stream ended (or it fell silent): the cell is offline until it reconnects.</summary>
+    public async Task DisconnectAsync(string name)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE cells SET connected = false WHERE name = @name", new { name });
+    }
+
+    /// <summary>Cells marked connected but silent for longer than the liveness timeout.</summary>
+    public async Task<IReadOnlyList<string>> ListSilentAsync()
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<string>($"SELECT c.name FROM cells c WHERE c.connected AND NOT {Alive}")).AsList();
+    }
+
+    /// <summary>Puts an unallocated cell into a pool; false when it already belongs to one.</summary>
+    public async Task<bool> AttachAsync(string name, string pool)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync("UPDATE cells SET pool = @pool WHERE name = @name AND pool IS NULL", new { name, pool }) == 1;
+    }
+
+    /// <summary>Takes a cell out of its pool when it hosts no guest (not even one being created).</summary>
+    public async Task DetachAsync(string name, string pool)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await using var tx = await c.BeginTransactionAsync();
+        var guests = await c.ExecuteScalarAsync<int>("SELECT count(*) FROM guests WHERE cell = @name", new { name }, tx);
+        if (guests > 0)
+            throw Fail.Precondition($"cell '{name}' still hosts {guests} guest(s)");
+        if (await c.ExecuteAsync("UPDATE cells SET pool = NULL WHERE name = @name AND pool = @pool", new { name, pool }, tx) == 0)
+            throw Fail.NotFound($"cell '{name}' is not in compute pool '{pool}'");
+        await c.ExecuteAsync("DELETE FROM cell_storage_attachments WHERE cell = @name", new { name }, tx);
+        await tx.CommitAsync();
+    }
+
+    /// <summary>Undoes an attach whose storage set-up failed.</summary>
+    public async Task UndoAttachAsync(string name, string pool)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE cells SET pool = NULL WHERE name = @name AND pool = @pool", new { name, pool });
+    }
+
+    public async Task<bool> SetEnabledAsync(string name, bool enabled)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync("UPDATE cells SET enabled = @enabled WHERE name = @name AND enabled <> @enabled", new { name, enabled }) == 1;
+    }
+
+    public async Task SetStorageAsync(string name, string mode, string[] system, string[] data)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE cells SET storage_mode = @mode, system_paths = @system, data_paths = @data WHERE name = @name",
+            new { name, mode, system, data });
+    }
+
+    public async Task<IReadOnlyList<CellStorageAttachmentRow>> ListAttachmentsAsync(string name)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<CellStorageAttachmentRow>(
+            "SELECT storage_pool, attached, error FROM cell_storage_attachments WHERE cell = @name ORDER BY storage_pool", new { name })).AsList();
+    }
+
+    public async Task SetAttachmentAsync(string name, string storagePool, bool attached, string error)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            INSERT INTO cell_storage_attachments (cell, storage_pool, attached, error) VALUES (@name, @storagePool, @attached, @error)
+            ON CONFLICT (cell, storage_pool) DO UPDATE SET attached = EXCLUDED.attached, error = EXCLUDED.error
+            """, new { name, storagePool, attached, error });
+    }
+}

@@ -1,0 +1,63 @@
+using Nano.Contracts.Cell.V1;
+using Nano.Server.Cells;
+using Nano.Server.Data;
+
+namespace Nano.Server.Domain;
+
+/// <summary>
+/// Attaching cells to compute pools and taking them out: the pool's storage is pushed to the cell,
+/// which must confirm within the command timeout; a failure undoes the attach.
+/// </summary>
+public sealed class PoolMembership(CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, CellGateway gateway)
+{
+    public async Task AttachAsync(string poolName, string cellName, CancellationToken cancellationToken)
+    {
+        var pool = await pools.FindAsync(poolName) ?? throw Fail.NotFound($"compute pool '{poolName}' not found");
+        var cell = await cells.FindAsync(cellName) ?? throw Fail.NotFound($"cell '{cellName}' not found");
+        if (cell.Pool is not null)
+            throw Fail.Precondition($"cell '{cellName}' already belongs to compute pool '{cell.Pool}'");
+        if (!cell.Alive || !gateway.IsConnected(cellName))
+            throw Unreachable(cellName);
+        if (!await cells.AttachAsync(cellName, poolName))
+            throw Fail.Precondition($"cell '{cellName}' was attached to another pool meanwhile");
+        try
+        {
+            var storage = pool.Storage is null ? null : await storagePools.FindAsync(pool.Storage);
+            var command = new AttachStorage
+            {
+                Pool = storage?.Name ?? "",
+                Type = storage?.Type ?? "",
+                Host = storage?.Host ?? "",
+                Target = storage?.Target ?? "",
+            };
+            var result = await gateway.SendAsync(cellName, new Command { AttachStorage = command }, cancellationToken);
+            if (storage is not null)
+                await cells.SetAttachmentAsync(cellName, storage.Name, result.Error.Length == 0, result.Error);
+            if (result.Error.Length > 0)
+                throw Fail.Precondition($"cell '{cellName}' could not attach the storage of '{poolName}': {result.Error}");
+            if (result.Storage is { } reported)
+                await cells.SetStorageAsync(cellName, reported.Mode, [.. reported.System], [.. reported.Data]);
+        }
+        catch
+        {
+            await cells.UndoAttachAsync(cellName, poolName);
+            throw;
+        }
+    }
+
+    /// <summary>Takes a cell hosting no guests out of its pool; a live cell is told to release shared storage.</summary>
+    public async Task DetachAsync(string poolName, string cellName, CancellationToken cancellationToken)
+    {
+        var pool = await pools.FindAsync(poolName) ?? throw Fail.NotFound($"compute pool '{poolName}' not found");
+        await cells.DetachAsync(cellName, poolName);
+        if (pool.Storage is not null && gateway.IsConnected(cellName))
+        {
+            var result = await gateway.SendAsync(cellName, new Command { DetachStorage = new DetachStorage { Pool = pool.Storage } }, cancellationToken);
+            if (result.Storage is { } reported)
+                await cells.SetStorageAsync(cellName, reported.Mode, [.. reported.System], [.. reported.Data]);
+        }
+    }
+
+    public static Grpc.Core.RpcException Unreachable(string cell) =>
+        new(new Grpc.Core.Status(Grpc.Core.StatusCode.Unavailable, $"cell '{cell}' is offline"));
+}
