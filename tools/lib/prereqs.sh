@@ -49,3 +49,30 @@ need_buf() {
 need_libvirt_client() {
     ls /usr/lib/*/libvirt.so.0 >/dev/null 2>&1 || apt_install libvirt0
 }
+
+# A root-run libvirtd with QEMU/KVM for the cell agent. There is no systemd on these machines, so
+# the daemons are started here (once; later calls find them running).
+need_libvirtd() {
+    local missing=()
+    have libvirtd || missing+=(libvirt-daemon libvirt-daemon-driver-qemu)
+    have qemu-system-x86_64 || missing+=(qemu-system-x86)
+    have qemu-img || missing+=(qemu-utils)
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}" libvirt0
+    if [ "$(id -u)" = 0 ]; then
+        mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/nano
+        getent group kvm >/dev/null || groupadd --system kvm
+        getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
+        id libvirt-qemu >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin -g libvirt-qemu -G kvm libvirt-qemu
+        local conf=/etc/libvirt/qemu.conf
+        if ! grep -q '^# nano-grpc root-run settings' "$conf" 2>/dev/null; then
+            printf '\n# nano-grpc root-run settings\nuser = "root"\ngroup = "root"\ndynamic_ownership = 0\nsecurity_driver = "none"\n' >> "$conf"
+        fi
+    fi
+    pgrep -x virtlogd >/dev/null || virtlogd -d
+    if ! pgrep -x libvirtd >/dev/null; then
+        libvirtd -d
+        for _ in $(seq 1 50); do [ -S /var/run/libvirt/libvirt-sock ] && break; sleep 0.2; done
+    fi
+    [ -S /var/run/libvirt/libvirt-sock ] || { say "libvirtd did not start"; return 1; }
+    [ -e /dev/kvm ] || say "no /dev/kvm: guests run under QEMU's emulator (TCG), slowly"
+}

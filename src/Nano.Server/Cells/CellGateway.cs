@@ -17,7 +17,7 @@ namespace Nano.Server.Cells;
 public sealed class CellGateway(CellRepository cells, CellStatusFeed feed, IOptions<NanoOptions> options, ILogger<CellGateway> logger)
 {
     /// <summary>The protocol version this server speaks.</summary>
-    public const int ProtocolVersion = 1;
+    public const int ProtocolVersion = (int)Contracts.Cell.V1.ProtocolVersion.Current;
 
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan TouchInterval = TimeSpan.FromSeconds(4);

@@ -1,0 +1,31 @@
+namespace Nano.Cell;
+
+/// <summary>Settings of nano-cell (command line: --server, --name, --token, --libvirt-uri, --storage-path, --address).</summary>
+public sealed class AgentOptions
+{
+    /// <summary>The server's gRPC address, e.g. http://127.0.0.1:5871.</summary>
+    public string Server { get; set; } = "http://127.0.0.1:5871";
+
+    /// <summary>Cell name; default: the host name.</summary>
+    public string Name { get; set; } = "";
+
+    /// <summary>Join token the server expects.</summary>
+    public string Token { get; set; } = "";
+
+    public string LibvirtUri { get; set; } = "qemu:///system";
+
+    /// <summary>Default folder for guest volumes.</summary>
+    public string StoragePath { get; set; } = "/var/lib/nano/images";
+
+    /// <summary>Folder under which NFS storage pools are mounted.</summary>
+    public string MountRoot { get; set; } = "/var/lib/nano/mounts";
+
+    /// <summary>IPv4 address the cell announces; default: the first non-loopback IPv4 of the host.</summary>
+    public string Address { get; set; } = "";
+
+    /// <summary>Where the agent remembers its default local folder across restarts.</summary>
+    public string StateFile { get; set; } = "/var/lib/nano/cell.json";
+
+    /// <summary>Longest wait between reconnection attempts, in seconds.</summary>
+    public int MaxBackoffSeconds { get; set; } = 10;
+}

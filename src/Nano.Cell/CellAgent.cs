@@ -1,0 +1,190 @@
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Nano.Cell.Host;
+using Nano.Cell.Hypervisor;
+using Nano.Cell.Storage;
+using Nano.Contracts.Cell.V1;
+
+namespace Nano.Cell;
+
+/// <summary>
+/// The agent's one job: hold a stream to the server. It says hello, then sends heartbeats, metrics and
+/// its domains' events, and runs the commands it receives. When the stream ends it reconnects, with
+/// backoff, forever.
+/// </summary>
+public sealed class CellAgent(
+    IOptions<AgentOptions> options, IHypervisor hypervisor, IHostProbe probe, CellStorageManager storage, ILogger<CellAgent> logger)
+    : BackgroundService
+{
+    private readonly AgentOptions _options = options.Value;
+
+    /// <summary>The cell's name: --name, else the host name.</summary>
+    public string Name => string.IsNullOrEmpty(_options.Name) ? Environment.MachineName : _options.Name;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var channel = GrpcChannel.ForAddress(_options.Server, new GrpcChannelOptions
+        {
+            HttpHandler = new SocketsHttpHandler
+            {
+                KeepAlivePingDelay = TimeSpan.FromSeconds(10),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+                ConnectTimeout = TimeSpan.FromSeconds(5),
+            },
+        });
+        var client = new CellAgentService.CellAgentServiceClient(channel);
+        var backoff = TimeSpan.FromSeconds(1);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            var welcomed = false;
+            try
+            {
+                await RunStreamAsync(client, () => welcomed = true, stoppingToken);
+                logger.LogWarning("The server closed the stream");
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unauthenticated or StatusCode.FailedPrecondition or StatusCode.InvalidArgument)
+            {
+                logger.LogError("The server refused this cell: {Reason}", e.Status.Detail);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Stream to {Server} ended: {Reason}", _options.Server, e is RpcException r ? r.Status.Detail : e.Message);
+            }
+            if (stoppingToken.IsCancellationRequested)
+                break;
+            backoff = welcomed ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, _options.MaxBackoffSeconds));
+            var wait = backoff * (0.5 + Random.Shared.NextDouble() / 2);
+            logger.LogInformation("Reconnecting in {Seconds:0.0} s", wait.TotalSeconds);
+            await Task.Delay(wait, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task RunStreamAsync(CellAgentService.CellAgentServiceClient client, Action welcomed, CancellationToken stoppingToken)
+    {
+        using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        using var call = client.Connect(cancellationToken: session.Token);
+        var outbound = Channel.CreateUnbounded<ConnectRequest>(new UnboundedChannelOptions { SingleReader = true });
+        await call.RequestStream.WriteAsync(new ConnectRequest { Hello = Hello() }, session.Token);
+        if (!await call.ResponseStream.MoveNext(session.Token) || call.ResponseStream.Current.Welcome is not { } welcome)
+            throw new InvalidOperationException("the server did not welcome this cell");
+        welcomed();
+        logger.LogInformation("Joined {Server} as {Cell}: heartbeat every {Heartbeat} ms, metrics every {Metrics} ms",
+            _options.Server, Name, welcome.HeartbeatIntervalMs, welcome.MetricsIntervalMs);
+
+        using var events = hypervisor.SubscribeOwnDomainEvents(Name, e => outbound.Writer.TryWrite(new ConnectRequest { DomainEvent = e }));
+        var sampler = new MetricsSampler(probe, hypervisor, () => storage.CurrentPath, Name);
+        sampler.Sample();
+        var tasks = new[]
+        {
+            PumpAsync(call.RequestStream, outbound.Reader, session.Token),
+            EveryAsync(TimeSpan.FromMilliseconds(welcome.HeartbeatIntervalMs), sequence => new ConnectRequest { Heartbeat = new Heartbeat { Sequence = sequence } }, outbound.Writer, session.Token),
+            EveryAsync(TimeSpan.FromMilliseconds(welcome.MetricsIntervalMs), _ => new ConnectRequest { Metrics = sampler.Sample() }, outbound.Writer, session.Token),
+            ReadCommandsAsync(call.ResponseStream, outbound.Writer, session.Token),
+        };
+        try
+        {
+            await await Task.WhenAny(tasks);
+        }
+        finally
+        {
+            session.Cancel();
+            outbound.Writer.TryComplete();
+            await Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private Hello Hello()
+    {
+        var (total, available) = probe.Space(storage.CurrentPath);
+        var host = probe.Read();
+        var hello = new Hello
+        {
+            Token = _options.Token,
+            ProtocolVersion = (int)ProtocolVersion.Current,
+            AgentVersion = typeof(CellAgent).Assembly.GetName().Version?.ToString() ?? "",
+            Name = Name,
+            Address = string.IsNullOrEmpty(_options.Address) ? HostAddress() : _options.Address,
+            LibvirtUri = hypervisor.Uri,
+            Hypervisor = hypervisor.Type,
+            HypervisorVersion = hypervisor.Version,
+            Cores = hypervisor.Cores,
+            Memory = host.TotalMemory,
+            Kvm = hypervisor.Kvm,
+            Storage = storage.Describe(total, available),
+        };
+        hello.Domains.AddRange(hypervisor.ListOwnDomains(Name));
+        return hello;
+    }
+
+    private static async Task PumpAsync(IClientStreamWriter<ConnectRequest> stream, ChannelReader<ConnectRequest> outbound, CancellationToken token)
+    {
+        await foreach (var message in outbound.ReadAllAsync(token))
+            await stream.WriteAsync(message, token);
+    }
+
+    private static async Task EveryAsync(TimeSpan interval, Func<long, ConnectRequest> make, ChannelWriter<ConnectRequest> outbound, CancellationToken token)
+    {
+        using var timer = new PeriodicTimer(interval);
+        for (long sequence = 1; await timer.WaitForNextTickAsync(token); sequence++)
+            outbound.TryWrite(make(sequence));
+    }
+
+    private async Task ReadCommandsAsync(IAsyncStreamReader<ConnectResponse> stream, ChannelWriter<ConnectRequest> outbound, CancellationToken token)
+    {
+        while (await stream.MoveNext(token))
+        {
+            if (stream.Current.Command is not { } command)
+                continue;
+            _ = Task.Run(async () => outbound.TryWrite(new ConnectRequest { Result = await RunAsync(command, token) }), token);
+        }
+    }
+
+    /// <summary>Runs one command until its deadline; every failure becomes the result's error.</summary>
+    internal async Task<CommandResult> RunAsync(Command command, CancellationToken token)
+    {
+        var result = new CommandResult { Id = command.Id };
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
+        if (command.Deadline is { } at)
+            deadline.CancelAfter(Math.Max(0, (int)(at.ToDateTime() - DateTime.UtcNow).TotalMilliseconds));
+        try
+        {
+            switch (command.BodyCase)
+            {
+                case Command.BodyOneofCase.AttachStorage:
+                    result.Error = await storage.AttachAsync(command.AttachStorage, deadline.Token);
+                    break;
+                case Command.BodyOneofCase.DetachStorage:
+                    await storage.DetachAsync(command.DetachStorage.Pool, deadline.Token);
+                    break;
+                case Command.BodyOneofCase.ChangeStoragePath:
+                    result.Error = storage.ChangeLocalPath(command.ChangeStoragePath.Path);
+                    break;
+                default:
+                    result.Error = $"this agent does not know the command {command.BodyCase}";
+                    break;
+            }
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "Command {Kind} failed", command.BodyCase);
+            result.Error = e.Message;
+        }
+        var (total, available) = probe.Space(storage.CurrentPath);
+        result.Storage = storage.Describe(total, available);
+        return result;
+    }
+
+    /// <summary>The first non-loopback IPv4 address of an interface that is up; 127.0.0.1 when there is none.</summary>
+    private static string HostAddress() =>
+        System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(i => i.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up)
+            .SelectMany(i => i.GetIPProperties().UnicastAddresses)
+            .Select(a => a.Address)
+            .FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(a))?.ToString() ?? "127.0.0.1";
+}

@@ -1,0 +1,114 @@
+using System.Collections.Concurrent;
+using Nano.Contracts.Cell.V1;
+using Nano.Libvirt;
+
+namespace Nano.Cell.Hypervisor;
+
+/// <summary>The hypervisor through libvirt. Only domains whose Nano metadata names this cell are the agent's.</summary>
+public sealed class LibvirtHypervisor : IHypervisor
+{
+    private readonly Connection _connection;
+    private readonly NodeInfo _node;
+    private readonly ConcurrentDictionary<string, string> _guestByUuid = new();
+
+    public LibvirtHypervisor(string uri)
+    {
+        _connection = Connection.Open(uri);
+        if (!uri.StartsWith("test:", StringComparison.Ordinal))
+            _connection.SetKeepAlive(5, 3);
+        _node = _connection.GetNodeInfo();
+        Type = _connection.HypervisorType;
+        Version = _connection.HypervisorVersion;
+    }
+
+    public string Uri => _connection.Uri;
+
+    public string Type { get; }
+
+    public long Version { get; }
+
+    public int Cores => _node.Cpus;
+
+    public bool Kvm => File.Exists("/dev/kvm");
+
+    public IReadOnlyList<DomainReport> ListOwnDomains(string cell)
+    {
+        var reports = new List<DomainReport>();
+        foreach (var domain in _connection.ListDomains())
+        {
+            using (domain)
+            {
+                if (DomainOwner.Of(domain) is not { } owner || owner.Cell != cell)
+                    continue;
+                _guestByUuid[domain.Uuid] = owner.GuestId;
+                reports.Add(new DomainReport { GuestId = owner.GuestId, Uuid = domain.Uuid, Name = domain.Name, State = Map(domain.GetState()) });
+            }
+        }
+        return reports;
+    }
+
+    public IReadOnlyDictionary<string, (ulong CpuTime, int VirtualCpus, long Memory)> SampleOwnDomains(string cell)
+    {
+        var samples = new Dictionary<string, (ulong, int, long)>();
+        foreach (var domain in _connection.ListDomains())
+        {
+            using (domain)
+            {
+                if (DomainOwner.Of(domain) is not { } owner || owner.Cell != cell)
+                    continue;
+                var info = domain.GetInfo();
+                if (info.State == Libvirt.DomainState.Running)
+                    samples[owner.GuestId] = (info.CpuTimeNanoseconds, info.VirtualCpus, info.MemoryBytes);
+            }
+        }
+        return samples;
+    }
+
+    public IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler)
+    {
+        ListOwnDomains(cell);
+        return _connection.SubscribeLifecycle(e =>
+        {
+            var guest = GuestOf(e.Uuid, cell);
+            if (guest is null || Map(e.Lifecycle) is not { } kind)
+                return;
+            if (e.Lifecycle == DomainLifecycle.Undefined)
+                _guestByUuid.TryRemove(e.Uuid, out _);
+            handler(new DomainEvent { GuestId = guest, Kind = kind, Detail = $"{e.Lifecycle}/{e.Detail}" });
+        });
+    }
+
+    public void Dispose() => _connection.Dispose();
+
+    /// <summary>The guest id of an own domain; undefined domains are remembered from earlier listings.</summary>
+    private string? GuestOf(string uuid, string cell)
+    {
+        if (_guestByUuid.TryGetValue(uuid, out var known))
+            return known;
+        using var domain = _connection.FindDomain(uuid);
+        if (domain is null || DomainOwner.Of(domain) is not { } owner || owner.Cell != cell)
+            return null;
+        _guestByUuid[uuid] = owner.GuestId;
+        return owner.GuestId;
+    }
+
+    private static Contracts.Cell.V1.DomainState Map(Libvirt.DomainState state) => state switch
+    {
+        Libvirt.DomainState.Running or Libvirt.DomainState.Blocked or Libvirt.DomainState.ShuttingDown => Contracts.Cell.V1.DomainState.Running,
+        Libvirt.DomainState.Paused or Libvirt.DomainState.Suspended => Contracts.Cell.V1.DomainState.Paused,
+        Libvirt.DomainState.Crashed => Contracts.Cell.V1.DomainState.Crashed,
+        Libvirt.DomainState.ShutOff => Contracts.Cell.V1.DomainState.Stopped,
+        _ => Contracts.Cell.V1.DomainState.Unspecified,
+    };
+
+    private static DomainEventKind? Map(DomainLifecycle lifecycle) => lifecycle switch
+    {
+        DomainLifecycle.Started => DomainEventKind.Started,
+        DomainLifecycle.Stopped => DomainEventKind.Stopped,
+        DomainLifecycle.Crashed => DomainEventKind.Crashed,
+        DomainLifecycle.Undefined => DomainEventKind.Deleted,
+        DomainLifecycle.Suspended or DomainLifecycle.PMSuspended => DomainEventKind.Paused,
+        DomainLifecycle.Resumed => DomainEventKind.Resumed,
+        _ => null,
+    };
+}

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Nano.Cell;
+using Nano.Cell.Host;
+using Nano.Cell.Hypervisor;
+using Nano.Cell.Storage;
+
+// nano-cell --server http://127.0.0.1:5871 --token TOKEN [--name NAME] [--libvirt-uri qemu:///system]
+//           [--storage-path /var/lib/nano/images] [--address IPv4] [--state-file /var/lib/nano/cell.json]
+var builder = Host.CreateApplicationBuilder(args);
+builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
+{
+    ["--server"] = "Agent:Server",
+    ["--name"] = "Agent:Name",
+    ["--token"] = "Agent:Token",
+    ["--libvirt-uri"] = "Agent:LibvirtUri",
+    ["--storage-path"] = "Agent:StoragePath",
+    ["--mount-root"] = "Agent:MountRoot",
+    ["--address"] = "Agent:Address",
+    ["--state-file"] = "Agent:StateFile",
+});
+builder.Services.AddOptions<AgentOptions>().Bind(builder.Configuration.GetSection("Agent"));
+builder.Services.AddSingleton<IHypervisor>(sp => new LibvirtHypervisor(sp.GetRequiredService<IOptions<AgentOptions>>().Value.LibvirtUri));
+builder.Services.AddSingleton<IHostProbe>(new ProcHostProbe());
+builder.Services.AddSingleton(sp =>
+{
+    var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
+    return new CellStorageManager(o.StoragePath, o.MountRoot, o.StateFile);
+});
+builder.Services.AddHostedService<CellAgent>();
+await builder.Build().RunAsync();

@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Nano.Contracts.Cell.V1;
+
+namespace Nano.Cell.Storage;
+
+/// <summary>
+/// Where this cell keeps guest volumes: a local folder (default /var/lib/nano/images), or the NFS
+/// export of its compute pool's storage pool mounted under the mount root. The local folder survives
+/// agent restarts in a small state file.
+/// </summary>
+public sealed class CellStorageManager
+{
+    private static readonly TimeSpan MountTimeout = TimeSpan.FromSeconds(8);
+    private readonly string _mountRoot;
+    private readonly string _stateFile;
+    private readonly Lock _gate = new();
+    private string _localPath;
+    private string? _mountedPool;
+
+    public CellStorageManager(string defaultPath, string mountRoot, string stateFile)
+    {
+        _mountRoot = mountRoot;
+        _stateFile = stateFile;
+        _localPath = ReadState() ?? defaultPath;
+        Directory.CreateDirectory(_localPath);
+    }
+
+    /// <summary>The folder new volumes go to now.</summary>
+    public string CurrentPath
+    {
+        get
+        {
+            lock (_gate)
+                return _mountedPool is null ? _localPath : MountPoint(_mountedPool);
+        }
+    }
+
+    public CellStorage Describe(long total, long available)
+    {
+        lock (_gate)
+        {
+            var path = _mountedPool is null ? _localPath : MountPoint(_mountedPool);
+            return new CellStorage { Mode = _mountedPool is null ? "local" : "nfs", System = { path }, Data = { path }, Total = total, Available = available };
+        }
+    }
+
+    /// <summary>Local storage (empty pool), or mount the pool's NFS export. Returns an error text, or "".</summary>
+    public async Task<string> AttachAsync(AttachStorage attach, CancellationToken cancellationToken)
+    {
+        if (string.IsNullOrEmpty(attach.Pool))
+        {
+            Directory.CreateDirectory(_localPath);
+            return "";
+        }
+        if (attach.Type != "nfs")
+            return $"unsupported storage type '{attach.Type}'";
+        var mountPoint = MountPoint(attach.Pool);
+        Directory.CreateDirectory(mountPoint);
+        if (!IsMounted(mountPoint))
+        {
+            var (ok, output) = await RunAsync("mount", ["-t", "nfs", "-o", "soft,timeo=50,retrans=2", $"{attach.Host}:{attach.Target}", mountPoint], cancellationToken);
+            if (!ok)
+                return $"mount {attach.Host}:{attach.Target} failed: {output}";
+        }
+        lock (_gate)
+            _mountedPool = attach.Pool;
+        return "";
+    }
+
+    public async Task DetachAsync(string pool, CancellationToken cancellationToken)
+    {
+        var mountPoint = MountPoint(pool);
+        if (IsMounted(mountPoint))
+            await RunAsync("umount", ["-l", mountPoint], cancellationToken);
+        lock (_gate)
+        {
+            if (_mountedPool == pool)
+                _mountedPool = null;
+        }
+    }
+
+    /// <summary>Moves the default local folder: the old one must hold no volumes, the new one must be empty.</summary>
+    public string ChangeLocalPath(string path)
+    {
+        lock (_gate)
+        {
+            if (_mountedPool is not null)
+                return "the cell uses shared storage";
+            if (!Path.IsPathFullyQualified(path))
+                return $"'{path}' is not an absolute path";
+            if (Path.GetFullPath(path).TrimEnd('/') == Path.GetFullPath(_localPath).TrimEnd('/'))
+                return $"'{path}' is already the default path";
+            if (Directory.Exists(_localPath) && Directory.EnumerateFileSystemEntries(_localPath).Any())
+                return $"the current folder {_localPath} still holds volumes";
+            if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any())
+                return $"'{path}' is not empty";
+            Directory.CreateDirectory(path);
+            _localPath = path;
+            WriteState();
+            return "";
+        }
+    }
+
+    private string MountPoint(string pool) => Path.Combine(_mountRoot, pool);
+
+    private static bool IsMounted(string mountPoint) =>
+        File.Exists("/proc/mounts") && File.ReadLines("/proc/mounts").Any(l => l.Split(' ') is [_, var target, ..] && target == mountPoint);
+
+    private string? ReadState()
+    {
+        try
+        {
+            return File.Exists(_stateFile) ? JsonSerializer.Deserialize<Dictionary<string, string>>(File.ReadAllText(_stateFile))?.GetValueOrDefault("local_path") : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private void WriteState()
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(_stateFile))!);
+        File.WriteAllText(_stateFile, JsonSerializer.Serialize(new Dictionary<string, string> { ["local_path"] = _localPath }));
+    }
+
+    private static async Task<(bool Ok, string Output)> RunAsync(string file, string[] args, CancellationToken cancellationToken)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        try
+        {
+            using var process = Process.Start(info)!;
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            timeout.CancelAfter(MountTimeout);
+            var output = process.StandardError.ReadToEndAsync(timeout.Token);
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                return (false, $"no answer within {MountTimeout.TotalSeconds:0} s");
+            }
+            return (process.ExitCode == 0, (await output).Trim());
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            return (false, e.Message);
+        }
+    }
+}
