@@ -3,7 +3,7 @@ using Nano.Libvirt;
 
 namespace Nano.Cell.Tests;
 
-/// <summary>The binding against libvirt's test driver: state is per connection, so each test opens its own.</summary>
+/// <summary>The binding against libvirt's test driver (test:///default, shared by the connections of one process).</summary>
 public sealed class LibvirtBindingTests
 {
     private const string TestUri = "test:///default";
@@ -41,7 +41,7 @@ public sealed class LibvirtBindingTests
             Assert.Equal(uuid, domain.Uuid);
             Assert.Equal("guest-<&>-1", domain.Name);
             Assert.Equal(DomainState.ShutOff, domain.GetState());
-            Assert.Equal(new DomainOwner("g-1", "cell-a"), DomainOwner.Of(domain));
+            Assert.Equal(new DomainOwner("g-1", "binding-tests"), DomainOwner.Of(domain));
 
             domain.Start();
             var info = domain.GetInfo();
@@ -116,6 +116,6 @@ public sealed class LibvirtBindingTests
         Uuid = uuid,
         MemoryBytes = 128L * 1024 * 1024,
         VirtualCpus = 2,
-        Owner = new DomainOwner("g-1", "cell-a"),
+        Owner = new DomainOwner("g-1", "binding-tests"),
     };
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Threading.Channels;
 using Nano.Contracts.Cell.V1;
 using Nano.Libvirt;
 
@@ -20,6 +21,9 @@ public sealed class LibvirtHypervisor : IHypervisor
         Type = _connection.HypervisorType;
         Version = _connection.HypervisorVersion;
     }
+
+    /// <summary>The connection itself, for tests on the test driver (whose state lives in the connection).</summary>
+    internal Connection Connection => _connection;
 
     public string Uri => _connection.Uri;
 
@@ -64,23 +68,32 @@ public sealed class LibvirtHypervisor : IHypervisor
         return samples;
     }
 
+    /// <summary>
+    /// libvirt calls back on its event thread, where calling into the driver again can deadlock: events
+    /// are queued there and handled in order on a task of their own.
+    /// </summary>
     public IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler)
     {
         ListOwnDomains(cell);
-        return _connection.SubscribeLifecycle(e =>
+        var queue = Channel.CreateUnbounded<DomainLifecycleEvent>(new UnboundedChannelOptions { SingleReader = true });
+        var subscription = _connection.SubscribeLifecycle(e => queue.Writer.TryWrite(e));
+        var consumer = Task.Run(async () =>
         {
-            var guest = GuestOf(e.Uuid, cell);
-            if (guest is null || Map(e.Lifecycle) is not { } kind)
-                return;
-            if (e.Lifecycle == DomainLifecycle.Undefined)
-                _guestByUuid.TryRemove(e.Uuid, out _);
-            handler(new DomainEvent { GuestId = guest, Kind = kind, Detail = $"{e.Lifecycle}/{e.Detail}" });
+            await foreach (var e in queue.Reader.ReadAllAsync())
+            {
+                var guest = GuestOf(e.Uuid, cell);
+                if (e.Lifecycle == DomainLifecycle.Undefined)
+                    _guestByUuid.TryRemove(e.Uuid, out _);
+                if (guest is not null && Map(e.Lifecycle) is { } kind)
+                    handler(new DomainEvent { GuestId = guest, Kind = kind, Detail = $"{e.Lifecycle}/{e.Detail}" });
+            }
         });
+        return new EventSubscription(subscription, queue.Writer, consumer);
     }
 
     public void Dispose() => _connection.Dispose();
 
-    /// <summary>The guest id of an own domain; undefined domains are remembered from earlier listings.</summary>
+    /// <summary>The guest id of an own domain; undefined domains are remembered from earlier lookups.</summary>
     private string? GuestOf(string uuid, string cell)
     {
         if (_guestByUuid.TryGetValue(uuid, out var known))
@@ -111,4 +124,14 @@ public sealed class LibvirtHypervisor : IHypervisor
         DomainLifecycle.Resumed => DomainEventKind.Resumed,
         _ => null,
     };
+
+    private sealed class EventSubscription(IDisposable subscription, ChannelWriter<DomainLifecycleEvent> queue, Task consumer) : IDisposable
+    {
+        public void Dispose()
+        {
+            subscription.Dispose();
+            queue.TryComplete();
+            consumer.Wait(TimeSpan.FromSeconds(5));
+        }
+    }
 }

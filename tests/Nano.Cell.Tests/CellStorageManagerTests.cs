@@ -1,0 +1,57 @@
+using Nano.Cell.Storage;
+using Nano.Contracts.Cell.V1;
+
+namespace Nano.Cell.Tests;
+
+/// <summary>The cell's storage folders: local by default, moved only between empty folders, remembered across restarts.</summary>
+public sealed class CellStorageManagerTests : IDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("nano-storage-").FullName;
+
+    private string StateFile => Path.Combine(_root, "state", "cell.json");
+
+    [Fact]
+    public void LocalPath_MovesToAnEmptyFolder_AndIsRemembered()
+    {
+        var first = Path.Combine(_root, "images");
+        var second = Path.Combine(_root, "elsewhere");
+        var storage = new CellStorageManager(first, Path.Combine(_root, "mounts"), StateFile);
+        Assert.True(Directory.Exists(first));
+        Assert.Equal("", storage.ChangeLocalPath(second));
+        Assert.Equal(second, storage.CurrentPath);
+        var described = storage.Describe(10, 5);
+        Assert.Equal(new CellStorage { Mode = "local", System = { second }, Data = { second }, Total = 10, Available = 5 }, described);
+
+        var restarted = new CellStorageManager(first, Path.Combine(_root, "mounts"), StateFile);
+        Assert.Equal(second, restarted.CurrentPath);
+    }
+
+    [Fact]
+    public void LocalPath_DoesNotMove_FromAFolderWithVolumes_OrIntoAFullOne_OrToARelativePath()
+    {
+        var first = Path.Combine(_root, "images");
+        var storage = new CellStorageManager(first, Path.Combine(_root, "mounts"), StateFile);
+        File.WriteAllText(Path.Combine(first, "guest_sys.qcow2"), "x");
+        Assert.Contains("still holds volumes", storage.ChangeLocalPath(Path.Combine(_root, "new")));
+        File.Delete(Path.Combine(first, "guest_sys.qcow2"));
+
+        var full = Directory.CreateDirectory(Path.Combine(_root, "full")).FullName;
+        File.WriteAllText(Path.Combine(full, "something"), "x");
+        Assert.Contains("not empty", storage.ChangeLocalPath(full));
+        Assert.Contains("not an absolute path", storage.ChangeLocalPath("relative/path"));
+        Assert.Contains("already", storage.ChangeLocalPath(first));
+        Assert.Equal(first, storage.CurrentPath);
+        Assert.False(File.Exists(StateFile));
+    }
+
+    [Fact]
+    public async Task Attach_LocalNeedsNothing_UnknownTypesAreRefused()
+    {
+        var storage = new CellStorageManager(Path.Combine(_root, "images"), Path.Combine(_root, "mounts"), StateFile);
+        Assert.Equal("", await storage.AttachAsync(new AttachStorage(), CancellationToken.None));
+        Assert.Contains("unsupported storage type", await storage.AttachAsync(new AttachStorage { Pool = "p", Type = "ceph" }, CancellationToken.None));
+        Assert.Equal("local", storage.Describe(0, 0).Mode);
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+}
