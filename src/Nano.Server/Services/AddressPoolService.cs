@@ -84,6 +84,12 @@ public sealed class AddressPoolService(AddressPoolRepository addressPools) : Con
     /// <summary>Adds a range [start, end] inside the subnet start/netmask; only internal ranges exist (A3).</summary>
     public override async Task<AddAddressRangeResponse> AddAddressRange(AddAddressRangeRequest request, ServerCallContext context)
     {
+        // With a body of "*" transcoding binds no query parameters; A3 allows ?pool= and ?type= here too.
+        var query = context.GetHttpContext().Request.Query;
+        if (string.IsNullOrEmpty(request.Pool))
+            request.Pool = query["pool"].ToString();
+        if (string.IsNullOrEmpty(request.Type))
+            request.Type = query["type"].ToString();
         var type = RangeType(request.Type);
         if (type != "internal")
             throw Fail.Invalid($"unsupported range type '{type}': only internal ranges are allocated");

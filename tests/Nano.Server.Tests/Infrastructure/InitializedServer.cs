@@ -4,8 +4,16 @@ namespace Nano.Server.Tests.Infrastructure;
 /// A server on its own database, initialised through POST /system/ with an administrator who has
 /// every menu, and logged in. One per test class (xunit class fixture).
 /// </summary>
-public sealed class InitializedServer : IAsyncLifetime
+public class InitializedServer : IAsyncLifetime
 {
+    private readonly IReadOnlyDictionary<string, string?>? _settings;
+
+    public InitializedServer()
+    {
+    }
+
+    protected InitializedServer(IReadOnlyDictionary<string, string?> settings) => _settings = settings;
+
     public const string AdminName = "admin";
     public const string AdminPassword = "Adm1nPassword";
     public static readonly string[] AllMenus =
@@ -21,7 +29,7 @@ public sealed class InitializedServer : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        _server = await TestServer.StartAsync();
+        _server = await TestServer.StartAsync(settings: _settings);
         var init = await Rest.PostAsync("/api/v1/system/", new { user = AdminName, password = AdminPassword, menu = AllMenus });
         Assert.Equal(0, init.ErrorCode);
         AdminSession = await LoginAsync(AdminName, AdminPassword);

@@ -1,0 +1,115 @@
+using System.Collections.Concurrent;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Nano.Contracts.Cell.V1;
+
+namespace Nano.Server.Tests.Infrastructure;
+
+/// <summary>
+/// A scripted cell agent speaking the real protocol over a real gRPC stream, for server tests: it says
+/// hello, sends what the test tells it to, and answers commands with <see cref="Answer"/>. (The real
+/// agent, nano-cell, is tested against libvirt and end to end.)
+/// </summary>
+public sealed class TestAgent : IAsyncDisposable
+{
+    private readonly AsyncDuplexStreamingCall<ConnectRequest, ConnectResponse> _call;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Task _reader;
+
+    private TestAgent(AsyncDuplexStreamingCall<ConnectRequest, ConnectResponse> call, Welcome welcome)
+    {
+        _call = call;
+        Welcome = welcome;
+        _reader = Task.Run(ReadAsync);
+    }
+
+    public Welcome Welcome { get; }
+
+    /// <summary>Commands received, in order.</summary>
+    public ConcurrentQueue<Command> Commands { get; } = new();
+
+    /// <summary>How to answer a command; by default success with local storage at /var/lib/nano/images.</summary>
+    public Func<Command, CommandResult?> Answer { get; set; } = c => new CommandResult { Id = c.Id, Storage = LocalStorage("/var/lib/nano/images") };
+
+    public static CellStorage LocalStorage(string path) => new() { Mode = "local", System = { path }, Data = { path }, Total = 1000, Available = 500 };
+
+    public static Hello Hello(string name, string token = "test-token", int cores = 4, long memory = 8L << 30) => new()
+    {
+        Token = token,
+        ProtocolVersion = (int)ProtocolVersion.Current,
+        AgentVersion = "test",
+        Name = name,
+        Address = "127.0.0.1",
+        LibvirtUri = "test:///default",
+        Hypervisor = "TEST",
+        HypervisorVersion = 2,
+        Cores = cores,
+        Memory = memory,
+        Storage = LocalStorage("/var/lib/nano/images"),
+    };
+
+    /// <summary>Connects and waits for the welcome; a refusal throws the server's RpcException.</summary>
+    public static async Task<TestAgent> ConnectAsync(GrpcChannel channel, Hello hello)
+    {
+        var client = new CellAgentService.CellAgentServiceClient(channel);
+        var call = client.Connect(deadline: DateTime.UtcNow.AddMinutes(10));
+        await call.RequestStream.WriteAsync(new ConnectRequest { Hello = hello });
+        using var timeout = new CancellationTokenSource(TestServer.Deadline);
+        if (!await call.ResponseStream.MoveNext(timeout.Token))
+            throw new InvalidOperationException("no welcome");
+        return new TestAgent(call, call.ResponseStream.Current.Welcome ?? throw new InvalidOperationException("not a welcome"));
+    }
+
+    public Task SendAsync(ConnectRequest message) => WriteAsync(message);
+
+    public Task HeartbeatAsync() => WriteAsync(new ConnectRequest { Heartbeat = new Heartbeat { Sequence = 1 } });
+
+    public Task MetricsAsync(MetricsSample sample) => WriteAsync(new ConnectRequest { Metrics = sample });
+
+    /// <summary>Ends the stream as an agent that stops would.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _call.RequestStream.CompleteAsync();
+        }
+        catch (Exception e) when (e is RpcException or InvalidOperationException)
+        {
+        }
+        _stop.Cancel();
+        _call.Dispose();
+        await _reader.ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+
+    private async Task WriteAsync(ConnectRequest message)
+    {
+        await _writeLock.WaitAsync();
+        try
+        {
+            await _call.RequestStream.WriteAsync(message);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+    }
+
+    private async Task ReadAsync()
+    {
+        try
+        {
+            while (await _call.ResponseStream.MoveNext(_stop.Token))
+            {
+                if (_call.ResponseStream.Current.Command is not { } command)
+                    continue;
+                Commands.Enqueue(command);
+                if (Answer(command) is { } result)
+                    await WriteAsync(new ConnectRequest { Result = result });
+            }
+        }
+        catch (Exception e) when (e is RpcException or OperationCanceledException or InvalidOperationException)
+        {
+        }
+    }
+}

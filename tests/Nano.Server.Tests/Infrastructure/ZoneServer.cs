@@ -1,0 +1,17 @@
+namespace Nano.Server.Tests.Infrastructure;
+
+/// <summary>An initialised server that admits cell agents with the token "test-token" and a short liveness timeout.</summary>
+public sealed class ZoneServer : InitializedServer
+{
+    public ZoneServer()
+        : base(new Dictionary<string, string?>
+        {
+            ["Nano:CellToken"] = "test-token",
+            ["Nano:CellLivenessSeconds"] = "3",
+            ["Nano:CellCommandTimeoutSeconds"] = "2",
+            ["Nano:CellHeartbeatIntervalMs"] = "500",
+            ["Nano:CellMetricsIntervalMs"] = "1000",
+        })
+    {
+    }
+}
