@@ -20,7 +20,6 @@ public sealed class CellGateway(CellRepository cells, CellStatusFeed feed, IOpti
     public const int ProtocolVersion = (int)Contracts.Cell.V1.ProtocolVersion.Current;
 
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan TouchInterval = TimeSpan.FromSeconds(4);
 
     private readonly ConcurrentDictionary<string, CellConnection> _connections = new();
 
@@ -96,7 +95,8 @@ public sealed class CellGateway(CellRepository cells, CellStatusFeed feed, IOpti
         switch (message.BodyCase)
         {
             case ConnectRequest.BodyOneofCase.Heartbeat:
-                if (DateTime.UtcNow - connection.LastTouch >= TouchInterval)
+                // last_seen is written at most three times per liveness timeout, not on every heartbeat.
+                if (DateTime.UtcNow - connection.LastTouch >= TimeSpan.FromSeconds(options.Value.CellLivenessSeconds / 3.0))
                 {
                     connection.LastTouch = DateTime.UtcNow;
                     await cells.TouchAsync(connection.Cell);
