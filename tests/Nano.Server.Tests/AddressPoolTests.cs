@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Nano.Server.Data;
 using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
 
 namespace Nano.Server.Tests;
 

@@ -2,6 +2,7 @@ using System.Net;
 using Grpc.Core;
 using Nano.Server.Domain;
 using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
 
 namespace Nano.Server.Tests;
 

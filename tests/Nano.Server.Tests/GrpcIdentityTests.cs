@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Nano.Contracts.V1;
 using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
 
 namespace Nano.Server.Tests;
 

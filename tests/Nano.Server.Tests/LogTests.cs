@@ -1,5 +1,6 @@
 using System.Globalization;
 using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
 
 namespace Nano.Server.Tests;
 

@@ -1,5 +1,6 @@
 using System.Net;
 using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
 
 namespace Nano.Server.Tests;
 

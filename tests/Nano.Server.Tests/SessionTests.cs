@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
 
 namespace Nano.Server.Tests;
 

@@ -1,6 +1,7 @@
 using Dapper;
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
 using Npgsql;
 
 namespace Nano.Server.Tests;

@@ -1,4 +1,5 @@
 using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
 
 namespace Nano.Server.Tests;
 

@@ -1,3 +1,4 @@
+using Nano.Testing;
 namespace Nano.Server.Tests.Infrastructure;
 
 /// <summary>A test class against one <see cref="InitializedServer"/>, called as its administrator.</summary>

@@ -1,3 +1,4 @@
+using Nano.Testing;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 using Grpc.Core;

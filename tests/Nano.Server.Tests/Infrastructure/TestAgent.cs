@@ -1,3 +1,4 @@
+using Nano.Testing;
 using System.Collections.Concurrent;
 using Grpc.Core;
 using Grpc.Net.Client;

@@ -1,3 +1,4 @@
+using Nano.Testing;
 namespace Nano.Server.Tests.Infrastructure;
 
 /// <summary>An initialised server that admits cell agents with the token "test-token" and a short liveness timeout.</summary>

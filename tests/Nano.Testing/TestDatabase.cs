@@ -1,7 +1,7 @@
 using Nano.Server.Hosting;
 using Npgsql;
 
-namespace Nano.Server.Tests.Infrastructure;
+namespace Nano.Testing;
 
 /// <summary>
 /// One real PostgreSQL cluster for the whole test run (started on first use, stopped when the test

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Nano.Server.Tests.Infrastructure;
+namespace Nano.Testing;
 
 /// <summary>Asserts that a JSON document equals the expected one exactly (same keys, values and array order).</summary>
 public static class JsonAssert

@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Nano.Server.Tests.Infrastructure;
+namespace Nano.Testing;
 
 /// <summary>A REST answer: HTTP status and the parsed JSON document.</summary>
 public sealed record RestAnswer(HttpStatusCode Status, JsonNode Json, string Text)

@@ -1,4 +1,4 @@
-namespace Nano.Server.Tests.Infrastructure;
+namespace Nano.Testing;
 
 /// <summary>
 /// A server on its own database, initialised through POST /system/ with an administrator who has

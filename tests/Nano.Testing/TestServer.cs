@@ -5,7 +5,7 @@ using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using Nano.Server.Hosting;
 
-namespace Nano.Server.Tests.Infrastructure;
+namespace Nano.Testing;
 
 /// <summary>The real nano-server on two free loopback ports, with a REST client and a gRPC channel.</summary>
 public sealed class TestServer : IAsyncDisposable
