@@ -101,6 +101,7 @@ public static class NanoApp
         app.MapGrpcService<SecurityPolicyGroupService>();
         app.MapGrpcService<MigrationService>();
         app.MapGrpcService<BatchService>();
+        app.MapGrpcService<ZoneService>();
         app.MapGrpcService<CellAgentEndpoint>();
     }
 

@@ -1,0 +1,65 @@
+namespace Nano.Server.Cells;
+
+/// <summary>
+/// Collects the names of cells that changed and hands them out as one set per interval at most, so a
+/// watcher sends at most one update per cell per interval however often cells report.
+/// </summary>
+public sealed class ChangeBatches : IAsyncDisposable
+{
+    private readonly HashSet<string> _pending = [];
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly TimeSpan _interval;
+    private readonly CancellationToken _cancellationToken;
+    private readonly Task _collector;
+    private DateTime _last = DateTime.UtcNow;
+
+    public ChangeBatches(CellStatusFeed feed, TimeSpan interval, CancellationToken cancellationToken)
+    {
+        _interval = interval;
+        _cancellationToken = cancellationToken;
+        _collector = Task.Run(async () =>
+        {
+            await foreach (var cell in feed.SubscribeAsync(cancellationToken))
+            {
+                lock (_pending)
+                    _pending.Add(cell);
+                if (_signal.CurrentCount == 0)
+                    _signal.Release();
+            }
+        }, cancellationToken);
+    }
+
+    /// <summary>The cells changed since the last batch, no sooner than one interval after it; null once cancelled.</summary>
+    public async Task<IReadOnlySet<string>?> NextAsync()
+    {
+        try
+        {
+            while (true)
+            {
+                await _signal.WaitAsync(_cancellationToken);
+                var wait = _last + _interval - DateTime.UtcNow;
+                if (wait > TimeSpan.Zero)
+                    await Task.Delay(wait, _cancellationToken);
+                _last = DateTime.UtcNow;
+                lock (_pending)
+                {
+                    if (_pending.Count == 0)
+                        continue;
+                    var batch = _pending.ToHashSet();
+                    _pending.Clear();
+                    return batch;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _collector.ContinueWith(_ => { }, TaskScheduler.Default);
+        _signal.Dispose();
+    }
+}

@@ -1,0 +1,43 @@
+using Grpc.Core;
+using Nano.Contracts.V1;
+using Nano.Server.Cells;
+using Nano.Server.Data;
+using Nano.Server.Domain;
+using Nano.Server.Hosting;
+
+namespace Nano.Server.Services;
+
+/// <summary>Streaming watchers over zone and cell statistics: a snapshot, then updates as cells report.</summary>
+public sealed class ZoneService(ComputePoolRepository pools, CellRepository cells, CellStatusFeed feed, ServerClock clock)
+    : Contracts.V1.ZoneService.ZoneServiceBase
+{
+    public override async Task WatchZoneStatus(WatchZoneStatusRequest request, IServerStreamWriter<WatchZoneStatusResponse> responseStream, ServerCallContext context)
+    {
+        var interval = Interval(request.IntervalMs);
+        await using var changes = new ChangeBatches(feed, interval, context.CancellationToken);
+        do
+        {
+            var zone = StatusMessages.ToZoneStatus(await pools.ListAsync(), await cells.ListAsync(pool: null), clock.StartedAt);
+            await responseStream.WriteAsync(new WatchZoneStatusResponse { Data = zone }, context.CancellationToken);
+        } while (await changes.NextAsync() is not null);
+    }
+
+    public override async Task WatchCellStatus(WatchCellStatusRequest request, IServerStreamWriter<WatchCellStatusResponse> responseStream, ServerCallContext context)
+    {
+        var pool = ZoneRules.OptionalName("compute pool", request.Pool);
+        if (pool is not null && await pools.FindAsync(pool) is null)
+            throw Fail.NotFound($"compute pool '{pool}' not found");
+        var interval = Interval(request.IntervalMs);
+        await using var changes = new ChangeBatches(feed, interval, context.CancellationToken);
+        IReadOnlySet<string>? changed = null;
+        do
+        {
+            var watched = (await cells.ListAsync(pool)).Where(c => c.Pool is not null && (changed is null || changed.Contains(c.Name)));
+            foreach (var cell in watched)
+                await responseStream.WriteAsync(new WatchCellStatusResponse { Data = StatusMessages.ToCellStatus(cell, truncateCpu: false) }, context.CancellationToken);
+            changed = await changes.NextAsync();
+        } while (changed is not null);
+    }
+
+    private static TimeSpan Interval(int milliseconds) => TimeSpan.FromMilliseconds(milliseconds == 0 ? 1000 : Math.Max(100, milliseconds));
+}
