@@ -1,0 +1,25 @@
+using Nano.Cell.Hypervisor;
+using Nano.Contracts.Cell.V1;
+
+namespace CellScale;
+
+/// <summary>A host with no domains: enough for the agent to join, beat and report.</summary>
+internal sealed class SimulatedHypervisor : IHypervisor
+{
+    public string Uri => "simulated:///";
+    public string Type => "SIMULATED";
+    public long Version => 1_000_000;
+    public int Cores => 16;
+    public bool Kvm => true;
+
+    public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => [];
+
+    public IReadOnlyDictionary<string, (ulong CpuTime, int VirtualCpus, long Memory)> SampleOwnDomains(string cell) =>
+        new Dictionary<string, (ulong, int, long)>();
+
+    public IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler) => new CancellationTokenSource();
+
+    public void Dispose()
+    {
+    }
+}
