@@ -27,7 +27,14 @@ public sealed class CellOnKvmTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        await _zone.DisposeAsync();
+        try
+        {
+            await _zone.DisposeAsync();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The restart test stopped this server itself.
+        }
         Directory.Delete(_work, recursive: true);
     }
 
@@ -90,6 +97,27 @@ public sealed class CellOnKvmTests : IAsyncLifetime
 
         agent.Thaw();
         await WaitForCellAsync(alive: true);
+    }
+
+    [Fact]
+    public async Task AServerRestart_DoesNotNeedTheAgentRestarted()
+    {
+        await using var agent = StartAgent(Token);
+        await WaitForCellAsync(alive: true);
+        var (database, ports) = (_zone.Server.Database, (_zone.Server.RestPort, _zone.Server.GrpcPort));
+        await _zone.Server.DisposeAsync();
+
+        await using var restarted = await TestServer.StartAsync(database, new Dictionary<string, string?> { ["Nano:CellToken"] = Token }, ports);
+        var deadline = DateTime.UtcNow + Join;
+        while (true)
+        {
+            var cells = await restarted.Rest.GetAsync("/api/v1/compute_pool_cells/", _zone.AdminSession);
+            if (cells.Data!.AsArray().Any(c => c!["name"]!.GetValue<string>() == _cell && c["alive"]!.GetValue<bool>()))
+                break;
+            Assert.True(DateTime.UtcNow < deadline, "the agent did not rejoin the restarted server within 60 s");
+            await Task.Delay(200);
+        }
+        Assert.False(agent.HasExited);
     }
 
     [Fact]

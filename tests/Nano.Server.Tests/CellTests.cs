@@ -93,6 +93,27 @@ public sealed class CellTests(ZoneServer fixture) : IClassFixture<ZoneServer>
     }
 
     [Fact]
+    public async Task ARejoiningCell_MountsItsPoolStorageAgain_AndReportsTheOutcome()
+    {
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/storage_pools/s_remount", new { type = "nfs", host = "127.0.0.1", target = "/export" }, Admin)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/p_remount", new { storage = "s_remount" }, Admin)).ErrorCode);
+        var agent = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_remount"));
+        agent.Answer = c => new CommandResult { Id = c.Id, Storage = new CellStorage { Mode = "nfs", System = { "/var/lib/nano/mounts/s_remount" }, Data = { "/var/lib/nano/mounts/s_remount" } } };
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pool_cells/p_remount/c_remount", null, Admin)).ErrorCode);
+        JsonAssert.Success("""{"name":"c_remount","address":"127.0.0.1","enabled":true,"alive":true,"storage":[{"name":"s_remount","attached":true,"error":""}]}""",
+            await Rest.GetAsync("/api/v1/compute_pool_cells/p_remount/c_remount", Admin));
+        JsonAssert.Success("""{"mode":"nfs","system":["/var/lib/nano/mounts/s_remount"],"data":["/var/lib/nano/mounts/s_remount"]}""",
+            await Rest.GetAsync("/api/v1/compute_cell_status/p_remount/c_remount/storages", Admin));
+        await agent.DisposeAsync();
+
+        await using var back = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_remount"));
+        back.Answer = c => new CommandResult { Id = c.Id, Error = "mount.nfs: access denied" };
+        await WaitForAsync(async () => (await CellAsync("p_remount", "c_remount"))["storage"]!.ToJsonString() ==
+            """[{"name":"s_remount","attached":false,"error":"mount.nfs: access denied"}]""");
+        Assert.Equal("s_remount", Assert.Single(back.Commands).AttachStorage.Pool);
+    }
+
+    [Fact]
     public async Task Attach_ThatTheCellNeverAnswers_IsUnavailable_AndUndone()
     {
         Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/p_mute", new { }, Admin)).ErrorCode);

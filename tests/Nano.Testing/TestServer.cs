@@ -36,12 +36,13 @@ public sealed class TestServer : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
-    /// <summary>Starts a server on a new database, or on <paramref name="database"/> to reuse one.</summary>
-    public static async Task<TestServer> StartAsync(string? database = null, IReadOnlyDictionary<string, string?>? settings = null)
+    /// <summary>Starts a server on a new database, or on <paramref name="database"/> to reuse one; on free ports unless given.</summary>
+    public static async Task<TestServer> StartAsync(
+        string? database = null, IReadOnlyDictionary<string, string?>? settings = null, (int RestPort, int GrpcPort)? ports = null)
     {
         database ??= await TestDatabase.CreateAsync();
-        var restPort = FreePort();
-        var grpcPort = FreePort();
+        var restPort = ports?.RestPort ?? FreePort();
+        var grpcPort = ports?.GrpcPort ?? FreePort();
         var all = new Dictionary<string, string?>
         {
             ["Nano:Database"] = database,

@@ -14,7 +14,9 @@ namespace Nano.Server.Cells;
 /// The server end of every agent stream: admits agents (join token, protocol version), records what
 /// they report, and routes commands to them. One place handles each kind of message an agent sends.
 /// </summary>
-public sealed class CellGateway(CellRepository cells, CellStatusFeed feed, IOptions<NanoOptions> options, ILogger<CellGateway> logger)
+public sealed class CellGateway(
+    CellRepository cells, CellStatusFeed feed, IServiceProvider services, IHostApplicationLifetime lifetime, IOptions<NanoOptions> options,
+    ILogger<CellGateway> logger)
 {
     /// <summary>The protocol version this server speaks.</summary>
     public const int ProtocolVersion = (int)Contracts.Cell.V1.ProtocolVersion.Current;
@@ -46,7 +48,9 @@ public sealed class CellGateway(CellRepository cells, CellStatusFeed feed, IOpti
     public async Task ServeAsync(IAsyncStreamReader<ConnectRequest> requests, IServerStreamWriter<ConnectResponse> responses, ServerCallContext context)
     {
         var hello = await ReadHelloAsync(requests, context);
-        var connection = new CellConnection(hello.Name, context.CancellationToken);
+        // A stopping server ends agent streams at once (they would hold up shutdown); agents reconnect.
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var connection = new CellConnection(hello.Name, ending.Token);
         await cells.RegisterAsync(Registration(hello));
         if (_connections.TryGetValue(hello.Name, out var previous))
             logger.LogWarning("Cell {Cell} connected again; the newer stream replaces the older one", hello.Name);
@@ -65,6 +69,7 @@ public sealed class CellGateway(CellRepository cells, CellStatusFeed feed, IOpti
         });
         feed.Publish(hello.Name);
         var pump = connection.PumpAsync(responses);
+        _ = RejoinAsync(hello.Name, connection.Closed);
         try
         {
             while (await requests.MoveNext(connection.Closed))
@@ -87,6 +92,20 @@ public sealed class CellGateway(CellRepository cells, CellStatusFeed feed, IOpti
             }
             connection.Close();
             await pump;
+        }
+    }
+
+    /// <summary>Runs the join handler beside the stream (it sends commands, whose results this stream carries).</summary>
+    private async Task RejoinAsync(string cell, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Resolved here: the handler sends commands through this gateway.
+            await services.GetRequiredService<CellJoined>().HandleAsync(cell, cancellationToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogWarning("Re-attaching cell {Cell} failed: {Reason}", cell, e.Message);
         }
     }
 

@@ -8,13 +8,15 @@ using Nano.Server.Hosting;
 namespace Nano.Server.Services;
 
 /// <summary>Streaming watchers over zone and cell statistics: a snapshot, then updates as cells report.</summary>
-public sealed class ZoneService(ComputePoolRepository pools, CellRepository cells, CellStatusFeed feed, ServerClock clock)
+public sealed class ZoneService(
+    ComputePoolRepository pools, CellRepository cells, CellStatusFeed feed, ServerClock clock, IHostApplicationLifetime lifetime)
     : Contracts.V1.ZoneService.ZoneServiceBase
 {
     public override async Task WatchZoneStatus(WatchZoneStatusRequest request, IServerStreamWriter<WatchZoneStatusResponse> responseStream, ServerCallContext context)
     {
         var interval = Interval(request.IntervalMs);
-        await using var changes = new ChangeBatches(feed, interval, context.CancellationToken);
+        using var ending = Ending(context);
+        await using var changes = new ChangeBatches(feed, interval, ending.Token);
         do
         {
             var zone = StatusMessages.ToZoneStatus(await pools.ListAsync(), await cells.ListAsync(pool: null), clock.StartedAt);
@@ -28,7 +30,8 @@ public sealed class ZoneService(ComputePoolRepository pools, CellRepository cell
         if (pool is not null && await pools.FindAsync(pool) is null)
             throw Fail.NotFound($"compute pool '{pool}' not found");
         var interval = Interval(request.IntervalMs);
-        await using var changes = new ChangeBatches(feed, interval, context.CancellationToken);
+        using var ending = Ending(context);
+        await using var changes = new ChangeBatches(feed, interval, ending.Token);
         IReadOnlySet<string>? changed = null;
         do
         {
@@ -38,6 +41,10 @@ public sealed class ZoneService(ComputePoolRepository pools, CellRepository cell
             changed = await changes.NextAsync();
         } while (changed is not null);
     }
+
+    /// <summary>A watch ends when its client leaves or the server stops (it would hold up shutdown).</summary>
+    private CancellationTokenSource Ending(ServerCallContext context) =>
+        CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
 
     private static TimeSpan Interval(int milliseconds) => TimeSpan.FromMilliseconds(milliseconds == 0 ? 1000 : Math.Max(100, milliseconds));
 }
