@@ -94,6 +94,37 @@ public sealed class StatusTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         Assert.True((await Rest.GetAsync("/api/v1/instance_status/p_guests", Admin)).Data![2]!["lost"]!.GetValue<bool>());
     }
 
+    [Fact]
+    public async Task ARejoiningCellsReport_AndItsEvents_SetTheGuestsRunningState()
+    {
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/p_recon", new { }, Admin)).ErrorCode);
+        var first = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_recon"));
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pool_cells/p_recon/c_recon", null, Admin)).ErrorCode);
+        await first.DisposeAsync();
+        await using (var db = new NpgsqlConnection(fixture.Server.Database))
+        {
+            await db.ExecuteAsync("""
+                INSERT INTO guests (id, name, owner, group_name, pool, cell, created, running, cores, memory, disks)
+                VALUES ('00000000-0000-0000-0000-0000000000a1', 'admin.a', 'admin', 'admin', 'p_recon', 'c_recon', true, false, 1, 536870912, '{1}'),
+                       ('00000000-0000-0000-0000-0000000000b2', 'admin.b', 'admin', 'admin', 'p_recon', 'c_recon', true, true, 1, 536870912, '{1}')
+                """);
+        }
+
+        var hello = TestAgent.Hello("c_recon");
+        hello.Domains.Add(new DomainReport { GuestId = "00000000-0000-0000-0000-0000000000a1", Uuid = "00000000-0000-0000-0000-0000000000a1", Name = "a", State = DomainState.Running });
+        hello.Domains.Add(new DomainReport { GuestId = "00000000-0000-0000-0000-0000000000ff", Uuid = "00000000-0000-0000-0000-0000000000ff", Name = "orphan", State = DomainState.Running });
+        await using var agent = await TestAgent.ConnectAsync(fixture.Server.Channel, hello);
+        Assert.Equal("a:True b:False", await RunningAsync());
+
+        await agent.SendAsync(new ConnectRequest { DomainEvent = new DomainEvent { GuestId = "00000000-0000-0000-0000-0000000000a1", Kind = DomainEventKind.Stopped } });
+        await agent.SendAsync(new ConnectRequest { DomainEvent = new DomainEvent { GuestId = "00000000-0000-0000-0000-0000000000b2", Kind = DomainEventKind.Started } });
+        await CellTests.WaitForAsync(async () => await RunningAsync() == "a:False b:True");
+        Assert.Equal(2, (await Rest.GetAsync("/api/v1/instance_status/p_recon", Admin)).Data!.AsArray().Count);
+    }
+
+    private async Task<string> RunningAsync() => string.Join(' ', (await Rest.GetAsync("/api/v1/instance_status/p_recon", Admin)).Data!.AsArray()
+        .Select(g => $"{g!["name"]!.GetValue<string>()[6..]}:{g["running"]!.GetValue<bool>()}"));
+
     private static MetricsSample Sample(double cpu, long memory, long disk) => new()
     {
         CpuUsage = cpu, AvailableMemory = memory, MaxMemory = memory * 2, AvailableDisk = disk, MaxDisk = disk * 2,

@@ -15,7 +15,7 @@ namespace Nano.Server.Cells;
 /// they report, and routes commands to them. One place handles each kind of message an agent sends.
 /// </summary>
 public sealed class CellGateway(
-    CellRepository cells, CellStatusFeed feed, IServiceProvider services, IHostApplicationLifetime lifetime, IOptions<NanoOptions> options,
+    CellRepository cells, GuestStates guestStates, CellStatusFeed feed, IServiceProvider services, IHostApplicationLifetime lifetime, IOptions<NanoOptions> options,
     ILogger<CellGateway> logger)
 {
     /// <summary>The protocol version this server speaks.</summary>
@@ -52,6 +52,7 @@ public sealed class CellGateway(
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var connection = new CellConnection(hello.Name, ending.Token);
         await cells.RegisterAsync(Registration(hello));
+        await guestStates.CellJoinedAsync(hello.Name, hello.Domains);
         if (_connections.TryGetValue(hello.Name, out var previous))
             logger.LogWarning("Cell {Cell} connected again; the newer stream replaces the older one", hello.Name);
         _connections[hello.Name] = connection;
@@ -132,7 +133,8 @@ public sealed class CellGateway(
                 connection.Complete(message.Result);
                 break;
             case ConnectRequest.BodyOneofCase.DomainEvent:
-                logger.LogInformation("Cell {Cell}: guest {Guest} {Kind}", connection.Cell, message.DomainEvent.GuestId, message.DomainEvent.Kind);
+                await guestStates.DomainChangedAsync(connection.Cell, message.DomainEvent);
+                feed.Publish(connection.Cell);
                 break;
             case ConnectRequest.BodyOneofCase.Progress:
                 break;

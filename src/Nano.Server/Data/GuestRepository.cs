@@ -40,4 +40,35 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells)
             ORDER BY g.name
             """, new { pool, cell })).AsList();
     }
+
+    /// <summary>Records whether a guest's domain runs, as its cell reports; false when no row of that cell has the id.</summary>
+    public async Task<bool> SetRunningAsync(string cell, Guid guest, bool running)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync("UPDATE guests SET running = @running WHERE id = @guest AND cell = @cell", new { cell, guest, running }) == 1;
+    }
+
+    /// <summary>
+    /// Takes a rejoining cell's report as the truth about its guests: reported domains set their guest's
+    /// running flag; created guests of the cell without a domain are stopped. Returns the reported
+    /// guest ids that have no row (domains nobody owns).
+    /// </summary>
+    public async Task<IReadOnlyList<Guid>> ReconcileAsync(string cell, IReadOnlyDictionary<Guid, bool> reported)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await using var tx = await c.BeginTransactionAsync();
+        var ids = reported.Keys.ToArray();
+        var running = ids.Select(id => reported[id]).ToArray();
+        await c.ExecuteAsync("""
+            UPDATE guests g SET running = r.running
+            FROM unnest(@ids, @running) AS r(id, running)
+            WHERE g.id = r.id AND g.cell = @cell
+            """, new { cell, ids, running }, tx);
+        await c.ExecuteAsync("UPDATE guests SET running = false WHERE cell = @cell AND created AND running AND NOT (id = ANY(@ids))",
+            new { cell, ids }, tx);
+        var unknown = (await c.QueryAsync<Guid>("SELECT r FROM unnest(@ids) AS r WHERE NOT EXISTS (SELECT 1 FROM guests WHERE id = r)",
+            new { ids }, tx)).AsList();
+        await tx.CommitAsync();
+        return unknown;
+    }
 }

@@ -59,6 +59,7 @@ public static class NanoApp
         builder.Services.AddSingleton<CellStatusFeed>();
         builder.Services.AddSingleton<CellGateway>();
         builder.Services.AddSingleton<CellJoined>();
+        builder.Services.AddSingleton<GuestStates>();
         builder.Services.AddHostedService<CellLivenessMonitor>();
 
         builder.Services.AddGrpc(o => o.Interceptors.Add<SessionInterceptor>()).AddJsonTranscoding();

@@ -1,0 +1,37 @@
+using Nano.Contracts.Cell.V1;
+using Nano.Server.Data;
+
+namespace Nano.Server.Cells;
+
+/// <summary>
+/// What cells say about their guests' domains, in one place: a joining cell's report reconciles the
+/// rows of its guests; lifecycle events move the running flag.
+/// </summary>
+public sealed class GuestStates(GuestRepository guests, ILogger<GuestStates> logger)
+{
+    public async Task CellJoinedAsync(string cell, IEnumerable<DomainReport> domains)
+    {
+        var reported = new Dictionary<Guid, bool>();
+        foreach (var domain in domains)
+        {
+            if (Guid.TryParse(domain.GuestId, out var id))
+                reported[id] = domain.State == DomainState.Running;
+        }
+        foreach (var orphan in await guests.ReconcileAsync(cell, reported))
+            logger.LogWarning("Cell {Cell} has a domain for guest {Guest}, which has no record", cell, orphan);
+    }
+
+    public async Task DomainChangedAsync(string cell, DomainEvent change)
+    {
+        if (!Guid.TryParse(change.GuestId, out var id))
+            return;
+        bool? running = change.Kind switch
+        {
+            DomainEventKind.Started or DomainEventKind.Resumed => true,
+            DomainEventKind.Stopped or DomainEventKind.Crashed or DomainEventKind.Paused or DomainEventKind.Deleted => false,
+            _ => null,
+        };
+        if (running is { } value && !await guests.SetRunningAsync(cell, id, value))
+            logger.LogWarning("Cell {Cell} reported {Kind} for guest {Guest}, which it does not host", cell, change.Kind, id);
+    }
+}
