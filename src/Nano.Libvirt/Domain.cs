@@ -40,6 +40,32 @@ public sealed class Domain : IDisposable
         return (DomainState)state;
     }
 
+    /// <summary>Cumulative bytes read and written by the disk with target <paramref name="device"/> (e.g. "vda").</summary>
+    public (long Read, long Written) GetBlockStats(string device)
+    {
+        Libvirt.Check(NativeMethods.virDomainBlockStats(_handle, device, out var stats, (nuint)Marshal.SizeOf<NativeMethods.BlockStatsNative>()),
+            $"block stats of {Name} {device}");
+        return (Math.Max(0, stats.ReadBytes), Math.Max(0, stats.WriteBytes));
+    }
+
+    /// <summary>Cumulative bytes received and sent by the interface <paramref name="device"/> (e.g. "vnet0").</summary>
+    public (long Received, long Sent) GetInterfaceStats(string device)
+    {
+        Libvirt.Check(NativeMethods.virDomainInterfaceStats(_handle, device, out var stats, (nuint)Marshal.SizeOf<NativeMethods.InterfaceStatsNative>()),
+            $"interface stats of {Name} {device}");
+        return (Math.Max(0, stats.ReceivedBytes), Math.Max(0, stats.SentBytes));
+    }
+
+    /// <summary>Target names of the domain's disks and network interfaces, from its live XML.</summary>
+    public (IReadOnlyList<string> Disks, IReadOnlyList<string> Interfaces) GetDeviceNames()
+    {
+        var devices = System.Xml.Linq.XElement.Parse(GetXml()).Element("devices");
+        IReadOnlyList<string> Targets(string kind) => devices?.Elements(kind)
+            .Select(e => (string?)e.Element("target")?.Attribute("dev"))
+            .OfType<string>().ToList() ?? [];
+        return (Targets("disk"), Targets("interface"));
+    }
+
     public string GetXml() =>
         Libvirt.TakeString(NativeMethods.virDomainGetXMLDesc(_handle, 0)) ?? throw Libvirt.Error("virDomainGetXMLDesc");
 

@@ -53,5 +53,15 @@ public sealed class CellStorageManagerTests : IDisposable
         Assert.Equal("local", storage.Describe(0, 0).Mode);
     }
 
+    [Fact]
+    public async Task Attach_AnNfsExportThatIsNotThere_ReportsMountsError_AndStaysLocal()
+    {
+        var storage = new CellStorageManager(Path.Combine(_root, "images"), Path.Combine(_root, "mounts"), StateFile);
+        var error = await storage.AttachAsync(new AttachStorage { Pool = "nas", Type = "nfs", Host = "127.0.0.1", Target = "/no/such/export" }, CancellationToken.None);
+        Assert.StartsWith("mount 127.0.0.1:/no/such/export failed:", error);
+        Assert.Equal("local", storage.Describe(0, 0).Mode);
+        Assert.Equal(Path.Combine(_root, "images"), storage.CurrentPath);
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 }

@@ -80,8 +80,7 @@ public sealed class HostProbeTests : IDisposable
         public int Cores => 1;
         public bool Kvm => false;
         public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => [];
-        public IReadOnlyDictionary<string, (ulong CpuTime, int VirtualCpus, long Memory)> SampleOwnDomains(string cell) =>
-            new Dictionary<string, (ulong, int, long)>();
+        public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell) => new Dictionary<string, DomainSample>();
         public IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler) => new MemoryStream();
         public void Dispose()
         {

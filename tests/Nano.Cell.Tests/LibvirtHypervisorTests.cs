@@ -37,6 +37,39 @@ public sealed class LibvirtHypervisorTests
     }
 
     [Fact]
+    public void DiskAndNetworkCounters_AreSummedOverTheDomainsDevices()
+    {
+        using var hypervisor = new LibvirtHypervisor("test:///default");
+        var uuid = Guid.NewGuid().ToString();
+        using (var domain = hypervisor.Connection.DefineDomain($$"""
+            <domain type='test'><name>io-{{uuid}}</name><uuid>{{uuid}}</uuid>
+              <metadata><nano:instance xmlns:nano="{{DomainOwner.Namespace}}" guest="guest-io" cell="{{_cellA}}"/></metadata>
+              <memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os>
+              <devices>
+                <disk type='file' device='disk'><source file='/tmp/a.qcow2'/><target dev='vda' bus='virtio'/></disk>
+                <disk type='file' device='disk'><source file='/tmp/b.qcow2'/><target dev='vdb' bus='virtio'/></disk>
+                <interface type='network'><source network='default'/><mac address='00:16:3e:12:34:56'/></interface>
+              </devices>
+            </domain>
+            """))
+        {
+            domain.Start();
+            var (disks, interfaces) = domain.GetDeviceNames();
+            Assert.Equal(["vda", "vdb"], disks);
+            var nic = Assert.Single(interfaces);
+            var expectedRead = domain.GetBlockStats("vda").Read + domain.GetBlockStats("vdb").Read;
+            var sample = hypervisor.SampleOwnDomains(_cellA)["guest-io"];
+            Assert.True(sample.BytesRead >= expectedRead && expectedRead > 0, $"{sample.BytesRead} < {expectedRead}");
+            Assert.True(sample.BytesWritten > 0);
+            Assert.True(sample.BytesReceived > 0 && sample.BytesSent > 0);
+            Assert.True(domain.GetInterfaceStats(nic).Received > 0);
+            Assert.Throws<LibvirtException>(() => domain.GetBlockStats("vdz"));
+            domain.Destroy();
+            domain.Undefine();
+        }
+    }
+
+    [Fact]
     public async Task Events_OfOwnDomainsOnly_AreReported()
     {
         using var hypervisor = new LibvirtHypervisor("test:///default");

@@ -7,8 +7,7 @@ namespace Nano.Cell.Host;
 public sealed class MetricsSampler(IHostProbe probe, IHypervisor hypervisor, Func<string> storagePath, string cell)
 {
     private HostCounters? _last;
-    private IReadOnlyDictionary<string, (ulong CpuTime, int VirtualCpus, long Memory)> _lastGuests =
-        new Dictionary<string, (ulong, int, long)>();
+    private IReadOnlyDictionary<string, DomainSample> _lastGuests = new Dictionary<string, DomainSample>();
     private DateTime _lastAt;
 
     public MetricsSample Sample()
@@ -33,12 +32,16 @@ public sealed class MetricsSampler(IHostProbe probe, IHypervisor hypervisor, Fun
             sample.WriteSpeed = Rate(counters.DiskWritten - last.DiskWritten, seconds);
             sample.ReceiveSpeed = Rate(counters.NetReceived - last.NetReceived, seconds);
             sample.SendSpeed = Rate(counters.NetSent - last.NetSent, seconds);
-            foreach (var (guest, now_) in guests)
+            foreach (var (guest, current) in guests)
             {
-                var usage = _lastGuests.TryGetValue(guest, out var before) && now_.VirtualCpus > 0
-                    ? Math.Clamp(100.0 * (now_.CpuTime - before.CpuTime) / (seconds * 1e9 * now_.VirtualCpus), 0, 100)
+                var usage = _lastGuests.TryGetValue(guest, out var before) && current.VirtualCpus > 0 && current.CpuTime >= before.CpuTime
+                    ? Math.Clamp(100.0 * (current.CpuTime - before.CpuTime) / (seconds * 1e9 * current.VirtualCpus), 0, 100)
                     : 0;
-                sample.Guests.Add(new GuestMetrics { GuestId = guest, CpuUsage = Math.Round(usage, 2), Memory = now_.Memory });
+                sample.Guests.Add(new GuestMetrics
+                {
+                    GuestId = guest, CpuUsage = Math.Round(usage, 2), Memory = current.Memory,
+                    BytesRead = current.BytesRead, BytesWritten = current.BytesWritten, BytesReceived = current.BytesReceived, BytesSent = current.BytesSent,
+                });
             }
         }
         _last = counters;

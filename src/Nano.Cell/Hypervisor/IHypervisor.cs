@@ -20,8 +20,8 @@ public interface IHypervisor : IDisposable
     /// <summary>The domains whose metadata names <paramref name="cell"/>.</summary>
     IReadOnlyList<DomainReport> ListOwnDomains(string cell);
 
-    /// <summary>CPU time (ns), vCPUs and memory (bytes) of each running own domain, by guest id.</summary>
-    IReadOnlyDictionary<string, (ulong CpuTime, int VirtualCpus, long Memory)> SampleOwnDomains(string cell);
+    /// <summary>Counters of each running own domain, by guest id.</summary>
+    IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell);
 
     /// <summary>Lifecycle events of own domains until disposed.</summary>
     IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler);

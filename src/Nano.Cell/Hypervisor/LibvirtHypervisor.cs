@@ -51,9 +51,9 @@ public sealed class LibvirtHypervisor : IHypervisor
         return reports;
     }
 
-    public IReadOnlyDictionary<string, (ulong CpuTime, int VirtualCpus, long Memory)> SampleOwnDomains(string cell)
+    public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell)
     {
-        var samples = new Dictionary<string, (ulong, int, long)>();
+        var samples = new Dictionary<string, DomainSample>();
         foreach (var domain in _connection.ListDomains())
         {
             using (domain)
@@ -61,8 +61,21 @@ public sealed class LibvirtHypervisor : IHypervisor
                 if (DomainOwner.Of(domain) is not { } owner || owner.Cell != cell)
                     continue;
                 var info = domain.GetInfo();
-                if (info.State == Libvirt.DomainState.Running)
-                    samples[owner.GuestId] = (info.CpuTimeNanoseconds, info.VirtualCpus, info.MemoryBytes);
+                if (info.State != Libvirt.DomainState.Running)
+                    continue;
+                var (disks, interfaces) = domain.GetDeviceNames();
+                long read = 0, written = 0, received = 0, sent = 0;
+                foreach (var disk in disks)
+                {
+                    var (r, w) = Tolerant(() => domain.GetBlockStats(disk));
+                    (read, written) = (read + r, written + w);
+                }
+                foreach (var nic in interfaces)
+                {
+                    var (rx, tx) = Tolerant(() => domain.GetInterfaceStats(nic));
+                    (received, sent) = (received + rx, sent + tx);
+                }
+                samples[owner.GuestId] = new DomainSample(info.CpuTimeNanoseconds, info.VirtualCpus, info.MemoryBytes, read, written, received, sent);
             }
         }
         return samples;
@@ -92,6 +105,19 @@ public sealed class LibvirtHypervisor : IHypervisor
     }
 
     public void Dispose() => _connection.Dispose();
+
+    /// <summary>A device can vanish between listing and reading (hot-unplug, shutdown): it then counts 0.</summary>
+    private static (long, long) Tolerant(Func<(long, long)> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (LibvirtException)
+        {
+            return (0, 0);
+        }
+    }
 
     /// <summary>The guest id of an own domain; undefined domains are remembered from earlier lookups.</summary>
     private string? GuestOf(string uuid, string cell)

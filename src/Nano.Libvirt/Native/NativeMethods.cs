@@ -82,6 +82,12 @@ internal static partial class NativeMethods
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint virDomainGetMetadata(DomainHandle dom, int type, string? uri, uint flags);
 
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virDomainBlockStats(DomainHandle dom, string disk, out BlockStatsNative stats, nuint size);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virDomainInterfaceStats(DomainHandle dom, string device, out InterfaceStatsNative stats, nuint size);
+
     [LibraryImport(Lib)]
     internal static partial int virDomainCreate(DomainHandle dom);
 
@@ -133,6 +139,31 @@ internal static partial class NativeMethods
         public uint Sockets;
         public uint Cores;
         public uint Threads;
+    }
+
+    /// <summary>virDomainBlockStatsStruct: cumulative counters of one disk (-1 when unknown).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct BlockStatsNative
+    {
+        public long ReadRequests;
+        public long ReadBytes;
+        public long WriteRequests;
+        public long WriteBytes;
+        public long Errors;
+    }
+
+    /// <summary>virDomainInterfaceStatsStruct: cumulative counters of one network interface (-1 when unknown).</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct InterfaceStatsNative
+    {
+        public long ReceivedBytes;
+        public long ReceivedPackets;
+        public long ReceiveErrors;
+        public long ReceiveDrops;
+        public long SentBytes;
+        public long SentPackets;
+        public long SendErrors;
+        public long SendDrops;
     }
 
     /// <summary>virDomainInfo: memory in KiB, CPU time in nanoseconds.</summary>

@@ -14,8 +14,7 @@ internal sealed class SimulatedHypervisor : IHypervisor
 
     public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => [];
 
-    public IReadOnlyDictionary<string, (ulong CpuTime, int VirtualCpus, long Memory)> SampleOwnDomains(string cell) =>
-        new Dictionary<string, (ulong, int, long)>();
+    public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell) => new Dictionary<string, DomainSample>();
 
     public IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler) => new CancellationTokenSource();
 
