@@ -52,18 +52,9 @@ public sealed class AddressPoolRepository(NpgsqlDataSource db)
         return (await c.QueryAsync<string>("SELECT name FROM address_pools ORDER BY name")).AsList();
     }
 
-    public async Task CreateAsync(AddressPoolRow pool)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        try
-        {
-            await c.ExecuteAsync("INSERT INTO address_pools (name, gateway, provider, mode, dns) VALUES (@Name, @Gateway, @Provider, @Mode, @Dns)", pool);
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists($"address pool '{pool.Name}' already exists");
-        }
-    }
+    public Task CreateAsync(AddressPoolRow pool) =>
+        db.InsertOneAsync("INSERT INTO address_pools (name, gateway, provider, mode, dns) VALUES (@Name, @Gateway, @Provider, @Mode, @Dns)", pool,
+            exists: $"address pool '{pool.Name}' already exists");
 
     public async Task UpdateAsync(AddressPoolRow pool)
     {

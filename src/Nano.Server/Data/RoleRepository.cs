@@ -19,18 +19,8 @@ public sealed class RoleRepository(NpgsqlDataSource db)
         return await c.QuerySingleOrDefaultAsync<string[]>("SELECT menu FROM roles WHERE name = @name", new { name });
     }
 
-    public async Task CreateAsync(string name, string[] menu)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        try
-        {
-            await c.ExecuteAsync("INSERT INTO roles (name, menu) VALUES (@name, @menu)", new { name, menu });
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists($"role '{name}' already exists");
-        }
-    }
+    public Task CreateAsync(string name, string[] menu) =>
+        db.InsertOneAsync("INSERT INTO roles (name, menu) VALUES (@name, @menu)", new { name, menu }, exists: $"role '{name}' already exists");
 
     public async Task UpdateAsync(string name, string[] menu)
     {

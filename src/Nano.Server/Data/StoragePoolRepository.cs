@@ -23,18 +23,9 @@ public sealed class StoragePoolRepository(NpgsqlDataSource db)
         return await c.QuerySingleOrDefaultAsync<StoragePoolRow>($"SELECT {Columns} FROM storage_pools WHERE name = @name", new { name });
     }
 
-    public async Task CreateAsync(StoragePoolRow pool)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        try
-        {
-            await c.ExecuteAsync("INSERT INTO storage_pools (name, type, host, target) VALUES (@Name, @Type, @Host, @Target)", pool);
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists($"storage pool '{pool.Name}' already exists");
-        }
-    }
+    public Task CreateAsync(StoragePoolRow pool) =>
+        db.InsertOneAsync("INSERT INTO storage_pools (name, type, host, target) VALUES (@Name, @Type, @Host, @Target)", pool,
+            exists: $"storage pool '{pool.Name}' already exists");
 
     /// <summary>Replaces type, host and target of a pool no compute pool uses; identical values are refused.</summary>
     public async Task UpdateAsync(StoragePoolRow pool)

@@ -37,20 +37,9 @@ public sealed class UserRepository(NpgsqlDataSource db)
         return await c.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM users)");
     }
 
-    public async Task CreateAsync(string name, string nick, string mail, string passwordHash)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        try
-        {
-            await c.ExecuteAsync(
-                "INSERT INTO users (name, nick, mail, password_hash) VALUES (@name, @nick, @mail, @passwordHash)",
-                new { name, nick, mail, passwordHash });
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists($"user '{name}' already exists");
-        }
-    }
+    public Task CreateAsync(string name, string nick, string mail, string passwordHash) =>
+        db.InsertOneAsync("INSERT INTO users (name, nick, mail, password_hash) VALUES (@name, @nick, @mail, @passwordHash)",
+            new { name, nick, mail, passwordHash }, exists: $"user '{name}' already exists");
 
     /// <summary>Changes nick and mail; an empty value keeps the stored one.</summary>
     public async Task UpdateProfileAsync(string name, string nick, string mail)

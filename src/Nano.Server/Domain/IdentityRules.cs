@@ -1,34 +1,20 @@
-using System.Text.RegularExpressions;
-
 namespace Nano.Server.Domain;
 
 /// <summary>Rules for user, group and role names, passwords and free text (ROUTES.md section 3.4).</summary>
-public static partial class IdentityRules
+public static class IdentityRules
 {
-    public const int MaxNameLength = 64;
+    public const int MaxNameLength = ZoneRules.MaxNameLength;
     public const int MaxTextLength = 256;
     public const int MaxPasswordLength = 128;
 
     /// <summary>Reserved: GET /user_groups/members/ is the documented member list (A6).</summary>
     public const string ReservedGroupName = "members";
 
-    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
-    private static partial Regex NamePattern();
-
     /// <summary>
-    /// Letters, digits, '-' and '_'. Upstream also allows '.', but guest owners and groups cannot
-    /// contain it, so a user or group with a dot could never own a guest: it is rejected here.
+    /// The core-side name rule (<see cref="ZoneRules.Name"/>). Upstream also allows '.', but guest owners
+    /// and groups cannot contain it, so a user or group with a dot could never own a guest: it is rejected here.
     /// </summary>
-    public static string Name(string kind, string? value)
-    {
-        if (string.IsNullOrEmpty(value))
-            throw Fail.Invalid($"{kind} name is required");
-        if (value.Length > MaxNameLength)
-            throw Fail.Invalid($"{kind} name is longer than {MaxNameLength} characters");
-        if (!NamePattern().IsMatch(value))
-            throw Fail.Invalid($"invalid {kind} name '{value}': only letters, digits, '-' and '_' are allowed");
-        return value;
-    }
+    public static string Name(string kind, string? value) => ZoneRules.Name(kind, value);
 
     public static string Text(string field, string? value, int maxLength = MaxTextLength)
     {
