@@ -69,10 +69,15 @@ need_libvirtd() {
         fi
     fi
     pgrep -x virtlogd >/dev/null || virtlogd -d
-    if ! pgrep -x libvirtd >/dev/null; then
-        libvirtd -d
-        for _ in $(seq 1 50); do [ -S /var/run/libvirt/libvirt-sock ] && break; sleep 0.2; done
-    fi
-    [ -S /var/run/libvirt/libvirt-sock ] || { say "libvirtd did not start"; return 1; }
+    # A daemon that is still shutting down makes a new one exit at once: try a few times.
+    local attempt
+    for attempt in 1 2 3; do
+        if pgrep -x libvirtd >/dev/null && [ -S /var/run/libvirt/libvirt-sock ]; then
+            break
+        fi
+        pgrep -x libvirtd >/dev/null || libvirtd -d
+        for _ in $(seq 1 25); do [ -S /var/run/libvirt/libvirt-sock ] && pgrep -x libvirtd >/dev/null && break; sleep 0.2; done
+    done
+    pgrep -x libvirtd >/dev/null && [ -S /var/run/libvirt/libvirt-sock ] || { say "libvirtd did not start (see /var/log/libvirt/libvirtd.log)"; return 1; }
     [ -e /dev/kvm ] || say "no /dev/kvm: guests run under QEMU's emulator (TCG), slowly"
 }
