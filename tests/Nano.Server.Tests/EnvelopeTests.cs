@@ -13,7 +13,7 @@ public sealed class EnvelopeTests(InitializedServer fixture) : ApiTest(fixture)
     public static readonly string[] UnbuiltServices =
     [
         "GuestService", "InstanceService",
-        "SnapshotService", "MonitorChannelService", "MediaImageService", "DiskImageService", "TemplateService",
+        "SnapshotService", "MonitorChannelService", "MediaImageService", "DiskImageService",
         "SecurityPolicyGroupService", "MigrationService", "BatchService",
     ];
 

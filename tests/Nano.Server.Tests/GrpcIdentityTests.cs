@@ -52,8 +52,8 @@ public sealed class GrpcIdentityTests(InitializedServer fixture) : IClassFixture
             await roles.DeleteRoleAsync(new DeleteRoleRequest { RoleName = "super" }, Admin));
         Assert.Equal(StatusCode.FailedPrecondition, inUse.StatusCode);
 
-        var templates = new TemplateService.TemplateServiceClient(fixture.Server.Channel);
-        var unbuilt = await Assert.ThrowsAsync<RpcException>(async () => await templates.ListTemplatesAsync(new ListTemplatesRequest(), Admin));
+        var migrations = new MigrationService.MigrationServiceClient(fixture.Server.Channel);
+        var unbuilt = await Assert.ThrowsAsync<RpcException>(async () => await migrations.ListMigrationsAsync(new ListMigrationsRequest(), Admin));
         Assert.Equal(StatusCode.Unimplemented, unbuilt.StatusCode);
     }
 

@@ -54,6 +54,7 @@ public static class NanoApp
         builder.Services.AddSingleton<ComputePoolRepository>();
         builder.Services.AddSingleton<CellRepository>();
         builder.Services.AddSingleton<GuestRepository>();
+        builder.Services.AddSingleton<TemplateRepository>();
         builder.Services.AddSingleton<PoolMembership>();
         builder.Services.AddSingleton<ServerClock>();
         builder.Services.AddSingleton<CellStatusFeed>();
