@@ -28,6 +28,7 @@ public static class AccessRules
         ["nano.v1.StoragePoolService"] = "storage_pool",
         ["nano.v1.StatusService"] = "dashboard",
         ["nano.v1.ZoneService"] = "dashboard",
+        ["nano.v1.OperationService"] = null, // cancelling one's own operations; the service checks ownership
         ["nano.v1.AddressPoolService"] = "address_pool",
         ["nano.v1.GuestService"] = "instance",
         ["nano.v1.GuestService/SearchGuests"] = null, // a query sent as POST

@@ -41,6 +41,7 @@ public static class NanoApp
         builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<DatabaseEndpoint>().ConnectionString));
         builder.Services.AddSingleton<Migrator>();
         builder.Services.AddHostedService<DatabaseStartup>();
+        builder.Services.AddHostedService<OperationRecovery>();
         builder.Services.AddHostedService<SessionSweeper>();
         builder.Services.AddSingleton<RoleRepository>();
         builder.Services.AddSingleton<UserGroupRepository>();
@@ -55,6 +56,9 @@ public static class NanoApp
         builder.Services.AddSingleton<CellRepository>();
         builder.Services.AddSingleton<GuestRepository>();
         builder.Services.AddSingleton<TemplateRepository>();
+        builder.Services.AddSingleton<OperationRepository>();
+        builder.Services.AddSingleton<OperationFeed>();
+        builder.Services.AddSingleton<Operations>();
         builder.Services.AddSingleton<PoolMembership>();
         builder.Services.AddSingleton<ServerClock>();
         builder.Services.AddSingleton<CellStatusFeed>();
@@ -105,6 +109,7 @@ public static class NanoApp
         app.MapGrpcService<MigrationService>();
         app.MapGrpcService<BatchService>();
         app.MapGrpcService<ZoneService>();
+        app.MapGrpcService<OperationService>();
         app.MapGrpcService<CellAgentEndpoint>();
     }
 

@@ -1,0 +1,65 @@
+using Dapper;
+using Npgsql;
+
+namespace Nano.Server.Data;
+
+public sealed record OperationRow(
+    Guid Id, string Kind, string Target, string State, string Stage, int Percent, string Error, string CreatedBy,
+    DateTime CreatedAt, DateTime UpdatedAt, DateTime? FinishedAt);
+
+/// <summary>Operation rows. A finished operation (succeeded, failed, cancelled) never changes again.</summary>
+public sealed class OperationRepository(NpgsqlDataSource db)
+{
+    private const string Select = "SELECT id, kind, target, state, stage, percent, error, created_by, created_at, updated_at, finished_at FROM operations";
+
+    public async Task CreateAsync(Guid id, string kind, string target, string user)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("INSERT INTO operations (id, kind, target, created_by) VALUES (@id, @kind, @target, @user)", new { id, kind, target, user });
+    }
+
+    public async Task<OperationRow?> FindAsync(Guid id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<OperationRow>($"{Select} WHERE id = @id", new { id });
+    }
+
+    /// <summary>Newest first; <paramref name="user"/> null means every user's.</summary>
+    public async Task<IReadOnlyList<OperationRow>> ListAsync(string? user, string? target, bool activeOnly, int limit)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<OperationRow>($"""
+            {Select} WHERE (@user::text IS NULL OR created_by = @user) AND (@target::text IS NULL OR target = @target)
+                       AND (NOT @activeOnly OR finished_at IS NULL)
+            ORDER BY created_at DESC, id LIMIT @limit
+            """, new { user, target, activeOnly, limit })).AsList();
+    }
+
+    /// <summary>Moves an unfinished operation to running at a stage and percent; false once it has finished.</summary>
+    public async Task<bool> ProgressAsync(Guid id, string stage, int percent)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync("""
+            UPDATE operations SET state = 'running', stage = @stage, percent = @percent, updated_at = now()
+            WHERE id = @id AND finished_at IS NULL
+            """, new { id, stage, percent = Math.Clamp(percent, 0, 100) }) == 1;
+    }
+
+    /// <summary>Ends an unfinished operation in a terminal state.</summary>
+    public async Task<bool> FinishAsync(Guid id, string state, string error)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync("""
+            UPDATE operations SET state = @state, error = @error, percent = CASE WHEN @state = 'succeeded' THEN 100 ELSE percent END,
+                   updated_at = now(), finished_at = now()
+            WHERE id = @id AND finished_at IS NULL
+            """, new { id, state, error }) == 1;
+    }
+
+    /// <summary>Operations left unfinished by a server that stopped: nothing runs them any more.</summary>
+    public async Task<IReadOnlyList<Guid>> ListUnfinishedAsync()
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<Guid>("SELECT id FROM operations WHERE finished_at IS NULL")).AsList();
+    }
+}

@@ -1,0 +1,47 @@
+using System.Threading.Channels;
+
+namespace Nano.Server.Domain;
+
+/// <summary>Tells watchers that an operation changed; each watcher subscribes to one operation.</summary>
+public sealed class OperationFeed
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<Guid, List<Channel<bool>>> _watchers = [];
+
+    public void Publish(Guid id)
+    {
+        lock (_gate)
+        {
+            if (_watchers.TryGetValue(id, out var list))
+            {
+                foreach (var watcher in list)
+                    watcher.Writer.TryWrite(true);
+            }
+        }
+    }
+
+    /// <summary>A signal per change of <paramref name="id"/> (changes may coalesce) until cancelled.</summary>
+    public async IAsyncEnumerable<bool> SubscribeAsync(Guid id, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var channel = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+        lock (_gate)
+        {
+            if (!_watchers.TryGetValue(id, out var list))
+                _watchers[id] = list = [];
+            list.Add(channel);
+        }
+        try
+        {
+            await foreach (var signal in channel.Reader.ReadAllAsync(cancellationToken))
+                yield return signal;
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                if (_watchers.TryGetValue(id, out var list) && list.Remove(channel) && list.Count == 0)
+                    _watchers.Remove(id);
+            }
+        }
+    }
+}

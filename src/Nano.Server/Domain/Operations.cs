@@ -1,0 +1,83 @@
+using System.Collections.Concurrent;
+using Nano.Server.Data;
+
+namespace Nano.Server.Domain;
+
+/// <summary>
+/// Runs long work as operations: a persisted row (pending, running, succeeded, failed, cancelled)
+/// with stage and percent, the work on a background task, cancellation, and a change feed for
+/// watchers. The work's compensation runs inside the work itself when it fails or is cancelled.
+/// </summary>
+public sealed class Operations(OperationRepository rows, OperationFeed feed, ILogger<Operations> logger)
+{
+    public const string Pending = "pending";
+    public const string Running = "running";
+    public const string Succeeded = "succeeded";
+    public const string Failed = "failed";
+    public const string Cancelled = "cancelled";
+
+    private readonly ConcurrentDictionary<Guid, CancellationTokenSource> _running = new();
+
+    /// <summary>Records an operation and starts <paramref name="work"/> on a background task; returns its id at once.</summary>
+    public async Task<Guid> StartAsync(string kind, string target, string user, Func<OperationProgress, CancellationToken, Task> work)
+    {
+        var id = Guid.NewGuid();
+        await rows.CreateAsync(id, kind, target, user);
+        var cancel = new CancellationTokenSource();
+        _running[id] = cancel;
+        _ = Task.Run(() => RunAsync(id, kind, work, cancel));
+        return id;
+    }
+
+    /// <summary>Asks a running operation of this server to stop; false when it is not running here.</summary>
+    public bool Cancel(Guid id)
+    {
+        if (!_running.TryGetValue(id, out var cancel))
+            return false;
+        cancel.Cancel();
+        return true;
+    }
+
+    /// <summary>Marks operations that a stopped server left unfinished as failed (nothing runs them any more).</summary>
+    public async Task AbandonOrphansAsync()
+    {
+        foreach (var id in await rows.ListUnfinishedAsync())
+        {
+            if (_running.ContainsKey(id))
+                continue;
+            await rows.FinishAsync(id, Failed, "the server stopped while this operation ran");
+            feed.Publish(id);
+        }
+    }
+
+    private async Task RunAsync(Guid id, string kind, Func<OperationProgress, CancellationToken, Task> work, CancellationTokenSource cancel)
+    {
+        var progress = new OperationProgress(id, rows, feed);
+        try
+        {
+            await work(progress, cancel.Token);
+            await Finish(id, Succeeded, "");
+        }
+        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        {
+            await Finish(id, Cancelled, "cancelled");
+        }
+        catch (Exception e)
+        {
+            var reason = e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message;
+            logger.LogWarning("Operation {Kind} {Id} failed: {Reason}", kind, id, reason);
+            await Finish(id, Failed, reason);
+        }
+        finally
+        {
+            _running.TryRemove(id, out _);
+            cancel.Dispose();
+        }
+    }
+
+    private async Task Finish(Guid id, string state, string error)
+    {
+        await rows.FinishAsync(id, state, error);
+        feed.Publish(id);
+    }
+}

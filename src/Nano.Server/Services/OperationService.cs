@@ -1,0 +1,96 @@
+using Grpc.Core;
+using Nano.Contracts.V1;
+using Nano.Server.Data;
+using Nano.Server.Domain;
+using Nano.Server.Hosting;
+
+namespace Nano.Server.Services;
+
+/// <summary>Operations: get, list, cancel, watch. A user sees the operations it started; user administrators see all.</summary>
+public sealed class OperationService(OperationRepository rows, Operations operations, OperationFeed feed, IHostApplicationLifetime lifetime)
+    : Contracts.V1.OperationService.OperationServiceBase
+{
+    private const int DefaultLimit = 20;
+
+    public override async Task<GetOperationResponse> GetOperation(GetOperationRequest request, ServerCallContext context) =>
+        new() { Data = ToMessage(await FindAsync(request.Id, context)) };
+
+    public override async Task<ListOperationsResponse> ListOperations(ListOperationsRequest request, ServerCallContext context)
+    {
+        var session = SessionInterceptor.SessionOf(context);
+        var limit = request.Limit is <= 0 or > 100 ? DefaultLimit : request.Limit;
+        var user = session.Menu.Contains(AccessRules.UserMenu) ? null : session.User;
+        var target = string.IsNullOrEmpty(request.Target) ? null : request.Target;
+        return new ListOperationsResponse { Data = { (await rows.ListAsync(user, target, request.ActiveOnly, limit)).Select(ToMessage) } };
+    }
+
+    public override async Task<CancelOperationResponse> CancelOperation(CancelOperationRequest request, ServerCallContext context)
+    {
+        var operation = await FindAsync(request.Id, context);
+        if (operation.FinishedAt is not null)
+            throw Fail.Precondition($"operation {operation.Id} has already finished ({operation.State})");
+        if (!operations.Cancel(operation.Id))
+        {
+            // Nothing runs it any more (its server stopped): it just ends.
+            await rows.FinishAsync(operation.Id, Operations.Cancelled, "cancelled");
+            feed.Publish(operation.Id);
+        }
+        return new CancelOperationResponse();
+    }
+
+    public override async Task WatchOperation(WatchOperationRequest request, IServerStreamWriter<WatchOperationResponse> responseStream, ServerCallContext context)
+    {
+        var first = await FindAsync(request.Id, context);
+        using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        await using var changes = feed.SubscribeAsync(first.Id, ending.Token).GetAsyncEnumerator(ending.Token);
+        var current = await rows.FindAsync(first.Id) ?? first;
+        OperationRow? sent = null;
+        while (true)
+        {
+            if (current != sent)
+            {
+                await responseStream.WriteAsync(new WatchOperationResponse { Data = ToMessage(current) }, context.CancellationToken);
+                sent = current;
+            }
+            if (current.FinishedAt is not null)
+                return;
+            try
+            {
+                if (!await changes.MoveNextAsync())
+                    return;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            current = await rows.FindAsync(first.Id) ?? current;
+        }
+    }
+
+    /// <summary>The operation, if the caller may see it: its starter, or a user administrator. Others get NOT_FOUND.</summary>
+    private async Task<OperationRow> FindAsync(string id, ServerCallContext context)
+    {
+        var session = SessionInterceptor.SessionOf(context);
+        if (!Guid.TryParse(id, out var guid))
+            throw Fail.NotFound($"operation '{(id.Length > 40 ? id[..40] : id)}' not found");
+        var row = await rows.FindAsync(guid);
+        if (row is null || (row.CreatedBy != session.User && !session.Menu.Contains(AccessRules.UserMenu)))
+            throw Fail.NotFound($"operation '{id}' not found");
+        return row;
+    }
+
+    private static Operation ToMessage(OperationRow o) => new()
+    {
+        Id = o.Id.ToString(),
+        Kind = o.Kind,
+        Target = o.Target,
+        State = o.State,
+        Stage = o.Stage,
+        Percent = o.Percent,
+        Error = o.Error,
+        User = o.CreatedBy,
+        CreatedTime = NanoTime.Print(o.CreatedAt),
+        UpdatedTime = NanoTime.Print(o.UpdatedAt),
+        Finished = o.FinishedAt is not null,
+    };
+}
