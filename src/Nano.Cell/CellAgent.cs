@@ -5,6 +5,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Nano.Cell.Guests;
 using Nano.Cell.Host;
 using Nano.Cell.Hypervisor;
 using Nano.Cell.Storage;
@@ -22,6 +23,12 @@ public sealed class CellAgent(
     : BackgroundService
 {
     private readonly AgentOptions _options = options.Value;
+    private InstanceManager? _instances;
+
+    private InstanceManager Instances => _instances ??= new InstanceManager(hypervisor, storage, Name, AnnouncedAddress);
+
+    /// <summary>The address the cell announces (and its guests' consoles listen on).</summary>
+    private string AnnouncedAddress => string.IsNullOrEmpty(_options.Address) ? HostAddress() : _options.Address;
 
     /// <summary>The cell's name: --name, else the host name.</summary>
     public string Name => string.IsNullOrEmpty(_options.Name) ? Environment.MachineName : _options.Name;
@@ -109,7 +116,7 @@ public sealed class CellAgent(
             ProtocolVersion = (int)ProtocolVersion.Current,
             AgentVersion = typeof(CellAgent).Assembly.GetName().Version?.ToString() ?? "",
             Name = Name,
-            Address = string.IsNullOrEmpty(_options.Address) ? HostAddress() : _options.Address,
+            Address = AnnouncedAddress,
             LibvirtUri = hypervisor.Uri,
             Hypervisor = hypervisor.Type,
             HypervisorVersion = hypervisor.Version,
@@ -165,6 +172,18 @@ public sealed class CellAgent(
                 case Command.BodyOneofCase.ChangeStoragePath:
                     result.Error = storage.ChangeLocalPath(command.ChangeStoragePath.Path);
                     break;
+                case Command.BodyOneofCase.CreateInstance:
+                    result.Instance = await Instances.CreateAsync(command.CreateInstance, deadline.Token);
+                    break;
+                case Command.BodyOneofCase.DeleteInstance:
+                    result.Instance = Instances.Delete(command.DeleteInstance.GuestId);
+                    break;
+                case Command.BodyOneofCase.StartInstance:
+                    result.Instance = Instances.Start(command.StartInstance.GuestId);
+                    break;
+                case Command.BodyOneofCase.StopInstance:
+                    result.Instance = Instances.Stop(command.StopInstance.GuestId, command.StopInstance.Reboot, command.StopInstance.Force);
+                    break;
                 default:
                     result.Error = $"this agent does not know the command {command.BodyCase}";
                     break;
@@ -175,8 +194,11 @@ public sealed class CellAgent(
             logger.LogWarning(e, "Command {Kind} failed", command.BodyCase);
             result.Error = e.Message;
         }
-        var (total, available) = probe.Space(storage.CurrentPath);
-        result.Storage = storage.Describe(total, available);
+        if (result.BodyCase == CommandResult.BodyOneofCase.None)
+        {
+            var (total, available) = probe.Space(storage.CurrentPath);
+            result.Storage = storage.Describe(total, available);
+        }
         return result;
     }
 

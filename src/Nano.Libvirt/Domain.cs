@@ -91,6 +91,27 @@ public sealed class Domain : IDisposable
 
     public void Reboot() => Libvirt.Check(NativeMethods.virDomainReboot(_handle, 0), $"reboot {Name}");
 
+    /// <summary>Hard reset, like the reset button.</summary>
+    public void Reset() => Libvirt.Check(NativeMethods.virDomainReset(_handle, 0), $"reset {Name}");
+
+    /// <summary>Whether libvirt starts the domain when the host (libvirtd) starts.</summary>
+    public bool Autostart
+    {
+        get
+        {
+            Libvirt.Check(NativeMethods.virDomainGetAutostart(_handle, out var value), $"autostart of {Name}");
+            return value != 0;
+        }
+        set => Libvirt.Check(NativeMethods.virDomainSetAutostart(_handle, value ? 1 : 0), $"set autostart of {Name}");
+    }
+
+    /// <summary>The console port libvirt gave the running domain (graphics port in the live XML), or null.</summary>
+    public int? GetConsolePort()
+    {
+        var graphics = System.Xml.Linq.XElement.Parse(GetXml()).Element("devices")?.Element("graphics");
+        return int.TryParse((string?)graphics?.Attribute("port"), out var port) && port > 0 ? port : null;
+    }
+
     /// <summary>Removes the definition (and libvirt's snapshot and save metadata); the domain must not run.</summary>
     public void Undefine() => Libvirt.Check(NativeMethods.virDomainUndefineFlags(_handle, UndefineEverything), $"undefine {Name}");
 

@@ -79,6 +79,12 @@ public sealed class HostProbeTests : IDisposable
         public long Version => 1;
         public int Cores => 1;
         public bool Kvm => false;
+        public string DomainType => "none";
+        public void Define(Nano.Libvirt.DomainDefinition definition, bool autostart) => throw new NotSupportedException();
+        public (DomainState State, int? ConsolePort)? Find(string guestId) => null;
+        public void Start(string guestId) => throw new NotSupportedException();
+        public void Stop(string guestId, bool reboot, bool force) => throw new NotSupportedException();
+        public bool Undefine(string guestId) => false;
         public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => [];
         public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell) => new Dictionary<string, DomainSample>();
         public IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler) => new MemoryStream();

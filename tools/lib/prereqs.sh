@@ -57,6 +57,7 @@ need_libvirtd() {
     have libvirtd || missing+=(libvirt-daemon libvirt-daemon-driver-qemu)
     have qemu-system-x86_64 || missing+=(qemu-system-x86)
     have qemu-img || missing+=(qemu-utils)
+    have genisoimage || missing+=(genisoimage)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}" libvirt0
     if [ "$(id -u)" = 0 ]; then
         mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/nano

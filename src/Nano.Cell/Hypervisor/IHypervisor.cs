@@ -23,6 +23,23 @@ public interface IHypervisor : IDisposable
     /// <summary>Counters of each running own domain, by guest id.</summary>
     IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell);
 
+    /// <summary>The libvirt domain type guests get here: "kvm", "qemu" (emulated) or "test".</summary>
+    string DomainType { get; }
+
+    /// <summary>Defines a guest's domain (its UUID is the guest id).</summary>
+    void Define(Nano.Libvirt.DomainDefinition definition, bool autostart);
+
+    /// <summary>The guest's domain state and console port, or null when it has no domain here.</summary>
+    (DomainState State, int? ConsolePort)? Find(string guestId);
+
+    void Start(string guestId);
+
+    /// <summary>ACPI shutdown; <paramref name="force"/>: power off; <paramref name="reboot"/>: reboot (with force: reset).</summary>
+    void Stop(string guestId, bool reboot, bool force);
+
+    /// <summary>Removes the guest's domain definition; false when there was none.</summary>
+    bool Undefine(string guestId);
+
     /// <summary>Lifecycle events of own domains until disposed.</summary>
     IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler);
 }

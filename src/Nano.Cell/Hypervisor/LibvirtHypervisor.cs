@@ -35,6 +35,59 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     public bool Kvm => File.Exists("/dev/kvm");
 
+    public string DomainType => Type switch
+    {
+        "TEST" => "test",
+        _ => Kvm ? "kvm" : "qemu",
+    };
+
+    public void Define(DomainDefinition definition, bool autostart)
+    {
+        using var domain = _connection.DefineDomain(definition.ToXml());
+        _guestByUuid[domain.Uuid] = definition.Owner.GuestId;
+        if (autostart && Type != "TEST")
+            domain.Autostart = true;
+    }
+
+    public (Contracts.Cell.V1.DomainState State, int? ConsolePort)? Find(string guestId)
+    {
+        using var domain = _connection.FindDomain(guestId);
+        if (domain is null)
+            return null;
+        var state = Map(domain.GetState());
+        return (state, state == Contracts.Cell.V1.DomainState.Running ? domain.GetConsolePort() : null);
+    }
+
+    public void Start(string guestId)
+    {
+        using var domain = Require(guestId);
+        domain.Start();
+    }
+
+    public void Stop(string guestId, bool reboot, bool force)
+    {
+        using var domain = Require(guestId);
+        switch (reboot, force)
+        {
+            case (false, false): domain.Shutdown(); break;
+            case (false, true): domain.Destroy(); break;
+            case (true, false): domain.Reboot(); break;
+            case (true, true): domain.Reset(); break;
+        }
+    }
+
+    public bool Undefine(string guestId)
+    {
+        using var domain = _connection.FindDomain(guestId);
+        if (domain is null)
+            return false;
+        domain.Undefine();
+        return true;
+    }
+
+    private Domain Require(string guestId) =>
+        _connection.FindDomain(guestId) ?? throw new InvalidOperationException($"guest {guestId} has no domain on this cell");
+
     public IReadOnlyList<DomainReport> ListOwnDomains(string cell)
     {
         var reports = new List<DomainReport>();

@@ -104,6 +104,15 @@ internal static partial class NativeMethods
     internal static partial int virDomainUndefineFlags(DomainHandle dom, uint flags);
 
     [LibraryImport(Lib)]
+    internal static partial int virDomainReset(DomainHandle dom, uint flags);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainSetAutostart(DomainHandle dom, int autostart);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainGetAutostart(DomainHandle dom, out int autostart);
+
+    [LibraryImport(Lib)]
     internal static partial int virEventRegisterDefaultImpl();
 
     [LibraryImport(Lib)]

@@ -12,6 +12,12 @@ internal sealed class SimulatedHypervisor : IHypervisor
     public int Cores => 16;
     public bool Kvm => true;
 
+    public string DomainType => "none";
+    public void Define(Nano.Libvirt.DomainDefinition definition, bool autostart) => throw new NotSupportedException();
+    public (DomainState State, int? ConsolePort)? Find(string guestId) => null;
+    public void Start(string guestId) => throw new NotSupportedException();
+    public void Stop(string guestId, bool reboot, bool force) => throw new NotSupportedException();
+    public bool Undefine(string guestId) => false;
     public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => [];
 
     public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell) => new Dictionary<string, DomainSample>();

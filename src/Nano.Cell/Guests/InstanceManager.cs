@@ -1,0 +1,143 @@
+using Nano.Cell.Hypervisor;
+using Nano.Cell.Storage;
+using Nano.Contracts.Cell.V1;
+using Nano.Libvirt;
+using DomainState = Nano.Contracts.Cell.V1.DomainState;
+
+namespace Nano.Cell.Guests;
+
+/// <summary>
+/// A cell's guests: qcow2 volumes named after the guest id in the storage folder, an optional
+/// cloud-init seed ISO, and the libvirt domain. Creation undoes itself when a step fails.
+/// </summary>
+public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager storage, string cellName, string consoleListen)
+{
+    /// <summary>CPU priority: cputune shares and the share of each period a vCPU may run (ROUTES.md 4.5).</summary>
+    private static (int Shares, int QuotaPercent) CpuPriority(string priority) => priority switch
+    {
+        "medium" => (1000, 50),
+        "low" => (500, 25),
+        _ => (2000, 100),
+    };
+
+    public async Task<InstanceState> CreateAsync(CreateInstance create, CancellationToken cancellationToken)
+    {
+        if (!Guid.TryParse(create.GuestId, out _))
+            throw new ArgumentException($"'{create.GuestId}' is not a guest id");
+        if (create.Disks.Count == 0 || create.Disks.Any(d => d <= 0) || create.Cores <= 0 || create.Memory <= 0)
+            throw new ArgumentException("cores, memory and every disk size must be positive");
+        if (hypervisor.Find(create.GuestId) is not null)
+            throw new InvalidOperationException($"guest {create.GuestId} already has a domain on this cell");
+        var folder = storage.CurrentPath;
+        var volumes = create.Disks.Select((_, i) => Path.Combine(folder, i == 0 ? $"{create.GuestId}_sys.qcow2" : $"{create.GuestId}_{i}.qcow2")).ToList();
+        var seed = create.CloudInit is null ? null : Path.Combine(folder, $"{create.GuestId}_ci.iso");
+        var made = new List<string>();
+        try
+        {
+            for (var i = 0; i < volumes.Count; i++)
+            {
+                if (File.Exists(volumes[i]))
+                    throw new InvalidOperationException($"volume {volumes[i]} already exists");
+                await VolumeTool.CreateQcow2Async(volumes[i], create.Disks[i], cancellationToken);
+                made.Add(volumes[i]);
+            }
+            if (seed is not null)
+            {
+                var staging = Path.Combine(folder, $".{create.GuestId}_ci");
+                try
+                {
+                    CloudInitSeedWriter.Write(staging, create.GuestId, create.CloudInit!);
+                    made.Add(seed);
+                    await VolumeTool.CreateIsoAsync(seed, "cidata", staging, cancellationToken);
+                }
+                finally
+                {
+                    Directory.Delete(staging, recursive: true);
+                }
+            }
+            hypervisor.Define(Definition(create, volumes, seed), create.AutoStart);
+            return State(create.GuestId, volumes);
+        }
+        catch
+        {
+            foreach (var file in made)
+                File.Delete(file);
+            throw;
+        }
+    }
+
+    /// <summary>Undefines the (stopped) domain and deletes every file of the guest in the storage folder.</summary>
+    public InstanceState Delete(string guestId)
+    {
+        if (hypervisor.Find(guestId) is { State: DomainState.Running })
+            throw new InvalidOperationException($"guest {guestId} is running");
+        hypervisor.Undefine(guestId);
+        foreach (var file in GuestFiles(guestId))
+            File.Delete(file);
+        return new InstanceState { GuestId = guestId, State = DomainState.Unspecified };
+    }
+
+    public InstanceState Start(string guestId)
+    {
+        hypervisor.Start(guestId);
+        return State(guestId, GuestFiles(guestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
+    }
+
+    public InstanceState Stop(string guestId, bool reboot, bool force)
+    {
+        hypervisor.Stop(guestId, reboot, force);
+        return State(guestId, GuestFiles(guestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
+    }
+
+    private InstanceState State(string guestId, IReadOnlyList<string> volumes)
+    {
+        var found = hypervisor.Find(guestId);
+        var state = new InstanceState { GuestId = guestId, State = found?.State ?? DomainState.Unspecified, Volumes = { volumes } };
+        if (found?.ConsolePort is { } port)
+            state.DisplayAddress = $"{consoleListen}:{port}";
+        return state;
+    }
+
+    private IEnumerable<string> GuestFiles(string guestId) =>
+        Directory.Exists(storage.CurrentPath)
+            ? Directory.EnumerateFiles(storage.CurrentPath, $"{guestId}_*").Order(StringComparer.Ordinal).ToList()
+            : [];
+
+    internal DomainDefinition Definition(CreateInstance create, IReadOnlyList<string> volumes, string? seed)
+    {
+        var hardware = create.Hardware ?? new Hardware();
+        var qos = create.Qos ?? new QosLimits();
+        var bus = hardware.DiskBus is "scsi" or "sata" or "ide" ? hardware.DiskBus : "sata";
+        var (shares, quota) = CpuPriority(qos.CpuPriority);
+        var disks = volumes.Select(v => new DomainDisk(v, bus)
+        {
+            ReadBytesPerSecond = qos.ReadSpeed, WriteBytesPerSecond = qos.WriteSpeed,
+            ReadIopsPerSecond = qos.ReadIops, WriteIopsPerSecond = qos.WriteIops,
+        }).ToList();
+        if (seed is not null)
+            disks.Add(new DomainDisk(seed, bus == "scsi" ? "sata" : bus, Cdrom: true));
+        return new DomainDefinition
+        {
+            Type = hypervisor.DomainType,
+            Name = create.GuestId,
+            Uuid = create.GuestId,
+            MemoryBytes = create.Memory,
+            VirtualCpus = create.Cores,
+            Owner = new DomainOwner(create.GuestId, cellName),
+            Disks = disks,
+            Nic = new DomainNic(create.Mac, hardware.NicModel.Length > 0 ? hardware.NicModel : "virtio", Bridge: null)
+            {
+                InboundKiBps = qos.ReceiveSpeed / 1024,
+                OutboundKiBps = qos.SendSpeed / 1024,
+            },
+            Console = new DomainConsole(hardware.Control == "spice" ? "spice" : "vnc", create.MonitorSecret, consoleListen),
+            Video = hardware.Display.Length > 0 ? hardware.Display : "vga",
+            UsbController = hardware.Usb,
+            Tablet = hardware.Tablet,
+            GuestAgent = create.GuestAgent,
+            CpuShares = shares,
+            CpuQuotaPercent = quota,
+            LocalTimeClock = hardware.OperatingSystem == "windows",
+        };
+    }
+}

@@ -1,0 +1,14 @@
+namespace Nano.Libvirt;
+
+/// <summary>The network interface of a domain: on a host bridge, or QEMU user networking when there is none.</summary>
+/// <param name="Mac">MAC address.</param>
+/// <param name="Model">"virtio", "e1000" or "rtl8139".</param>
+/// <param name="Bridge">Host bridge; null for user networking.</param>
+public sealed record DomainNic(string Mac, string Model, string? Bridge)
+{
+    /// <summary>Inbound (to the guest) average in KiB/s; 0 for no limit. Peak is twice, burst equal.</summary>
+    public long InboundKiBps { get; init; }
+
+    /// <summary>Outbound (from the guest) average in KiB/s; 0 for no limit.</summary>
+    public long OutboundKiBps { get; init; }
+}
