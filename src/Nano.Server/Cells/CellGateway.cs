@@ -127,6 +127,7 @@ public sealed class CellGateway(
                 connection.LastTouch = DateTime.UtcNow;
                 await cells.SaveMetricsAsync(connection.Cell, new CellMetrics(Math.Clamp(m.CpuUsage, 0, 100), m.AvailableMemory, m.MaxMemory,
                     m.AvailableDisk, m.MaxDisk, m.ReadSpeed, m.WriteSpeed, m.ReceiveSpeed, m.SendSpeed));
+                await guestStates.MetricsAsync(connection.Cell, m.Guests);
                 feed.Publish(connection.Cell);
                 break;
             case ConnectRequest.BodyOneofCase.Result:

@@ -21,6 +21,12 @@ public sealed class GuestStates(GuestRepository guests, ILogger<GuestStates> log
             logger.LogWarning("Cell {Cell} has a domain for guest {Guest}, which has no record", cell, orphan);
     }
 
+    public Task MetricsAsync(string cell, IEnumerable<GuestMetrics> metrics) =>
+        guests.SaveMetricsAsync(cell, metrics
+            .Where(m => Guid.TryParse(m.GuestId, out _))
+            .Select(m => (Guid.Parse(m.GuestId), Math.Clamp(m.CpuUsage, 0, 100), m.Memory, m.BytesRead, m.BytesWritten, m.BytesReceived, m.BytesSent))
+            .ToList());
+
     public async Task DomainChangedAsync(string cell, DomainEvent change)
     {
         if (!Guid.TryParse(change.GuestId, out var id))

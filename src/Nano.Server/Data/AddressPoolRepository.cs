@@ -142,6 +142,12 @@ public sealed class AddressPoolRepository(NpgsqlDataSource db)
     public async Task<AllocationRow?> AllocateAsync(string pool, string instance)
     {
         await using var c = await db.OpenConnectionAsync();
+        return await AllocateAsync(c, null, pool, instance);
+    }
+
+    /// <summary>The same, inside the caller's transaction (a guest row and its address commit together).</summary>
+    public async Task<AllocationRow?> AllocateAsync(NpgsqlConnection c, NpgsqlTransaction? tx, string pool, string instance)
+    {
         foreach (var range in await ListRangesAsync(pool, "internal"))
         {
             var offset = Random.Shared.NextInt64(range.Capacity);
@@ -151,13 +157,13 @@ public sealed class AddressPoolRepository(NpgsqlDataSource db)
                     SELECT a FROM generate_series(@StartAddress, @EndAddress) AS a
                     WHERE NOT EXISTS (SELECT 1 FROM address_allocations x WHERE x.pool = @Pool AND x.address = a)
                     ORDER BY (a - @StartAddress + @offset) % @Capacity LIMIT 1
-                    """, new { range.Pool, range.StartAddress, range.EndAddress, range.Capacity, offset });
+                    """, new { range.Pool, range.StartAddress, range.EndAddress, range.Capacity, offset }, tx);
                 if (address is null)
                     break;
                 var taken = await c.ExecuteAsync("""
                     INSERT INTO address_allocations (pool, type, range_start, address, instance)
                     VALUES (@pool, @type, @start, @address, @instance) ON CONFLICT (pool, address) DO NOTHING
-                    """, new { pool, type = range.Type, start = range.StartAddress, address, instance });
+                    """, new { pool, type = range.Type, start = range.StartAddress, address, instance }, tx);
                 if (taken == 1)
                     return new AllocationRow(range.StartAddress, address.Value, instance);
             }

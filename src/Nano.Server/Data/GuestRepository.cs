@@ -1,9 +1,10 @@
 using Dapper;
+using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
 
-/// <summary>A guest's configuration record with the address of its cell.</summary>
+/// <summary>A guest's configuration record with the address of its cell and the progress of its running operation.</summary>
 public sealed record GuestRow
 {
     public required Guid Id { get; init; }
@@ -23,22 +24,122 @@ public sealed record GuestRow
     public bool AutoStart { get; init; }
     public string System { get; init; } = "";
     public DateTime? CreateTime { get; init; }
+    public string Template { get; init; } = "";
+    public string MonitorSecret { get; init; } = "";
+    public string? EthernetAddress { get; init; }
+    public string DisplayProtocol { get; init; } = "vnc";
+    public string DisplayAddress { get; init; } = "";
+    public string InternalAddress { get; init; } = "";
+    public string AdminName { get; init; } = "";
+    public string AdminSecret { get; init; } = "";
+    public string[] Modules { get; init; } = [];
+    public string CpuPriority { get; init; } = "high";
+    public long ReadSpeed { get; init; }
+    public long WriteSpeed { get; init; }
+    public long ReadIops { get; init; }
+    public long WriteIops { get; init; }
+    public long ReceiveSpeed { get; init; }
+    public long SendSpeed { get; init; }
+    public double CpuUsage { get; init; }
+    public long MemoryUsed { get; init; }
+    public long BytesRead { get; init; }
+    public long BytesWritten { get; init; }
+    public long BytesReceived { get; init; }
+    public long BytesSent { get; init; }
+    public Guid? Operation { get; init; }
 }
 
-/// <summary>Guest rows (the guest lifecycle that fills them is its own area).</summary>
-public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells)
+/// <summary>A guest to insert: the configuration chosen at creation.</summary>
+public sealed record NewGuest(
+    Guid Id, string Name, string Owner, string GroupName, string Pool, string Cell, int Cores, long Memory, long[] Disks, bool AutoStart,
+    string System, string Template, string MonitorSecret, string EthernetAddress, string DisplayProtocol, string AdminName, string AdminSecret,
+    string[] Modules, string CpuPriority, long ReadSpeed, long WriteSpeed, long ReadIops, long WriteIops, long ReceiveSpeed, long SendSpeed);
+
+/// <summary>Guest rows, with the address allocation that goes with them.</summary>
+public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, AddressPoolRepository addresses)
 {
+    private string Select => $"""
+        SELECT g.id, g.name, g.owner, g.group_name, g.pool, g.cell, cl.address AS host, g.created,
+               CASE WHEN g.created THEN 0 ELSE COALESCE((SELECT o.percent FROM operations o WHERE o.id = g.operation AND o.finished_at IS NULL), 0) END AS progress,
+               g.running, (g.cell IS NOT NULL AND NOT {cells.AliveOf("cl")}) AS lost, g.cores, g.memory, g.disks, g.auto_start, g.system, g.create_time,
+               g.template, g.monitor_secret, g.ethernet_address, g.display_protocol, g.display_address, g.internal_address, g.admin_name, g.admin_secret,
+               g.modules, g.cpu_priority, g.read_speed, g.write_speed, g.read_iops, g.write_iops, g.receive_speed, g.send_speed,
+               g.cpu_usage, g.memory_used, g.bytes_read, g.bytes_written, g.bytes_received, g.bytes_sent, g.operation
+        FROM guests g LEFT JOIN cells cl ON cl.name = g.cell
+        """;
+
     /// <summary>Guests hosted in a pool, or on one cell of it, sorted by name; guests being created included.</summary>
     public async Task<IReadOnlyList<GuestRow>> ListAsync(string pool, string? cell)
     {
         await using var c = await db.OpenConnectionAsync();
-        return (await c.QueryAsync<GuestRow>($"""
-            SELECT g.id, g.name, g.owner, g.group_name, g.pool, g.cell, cl.address AS host, g.created, g.progress, g.running,
-                   (g.cell IS NOT NULL AND NOT {cells.AliveOf("cl")}) AS lost, g.cores, g.memory, g.disks, g.auto_start, g.system, g.create_time
-            FROM guests g LEFT JOIN cells cl ON cl.name = g.cell
-            WHERE g.pool = @pool AND (@cell::text IS NULL OR g.cell = @cell)
-            ORDER BY g.name
-            """, new { pool, cell })).AsList();
+        return (await c.QueryAsync<GuestRow>($"{Select} WHERE g.pool = @pool AND (@cell::text IS NULL OR g.cell = @cell) ORDER BY g.name",
+            new { pool, cell })).AsList();
+    }
+
+    public async Task<GuestRow?> FindAsync(Guid id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<GuestRow>($"{Select} WHERE g.id = @id", new { id });
+    }
+
+    /// <summary>
+    /// Inserts the guest (not created yet, its creation operation attached) and, when the pool uses an
+    /// address pool, allocates its address in the same transaction. Returns the address in CIDR form, or "".
+    /// </summary>
+    public async Task<string> InsertAsync(NewGuest guest, string? addressPool, Guid operation)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await using var tx = await c.BeginTransactionAsync();
+        try
+        {
+            await c.ExecuteAsync("""
+                INSERT INTO guests (id, name, owner, group_name, pool, cell, cores, memory, disks, auto_start, system, template, monitor_secret,
+                                    ethernet_address, display_protocol, admin_name, admin_secret, modules, cpu_priority, read_speed, write_speed,
+                                    read_iops, write_iops, receive_speed, send_speed, operation)
+                VALUES (@Id, @Name, @Owner, @GroupName, @Pool, @Cell, @Cores, @Memory, @Disks, @AutoStart, @System, @Template, @MonitorSecret,
+                        @EthernetAddress, @DisplayProtocol, @AdminName, @AdminSecret, @Modules, @CpuPriority, @ReadSpeed, @WriteSpeed,
+                        @ReadIops, @WriteIops, @ReceiveSpeed, @SendSpeed, @operation)
+                """, new DynamicParameters(guest).With("operation", operation), tx);
+        }
+        catch (PostgresException e) when (e.IsUniqueViolation())
+        {
+            throw Fail.Exists($"compute pool '{guest.Pool}' already has a guest named '{guest.Name}'");
+        }
+        var cidr = "";
+        if (addressPool is not null)
+        {
+            var allocation = await addresses.AllocateAsync(c, tx, addressPool, guest.Id.ToString())
+                ?? throw Fail.Precondition($"address pool '{addressPool}' has no free address");
+            var range = (await addresses.ListRangesAsync(addressPool, "internal")).First(r => r.StartAddress == allocation.RangeStart);
+            cidr = $"{Ipv4.Format(allocation.Address)}/{Ipv4.PrefixLength("netmask", range.Netmask)}";
+            await c.ExecuteAsync("UPDATE guests SET internal_address = @cidr WHERE id = @Id", new { cidr, guest.Id }, tx);
+        }
+        await tx.CommitAsync();
+        return cidr;
+    }
+
+    public async Task MarkCreatedAsync(Guid id, bool running, string displayAddress)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            UPDATE guests SET created = true, progress = 0, create_time = now(), running = @running, display_address = @displayAddress WHERE id = @id
+            """, new { id, running, displayAddress });
+    }
+
+    public async Task SetDisplayAsync(Guid id, bool running, string displayAddress)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE guests SET running = @running, display_address = @displayAddress WHERE id = @id", new { id, running, displayAddress });
+    }
+
+    /// <summary>Removes the row and frees its address, in one transaction.</summary>
+    public async Task DeleteAsync(Guid id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await using var tx = await c.BeginTransactionAsync();
+        await c.ExecuteAsync("DELETE FROM address_allocations WHERE instance = @instance", new { instance = id.ToString() }, tx);
+        await c.ExecuteAsync("DELETE FROM guests WHERE id = @id", new { id }, tx);
+        await tx.CommitAsync();
     }
 
     /// <summary>Records whether a guest's domain runs, as its cell reports; false when no row of that cell has the id.</summary>
@@ -70,5 +171,28 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells)
             new { ids }, tx)).AsList();
         await tx.CommitAsync();
         return unknown;
+    }
+
+    /// <summary>The figures a cell reported for its running guests (one statement for all of them).</summary>
+    public async Task SaveMetricsAsync(string cell, IReadOnlyList<(Guid Id, double Cpu, long Memory, long Read, long Written, long Received, long Sent)> samples)
+    {
+        if (samples.Count == 0)
+            return;
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            UPDATE guests g SET cpu_usage = s.cpu, memory_used = s.memory, bytes_read = s.rd, bytes_written = s.wr, bytes_received = s.rx, bytes_sent = s.tx
+            FROM unnest(@ids, @cpu, @memory, @rd, @wr, @rx, @tx) AS s(id, cpu, memory, rd, wr, rx, tx)
+            WHERE g.id = s.id AND g.cell = @cell
+            """, new
+        {
+            cell,
+            ids = samples.Select(s => s.Id).ToArray(),
+            cpu = samples.Select(s => s.Cpu).ToArray(),
+            memory = samples.Select(s => s.Memory).ToArray(),
+            rd = samples.Select(s => s.Read).ToArray(),
+            wr = samples.Select(s => s.Written).ToArray(),
+            rx = samples.Select(s => s.Received).ToArray(),
+            tx = samples.Select(s => s.Sent).ToArray(),
+        });
     }
 }

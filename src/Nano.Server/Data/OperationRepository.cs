@@ -62,4 +62,16 @@ public sealed class OperationRepository(NpgsqlDataSource db)
         await using var c = await db.OpenConnectionAsync();
         return (await c.QueryAsync<Guid>("SELECT id FROM operations WHERE finished_at IS NULL")).AsList();
     }
+
+    /// <summary>The error of a failed operation of <paramref name="kind"/> on <paramref name="target"/> not told yet; told once.</summary>
+    public async Task<string?> TakeFailureAsync(string kind, string target, string? user)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<string>("""
+            UPDATE operations SET acknowledged = true
+            WHERE id = (SELECT id FROM operations WHERE kind = @kind AND target = @target AND state = 'failed' AND NOT acknowledged
+                        AND (@user::text IS NULL OR created_by = @user) ORDER BY created_at DESC LIMIT 1)
+            RETURNING error
+            """, new { kind, target, user });
+    }
 }

@@ -18,16 +18,35 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
 
     private readonly ConcurrentDictionary<Guid, CancellationTokenSource> _running = new();
 
-    /// <summary>Records an operation and starts <paramref name="work"/> on a background task; returns its id at once.</summary>
-    public async Task<Guid> StartAsync(string kind, string target, string user, Func<OperationProgress, CancellationToken, Task> work)
+    /// <summary>
+    /// Records an operation and starts <paramref name="work"/> on a background task; returns its id at once.
+    /// <paramref name="prepare"/>, when given, runs first in the caller (the request), with the new id: if it
+    /// throws, the operation ends failed and the exception reaches the caller.
+    /// </summary>
+    public async Task<Guid> StartAsync(string kind, string target, string user, Func<OperationProgress, CancellationToken, Task> work,
+        Func<Guid, Task>? prepare = null)
     {
         var id = Guid.NewGuid();
         await rows.CreateAsync(id, kind, target, user);
+        if (prepare is not null)
+        {
+            try
+            {
+                await prepare(id);
+            }
+            catch (Exception e)
+            {
+                await Finish(id, Failed, e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message);
+                throw;
+            }
+        }
         var cancel = new CancellationTokenSource();
         _running[id] = cancel;
         _ = Task.Run(() => RunAsync(id, kind, work, cancel));
         return id;
     }
+
+    public Task<OperationRow?> FindAsync(Guid id) => rows.FindAsync(id);
 
     /// <summary>Asks a running operation of this server to stop; false when it is not running here.</summary>
     public bool Cancel(Guid id)

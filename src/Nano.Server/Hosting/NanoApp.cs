@@ -59,6 +59,9 @@ public static class NanoApp
         builder.Services.AddSingleton<OperationRepository>();
         builder.Services.AddSingleton<OperationFeed>();
         builder.Services.AddSingleton<Operations>();
+        builder.Services.AddSingleton<GuestAccess>();
+        builder.Services.AddSingleton<GuestCreation>();
+        builder.Services.AddSingleton<GuestLifecycle>();
         builder.Services.AddSingleton<PoolMembership>();
         builder.Services.AddSingleton<ServerClock>();
         builder.Services.AddSingleton<CellStatusFeed>();

@@ -7,7 +7,10 @@ namespace Nano.Server.Services;
 /// <summary>Guest rows as API messages.</summary>
 public static class GuestMessages
 {
-    public static Guest ToGuest(GuestRow g) => new()
+    /// <summary>The configuration record; the monitor secret only in the detail (#36), as upstream.</summary>
+    public static Guest ToGuest(GuestRow g) => ToGuest(g, withSecret: false);
+
+    public static Guest ToGuest(GuestRow g, bool withSecret) => new()
     {
         Id = g.Id.ToString(),
         Name = g.Name,
@@ -26,6 +29,17 @@ public static class GuestMessages
         Disks = { g.Disks },
         AutoStart = g.AutoStart,
         System = g.System,
+        MonitorSecret = withSecret ? g.MonitorSecret : "",
+        EthernetAddress = g.EthernetAddress ?? "",
+        DisplayProtocol = g.DisplayProtocol,
+        Internal = new NetworkInterface { DisplayAddress = g.DisplayAddress, AllocatedAddress = g.InternalAddress },
+        External = new NetworkInterface(),
         CreateTime = g.CreateTime is { } time ? NanoTime.Print(time) : "",
+        Qos = new Qos
+        {
+            CpuPriority = g.CpuPriority, ReadSpeed = g.ReadSpeed, WriteSpeed = g.WriteSpeed, ReadIops = g.ReadIops, WriteIops = g.WriteIops,
+            ReceiveSpeed = g.ReceiveSpeed, SendSpeed = g.SendSpeed,
+        },
+        Template = g.Template,
     };
 }

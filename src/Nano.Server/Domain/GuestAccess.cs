@@ -1,0 +1,28 @@
+using Nano.Server.Data;
+
+namespace Nano.Server.Domain;
+
+/// <summary>
+/// Who may see and act on a guest by id: its owner; members of its group when the group's
+/// instance_visible flag is on; and user administrators (the first-run role), who keep the documented,
+/// unrestricted behaviour. Everyone else is told the guest does not exist.
+/// </summary>
+public sealed class GuestAccess(GuestRepository guests, UserGroupRepository groups)
+{
+    public async Task<GuestRow> FindAsync(SessionContext session, string id)
+    {
+        if (!Guid.TryParse(id, out var guid))
+            throw Fail.NotFound($"guest '{(id.Length > 40 ? id[..40] : id)}' not found");
+        var guest = await guests.FindAsync(guid);
+        if (guest is null || !await MaySeeAsync(session, guest))
+            throw Fail.NotFound($"guest '{id}' not found");
+        return guest;
+    }
+
+    private async Task<bool> MaySeeAsync(SessionContext session, GuestRow guest)
+    {
+        if (guest.Owner == session.User || session.Menu.Contains(AccessRules.UserMenu))
+            return true;
+        return guest.GroupName == session.Group && (await groups.GetVisibilityAsync(session.Group))?.InstanceVisible == true;
+    }
+}

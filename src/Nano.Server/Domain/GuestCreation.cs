@@ -1,0 +1,127 @@
+using System.Security.Cryptography;
+using Nano.Contracts.Cell.V1;
+using Nano.Server.Cells;
+using Nano.Server.Data;
+
+namespace Nano.Server.Domain;
+
+/// <summary>What a creation request asks for, validated.</summary>
+public sealed record GuestRequest(
+    string Name, string Owner, string Group, string Pool, string Template, int Cores, long Memory, long[] Disks, bool AutoStart,
+    string[] Modules, GuestQos Qos, CloudInitSettings? CloudInit);
+
+/// <summary>Quality of service asked for at creation.</summary>
+public sealed record GuestQos(string CpuPriority, long ReadSpeed, long WriteSpeed, long ReadIops, long WriteIops, long ReceiveSpeed, long SendSpeed);
+
+/// <summary>cloud-init settings asked for at creation.</summary>
+public sealed record CloudInitSettings(bool RootEnabled, string AdminName, string AdminSecret, string DataPath);
+
+/// <summary>
+/// Creating a guest (ROUTES.md 4.5): schedule a cell, insert the row and its address together, then
+/// an operation asks the cell to create volumes and define the domain. If the cell fails or does not
+/// answer, everything is undone in one place (<see cref="UndoAsync"/>): the cell's domain and disks,
+/// the address, the row.
+/// </summary>
+public sealed class GuestCreation(
+    GuestRepository guests, ComputePoolRepository pools, CellRepository cells, TemplateRepository templates, AddressPoolRepository addressPools,
+    CellGateway gateway, Operations operations, ILogger<GuestCreation> logger)
+{
+    public const string Kind = "create_guest";
+
+    /// <summary>Validates, schedules and records the guest; returns its id while the cell works (the operation goes on).</summary>
+    public async Task<Guid> StartAsync(GuestRequest request, string user)
+    {
+        var pool = await pools.FindAsync(request.Pool) ?? throw Fail.NotFound($"compute pool '{request.Pool}' not found");
+        var template = await templates.FindAsync(request.Template) ?? throw Fail.NotFound($"template '{request.Template}' not found");
+        var cell = Scheduler.Choose(pool.Name, await cells.ListAsync(pool.Name), request.Cores, request.Memory, request.Disks.Sum());
+        var id = Guid.NewGuid();
+        var cloudInit = request.Modules.Contains("cloud-init") ? request.CloudInit ?? new CloudInitSettings(true, "", "", "") : null;
+        var adminName = cloudInit?.AdminName is { Length: > 0 } name ? name : template.Admin;
+        var adminSecret = cloudInit is null ? "" : cloudInit.AdminSecret.Length > 0 ? cloudInit.AdminSecret : Secrets.New(10);
+        var guest = new NewGuest(id, $"{request.Group}.{request.Name}", request.Owner, request.Group, pool.Name, cell.Name,
+            request.Cores, request.Memory, request.Disks, request.AutoStart, template.OperatingSystem, template.Id, Secrets.New(8), Mac(),
+            template.Control, adminName, adminSecret, request.Modules, request.Qos.CpuPriority, request.Qos.ReadSpeed, request.Qos.WriteSpeed,
+            request.Qos.ReadIops, request.Qos.WriteIops, request.Qos.ReceiveSpeed, request.Qos.SendSpeed);
+
+        var command = new CreateInstance
+        {
+            GuestId = id.ToString(), Cores = request.Cores, Memory = request.Memory, Disks = { request.Disks }, Mac = guest.EthernetAddress,
+            MonitorSecret = guest.MonitorSecret, GuestAgent = request.Modules.Contains("qemu"), AutoStart = request.AutoStart,
+            Hardware = new Hardware
+            {
+                OperatingSystem = template.OperatingSystem, DiskBus = template.Disk, NicModel = template.Network, Display = template.Display,
+                Control = template.Control, Usb = template.Usb, Tablet = template.Tablet,
+            },
+            Qos = new QosLimits
+            {
+                CpuPriority = request.Qos.CpuPriority, ReadSpeed = request.Qos.ReadSpeed, WriteSpeed = request.Qos.WriteSpeed,
+                ReadIops = request.Qos.ReadIops, WriteIops = request.Qos.WriteIops, ReceiveSpeed = request.Qos.ReceiveSpeed, SendSpeed = request.Qos.SendSpeed,
+            },
+        };
+        var address = "";
+        await operations.StartAsync(Kind, id.ToString(), user, async (progress, cancel) =>
+        {
+            if (cloudInit is not null)
+            {
+                command.CloudInit = new CloudInitSeed
+                {
+                    AdminName = adminName, AdminSecret = adminSecret, Hostname = request.Name, RootEnabled = cloudInit.RootEnabled,
+                    DataPath = cloudInit.DataPath.Length > 0 ? cloudInit.DataPath : "/opt/data", Address = address,
+                };
+                if (pool.Network is not null && await addressPools.FindAsync(pool.Network) is { } network)
+                {
+                    command.CloudInit.Gateway = network.Gateway;
+                    command.CloudInit.Dns.AddRange(network.Dns);
+                }
+            }
+            try
+            {
+                await progress.ReportAsync("creating volumes and domain", 20);
+                var created = await RequireAsync(cell.Name, new Command { CreateInstance = command }, cancel);
+                var display = created.Instance?.DisplayAddress ?? "";
+                if (request.AutoStart)
+                {
+                    await progress.ReportAsync("starting", 80);
+                    display = (await RequireAsync(cell.Name, new Command { StartInstance = new StartInstance { GuestId = command.GuestId } }, cancel)).Instance?.DisplayAddress ?? "";
+                }
+                await guests.MarkCreatedAsync(id, running: request.AutoStart, display);
+                await progress.ReportAsync("created", 100);
+            }
+            catch
+            {
+                await UndoAsync(id, cell.Name);
+                throw;
+            }
+        }, prepare: async operation => address = await guests.InsertAsync(guest, pool.Network, operation));
+        return id;
+    }
+
+    /// <summary>Compensation: the cell forgets the domain and disks (if it answers), the row and address go.</summary>
+    private async Task UndoAsync(Guid id, string cell)
+    {
+        try
+        {
+            await gateway.SendAsync(cell, new Command { DeleteInstance = new DeleteInstance { GuestId = id.ToString() } }, CancellationToken.None);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Undoing guest {Guest} on cell {Cell}: the cell did not clean up ({Reason}); it reports the domain when it rejoins",
+                id, cell, e.Message);
+        }
+        await guests.DeleteAsync(id);
+    }
+
+    private async Task<CommandResult> RequireAsync(string cell, Command command, CancellationToken cancel)
+    {
+        var result = await gateway.SendAsync(cell, command, cancel);
+        return result.Error.Length == 0 ? result : throw Fail.Precondition($"cell '{cell}': {result.Error}");
+    }
+
+    /// <summary>A locally administered MAC in the upstream prefix 00:16:3e.</summary>
+    private static string Mac()
+    {
+        Span<byte> b = stackalloc byte[3];
+        RandomNumberGenerator.Fill(b);
+        return $"00:16:3e:{b[0] & 0x7f:x2}:{b[1]:x2}:{b[2]:x2}";
+    }
+}

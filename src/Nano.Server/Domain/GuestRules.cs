@@ -1,0 +1,55 @@
+using Nano.Contracts.V1;
+
+namespace Nano.Server.Domain;
+
+/// <summary>Validation of a guest creation request (ROUTES.md 1.2 GuestCreate, 4.5).</summary>
+public static class GuestRules
+{
+    public const int MaxCores = 128;
+    public const long MaxMemory = 4L << 40;
+    public const long MaxDisk = 64L << 40;
+    private static readonly string[] Modules = ["qemu", "cloud-init"];
+    private static readonly string[] Priorities = ["high", "medium", "low"];
+
+    public static GuestRequest Validate(CreateGuestRequest r, SessionContext session)
+    {
+        var name = ZoneRules.Name("guest", r.Name);
+        var owner = ZoneRules.Name("owner", string.IsNullOrEmpty(r.Owner) ? session.User : r.Owner);
+        var group = ZoneRules.Name("group", string.IsNullOrEmpty(r.Group) ? session.Group : r.Group);
+        var pool = ZoneRules.Name("compute pool", r.Pool);
+        if (string.IsNullOrEmpty(r.Template))
+            throw Fail.Invalid("template is required");
+        if (r.Cores is <= 0 or > MaxCores)
+            throw Fail.Invalid($"cores must be between 1 and {MaxCores}");
+        if (r.Memory is <= 0 or > MaxMemory)
+            throw Fail.Invalid("memory must be a positive number of bytes");
+        if (r.Disks.Count == 0 || r.Disks.Count > 16 || r.Disks.Any(d => d is <= 0 or > MaxDisk))
+            throw Fail.Invalid("disks must list 1 to 16 positive sizes in bytes, the system disk first");
+        var modules = r.Modules.Distinct().ToArray();
+        if (modules.FirstOrDefault(m => !Modules.Contains(m)) is { } unknown)
+            throw Fail.Invalid($"unknown module '{unknown}': only qemu and cloud-init");
+        if (!string.IsNullOrEmpty(r.FromImage))
+            throw Unbuilt("from_image (disk images)");
+        if (!string.IsNullOrEmpty(r.SecurityPolicyGroup))
+            throw Unbuilt("security_policy_group (security policies)");
+        var qos = r.Qos is null
+            ? new GuestQos("high", 0, 0, 0, 0, 0, 0)
+            : new GuestQos(Priorities.Contains(r.Qos.CpuPriority) ? r.Qos.CpuPriority : throw Fail.Invalid($"cpu_priority must be high, medium or low, not '{r.Qos.CpuPriority}'"),
+                NonNegative("read_speed", r.Qos.ReadSpeed), NonNegative("write_speed", r.Qos.WriteSpeed), NonNegative("read_iops", r.Qos.ReadIops),
+                NonNegative("write_iops", r.Qos.WriteIops), NonNegative("receive_speed", r.Qos.ReceiveSpeed), NonNegative("send_speed", r.Qos.SendSpeed));
+        CloudInitSettings? cloudInit = null;
+        if (r.CloudInit is { } ci)
+        {
+            var admin = string.IsNullOrEmpty(ci.AdminName) ? "" : ZoneRules.Name("admin_name", ci.AdminName);
+            var secret = IdentityRules.Text("admin_secret", ci.AdminSecret, 128);
+            var path = string.IsNullOrEmpty(ci.DataPath) ? "" : ZoneRules.AbsolutePath("data_path", ci.DataPath);
+            cloudInit = new CloudInitSettings(ci.RootEnabled, admin, secret, path);
+        }
+        return new GuestRequest(name, owner, group, pool, r.Template, r.Cores, r.Memory, [.. r.Disks], r.AutoStart, modules, qos, cloudInit);
+    }
+
+    private static long NonNegative(string field, long value) => value >= 0 ? value : throw Fail.Invalid($"{field} must not be negative");
+
+    private static Grpc.Core.RpcException Unbuilt(string what) =>
+        new(new Grpc.Core.Status(Grpc.Core.StatusCode.Unimplemented, $"{what} is not implemented yet"));
+}

@@ -1,0 +1,219 @@
+using System.Net;
+using Dapper;
+using Nano.Contracts.Cell.V1;
+using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
+using Npgsql;
+
+namespace Nano.Server.Tests;
+
+/// <summary>Guests #36-#38 and instances #57-#59 through a scripted cell on a real stream.</summary>
+public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, IAsyncLifetime
+{
+    private const long MiB = 1L << 20;
+    private const string General = "0qodbfbd15imbt3g0004";
+    private readonly string _suffix = Guid.NewGuid().ToString("N")[..8];
+    private TestAgent _agent = null!;
+
+    private RestClient Rest => fixture.Rest;
+    private string Admin => fixture.AdminSession;
+    private string Pool => $"pg_{_suffix}";
+
+    public async Task InitializeAsync()
+    {
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/address_pools/net_{_suffix}", new { gateway = "10.20.0.1", provider = "dhcp", dns = new[] { "10.20.0.2" } }, Admin)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/address_pools/net_{_suffix}/internal/ranges/10.20.0.10", new { end = "10.20.0.12", netmask = "255.255.255.0" }, Admin)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pools/{Pool}", new { network = $"net_{_suffix}" }, Admin)).ErrorCode);
+        _agent = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello($"cg_{_suffix}", cores: 8));
+        _agent.Answer = Answer;
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/{Pool}/cg_{_suffix}", null, Admin)).ErrorCode);
+        await _agent.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/cg_{_suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
+    }
+
+    public async Task DisposeAsync() => await _agent.DisposeAsync();
+
+    [Fact]
+    public async Task Create_Get_Start_Stop_Delete()
+    {
+        var created = await Rest.PostAsync("/api/v1/guests/", Body("web"), Admin);
+        Assert.Equal(HttpStatusCode.Accepted, created.Status);
+        var id = created.Data!["id"]!.GetValue<string>();
+        var guest = await WaitCreatedAsync(id);
+
+        Assert.Equal($"admin.web|admin|admin|{Pool}|cg_{_suffix}|127.0.0.1|1|{256 * MiB}|[{1024 * MiB},{512 * MiB}]|{1536 * MiB}|linux|{General}|vnc|high|false|false",
+            $"{guest["name"]}|{guest["owner"]}|{guest["group"]}|{guest["pool"]}|{guest["cell"]}|{guest["host"]}|{guest["cores"]}|{guest["memory"]}|{guest["disks"]!.ToJsonString()}|{guest["total_disk"]}|{guest["system"]}|{guest["template"]}|{guest["display_protocol"]}|{guest["qos"]!["cpu_priority"]}|{guest["running"]!.ToJsonString()}|{guest["lost"]!.ToJsonString()}");
+        Assert.Matches("^00:16:3e:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$", guest["ethernet_address"]!.GetValue<string>());
+        Assert.Equal(8, guest["monitor_secret"]!.GetValue<string>().Length);
+        Assert.Matches(@"^10\.20\.0\.1[0-2]/24$", guest["internal"]!["allocated_address"]!.GetValue<string>());
+        Assert.Equal(0, guest["progress"]!.GetValue<int>());
+
+        var create = _agent.Commands.Single(c => c.CreateInstance?.GuestId == id).CreateInstance;
+        Assert.Equal(new Hardware { OperatingSystem = "linux", DiskBus = "sata", NicModel = "rtl8139", Display = "vga", Control = "vnc", Usb = "", Tablet = "usb" }, create.Hardware);
+        Assert.Equal([1024 * MiB, 512 * MiB], create.Disks);
+        Assert.Equal(guest["ethernet_address"]!.GetValue<string>(), create.Mac);
+
+        JsonAssert.Success("\"\"", await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin));
+        var status = await Rest.GetAsync($"/api/v1/instances/{id}", Admin);
+        Assert.True(status.Data!["running"]!.GetValue<bool>());
+        Assert.Equal("127.0.0.1:5901", status.Data!["internal"]!["display_address"]!.GetValue<string>());
+        Assert.True(status.Data!.AsObject().ContainsKey("cpu_usage"));
+        JsonAssert.Failure(412, await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin));
+        JsonAssert.Failure(412, await Rest.DeleteAsync($"/api/v1/guests/{id}", new { force = false }, Admin));
+
+        JsonAssert.Success("\"\"", await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, Admin));
+        Assert.False((await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["running"]!.GetValue<bool>());
+        Assert.True(_agent.Commands.Single(c => c.StopInstance?.GuestId == id).StopInstance.Force);
+
+        JsonAssert.Success("\"\"", await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin));
+        Assert.Single(_agent.Commands, c => c.DeleteInstance?.GuestId == id);
+        JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/guests/{id}", Admin));
+        Assert.Equal(0, await AllocationsAsync(id));
+    }
+
+    [Fact]
+    public async Task WhileTheCellWorks_TheGuestAnswers201_WithProgress()
+    {
+        var gate = new TaskCompletionSource();
+        _agent.Answer = c =>
+        {
+            if (c.CreateInstance is null)
+                return Answer(c);
+            _ = gate.Task.ContinueWith(_ => _agent.SendAsync(new ConnectRequest { Result = Answer(c) }), TaskScheduler.Default);
+            return null;
+        };
+        var id = (await Rest.PostAsync("/api/v1/guests/", Body("slow"), Admin)).Data!["id"]!.GetValue<string>();
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["progress"]!.GetValue<int>() == 20);
+        var pending = await Rest.GetAsync($"/api/v1/guests/{id}", Admin);
+        Assert.Equal(HttpStatusCode.Created, pending.Status);
+        Assert.False(pending.Data!["created"]!.GetValue<bool>());
+        JsonAssert.Failure(412, await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin));
+        gate.SetResult();
+        await WaitCreatedAsync(id);
+    }
+
+    [Fact]
+    public async Task ACellThatFails_LeavesNothing_AndTheFailureIsToldOnce()
+    {
+        _agent.Answer = c => c.CreateInstance is not null ? new CommandResult { Id = c.Id, Error = "qemu-img failed: No space left on device" } : Answer(c);
+        var id = (await Rest.PostAsync("/api/v1/guests/", Body("doomed"), Admin)).Data!["id"]!.GetValue<string>();
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).ErrorCode != 201 && await GuestRowsAsync(id) == 0);
+
+        Assert.Single(_agent.Commands, c => c.DeleteInstance?.GuestId == id);
+        Assert.Equal(0, await AllocationsAsync(id));
+        var operations = await Rest.GetAsync($"/api/v1/operations/?target={id}", Admin);
+        Assert.Equal("failed", operations.Data![0]!["state"]!.GetValue<string>());
+        Assert.Contains("No space left", operations.Data![0]!["error"]!.GetValue<string>());
+    }
+
+    [Fact]
+    public async Task ACellThatNeverAnswers_FailsTheOperation_AndFreesTheAddress()
+    {
+        _agent.Answer = c => c.CreateInstance is not null ? null : Answer(c);
+        var id = (await Rest.PostAsync("/api/v1/guests/", Body("mute"), Admin)).Data!["id"]!.GetValue<string>();
+        var failure = await WaitForFailureAsync(id);
+        Assert.Contains("did not answer", failure.Message);
+        JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/guests/{id}", Admin));
+        Assert.Equal(0, await GuestRowsAsync(id));
+        Assert.Equal(0, await AllocationsAsync(id));
+    }
+
+    [Theory]
+    [InlineData("""{"name":"x1","pool":"no_such_pool","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824]}""", 404)]
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g9999","cores":1,"memory":268435456,"disks":[1073741824]}""", 404)]
+    [InlineData("""{"name":"bad name","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824]}""", 400)]
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":0,"memory":268435456,"disks":[1073741824]}""", 400)]
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[]}""", 400)]
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824],"modules":["docker"]}""", 400)]
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824],"qos":{"cpu_priority":"urgent"}}""", 400)]
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":64,"memory":268435456,"disks":[1073741824]}""", 412)]
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824],"from_image":"abc"}""", 501)]
+    public async Task BadRequests_CreateNothing(string body, int code)
+    {
+        var before = _agent.Commands.Count(c => c.CreateInstance is not null);
+        JsonAssert.Failure(code, await Rest.PostAsync("/api/v1/guests/", body.Replace("POOL", Pool), Admin));
+        Assert.Equal(before, _agent.Commands.Count(c => c.CreateInstance is not null));
+        Assert.Equal(0, await GuestRowsAsync(null, "admin.x1"));
+    }
+
+    [Fact]
+    public async Task Names_AreUniqueInAPool_AndAddressesRunOut()
+    {
+        var first = (await Rest.PostAsync("/api/v1/guests/", Body("twin"), Admin)).Data!["id"]!.GetValue<string>();
+        await WaitCreatedAsync(first);
+        JsonAssert.Failure(409, await Rest.PostAsync("/api/v1/guests/", Body("twin"), Admin));
+        var second = (await Rest.PostAsync("/api/v1/guests/", Body("second"), Admin)).Data!["id"]!.GetValue<string>();
+        var third = (await Rest.PostAsync("/api/v1/guests/", Body("third"), Admin)).Data!["id"]!.GetValue<string>();
+        var full = await Rest.PostAsync("/api/v1/guests/", Body("fourth"), Admin);
+        JsonAssert.Failure(412, full);
+        Assert.Contains("no free address", full.Message);
+        foreach (var id in new[] { first, second, third })
+        {
+            await WaitCreatedAsync(id);
+            Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin)).ErrorCode);
+        }
+    }
+
+    [Fact]
+    public async Task OthersGuests_AreInvisible_WithoutGroupVisibility()
+    {
+        var id = (await Rest.PostAsync("/api/v1/guests/", Body("private"), Admin)).Data!["id"]!.GetValue<string>();
+        await WaitCreatedAsync(id);
+        var other = await fixture.UserWithMenusAsync($"peer{_suffix}", "instance");
+        JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/guests/{id}", other));
+        JsonAssert.Failure(404, await Rest.DeleteAsync($"/api/v1/guests/{id}", null, other));
+        JsonAssert.Failure(404, await Rest.PostAsync($"/api/v1/instances/{id}", new { }, other));
+        Assert.Equal(1, await GuestRowsAsync(id));
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin)).ErrorCode);
+    }
+
+    private object Body(string name) => new
+    {
+        name, pool = Pool, template = General, cores = 1, memory = 256 * MiB, disks = new[] { 1024 * MiB, 512 * MiB }, modules = new[] { "cloud-init" },
+    };
+
+    private CommandResult Answer(Command c) => c.BodyCase switch
+    {
+        Command.BodyOneofCase.CreateInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.CreateInstance.GuestId, State = DomainState.Stopped } },
+        Command.BodyOneofCase.StartInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.StartInstance.GuestId, State = DomainState.Running, DisplayAddress = "127.0.0.1:5901" } },
+        Command.BodyOneofCase.StopInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.StopInstance.GuestId, State = DomainState.Stopped } },
+        Command.BodyOneofCase.DeleteInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.DeleteInstance.GuestId } },
+        _ => new CommandResult { Id = c.Id, Storage = TestAgent.LocalStorage("/var/lib/nano/images") },
+    };
+
+    private async Task<System.Text.Json.Nodes.JsonNode> WaitCreatedAsync(string id)
+    {
+        RestAnswer answer = null!;
+        await CellTests.WaitForAsync(async () =>
+        {
+            answer = await Rest.GetAsync($"/api/v1/guests/{id}", Admin);
+            return answer.ErrorCode == 0 && answer.Data!["created"]!.GetValue<bool>();
+        });
+        Assert.Equal(HttpStatusCode.OK, answer.Status);
+        return answer.Data!;
+    }
+
+    private async Task<RestAnswer> WaitForFailureAsync(string id)
+    {
+        RestAnswer answer = null!;
+        await CellTests.WaitForAsync(async () =>
+        {
+            answer = await Rest.GetAsync($"/api/v1/guests/{id}", Admin);
+            return answer.ErrorCode != 0;
+        });
+        JsonAssert.Failure(412, answer);
+        return answer;
+    }
+
+    private async Task<int> GuestRowsAsync(string? id, string? name = null)
+    {
+        await using var db = new NpgsqlConnection(fixture.Server.Database);
+        return await db.ExecuteScalarAsync<int>("SELECT count(*) FROM guests WHERE id::text = @id OR name = @name", new { id, name });
+    }
+
+    private async Task<int> AllocationsAsync(string id)
+    {
+        await using var db = new NpgsqlConnection(fixture.Server.Database);
+        return await db.ExecuteScalarAsync<int>("SELECT count(*) FROM address_allocations WHERE instance = @id", new { id });
+    }
+}
