@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+using Nano.Libvirt;
+using Nano.Testing;
+
+namespace Nano.EndToEnd.Tests;
+
+/// <summary>A guest through the whole stack: REST, server, nano-cell, libvirtd, qemu/KVM.</summary>
+public sealed class GuestOnKvmTests : IAsyncLifetime
+{
+    private const string Token = "e2e-guest-token";
+    private const long MiB = 1L << 20;
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
+    private readonly string _work = Directory.CreateTempSubdirectory("nano-e2e-guest-").FullName;
+    private readonly string _cell = $"kvm-{Guid.NewGuid():N}"[..16];
+    private InitializedServer _zone = null!;
+    private AgentProcess _agent = null!;
+
+    private RestClient Rest => _zone.Rest;
+
+    public async Task InitializeAsync()
+    {
+        Assert.True(File.Exists("/var/run/libvirt/libvirt-sock"), "libvirtd is not running: run the suite through ./tools/test, which starts it");
+        _zone = new Zone();
+        await _zone.InitializeAsync();
+        _agent = AgentProcess.Start("--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", _cell, "--address", "127.0.0.1",
+            "--libvirt-uri", "qemu:///system", "--storage-path", Path.Combine(_work, "images"), "--mount-root", Path.Combine(_work, "mounts"),
+            "--state-file", Path.Combine(_work, "cell.json"));
+        await WaitForAsync(async () => (await Rest.GetAsync("/api/v1/compute_pool_cells/", _zone.AdminSession)).Data!.AsArray().Any(c => c!["name"]!.GetValue<string>() == _cell));
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/default/{_cell}", null, _zone.AdminSession)).ErrorCode);
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["available_memory"]!.GetValue<long>() > 0);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _agent.DisposeAsync();
+        await _zone.DisposeAsync();
+        Directory.Delete(_work, recursive: true);
+    }
+
+    [Fact]
+    public async Task AGuest_IsCreatedStartedShownStoppedAndDeleted_OnRealKvm()
+    {
+        var created = await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name = "e2e", pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 128 * MiB, disks = new[] { 1024 * MiB },
+            modules = new[] { "cloud-init" }, cloud_init = new { admin_secret = "S3cret-pass" },
+        }, _zone.AdminSession);
+        Assert.True(created.ErrorCode == 0, created.Text);
+        var id = created.Data!["id"]!.GetValue<string>();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["created"]?.GetValue<bool>() == true);
+
+        var volume = Path.Combine(_work, "images", $"{id}_sys.qcow2");
+        Assert.Equal(1024 * MiB, QemuImgVirtualSize(volume));
+        Assert.True(File.Exists(Path.Combine(_work, "images", $"{id}_ci.iso")));
+        using var libvirt = Connection.Open("qemu:///system");
+        using (var domain = libvirt.FindDomain(id))
+        {
+            Assert.NotNull(domain);
+            Assert.Equal(new DomainOwner(id, _cell), DomainOwner.Of(domain!));
+            Assert.Equal(DomainState.ShutOff, domain!.GetState());
+        }
+
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, _zone.AdminSession)).ErrorCode);
+        using (var domain = libvirt.FindDomain(id)!)
+            Assert.Equal(DomainState.Running, domain.GetState());
+        Assert.True(QemuRuns(id), "no qemu process for the guest");
+        var guest = (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!;
+        Assert.True(guest["running"]!.GetValue<bool>());
+        var display = guest["internal"]!["display_address"]!.GetValue<string>();
+        Assert.Matches(@"^127\.0\.0\.1:59\d\d$", display);
+        Assert.Equal("RFB 003.008\n", await BannerAsync(display));
+
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+        using (var domain = libvirt.FindDomain(id)!)
+            Assert.Equal(DomainState.ShutOff, domain.GetState());
+        Assert.False((await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["running"]!.GetValue<bool>());
+
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", new { force = false }, _zone.AdminSession)).ErrorCode);
+        Assert.Null(libvirt.FindDomain(id));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_work, "images")));
+        Assert.Equal(404, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).ErrorCode);
+    }
+
+    private static async Task<string> BannerAsync(string endpoint)
+    {
+        var (host, port) = (endpoint[..endpoint.LastIndexOf(':')], int.Parse(endpoint[(endpoint.LastIndexOf(':') + 1)..]));
+        using var client = new TcpClient();
+        await client.ConnectAsync(host, port).WaitAsync(TimeSpan.FromSeconds(10));
+        var buffer = new byte[12];
+        var read = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (read < buffer.Length)
+            read += await client.GetStream().ReadAsync(buffer.AsMemory(read), timeout.Token);
+        return Encoding.ASCII.GetString(buffer);
+    }
+
+    private static bool QemuRuns(string guestId)
+    {
+        using var pgrep = Process.Start(new ProcessStartInfo("pgrep", ["-f", $"guest={guestId}"]) { RedirectStandardOutput = true })!;
+        pgrep.WaitForExit();
+        return pgrep.ExitCode == 0;
+    }
+
+    private static long QemuImgVirtualSize(string path)
+    {
+        using var process = Process.Start(new ProcessStartInfo("qemu-img", ["info", "-U", "--output=json", path]) { RedirectStandardOutput = true })!;
+        var json = System.Text.Json.Nodes.JsonNode.Parse(process.StandardOutput.ReadToEnd())!;
+        process.WaitForExit();
+        return json["virtual-size"]!.GetValue<long>();
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + Patience;
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not met within 90 s");
+            await Task.Delay(250);
+        }
+    }
+
+    private sealed class Zone : InitializedServer
+    {
+        public Zone()
+            : base(new Dictionary<string, string?> { ["Nano:CellToken"] = Token, ["Nano:CellMetricsIntervalMs"] = "1000", ["Nano:CellCommandTimeoutSeconds"] = "30" })
+        {
+        }
+    }
+}
