@@ -72,6 +72,21 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.Matches(@"^127\.0\.0\.1:59\d\d$", display);
         Assert.Equal("RFB 003.008\n", await BannerAsync(display));
 
+        // The browser's way in: a one-shot channel, then a WebSocket relayed to the guest's VNC.
+        var channel = await Rest.PostAsync("/api/v1/monitor_channels/", new { guest = id }, _zone.AdminSession);
+        Assert.Equal(guest["monitor_secret"]!.GetValue<string>(), channel.Data!["password"]!.GetValue<string>());
+        using (var socket = new System.Net.WebSockets.ClientWebSocket())
+        {
+            socket.Options.AddSubProtocol("binary");
+            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{_zone.Server.RestPort}/api/v1/monitor_channels/{channel.Data!["id"]}"), CancellationToken.None);
+            var buffer = new byte[12];
+            var read = 0;
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            while (read < 12)
+                read += (await socket.ReceiveAsync(buffer.AsMemory(read), timeout.Token)).Count;
+            Assert.Equal("RFB 003.008\n", Encoding.ASCII.GetString(buffer));
+        }
+
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
         using (var domain = libvirt.FindDomain(id)!)
             Assert.Equal(DomainState.ShutOff, domain.GetState());

@@ -6,6 +6,7 @@ using Nano.Server.Cells;
 using Nano.Server.Data;
 using Nano.Server.Domain;
 using Nano.Server.Http;
+using Nano.Server.Monitor;
 using Nano.Server.Services;
 using Npgsql;
 
@@ -62,6 +63,7 @@ public static class NanoApp
         builder.Services.AddSingleton<GuestAccess>();
         builder.Services.AddSingleton<GuestCreation>();
         builder.Services.AddSingleton<GuestLifecycle>();
+        builder.Services.AddSingleton<MonitorChannelRepository>();
         builder.Services.AddSingleton<PoolMembership>();
         builder.Services.AddSingleton<ServerClock>();
         builder.Services.AddSingleton<CellStatusFeed>();
@@ -75,7 +77,9 @@ public static class NanoApp
         builder.Services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database");
 
         var app = builder.Build();
+        app.UseWebSockets();
         app.UseMiddleware<EnvelopeMiddleware>();
+        app.MapGet(MonitorRelay.Route, MonitorRelay.HandleAsync);
         MapServices(app);
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();

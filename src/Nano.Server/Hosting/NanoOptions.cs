@@ -41,6 +41,9 @@ public sealed class NanoOptions
     /// <summary>How long the server waits for a cell to answer a command, in seconds.</summary>
     public int CellCommandTimeoutSeconds { get; set; } = 10;
 
+    /// <summary>A monitor channel must be opened within this many seconds.</summary>
+    public int MonitorChannelSeconds { get; set; } = 15;
+
     /// <summary>Slider limits the portal shows (GET /system/); not enforced.</summary>
     public int MaxCores { get; set; } = 24;
 

@@ -2,8 +2,8 @@ using Nano.Server.Data;
 
 namespace Nano.Server.Hosting;
 
-/// <summary>Deletes expired sessions every 10 seconds (they already count as absent once expired).</summary>
-public sealed class SessionSweeper(SessionRepository sessions, ILogger<SessionSweeper> logger) : BackgroundService
+/// <summary>Deletes expired sessions and stale monitor channels every 10 seconds (both already count as absent once expired).</summary>
+public sealed class SessionSweeper(SessionRepository sessions, MonitorChannelRepository channels, ILogger<SessionSweeper> logger) : BackgroundService
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(10);
 
@@ -15,6 +15,7 @@ public sealed class SessionSweeper(SessionRepository sessions, ILogger<SessionSw
             try
             {
                 await sessions.DeleteExpiredAsync();
+                await channels.DeleteStaleAsync();
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -12,13 +12,13 @@ namespace Nano.Server.Http;
 /// or with the code as status when Nano:RestErrorsAsHttpStatus is set. Empty request bodies count
 /// as {}. gRPC calls (application/grpc) pass untouched.
 /// </summary>
-public sealed class EnvelopeMiddleware(RequestDelegate next, IOptions<NanoOptions> options, ILogger<EnvelopeMiddleware> logger)
+public sealed class EnvelopeMiddleware(RequestDelegate next, ILogger<EnvelopeMiddleware> logger)
 {
     private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
     public async Task InvokeAsync(HttpContext http)
     {
-        if (!http.Request.Path.StartsWithSegments("/api") ||
+        if (!http.Request.Path.StartsWithSegments("/api") || http.WebSockets.IsWebSocketRequest ||
             http.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true)
         {
             await next(http);
@@ -46,11 +46,18 @@ public sealed class EnvelopeMiddleware(RequestDelegate next, IOptions<NanoOption
     }
 
     /// <summary>Writes the failure envelope for the response's status and captured body.</summary>
-    private async Task WriteFailureAsync(HttpContext http, MemoryStream? body)
+    private Task WriteFailureAsync(HttpContext http, MemoryStream? body)
     {
         var (code, message) = ReadGrpcStatus(body) is { } status
             ? (NanoErrorCodes.FromGrpc(status.Code), status.Message)
             : NanoErrorCodes.FromHttp(http.Response.StatusCode, http.Request);
+        return WriteFailureAsync(http, code, message);
+    }
+
+    /// <summary>Writes a failure envelope (for endpoints beside the transcoded services too).</summary>
+    public static async Task WriteFailureAsync(HttpContext http, int code, string message)
+    {
+        var options = http.RequestServices.GetRequiredService<IOptions<NanoOptions>>();
         var response = http.Response;
         response.Headers.Clear();
         response.StatusCode = options.Value.RestErrorsAsHttpStatus ? code : StatusCodes.Status200OK;

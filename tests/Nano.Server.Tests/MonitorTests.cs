@@ -1,0 +1,103 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Nano.Contracts.Cell.V1;
+using Nano.Server.Data;
+using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
+
+namespace Nano.Server.Tests;
+
+/// <summary>Monitor channels #67 and the WebSocket relay B2, against a stand-in VNC server on loopback.</summary>
+public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>, IAsyncLifetime
+{
+    private readonly string _suffix = Guid.NewGuid().ToString("N")[..8];
+    private readonly TcpListener _vnc = new(IPAddress.Loopback, 0);
+    private TestAgent _agent = null!;
+    private string _guest = "";
+
+    private RestClient Rest => fixture.Rest;
+    private string Admin => fixture.AdminSession;
+    private int VncPort => ((IPEndPoint)_vnc.LocalEndpoint).Port;
+
+    public async Task InitializeAsync()
+    {
+        _vnc.Start();
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pools/pm_{_suffix}", new { }, Admin)).ErrorCode);
+        _agent = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello($"cm_{_suffix}"));
+        _agent.Answer = c => c.BodyCase switch
+        {
+            Command.BodyOneofCase.CreateInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { State = DomainState.Stopped } },
+            Command.BodyOneofCase.StartInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { State = DomainState.Running, DisplayAddress = $"127.0.0.1:{VncPort}" } },
+            _ => new CommandResult { Id = c.Id, Storage = TestAgent.LocalStorage("/var/lib/nano/images") },
+        };
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/pm_{_suffix}/cm_{_suffix}", null, Admin)).ErrorCode);
+        await _agent.MetricsAsync(new MetricsSample { AvailableMemory = 8L << 30, AvailableDisk = 100L << 30 });
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/cm_{_suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
+        _guest = (await Rest.PostAsync("/api/v1/guests/", new { name = "console", pool = $"pm_{_suffix}", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 1L << 28, disks = new[] { 1L << 30 } }, Admin))
+            .Data!["id"]!.GetValue<string>();
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{_guest}", Admin)).Data?["created"]?.GetValue<bool>() == true);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _vnc.Stop();
+        await _agent.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AChannel_RelaysTheConsole_Once()
+    {
+        JsonAssert.Failure(412, await Rest.PostAsync("/api/v1/monitor_channels/", new { guest = _guest }, Admin));
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{_guest}", new { }, Admin)).ErrorCode);
+        var token = await Rest.PostAsync("/api/v1/monitor_channels/", new { guest = _guest }, Admin);
+        Assert.Equal(0, token.ErrorCode);
+        var secret = (await Rest.GetAsync($"/api/v1/guests/{_guest}", Admin)).Data!["monitor_secret"]!.GetValue<string>();
+        var id = token.Data!["id"]!.GetValue<string>();
+        Assert.Equal($$"""{"id":"{{id}}","protocol":"vnc","username":"","password":"{{secret}}"}""", token.Data!.ToJsonString());
+
+        var accept = _vnc.AcceptTcpClientAsync();
+        using var socket = new ClientWebSocket();
+        socket.Options.AddSubProtocol("binary");
+        await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Server.RestPort}/api/v1/monitor_channels/{id}"), CancellationToken.None);
+        Assert.Equal("binary", socket.SubProtocol);
+        using var guestSide = await accept.WaitAsync(TestServer.Deadline);
+        await guestSide.GetStream().WriteAsync("RFB 003.008\n"u8.ToArray());
+
+        var buffer = new byte[64];
+        var received = await socket.ReceiveAsync(buffer, new CancellationTokenSource(TestServer.Deadline).Token);
+        Assert.Equal(WebSocketMessageType.Binary, received.MessageType);
+        Assert.Equal("RFB 003.008\n", Encoding.ASCII.GetString(buffer, 0, received.Count));
+
+        await socket.SendAsync("RFB 003.008\n"u8.ToArray(), WebSocketMessageType.Binary, true, CancellationToken.None);
+        await socket.SendAsync("ignored text"u8.ToArray(), WebSocketMessageType.Text, true, CancellationToken.None);
+        await socket.SendAsync(new byte[] { 1 }, WebSocketMessageType.Binary, true, CancellationToken.None);
+        var echoed = new byte[13];
+        var got = 0;
+        using (var timeout = new CancellationTokenSource(TestServer.Deadline))
+        {
+            while (got < 13)
+                got += await guestSide.GetStream().ReadAsync(echoed.AsMemory(got), timeout.Token);
+        }
+        Assert.Equal("RFB 003.008\n\u0001", Encoding.ASCII.GetString(echoed));
+
+        using var again = new ClientWebSocket();
+        await Assert.ThrowsAsync<WebSocketException>(() => again.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Server.RestPort}/api/v1/monitor_channels/{id}"), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task ExpiredOrUnknownChannels_AreRefused_AsEnvelopes()
+    {
+        var channels = fixture.Server.Services.GetRequiredService<MonitorChannelRepository>();
+        var expired = Guid.NewGuid();
+        await channels.CreateAsync(expired, Guid.Parse(_guest), "127.0.0.1:1", "admin", TimeSpan.Zero);
+        Assert.Null(await channels.ClaimAsync(expired));
+
+        JsonAssert.Failure(400, await Rest.GetAsync($"/api/v1/monitor_channels/{Guid.NewGuid()}"));
+        using var socket = new ClientWebSocket();
+        await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Server.RestPort}/api/v1/monitor_channels/{Guid.NewGuid()}"), CancellationToken.None));
+        JsonAssert.Failure(401, await Rest.PostAsync("/api/v1/monitor_channels/", new { guest = _guest }));
+    }
+}
