@@ -181,6 +181,15 @@ public sealed class CellAgent(
                 case Command.BodyOneofCase.StartInstance:
                     result.Instance = Instances.Start(command.StartInstance.GuestId);
                     break;
+                case Command.BodyOneofCase.CreateSnapshot:
+                    result.Instance = Instances.Snapshot(command.CreateSnapshot.GuestId, SnapshotAction.Create, command.CreateSnapshot.Name, command.CreateSnapshot.Description);
+                    break;
+                case Command.BodyOneofCase.RevertSnapshot:
+                    result.Instance = Instances.Snapshot(command.RevertSnapshot.GuestId, SnapshotAction.Revert, command.RevertSnapshot.Name, "");
+                    break;
+                case Command.BodyOneofCase.DeleteSnapshot:
+                    result.Instance = Instances.Snapshot(command.DeleteSnapshot.GuestId, SnapshotAction.Delete, command.DeleteSnapshot.Name, "");
+                    break;
                 case Command.BodyOneofCase.StopInstance:
                     result.Instance = Instances.Stop(command.StopInstance.GuestId, command.StopInstance.Reboot, command.StopInstance.Force);
                     break;

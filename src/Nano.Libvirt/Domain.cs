@@ -115,5 +115,40 @@ public sealed class Domain : IDisposable
     /// <summary>Removes the definition (and libvirt's snapshot and save metadata); the domain must not run.</summary>
     public void Undefine() => Libvirt.Check(NativeMethods.virDomainUndefineFlags(_handle, UndefineEverything), $"undefine {Name}");
 
+    /// <summary>Takes an internal snapshot (qcow2) of the domain's disks; the domain should be shut off.</summary>
+    public void CreateSnapshot(string name, string description)
+    {
+        var xml = new System.Xml.Linq.XElement("domainsnapshot",
+            new System.Xml.Linq.XElement("name", name), new System.Xml.Linq.XElement("description", description)).ToString();
+        using var snapshot = NativeMethods.virDomainSnapshotCreateXML(_handle, xml, 0);
+        if (snapshot.IsInvalid)
+            throw Libvirt.Error($"snapshot {Name} as {name}");
+    }
+
+    /// <summary>Reverts the disks to snapshot <paramref name="name"/>, which becomes current.</summary>
+    public void RevertToSnapshot(string name)
+    {
+        using var snapshot = LookupSnapshot(name);
+        Libvirt.Check(NativeMethods.virDomainRevertToSnapshot(snapshot, 0), $"revert {Name} to {name}");
+    }
+
+    /// <summary>Deletes snapshot <paramref name="name"/>; its children keep their data and move up to its parent.</summary>
+    public void DeleteSnapshot(string name)
+    {
+        using var snapshot = LookupSnapshot(name);
+        Libvirt.Check(NativeMethods.virDomainSnapshotDelete(snapshot, 0), $"delete snapshot {name} of {Name}");
+    }
+
+    private SnapshotHandle LookupSnapshot(string name)
+    {
+        var snapshot = NativeMethods.virDomainSnapshotLookupByName(_handle, name, 0);
+        if (snapshot.IsInvalid)
+        {
+            snapshot.Dispose();
+            throw Libvirt.Error($"snapshot {name} of {Name}");
+        }
+        return snapshot;
+    }
+
     public void Dispose() => _handle.Dispose();
 }

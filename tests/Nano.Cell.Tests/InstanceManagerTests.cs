@@ -75,6 +75,22 @@ public sealed class InstanceManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task Snapshots_OfAStoppedGuest_AreTakenRevertedAndDeleted()
+    {
+        var guest = Guid.NewGuid().ToString();
+        await _instances.CreateAsync(Create(guest, withSeed: false), CancellationToken.None);
+        _instances.Snapshot(guest, SnapshotAction.Create, "first", "before the update");
+        _instances.Snapshot(guest, SnapshotAction.Create, "second", "");
+        _instances.Snapshot(guest, SnapshotAction.Revert, "first", "");
+        _instances.Snapshot(guest, SnapshotAction.Delete, "second", "");
+        Assert.Throws<LibvirtException>(() => _instances.Snapshot(guest, SnapshotAction.Revert, "second", ""));
+        _instances.Start(guest);
+        Assert.Throws<InvalidOperationException>(() => _instances.Snapshot(guest, SnapshotAction.Create, "live", ""));
+        _instances.Stop(guest, reboot: false, force: true);
+        _instances.Delete(guest);
+    }
+
+    [Fact]
     public void TheDomainXml_MatchesTheGoldenFile()
     {
         var kvm = new FixedType("kvm", _hypervisor);
@@ -147,6 +163,7 @@ public sealed class InstanceManagerTests : IDisposable
         public void Start(string guestId) => inner.Start(guestId);
         public void Stop(string guestId, bool reboot, bool force) => inner.Stop(guestId, reboot, force);
         public bool Undefine(string guestId) => inner.Undefine(guestId);
+        public void Snapshot(string guestId, SnapshotAction action, string name, string description = "") => inner.Snapshot(guestId, action, name, description);
         public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => inner.ListOwnDomains(cell);
         public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell) => inner.SampleOwnDomains(cell);
         public IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler) => inner.SubscribeOwnDomainEvents(cell, handler);

@@ -92,6 +92,19 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
             Assert.Equal(DomainState.ShutOff, domain.GetState());
         Assert.False((await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["running"]!.GetValue<bool>());
 
+        // Internal qcow2 snapshots of the stopped guest, through libvirt's QEMU driver.
+        var snapshots = $"/api/v1/instances/{id}/snapshots/";
+        foreach (var name in new[] { "base", "patched" })
+        {
+            var taken = await Rest.PostAsync(snapshots, new { name }, _zone.AdminSession);
+            Assert.True(taken.ErrorCode == 0, taken.Text);
+        }
+        Assert.Equal(0, (await Rest.PutAsync(snapshots, new { target = "base" }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"{snapshots}patched", null, _zone.AdminSession)).ErrorCode);
+        Assert.Equal("""{"base":{"is_root":true,"is_current":true,"backing":""}}""", (await Rest.GetAsync(snapshots, _zone.AdminSession)).Data!.ToJsonString());
+        Assert.Contains("base", QemuImgSnapshots(volume));
+        Assert.DoesNotContain("patched", QemuImgSnapshots(volume));
+
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", new { force = false }, _zone.AdminSession)).ErrorCode);
         Assert.Null(libvirt.FindDomain(id));
         Assert.Empty(Directory.GetFiles(Path.Combine(_work, "images")));
@@ -109,6 +122,14 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         while (read < buffer.Length)
             read += await client.GetStream().ReadAsync(buffer.AsMemory(read), timeout.Token);
         return Encoding.ASCII.GetString(buffer);
+    }
+
+    private static string QemuImgSnapshots(string path)
+    {
+        using var process = Process.Start(new ProcessStartInfo("qemu-img", ["snapshot", "-U", "-l", path]) { RedirectStandardOutput = true })!;
+        var listing = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return listing;
     }
 
     private static bool QemuRuns(string guestId)

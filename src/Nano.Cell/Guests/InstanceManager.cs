@@ -89,6 +89,17 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         return State(guestId, GuestFiles(guestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
     }
 
+    /// <summary>Snapshots only of a stopped guest (internal qcow2 snapshots of every disk).</summary>
+    public InstanceState Snapshot(string guestId, SnapshotAction action, string name, string description)
+    {
+        if (hypervisor.Find(guestId) is not { } found)
+            throw new InvalidOperationException($"guest {guestId} has no domain on this cell");
+        if (found.State == DomainState.Running)
+            throw new InvalidOperationException($"guest {guestId} is running: snapshots need it stopped");
+        hypervisor.Snapshot(guestId, action, name, description);
+        return State(guestId, GuestFiles(guestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
+    }
+
     private InstanceState State(string guestId, IReadOnlyList<string> volumes)
     {
         var found = hypervisor.Find(guestId);

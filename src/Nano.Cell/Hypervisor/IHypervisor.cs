@@ -37,6 +37,9 @@ public interface IHypervisor : IDisposable
     /// <summary>ACPI shutdown; <paramref name="force"/>: power off; <paramref name="reboot"/>: reboot (with force: reset).</summary>
     void Stop(string guestId, bool reboot, bool force);
 
+    /// <summary>Snapshots of a guest's domain: create, revert to, delete (by name).</summary>
+    void Snapshot(string guestId, SnapshotAction action, string name, string description = "");
+
     /// <summary>Removes the guest's domain definition; false when there was none.</summary>
     bool Undefine(string guestId);
 

@@ -76,6 +76,17 @@ public sealed class LibvirtHypervisor : IHypervisor
         }
     }
 
+    public void Snapshot(string guestId, SnapshotAction action, string name, string description = "")
+    {
+        using var domain = Require(guestId);
+        switch (action)
+        {
+            case SnapshotAction.Create: domain.CreateSnapshot(name, description); break;
+            case SnapshotAction.Revert: domain.RevertToSnapshot(name); break;
+            case SnapshotAction.Delete: domain.DeleteSnapshot(name); break;
+        }
+    }
+
     public bool Undefine(string guestId)
     {
         using var domain = _connection.FindDomain(guestId);

@@ -112,6 +112,21 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)]
     internal static partial int virDomainGetAutostart(DomainHandle dom, out int autostart);
 
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial SnapshotHandle virDomainSnapshotCreateXML(DomainHandle dom, string xml, uint flags);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial SnapshotHandle virDomainSnapshotLookupByName(DomainHandle dom, string name, uint flags);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainRevertToSnapshot(SnapshotHandle snapshot, uint flags);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainSnapshotDelete(SnapshotHandle snapshot, uint flags);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainSnapshotFree(nint snapshot);
+
     [LibraryImport(Lib)]
     internal static partial int virEventRegisterDefaultImpl();
 

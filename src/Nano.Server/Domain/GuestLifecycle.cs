@@ -12,7 +12,7 @@ public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
         RequireCreated(guest);
         if (guest.Running)
             throw Fail.Precondition($"guest '{guest.Name}' is already running");
-        var state = await RunAsync(guest, new Command { StartInstance = new StartInstance { GuestId = guest.Id.ToString() } }, cancellationToken);
+        var state = await SendAsync(guest, new Command { StartInstance = new StartInstance { GuestId = guest.Id.ToString() } }, cancellationToken);
         await guests.SetDisplayAsync(guest.Id, state.State == DomainState.Running, state.DisplayAddress);
     }
 
@@ -22,7 +22,7 @@ public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
         RequireCreated(guest);
         if (!guest.Running)
             throw Fail.Precondition($"guest '{guest.Name}' is not running");
-        var state = await RunAsync(guest, new Command { StopInstance = new StopInstance { GuestId = guest.Id.ToString(), Reboot = reboot, Force = force } }, cancellationToken);
+        var state = await SendAsync(guest, new Command { StopInstance = new StopInstance { GuestId = guest.Id.ToString(), Reboot = reboot, Force = force } }, cancellationToken);
         await guests.SetDisplayAsync(guest.Id, state.State == DomainState.Running, state.State == DomainState.Running ? state.DisplayAddress : "");
     }
 
@@ -32,11 +32,12 @@ public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
         RequireCreated(guest);
         if (guest.Running)
             throw Fail.Precondition($"guest '{guest.Name}' is running: stop it first");
-        await RunAsync(guest, new Command { DeleteInstance = new DeleteInstance { GuestId = guest.Id.ToString() } }, cancellationToken);
+        await SendAsync(guest, new Command { DeleteInstance = new DeleteInstance { GuestId = guest.Id.ToString() } }, cancellationToken);
         await guests.DeleteAsync(guest.Id);
     }
 
-    private async Task<InstanceState> RunAsync(GuestRow guest, Command command, CancellationToken cancellationToken)
+    /// <summary>Sends a command to the guest's cell; an offline cell is UNAVAILABLE, a refusal FAILED_PRECONDITION.</summary>
+    public async Task<InstanceState> SendAsync(GuestRow guest, Command command, CancellationToken cancellationToken)
     {
         if (guest.Cell is null || !gateway.IsConnected(guest.Cell))
             throw PoolMembership.Unreachable(guest.Cell ?? "(none)");
@@ -46,7 +47,7 @@ public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
         return result.Instance ?? new InstanceState { GuestId = guest.Id.ToString() };
     }
 
-    private static void RequireCreated(GuestRow guest)
+    public static void RequireCreated(GuestRow guest)
     {
         if (!guest.Created)
             throw Fail.Precondition($"guest '{guest.Name}' is still being created");

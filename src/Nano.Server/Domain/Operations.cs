@@ -48,6 +48,17 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
 
     public Task<OperationRow?> FindAsync(Guid id) => rows.FindAsync(id);
 
+    /// <summary>Records an operation and runs <paramref name="work"/> to its end in the caller; a failure is rethrown.</summary>
+    public async Task RunAsync(string kind, string target, string user, Func<OperationProgress, CancellationToken, Task> work, CancellationToken cancellationToken)
+    {
+        var id = Guid.NewGuid();
+        await rows.CreateAsync(id, kind, target, user);
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _running[id] = cancel;
+        if (await RunAsync(id, kind, work, cancel) is { } failure)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
+    }
+
     /// <summary>Asks a running operation of this server to stop; false when it is not running here.</summary>
     public bool Cancel(Guid id)
     {
@@ -69,23 +80,27 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
         }
     }
 
-    private async Task RunAsync(Guid id, string kind, Func<OperationProgress, CancellationToken, Task> work, CancellationTokenSource cancel)
+    /// <summary>Runs the work and records how it ended; returns the failure (null on success).</summary>
+    private async Task<Exception?> RunAsync(Guid id, string kind, Func<OperationProgress, CancellationToken, Task> work, CancellationTokenSource cancel)
     {
         var progress = new OperationProgress(id, rows, feed);
         try
         {
             await work(progress, cancel.Token);
             await Finish(id, Succeeded, "");
+            return null;
         }
-        catch (OperationCanceledException) when (cancel.IsCancellationRequested)
+        catch (OperationCanceledException e) when (cancel.IsCancellationRequested)
         {
             await Finish(id, Cancelled, "cancelled");
+            return e;
         }
         catch (Exception e)
         {
             var reason = e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message;
             logger.LogWarning("Operation {Kind} {Id} failed: {Reason}", kind, id, reason);
             await Finish(id, Failed, reason);
+            return e;
         }
         finally
         {

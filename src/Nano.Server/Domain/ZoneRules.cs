@@ -25,6 +25,15 @@ public static partial class ZoneRules
     /// <summary>An optional reference to another named thing: empty stays empty, otherwise a valid name.</summary>
     public static string? OptionalName(string kind, string? value) => string.IsNullOrEmpty(value) ? null : Name(kind, value);
 
+    [GeneratedRegex("^[A-Za-z0-9_.-]{1,64}$")]
+    private static partial Regex SnapshotNamePattern();
+
+    /// <summary>Snapshot names: letters, digits, '_', '.', '-', at most 64 characters.</summary>
+    public static string SnapshotName(string? value) =>
+        value is not null && SnapshotNamePattern().IsMatch(value) && value != "." && value != ".."
+            ? value
+            : throw Fail.Invalid($"invalid snapshot name '{value}': 1 to 64 letters, digits, '_', '.' or '-'");
+
     [GeneratedRegex(@"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")]
     private static partial Regex HostPattern();
 

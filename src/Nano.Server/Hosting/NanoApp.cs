@@ -64,6 +64,8 @@ public static class NanoApp
         builder.Services.AddSingleton<GuestCreation>();
         builder.Services.AddSingleton<GuestLifecycle>();
         builder.Services.AddSingleton<MonitorChannelRepository>();
+        builder.Services.AddSingleton<SnapshotRepository>();
+        builder.Services.AddSingleton<Snapshots>();
         builder.Services.AddSingleton<PoolMembership>();
         builder.Services.AddSingleton<ServerClock>();
         builder.Services.AddSingleton<CellStatusFeed>();
