@@ -92,6 +92,25 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
             Assert.Equal(DomainState.ShutOff, domain.GetState());
         Assert.False((await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["running"]!.GetValue<bool>());
 
+        // Cores and memory are written to the domain definition and take effect at the next start.
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 2 }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/guests/{id}/memory", new { memory = 192 * MiB }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/guests/{id}/qos/cpu", new { priority = "low" }, _zone.AdminSession)).ErrorCode);
+        using (var domain = libvirt.FindDomain(id)!)
+        {
+            var xml = System.Xml.Linq.XElement.Parse(domain.GetXml());
+            Assert.Equal("2", xml.Element("vcpu")!.Value);
+            Assert.Equal((192 * 1024).ToString(), xml.Element("memory")!.Value);
+            Assert.Equal("500", xml.Element("cputune")!.Element("shares")!.Value);
+        }
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, _zone.AdminSession)).ErrorCode);
+        using (var domain = libvirt.FindDomain(id)!)
+        {
+            var info = domain.GetInfo();
+            Assert.Equal((DomainState.Running, 2, 192 * MiB), (info.State, info.VirtualCpus, info.MaxMemoryBytes));
+        }
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+
         // Internal qcow2 snapshots of the stopped guest, through libvirt's QEMU driver.
         var snapshots = $"/api/v1/instances/{id}/snapshots/";
         foreach (var name in new[] { "base", "patched" })

@@ -155,6 +155,49 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     }
 
     [Fact]
+    public async Task Modifications_RedefineTheDomainFromTheRow_AndARefusalChangesNothing()
+    {
+        var id = (await Rest.PostAsync("/api/v1/guests/", Body("tuned"), Admin)).Data!["id"]!.GetValue<string>();
+        await WaitCreatedAsync(id);
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 2, immediate = true }, Admin));
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/memory", new { memory = 512 * MiB }, Admin));
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/auto_start", new { enable = true }, Admin));
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/qos/cpu/", new { priority = "low" }, Admin));
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/qos/disk", new { read_speed = 1000, write_iops = 50 }, Admin));
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/qos/network/", new { receive_speed = 2048, send_speed = 1024 }, Admin));
+        var before = (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["monitor_secret"]!.GetValue<string>();
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/monitor/secret", null, Admin));
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/name/", new { name = "renamed" }, Admin));
+
+        var guest = (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!;
+        var secret = guest["monitor_secret"]!.GetValue<string>();
+        Assert.Equal(12, secret.Length);
+        Assert.NotEqual(before, secret);
+        Assert.Equal($"renamed|2|{512 * MiB}|true|low|1000|0|0|50|2048|1024",
+            $"{guest["name"]}|{guest["cores"]}|{guest["memory"]}|{guest["auto_start"]!.ToJsonString()}|{guest["qos"]!["cpu_priority"]}|{guest["qos"]!["read_speed"]}|{guest["qos"]!["write_speed"]}|{guest["qos"]!["read_iops"]}|{guest["qos"]!["write_iops"]}|{guest["qos"]!["receive_speed"]}|{guest["qos"]!["send_speed"]}");
+        var last = _agent.Commands.Last(c => c.RedefineInstance?.Settings.GuestId == id).RedefineInstance.Settings;
+        Assert.Equal((2, 512 * MiB, true, "low", 1000L, 50L, 2048L, secret), (last.Cores, last.Memory, last.AutoStart, last.Qos.CpuPriority, last.Qos.ReadSpeed, last.Qos.WriteIops, last.Qos.ReceiveSpeed, last.MonitorSecret));
+        Assert.Equal(7, _agent.Commands.Count(c => c.RedefineInstance?.Settings.GuestId == id));
+
+        JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 2 }, Admin));
+        JsonAssert.Failure(400, await Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 0 }, Admin));
+        JsonAssert.Failure(400, await Rest.PutAsync($"/api/v1/guests/{id}/qos/cpu", new { priority = "urgent" }, Admin));
+        JsonAssert.Failure(400, await Rest.PutAsync($"/api/v1/guests/{id}/name", new { name = "bad name" }, Admin));
+
+        _agent.Answer = c => c.RedefineInstance is not null ? new CommandResult { Id = c.Id, Error = "virDomainDefineXML: no" } : Answer(c);
+        JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 4 }, Admin));
+        Assert.Equal(2, (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cores"]!.GetValue<int>());
+        _agent.Answer = Answer;
+
+        JsonAssert.Success("\"\"", await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin));
+        JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{id}/qos/disk", new { read_speed = 1 }, Admin));
+        JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{id}/name", new { name = "again" }, Admin));
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 1 }, Admin));
+        JsonAssert.Success("\"\"", await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, Admin));
+        JsonAssert.Success("\"\"", await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin));
+    }
+
+    [Fact]
     public async Task OthersGuests_AreInvisible_WithoutGroupVisibility()
     {
         var id = (await Rest.PostAsync("/api/v1/guests/", Body("private"), Admin)).Data!["id"]!.GetValue<string>();
@@ -178,6 +221,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
         Command.BodyOneofCase.StartInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.StartInstance.GuestId, State = DomainState.Running, DisplayAddress = "127.0.0.1:5901" } },
         Command.BodyOneofCase.StopInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.StopInstance.GuestId, State = DomainState.Stopped } },
         Command.BodyOneofCase.DeleteInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.DeleteInstance.GuestId } },
+        Command.BodyOneofCase.RedefineInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.RedefineInstance.Settings.GuestId, State = DomainState.Stopped } },
         _ => new CommandResult { Id = c.Id, Storage = TestAgent.LocalStorage("/var/lib/nano/images") },
     };
 

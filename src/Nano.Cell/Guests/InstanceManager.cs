@@ -66,6 +66,21 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         }
     }
 
+    /// <summary>Defines the domain again over the guest's existing volumes (and seed); running guests pick it up at their next start.</summary>
+    public InstanceState Redefine(CreateInstance settings)
+    {
+        if (hypervisor.Find(settings.GuestId) is null)
+            throw new InvalidOperationException($"guest {settings.GuestId} has no domain on this cell");
+        var files = GuestFiles(settings.GuestId).ToList();
+        var system = files.Where(f => f.EndsWith("_sys.qcow2", StringComparison.Ordinal));
+        var data = files.Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal) && !f.EndsWith("_sys.qcow2", StringComparison.Ordinal))
+            .OrderBy(f => int.TryParse(Path.GetFileNameWithoutExtension(f)[(settings.GuestId.Length + 1)..], out var n) ? n : int.MaxValue);
+        var volumes = system.Concat(data).ToList();
+        var seed = files.FirstOrDefault(f => f.EndsWith("_ci.iso", StringComparison.Ordinal));
+        hypervisor.Define(Definition(settings, volumes, seed), settings.AutoStart);
+        return State(settings.GuestId, volumes);
+    }
+
     /// <summary>Undefines the (stopped) domain and deletes every file of the guest in the storage folder.</summary>
     public InstanceState Delete(string guestId)
     {

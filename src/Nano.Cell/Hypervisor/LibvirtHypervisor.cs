@@ -45,8 +45,8 @@ public sealed class LibvirtHypervisor : IHypervisor
     {
         using var domain = _connection.DefineDomain(definition.ToXml());
         _guestByUuid[domain.Uuid] = definition.Owner.GuestId;
-        if (autostart && Type != "TEST")
-            domain.Autostart = true;
+        if (Type != "TEST" && domain.Autostart != autostart)
+            domain.Autostart = autostart;
     }
 
     public (Contracts.Cell.V1.DomainState State, int? ConsolePort)? Find(string guestId)

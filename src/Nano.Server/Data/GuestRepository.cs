@@ -47,13 +47,19 @@ public sealed record GuestRow
     public long BytesReceived { get; init; }
     public long BytesSent { get; init; }
     public Guid? Operation { get; init; }
+    public string DiskBus { get; init; } = "sata";
+    public string NicModel { get; init; } = "virtio";
+    public string Display { get; init; } = "vga";
+    public string Usb { get; init; } = "";
+    public string Tablet { get; init; } = "";
 }
 
 /// <summary>A guest to insert: the configuration chosen at creation.</summary>
 public sealed record NewGuest(
     Guid Id, string Name, string Owner, string GroupName, string Pool, string Cell, int Cores, long Memory, long[] Disks, bool AutoStart,
     string System, string Template, string MonitorSecret, string EthernetAddress, string DisplayProtocol, string AdminName, string AdminSecret,
-    string[] Modules, string CpuPriority, long ReadSpeed, long WriteSpeed, long ReadIops, long WriteIops, long ReceiveSpeed, long SendSpeed);
+    string[] Modules, string CpuPriority, long ReadSpeed, long WriteSpeed, long ReadIops, long WriteIops, long ReceiveSpeed, long SendSpeed,
+    string DiskBus, string NicModel, string Display, string Usb, string Tablet);
 
 /// <summary>Guest rows, with the address allocation that goes with them.</summary>
 public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, AddressPoolRepository addresses)
@@ -64,7 +70,8 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
                g.running, (g.cell IS NOT NULL AND NOT {cells.AliveOf("cl")}) AS lost, g.cores, g.memory, g.disks, g.auto_start, g.system, g.create_time,
                g.template, g.monitor_secret, g.ethernet_address, g.display_protocol, g.display_address, g.internal_address, g.admin_name, g.admin_secret,
                g.modules, g.cpu_priority, g.read_speed, g.write_speed, g.read_iops, g.write_iops, g.receive_speed, g.send_speed,
-               g.cpu_usage, g.memory_used, g.bytes_read, g.bytes_written, g.bytes_received, g.bytes_sent, g.operation
+               g.cpu_usage, g.memory_used, g.bytes_read, g.bytes_written, g.bytes_received, g.bytes_sent, g.operation,
+               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet
         FROM guests g LEFT JOIN cells cl ON cl.name = g.cell
         """;
 
@@ -95,10 +102,10 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
             await c.ExecuteAsync("""
                 INSERT INTO guests (id, name, owner, group_name, pool, cell, cores, memory, disks, auto_start, system, template, monitor_secret,
                                     ethernet_address, display_protocol, admin_name, admin_secret, modules, cpu_priority, read_speed, write_speed,
-                                    read_iops, write_iops, receive_speed, send_speed, operation)
+                                    read_iops, write_iops, receive_speed, send_speed, operation, disk_bus, nic_model, display, usb, tablet)
                 VALUES (@Id, @Name, @Owner, @GroupName, @Pool, @Cell, @Cores, @Memory, @Disks, @AutoStart, @System, @Template, @MonitorSecret,
                         @EthernetAddress, @DisplayProtocol, @AdminName, @AdminSecret, @Modules, @CpuPriority, @ReadSpeed, @WriteSpeed,
-                        @ReadIops, @WriteIops, @ReceiveSpeed, @SendSpeed, @operation)
+                        @ReadIops, @WriteIops, @ReceiveSpeed, @SendSpeed, @operation, @DiskBus, @NicModel, @Display, @Usb, @Tablet)
                 """, new DynamicParameters(guest).With("operation", operation), tx);
         }
         catch (PostgresException e) when (e.IsUniqueViolation())
@@ -116,6 +123,27 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         }
         await tx.CommitAsync();
         return cidr;
+    }
+
+    /// <summary>
+    /// Changes a guest's row with <paramref name="assignments"/> (a SET clause written in code) and runs
+    /// <paramref name="apply"/> on the changed row before committing: when the cell refuses, the row stays as it was.
+    /// </summary>
+    public async Task ChangeAsync(Guid id, string assignments, object args, Func<GuestRow, Task> apply)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await using var tx = await c.BeginTransactionAsync();
+        try
+        {
+            await c.ExecuteAsync($"UPDATE guests SET {assignments} WHERE id = @id", new DynamicParameters(args).With("id", id), tx);
+        }
+        catch (PostgresException e) when (e.IsUniqueViolation())
+        {
+            throw Fail.Exists("another guest of the pool already has that name");
+        }
+        var changed = await c.QuerySingleAsync<GuestRow>($"{Select} WHERE g.id = @id", new { id }, tx);
+        await apply(changed);
+        await tx.CommitAsync();
     }
 
     public async Task MarkCreatedAsync(Guid id, bool running, string displayAddress)

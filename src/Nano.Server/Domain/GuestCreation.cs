@@ -41,26 +41,13 @@ public sealed class GuestCreation(
         var guest = new NewGuest(id, $"{request.Group}.{request.Name}", request.Owner, request.Group, pool.Name, cell.Name,
             request.Cores, request.Memory, request.Disks, request.AutoStart, template.OperatingSystem, template.Id, Secrets.New(8), Mac(),
             template.Control, adminName, adminSecret, request.Modules, request.Qos.CpuPriority, request.Qos.ReadSpeed, request.Qos.WriteSpeed,
-            request.Qos.ReadIops, request.Qos.WriteIops, request.Qos.ReceiveSpeed, request.Qos.SendSpeed);
+            request.Qos.ReadIops, request.Qos.WriteIops, request.Qos.ReceiveSpeed, request.Qos.SendSpeed,
+            template.Disk, template.Network, template.Display, template.Usb, template.Tablet);
 
-        var command = new CreateInstance
-        {
-            GuestId = id.ToString(), Cores = request.Cores, Memory = request.Memory, Disks = { request.Disks }, Mac = guest.EthernetAddress,
-            MonitorSecret = guest.MonitorSecret, GuestAgent = request.Modules.Contains("qemu"), AutoStart = request.AutoStart,
-            Hardware = new Hardware
-            {
-                OperatingSystem = template.OperatingSystem, DiskBus = template.Disk, NicModel = template.Network, Display = template.Display,
-                Control = template.Control, Usb = template.Usb, Tablet = template.Tablet,
-            },
-            Qos = new QosLimits
-            {
-                CpuPriority = request.Qos.CpuPriority, ReadSpeed = request.Qos.ReadSpeed, WriteSpeed = request.Qos.WriteSpeed,
-                ReadIops = request.Qos.ReadIops, WriteIops = request.Qos.WriteIops, ReceiveSpeed = request.Qos.ReceiveSpeed, SendSpeed = request.Qos.SendSpeed,
-            },
-        };
         var address = "";
         await operations.StartAsync(Kind, id.ToString(), user, async (progress, cancel) =>
         {
+            var command = GuestSpec.From(await guests.FindAsync(id) ?? throw Fail.NotFound($"guest {id} vanished while being created"));
             if (cloudInit is not null)
             {
                 command.CloudInit = new CloudInitSeed
@@ -82,7 +69,7 @@ public sealed class GuestCreation(
                 if (request.AutoStart)
                 {
                     await progress.ReportAsync("starting", 80);
-                    display = (await RequireAsync(cell.Name, new Command { StartInstance = new StartInstance { GuestId = command.GuestId } }, cancel)).Instance?.DisplayAddress ?? "";
+                    display = (await RequireAsync(cell.Name, new Command { StartInstance = new StartInstance { GuestId = id.ToString() } }, cancel)).Instance?.DisplayAddress ?? "";
                 }
                 await guests.MarkCreatedAsync(id, running: request.AutoStart, display);
                 await progress.ReportAsync("created", 100);

@@ -63,6 +63,7 @@ public static class NanoApp
         builder.Services.AddSingleton<GuestAccess>();
         builder.Services.AddSingleton<GuestCreation>();
         builder.Services.AddSingleton<GuestLifecycle>();
+        builder.Services.AddSingleton<GuestChanges>();
         builder.Services.AddSingleton<MonitorChannelRepository>();
         builder.Services.AddSingleton<SnapshotRepository>();
         builder.Services.AddSingleton<Snapshots>();

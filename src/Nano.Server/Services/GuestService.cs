@@ -6,8 +6,8 @@ using Nano.Server.Hosting;
 
 namespace Nano.Server.Services;
 
-/// <summary>Guests: create (#37), get (#36), delete (#38); the other guest routes come with later steps and answer UNIMPLEMENTED.</summary>
-public sealed class GuestService(GuestCreation creation, GuestAccess access, GuestLifecycle lifecycle, OperationRepository operations)
+/// <summary>Guests: create, get, delete and modify; routes of later steps (search, disks, system, auth, policies) answer UNIMPLEMENTED.</summary>
+public sealed class GuestService(GuestCreation creation, GuestAccess access, GuestLifecycle lifecycle, GuestChanges changes, OperationRepository operations)
     : Contracts.V1.GuestService.GuestServiceBase
 {
     /// <summary>Answers the new id at once (REST 202); the creation goes on as an operation.</summary>
@@ -45,4 +45,55 @@ public sealed class GuestService(GuestCreation creation, GuestAccess access, Gue
         await lifecycle.DeleteAsync(guest, context.CancellationToken);
         return new DeleteGuestResponse();
     }
+
+    public override async Task<ModifyGuestCoresResponse> ModifyGuestCores(ModifyGuestCoresRequest request, ServerCallContext context)
+    {
+        await changes.SetCoresAsync(await FindAsync(request.Id, context), request.Cores, context.CancellationToken);
+        return new ModifyGuestCoresResponse();
+    }
+
+    public override async Task<ModifyGuestMemoryResponse> ModifyGuestMemory(ModifyGuestMemoryRequest request, ServerCallContext context)
+    {
+        await changes.SetMemoryAsync(await FindAsync(request.Id, context), request.Memory, context.CancellationToken);
+        return new ModifyGuestMemoryResponse();
+    }
+
+    public override async Task<ModifyGuestAutoStartResponse> ModifyGuestAutoStart(ModifyGuestAutoStartRequest request, ServerCallContext context)
+    {
+        await changes.SetAutoStartAsync(await FindAsync(request.Id, context), request.Enable, context.CancellationToken);
+        return new ModifyGuestAutoStartResponse();
+    }
+
+    public override async Task<RenameGuestResponse> RenameGuest(RenameGuestRequest request, ServerCallContext context)
+    {
+        await changes.RenameAsync(await FindAsync(request.Id, context), request.Name, context.CancellationToken);
+        return new RenameGuestResponse();
+    }
+
+    public override async Task<ModifyGuestCpuPriorityResponse> ModifyGuestCpuPriority(ModifyGuestCpuPriorityRequest request, ServerCallContext context)
+    {
+        await changes.SetCpuPriorityAsync(await FindAsync(request.Id, context), request.Priority, context.CancellationToken);
+        return new ModifyGuestCpuPriorityResponse();
+    }
+
+    public override async Task<ModifyGuestDiskQosResponse> ModifyGuestDiskQos(ModifyGuestDiskQosRequest request, ServerCallContext context)
+    {
+        await changes.SetDiskLimitsAsync(await FindAsync(request.Id, context), request.ReadSpeed, request.WriteSpeed, request.ReadIops, request.WriteIops,
+            context.CancellationToken);
+        return new ModifyGuestDiskQosResponse();
+    }
+
+    public override async Task<ModifyGuestNetworkQosResponse> ModifyGuestNetworkQos(ModifyGuestNetworkQosRequest request, ServerCallContext context)
+    {
+        await changes.SetNetworkLimitsAsync(await FindAsync(request.Id, context), request.ReceiveSpeed, request.SendSpeed, context.CancellationToken);
+        return new ModifyGuestNetworkQosResponse();
+    }
+
+    public override async Task<ResetGuestMonitorSecretResponse> ResetGuestMonitorSecret(ResetGuestMonitorSecretRequest request, ServerCallContext context)
+    {
+        await changes.ResetMonitorSecretAsync(await FindAsync(request.Id, context), context.CancellationToken);
+        return new ResetGuestMonitorSecretResponse();
+    }
+
+    private Task<GuestRow> FindAsync(string id, ServerCallContext context) => access.FindAsync(SessionInterceptor.SessionOf(context), id);
 }

@@ -1,0 +1,98 @@
+using Nano.Contracts.Cell.V1;
+using Nano.Server.Data;
+
+namespace Nano.Server.Domain;
+
+/// <summary>
+/// Changes to a created guest's settings (ROUTES.md 4.5 Modify). Each changes the row, has the cell
+/// define the domain again from the changed row, and commits only when the cell did: the domain and
+/// the row never disagree. Cores, memory and QoS take effect at the next start.
+/// </summary>
+public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycle)
+{
+    private static readonly string[] Priorities = ["high", "medium", "low"];
+
+    public Task SetCoresAsync(GuestRow guest, int cores, CancellationToken ct)
+    {
+        if (cores is <= 0 or > GuestRules.MaxCores)
+            throw Fail.Invalid($"cores must be between 1 and {GuestRules.MaxCores}");
+        Unchanged(guest.Cores == cores, $"guest '{guest.Name}' already has {cores} cores");
+        return RedefineAsync(guest, "cores = @cores", new { cores }, ct);
+    }
+
+    public Task SetMemoryAsync(GuestRow guest, long memory, CancellationToken ct)
+    {
+        if (memory is <= 0 or > GuestRules.MaxMemory)
+            throw Fail.Invalid("memory must be a positive number of bytes");
+        Unchanged(guest.Memory == memory, $"guest '{guest.Name}' already has {memory} bytes of memory");
+        return RedefineAsync(guest, "memory = @memory", new { memory }, ct);
+    }
+
+    public Task SetAutoStartAsync(GuestRow guest, bool enable, CancellationToken ct)
+    {
+        Unchanged(guest.AutoStart == enable, $"auto start of guest '{guest.Name}' is already {(enable ? "on" : "off")}");
+        return RedefineAsync(guest, "auto_start = @enable", new { enable }, ct);
+    }
+
+    public Task SetCpuPriorityAsync(GuestRow guest, string priority, CancellationToken ct)
+    {
+        if (!Priorities.Contains(priority))
+            throw Fail.Invalid($"priority must be high, medium or low, not '{priority}'");
+        Unchanged(guest.CpuPriority == priority, $"guest '{guest.Name}' already has CPU priority {priority}");
+        return RedefineAsync(guest, "cpu_priority = @priority", new { priority }, ct);
+    }
+
+    /// <summary>Replaces all four disk limits; the guest must be stopped.</summary>
+    public Task SetDiskLimitsAsync(GuestRow guest, long readSpeed, long writeSpeed, long readIops, long writeIops, CancellationToken ct)
+    {
+        if (new[] { readSpeed, writeSpeed, readIops, writeIops }.Any(v => v < 0))
+            throw Fail.Invalid("disk limits must not be negative");
+        RequireStopped(guest, "disk limits change only while the guest is stopped");
+        Unchanged((guest.ReadSpeed, guest.WriteSpeed, guest.ReadIops, guest.WriteIops) == (readSpeed, writeSpeed, readIops, writeIops),
+            $"guest '{guest.Name}' already has these disk limits");
+        return RedefineAsync(guest, "read_speed = @readSpeed, write_speed = @writeSpeed, read_iops = @readIops, write_iops = @writeIops",
+            new { readSpeed, writeSpeed, readIops, writeIops }, ct);
+    }
+
+    /// <summary>Replaces both network limits.</summary>
+    public Task SetNetworkLimitsAsync(GuestRow guest, long receiveSpeed, long sendSpeed, CancellationToken ct)
+    {
+        if (receiveSpeed < 0 || sendSpeed < 0)
+            throw Fail.Invalid("network limits must not be negative");
+        Unchanged((guest.ReceiveSpeed, guest.SendSpeed) == (receiveSpeed, sendSpeed), $"guest '{guest.Name}' already has these network limits");
+        return RedefineAsync(guest, "receive_speed = @receiveSpeed, send_speed = @sendSpeed", new { receiveSpeed, sendSpeed }, ct);
+    }
+
+    /// <summary>A new 12-character console password (B3).</summary>
+    public Task ResetMonitorSecretAsync(GuestRow guest, CancellationToken ct) =>
+        RedefineAsync(guest, "monitor_secret = @secret", new { secret = Secrets.New(12) }, ct);
+
+    /// <summary>Renames a stopped guest; stored exactly as given (upstream adds no group prefix on rename).</summary>
+    public async Task RenameAsync(GuestRow guest, string name, CancellationToken ct)
+    {
+        name = ZoneRules.Name("guest", name);
+        RequireStopped(guest, "a guest is renamed only while it is stopped");
+        Unchanged(guest.Name == name, $"guest is already named '{name}'");
+        await guests.ChangeAsync(guest.Id, "name = @name", new { name }, _ => Task.CompletedTask);
+    }
+
+    private Task RedefineAsync(GuestRow guest, string assignments, object args, CancellationToken ct)
+    {
+        GuestLifecycle.RequireCreated(guest);
+        return guests.ChangeAsync(guest.Id, assignments, args, changed =>
+            lifecycle.SendAsync(changed, new Command { RedefineInstance = new RedefineInstance { Settings = GuestSpec.From(changed) } }, ct));
+    }
+
+    private static void RequireStopped(GuestRow guest, string why)
+    {
+        GuestLifecycle.RequireCreated(guest);
+        if (guest.Running)
+            throw Fail.Precondition(why);
+    }
+
+    private static void Unchanged(bool same, string message)
+    {
+        if (same)
+            throw Fail.Precondition(message);
+    }
+}
