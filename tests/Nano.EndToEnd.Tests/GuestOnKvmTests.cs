@@ -111,6 +111,15 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         }
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
 
+        // A stopped guest's system disk grows; qemu-img sees the new size. Compacting keeps it.
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/guests/{id}/disks/resize/0", new { size = 2048 * MiB }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(2048 * MiB, QemuImgVirtualSize(volume));
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/guests/{id}/disks/shrink/0", new { }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(2048 * MiB, QemuImgVirtualSize(volume));
+        Assert.Equal($"[{2048 * MiB}]", (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["disks"]!.ToJsonString());
+        Assert.Equal(404, (await Rest.PutAsync($"/api/v1/guests/{id}/disks/resize/3", new { size = 4096 * MiB }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(400, (await Rest.PutAsync($"/api/v1/guests/{id}/disks/resize/0", new { size = 1024 * MiB }, _zone.AdminSession)).ErrorCode);
+
         // Internal qcow2 snapshots of the stopped guest, through libvirt's QEMU driver.
         var snapshots = $"/api/v1/instances/{id}/snapshots/";
         foreach (var name in new[] { "base", "patched" })

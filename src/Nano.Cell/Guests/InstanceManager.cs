@@ -104,6 +104,23 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         return State(guestId, GuestFiles(guestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
     }
 
+    /// <summary>Grows (size &gt; 0) or compacts (size 0) volume <paramref name="disk"/> of a stopped guest.</summary>
+    public async Task<InstanceState> ChangeDiskAsync(ChangeDisk change, CancellationToken cancellationToken)
+    {
+        if (hypervisor.Find(change.GuestId) is not { } found)
+            throw new InvalidOperationException($"guest {change.GuestId} has no domain on this cell");
+        if (found.State == DomainState.Running)
+            throw new InvalidOperationException($"guest {change.GuestId} is running: its disks change only while it is stopped");
+        var path = Path.Combine(storage.CurrentPath, change.Disk == 0 ? $"{change.GuestId}_sys.qcow2" : $"{change.GuestId}_{change.Disk}.qcow2");
+        if (!File.Exists(path))
+            throw new InvalidOperationException($"guest {change.GuestId} has no disk {change.Disk}");
+        if (change.Size > 0)
+            await VolumeTool.ResizeAsync(path, change.Size, cancellationToken);
+        else
+            await VolumeTool.CompactAsync(path, cancellationToken);
+        return State(change.GuestId, GuestFiles(change.GuestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
+    }
+
     /// <summary>Snapshots only of a stopped guest (internal qcow2 snapshots of every disk).</summary>
     public InstanceState Snapshot(string guestId, SnapshotAction action, string name, string description)
     {

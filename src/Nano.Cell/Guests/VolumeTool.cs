@@ -10,6 +10,25 @@ public static class VolumeTool
     public static Task CreateQcow2Async(string path, long bytes, CancellationToken cancellationToken) =>
         RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", path, bytes.ToString(CultureInfo.InvariantCulture)], cancellationToken);
 
+    /// <summary>Grows a qcow2 volume to <paramref name="bytes"/> bytes.</summary>
+    public static Task ResizeAsync(string path, long bytes, CancellationToken cancellationToken) =>
+        RunAsync("qemu-img", ["resize", "-q", "-f", "qcow2", path, bytes.ToString(CultureInfo.InvariantCulture)], cancellationToken);
+
+    /// <summary>Rewrites a qcow2 volume without its unused clusters, then puts it in place of the original.</summary>
+    public static async Task CompactAsync(string path, CancellationToken cancellationToken)
+    {
+        var compacted = path + ".compacting";
+        try
+        {
+            await RunAsync("qemu-img", ["convert", "-q", "-O", "qcow2", path, compacted], cancellationToken);
+            File.Move(compacted, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(compacted);
+        }
+    }
+
     /// <summary>An ISO9660 image labelled <paramref name="label"/> holding the files of <paramref name="folder"/> (cloud-init NoCloud seed).</summary>
     public static Task CreateIsoAsync(string path, string label, string folder, CancellationToken cancellationToken)
     {

@@ -67,6 +67,29 @@ public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycl
     public Task ResetMonitorSecretAsync(GuestRow guest, CancellationToken ct) =>
         RedefineAsync(guest, "monitor_secret = @secret", new { secret = Secrets.New(12) }, ct);
 
+    /// <summary>Grows disk <paramref name="disk"/> (0 system, 1.. data) of a stopped guest to <paramref name="size"/> bytes.</summary>
+    public Task ResizeDiskAsync(GuestRow guest, int disk, long size, CancellationToken ct)
+    {
+        if (disk < 0 || disk >= guest.Disks.Length)
+            throw Fail.NotFound($"guest '{guest.Name}' has no disk {disk}");
+        if (size <= guest.Disks[disk] || size > GuestRules.MaxDisk)
+            throw Fail.Invalid($"the new size must be larger than {guest.Disks[disk]} bytes");
+        RequireStopped(guest, "disks are resized only while the guest is stopped");
+        var disks = guest.Disks.ToArray();
+        disks[disk] = size;
+        return guests.ChangeAsync(guest.Id, "disks = @disks", new { disks }, changed =>
+            lifecycle.SendAsync(changed, new Command { ChangeDisk = new ChangeDisk { GuestId = guest.Id.ToString(), Disk = disk, Size = size } }, ct));
+    }
+
+    /// <summary>Compacts disk <paramref name="disk"/> of a stopped guest; sizes do not change.</summary>
+    public async Task ShrinkDiskAsync(GuestRow guest, int disk, CancellationToken ct)
+    {
+        if (disk < 0 || disk >= guest.Disks.Length)
+            throw Fail.NotFound($"guest '{guest.Name}' has no disk {disk}");
+        RequireStopped(guest, "disks are compacted only while the guest is stopped");
+        await lifecycle.SendAsync(guest, new Command { ChangeDisk = new ChangeDisk { GuestId = guest.Id.ToString(), Disk = disk } }, ct);
+    }
+
     /// <summary>Renames a stopped guest; stored exactly as given (upstream adds no group prefix on rename).</summary>
     public async Task RenameAsync(GuestRow guest, string name, CancellationToken ct)
     {

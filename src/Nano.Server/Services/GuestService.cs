@@ -95,5 +95,17 @@ public sealed class GuestService(GuestCreation creation, GuestAccess access, Gue
         return new ResetGuestMonitorSecretResponse();
     }
 
+    public override async Task<ResizeGuestDiskResponse> ResizeGuestDisk(ResizeGuestDiskRequest request, ServerCallContext context)
+    {
+        await changes.ResizeDiskAsync(await FindAsync(request.Id, context), request.Disk, request.Size, context.CancellationToken);
+        return new ResizeGuestDiskResponse();
+    }
+
+    public override async Task<ShrinkGuestDiskResponse> ShrinkGuestDisk(ShrinkGuestDiskRequest request, ServerCallContext context)
+    {
+        await changes.ShrinkDiskAsync(await FindAsync(request.Id, context), request.Disk, context.CancellationToken);
+        return new ShrinkGuestDiskResponse();
+    }
+
     private Task<GuestRow> FindAsync(string id, ServerCallContext context) => access.FindAsync(SessionInterceptor.SessionOf(context), id);
 }
