@@ -10,13 +10,14 @@ namespace Nano.Testing;
 public static class TestDatabase
 {
     private static readonly Lazy<Task<EmbeddedPostgres>> Cluster = new(StartAsync);
+    private static readonly string Run = Guid.NewGuid().ToString("N")[..8];
     private static int _counter;
 
     /// <summary>Creates an empty database and returns its connection string.</summary>
     public static async Task<string> CreateAsync()
     {
         var cluster = await Cluster.Value;
-        var name = $"nano_test_{Environment.ProcessId}_{Interlocked.Increment(ref _counter)}";
+        var name = $"nano_test_{Run}_{Interlocked.Increment(ref _counter)}";
         await using (var connection = new NpgsqlConnection(cluster.ConnectionString))
         {
             await connection.OpenAsync();
@@ -28,7 +29,7 @@ public static class TestDatabase
 
     private static async Task<EmbeddedPostgres> StartAsync()
     {
-        var root = Path.Combine(Path.GetTempPath(), $"nano-tests-{Environment.ProcessId}");
+        var root = Path.Combine(Path.GetTempPath(), $"nano-tests-{Run}");
         var cluster = new EmbeddedPostgres(root);
         await cluster.StartAsync().WaitAsync(TimeSpan.FromMinutes(2));
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>

@@ -223,4 +223,22 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
             tx = samples.Select(s => s.Sent).ToArray(),
         });
     }
+
+    /// <summary>
+    /// Guests a user may list (ROUTES.md 3.6): its own, plus its group's when <paramref name="group"/> is given,
+    /// narrowed by pool or cell, created/running flags and a keyword in the name, allocated address or host IP. Sorted by name.
+    /// </summary>
+    public async Task<IReadOnlyList<GuestRow>> SearchAsync(
+        string owner, string? group, string? pool, string? cell, bool? created, bool? running, string? keyword)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<GuestRow>($"""
+            {Select}
+            WHERE (g.owner = @owner OR (@group::text IS NOT NULL AND g.group_name = @group))
+              AND (@pool::text IS NULL OR g.pool = @pool) AND (@cell::text IS NULL OR g.cell = @cell)
+              AND (@created::boolean IS NULL OR g.created = @created) AND (@running::boolean IS NULL OR g.running = @running)
+              AND (@keyword::text IS NULL OR strpos(g.name, @keyword) > 0 OR strpos(g.internal_address, @keyword) > 0 OR strpos(COALESCE(cl.address, ''), @keyword) > 0)
+            ORDER BY g.name
+            """, new { owner, group, pool, cell, created, running, keyword })).AsList();
+    }
 }

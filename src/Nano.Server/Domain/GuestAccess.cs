@@ -19,6 +19,10 @@ public sealed class GuestAccess(GuestRepository guests, UserGroupRepository grou
         return guest;
     }
 
+    /// <summary>The group whose guests the session may list besides its own (when the group's instance_visible is on), or null.</summary>
+    public async Task<string?> VisibleGroupAsync(SessionContext session) =>
+        session.Group.Length > 0 && (await groups.GetVisibilityAsync(session.Group))?.InstanceVisible == true ? session.Group : null;
+
     private async Task<bool> MaySeeAsync(SessionContext session, GuestRow guest)
     {
         if (guest.Owner == session.User || session.Menu.Contains(AccessRules.UserMenu))

@@ -7,7 +7,8 @@ using Nano.Server.Hosting;
 namespace Nano.Server.Services;
 
 /// <summary>Guests: create, get, delete and modify; routes of later steps (search, disks, system, auth, policies) answer UNIMPLEMENTED.</summary>
-public sealed class GuestService(GuestCreation creation, GuestAccess access, GuestLifecycle lifecycle, GuestChanges changes, OperationRepository operations)
+public sealed class GuestService(
+    GuestCreation creation, GuestAccess access, GuestLifecycle lifecycle, GuestChanges changes, GuestRepository guests, OperationRepository operations)
     : Contracts.V1.GuestService.GuestServiceBase
 {
     /// <summary>Answers the new id at once (REST 202); the creation goes on as an operation.</summary>
@@ -105,6 +106,48 @@ public sealed class GuestService(GuestCreation creation, GuestAccess access, Gue
     {
         await changes.ShrinkDiskAsync(await FindAsync(request.Id, context), request.Disk, context.CancellationToken);
         return new ShrinkGuestDiskResponse();
+    }
+
+    /// <summary>#35: created guests of a pool, or of one cell (then the pool is not needed), that the caller may list.</summary>
+    public override async Task<QueryGuestsResponse> QueryGuests(QueryGuestsRequest request, ServerCallContext context)
+    {
+        var session = SessionInterceptor.SessionOf(context);
+        var cell = ZoneRules.OptionalName("cell", request.Cell);
+        var pool = cell is null ? ZoneRules.Name("compute pool", request.Pool) : null;
+        bool? running = request.HasStatus ? request.Status == 1 : null;
+        bool? created = request.Created switch
+        {
+            "" => null,
+            "true" => true,
+            "false" => false,
+            _ => throw Fail.Invalid($"created must be true or false, not '{request.Created}'"),
+        };
+        var found = await guests.SearchAsync(session.User, await access.VisibleGroupAsync(session), pool, cell, created ?? true, running, keyword: null);
+        return new QueryGuestsResponse { Data = { found.Select(GuestMessages.ToGuest) } };
+    }
+
+    /// <summary>B4: a page of the guests the caller may list, by pool, cell and a keyword.</summary>
+    public override async Task<SearchGuestsResponse> SearchGuests(SearchGuestsRequest request, ServerCallContext context)
+    {
+        var session = SessionInterceptor.SessionOf(context);
+        if (request.Keyword.Contains(' '))
+            throw Fail.Invalid("keyword must be one word");
+        if (request.Offset < 0)
+            throw Fail.Invalid("offset must not be negative");
+        var limit = request.Limit <= 0 ? 20 : Math.Min(request.Limit, 1000);
+        var cell = ZoneRules.OptionalName("cell", request.Cell);
+        var found = await guests.SearchAsync(session.User, await access.VisibleGroupAsync(session), ZoneRules.OptionalName("compute pool", request.Pool), cell,
+            created: cell is null ? null : true, running: null, keyword: string.IsNullOrEmpty(request.Keyword) ? null : request.Keyword);
+        if (found.Count > 0 && request.Offset >= found.Count)
+            throw Fail.Invalid($"offset {request.Offset} is past the {found.Count} matching guests");
+        return new SearchGuestsResponse
+        {
+            Data = new GuestSearchResult
+            {
+                Result = { found.Skip(request.Offset).Take(limit).Select(GuestMessages.ToGuest) },
+                Total = found.Count, Limit = limit, Offset = request.Offset,
+            },
+        };
     }
 
     private Task<GuestRow> FindAsync(string id, ServerCallContext context) => access.FindAsync(SessionInterceptor.SessionOf(context), id);
