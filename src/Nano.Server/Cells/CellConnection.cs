@@ -14,6 +14,9 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
 
     public string Cell { get; } = cell;
 
+    /// <summary>When the stream was admitted.</summary>
+    public DateTime OpenedAt { get; } = DateTime.UtcNow;
+
     /// <summary>Cancelled when the stream ends or the server drops it (silence, replacement by a newer stream).</summary>
     public CancellationToken Closed => _closed.Token;
 

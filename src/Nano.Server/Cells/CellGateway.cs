@@ -38,10 +38,11 @@ public sealed class CellGateway(
         return connection.RunAsync(command, timeout, cancellationToken);
     }
 
-    /// <summary>Drops the stream of a cell that fell silent; its agent reconnects on its own.</summary>
-    public void Drop(string cell)
+    /// <summary>Drops the stream of a cell that fell silent (one opened before <paramref name="since"/>); its agent reconnects on its own.</summary>
+    public void Drop(string cell, DateTime since)
     {
-        if (_connections.TryRemove(cell, out var connection))
+        if (_connections.TryGetValue(cell, out var connection) && connection.OpenedAt <= since.ToUniversalTime() &&
+            _connections.TryRemove(new KeyValuePair<string, CellConnection>(cell, connection)))
             connection.Close();
     }
 

@@ -13,11 +13,13 @@ public sealed class CellLivenessMonitor(CellRepository cells, CellGateway gatewa
         {
             try
             {
-                foreach (var cell in await cells.ListSilentAsync())
+                foreach (var (cell, lastSeen) in await cells.ListSilentAsync())
                 {
+                    // Only if nothing was heard since the check: a cell that rejoined meanwhile keeps its new stream.
+                    if (!await cells.DisconnectSilentAsync(cell, lastSeen))
+                        continue;
                     logger.LogWarning("Cell {Cell} fell silent: offline, its guests lost", cell);
-                    gateway.Drop(cell);
-                    await cells.DisconnectAsync(cell);
+                    gateway.Drop(cell, since: lastSeen);
                     feed.Publish(cell);
                 }
             }

@@ -128,11 +128,18 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         await c.ExecuteAsync("UPDATE cells SET connected = false WHERE name = @name", new { name });
     }
 
-    /// <summary>Cells marked connected but silent for longer than the liveness timeout.</summary>
-    public async Task<IReadOnlyList<string>> ListSilentAsync()
+    /// <summary>Cells marked connected but silent for longer than the liveness timeout, with when they were last heard from.</summary>
+    public async Task<IReadOnlyList<(string Name, DateTime LastSeen)>> ListSilentAsync()
     {
         await using var c = await db.OpenConnectionAsync();
-        return (await c.QueryAsync<string>($"SELECT c.name FROM cells c WHERE c.connected AND NOT {Alive}")).AsList();
+        return (await c.QueryAsync<(string, DateTime)>($"SELECT c.name, c.last_seen FROM cells c WHERE c.connected AND NOT {Alive}")).AsList();
+    }
+
+    /// <summary>Marks a silent cell offline, unless it was heard from (or rejoined) since <paramref name="lastSeen"/>.</summary>
+    public async Task<bool> DisconnectSilentAsync(string name, DateTime lastSeen)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync("UPDATE cells SET connected = false WHERE name = @name AND last_seen = @lastSeen", new { name, lastSeen }) == 1;
     }
 
     /// <summary>Puts an unallocated cell into a pool; false when it already belongs to one.</summary>
