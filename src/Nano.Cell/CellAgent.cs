@@ -190,6 +190,9 @@ public sealed class CellAgent(
                 case Command.BodyOneofCase.DeleteSnapshot:
                     result.Instance = Instances.Snapshot(command.DeleteSnapshot.GuestId, SnapshotAction.Delete, command.DeleteSnapshot.Name, "");
                     break;
+                case Command.BodyOneofCase.ResetSystem:
+                    result.Instance = await Instances.ResetSystemAsync(command.ResetSystem, deadline.Token);
+                    break;
                 case Command.BodyOneofCase.ChangeDisk:
                     result.Instance = await Instances.ChangeDiskAsync(command.ChangeDisk, deadline.Token);
                     break;

@@ -120,6 +120,11 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.Equal(404, (await Rest.PutAsync($"/api/v1/guests/{id}/disks/resize/3", new { size = 4096 * MiB }, _zone.AdminSession)).ErrorCode);
         Assert.Equal(400, (await Rest.PutAsync($"/api/v1/guests/{id}/disks/resize/0", new { size = 1024 * MiB }, _zone.AdminSession)).ErrorCode);
 
+        // A system reset writes a blank system disk of the same size.
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/guests/{id}/system/", new { }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(2048 * MiB, QemuImgVirtualSize(volume));
+        Assert.True((await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["created"]!.GetValue<bool>());
+
         // Internal qcow2 snapshots of the stopped guest, through libvirt's QEMU driver.
         var snapshots = $"/api/v1/instances/{id}/snapshots/";
         foreach (var name in new[] { "base", "patched" })
@@ -132,6 +137,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.Equal("""{"base":{"is_root":true,"is_current":true,"backing":""}}""", (await Rest.GetAsync(snapshots, _zone.AdminSession)).Data!.ToJsonString());
         Assert.Contains("base", QemuImgSnapshots(volume));
         Assert.DoesNotContain("patched", QemuImgSnapshots(volume));
+        Assert.Equal(412, (await Rest.PutAsync($"/api/v1/guests/{id}/system/", new { }, _zone.AdminSession)).ErrorCode);
 
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", new { force = false }, _zone.AdminSession)).ErrorCode);
         Assert.Null(libvirt.FindDomain(id));

@@ -198,6 +198,28 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     }
 
     [Fact]
+    public async Task SystemReset_AndStoredCredentials()
+    {
+        var id = (await Rest.PostAsync("/api/v1/guests/", Body("reset"), Admin)).Data!["id"]!.GetValue<string>();
+        await WaitCreatedAsync(id);
+        var auth = await Rest.GetAsync($"/api/v1/guests/{id}/auth", Admin);
+        Assert.Equal("root", auth.Data!["user"]!.GetValue<string>());
+        Assert.Equal(10, auth.Data!["password"]!.GetValue<string>().Length);
+
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/system/", new { }, Admin));
+        Assert.Equal(1024 * MiB, _agent.Commands.Single(c => c.ResetSystem?.GuestId == id).ResetSystem.Size);
+        Assert.True((await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["created"]!.GetValue<bool>());
+        var operations = await Rest.GetAsync($"/api/v1/operations/?target={id}", Admin);
+        Assert.Equal("reset_system:succeeded", $"{operations.Data![0]!["kind"]}:{operations.Data![0]!["state"]}");
+        JsonAssert.Failure(501, await Rest.PutAsync($"/api/v1/guests/{id}/system/", new { from_image = "img" }, Admin));
+
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin)).ErrorCode);
+        JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{id}/system/", new { }, Admin));
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, Admin)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin)).ErrorCode);
+    }
+
+    [Fact]
     public async Task Searches_ListWhatTheCallerMaySee()
     {
         var web = (await Rest.PostAsync("/api/v1/guests/", Body("find-web"), Admin)).Data!["id"]!.GetValue<string>();
@@ -257,6 +279,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
         Command.BodyOneofCase.StartInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.StartInstance.GuestId, State = DomainState.Running, DisplayAddress = "127.0.0.1:5901" } },
         Command.BodyOneofCase.StopInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.StopInstance.GuestId, State = DomainState.Stopped } },
         Command.BodyOneofCase.DeleteInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.DeleteInstance.GuestId } },
+        Command.BodyOneofCase.ResetSystem => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.ResetSystem.GuestId, State = DomainState.Stopped } },
         Command.BodyOneofCase.RedefineInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.RedefineInstance.Settings.GuestId, State = DomainState.Stopped } },
         _ => new CommandResult { Id = c.Id, Storage = TestAgent.LocalStorage("/var/lib/nano/images") },
     };

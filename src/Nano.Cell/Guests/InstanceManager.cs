@@ -121,6 +121,23 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         return State(change.GuestId, GuestFiles(change.GuestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
     }
 
+    /// <summary>A blank system volume in place of the old one (a fresh install follows); the old one is kept until the new one exists.</summary>
+    public async Task<InstanceState> ResetSystemAsync(ResetSystem reset, CancellationToken cancellationToken)
+    {
+        if (hypervisor.Find(reset.GuestId) is not { } found)
+            throw new InvalidOperationException($"guest {reset.GuestId} has no domain on this cell");
+        if (found.State == DomainState.Running)
+            throw new InvalidOperationException($"guest {reset.GuestId} is running: its system is reset only while it is stopped");
+        if (reset.Size <= 0)
+            throw new ArgumentException("the system volume size must be positive");
+        var path = Path.Combine(storage.CurrentPath, $"{reset.GuestId}_sys.qcow2");
+        var fresh = path + ".new";
+        File.Delete(fresh);
+        await VolumeTool.CreateQcow2Async(fresh, reset.Size, cancellationToken);
+        File.Move(fresh, path, overwrite: true);
+        return State(reset.GuestId, GuestFiles(reset.GuestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
+    }
+
     /// <summary>Snapshots only of a stopped guest (internal qcow2 snapshots of every disk).</summary>
     public InstanceState Snapshot(string guestId, SnapshotAction action, string name, string description)
     {

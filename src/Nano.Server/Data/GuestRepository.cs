@@ -146,6 +146,19 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         await tx.CommitAsync();
     }
 
+    /// <summary>The guest is being rebuilt (system reset): not created, its operation attached for progress.</summary>
+    public async Task MarkRebuildingAsync(Guid id, Guid operation)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE guests SET created = false, operation = @operation WHERE id = @id", new { id, operation });
+    }
+
+    public async Task MarkRebuiltAsync(Guid id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE guests SET created = true WHERE id = @id", new { id });
+    }
+
     public async Task MarkCreatedAsync(Guid id, bool running, string displayAddress)
     {
         await using var c = await db.OpenConnectionAsync();

@@ -8,7 +8,7 @@ namespace Nano.Server.Domain;
 /// define the domain again from the changed row, and commits only when the cell did: the domain and
 /// the row never disagree. Cores, memory and QoS take effect at the next start.
 /// </summary>
-public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycle)
+public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycle, Operations operations, SnapshotRepository snapshots)
 {
     private static readonly string[] Priorities = ["high", "medium", "low"];
 
@@ -88,6 +88,32 @@ public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycl
             throw Fail.NotFound($"guest '{guest.Name}' has no disk {disk}");
         RequireStopped(guest, "disks are compacted only while the guest is stopped");
         await lifecycle.SendAsync(guest, new Command { ChangeDisk = new ChangeDisk { GuestId = guest.Id.ToString(), Disk = disk } }, ct);
+    }
+
+    /// <summary>
+    /// #44 without an image (disk images are their own area): the system disk becomes blank. The guest
+    /// reads as not created (GET answers 201) while the reset_system operation runs; its data disks stay.
+    /// </summary>
+    public async Task ResetSystemAsync(GuestRow guest, string fromImage, string user, CancellationToken ct)
+    {
+        if (!string.IsNullOrEmpty(fromImage))
+            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unimplemented, "resetting from a disk image comes with the images area"));
+        RequireStopped(guest, "the system is reset only while the guest is stopped");
+        if ((await snapshots.ListAsync(guest.Id)).Count > 0)
+            throw Fail.Precondition($"guest '{guest.Name}' has snapshots: delete them before resetting its system");
+        await operations.RunAsync("reset_system", guest.Id.ToString(), user, async (progress, cancel) =>
+        {
+            await guests.MarkRebuildingAsync(guest.Id, progress.Id);
+            try
+            {
+                await progress.ReportAsync("writing a blank system disk", 10);
+                await lifecycle.SendAsync(guest, new Command { ResetSystem = new ResetSystem { GuestId = guest.Id.ToString(), Size = guest.Disks[0] } }, cancel);
+            }
+            finally
+            {
+                await guests.MarkRebuiltAsync(guest.Id);
+            }
+        }, ct);
     }
 
     /// <summary>Renames a stopped guest; stored exactly as given (upstream adds no group prefix on rename).</summary>

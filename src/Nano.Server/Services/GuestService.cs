@@ -150,5 +150,19 @@ public sealed class GuestService(
         };
     }
 
+    public override async Task<ResetGuestSystemResponse> ResetGuestSystem(ResetGuestSystemRequest request, ServerCallContext context)
+    {
+        var session = SessionInterceptor.SessionOf(context);
+        await changes.ResetSystemAsync(await FindAsync(request.Id, context), request.FromImage, session.User, context.CancellationToken);
+        return new ResetGuestSystemResponse();
+    }
+
+    /// <summary>#46: the stored administrator name and password (from cloud-init or the template).</summary>
+    public override async Task<GetGuestAuthResponse> GetGuestAuth(GetGuestAuthRequest request, ServerCallContext context)
+    {
+        var guest = await FindAsync(request.Id, context);
+        return new GetGuestAuthResponse { Data = new GuestAuth { User = guest.AdminName, Password = guest.AdminSecret } };
+    }
+
     private Task<GuestRow> FindAsync(string id, ServerCallContext context) => access.FindAsync(SessionInterceptor.SessionOf(context), id);
 }
