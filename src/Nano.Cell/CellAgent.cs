@@ -158,7 +158,16 @@ public sealed class CellAgent(
         var result = new CommandResult { Id = command.Id };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
         if (command.Deadline is { } at)
-            deadline.CancelAfter(Math.Max(0, (int)(at.ToDateTime() - DateTime.UtcNow).TotalMilliseconds));
+        {
+            var left = at.ToDateTime() - DateTime.UtcNow;
+            if (left <= TimeSpan.Zero)
+            {
+                // The server has given up on it (and undone its side): doing it now would leave an orphan.
+                result.Error = $"the command's deadline passed {-left.TotalSeconds:0.0} s before it could run";
+                return result;
+            }
+            deadline.CancelAfter(left);
+        }
         try
         {
             switch (command.BodyCase)

@@ -24,9 +24,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.True(File.Exists("/var/run/libvirt/libvirt-sock"), "libvirtd is not running: run the suite through ./tools/test, which starts it");
         _zone = new Zone();
         await _zone.InitializeAsync();
-        _agent = AgentProcess.Start("--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", _cell, "--address", "127.0.0.1",
-            "--libvirt-uri", "qemu:///system", "--storage-path", Path.Combine(_work, "images"), "--mount-root", Path.Combine(_work, "mounts"),
-            "--state-file", Path.Combine(_work, "cell.json"));
+        _agent = StartAgent();
         await WaitForAsync(async () => (await Rest.GetAsync("/api/v1/compute_pool_cells/", _zone.AdminSession)).Data!.AsArray().Any(c => c!["name"]!.GetValue<string>() == _cell));
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/default/{_cell}", null, _zone.AdminSession)).ErrorCode);
         await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["available_memory"]!.GetValue<long>() > 0);
@@ -145,6 +143,40 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.Equal(404, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).ErrorCode);
     }
 
+    [Fact]
+    public async Task ACreationTheCellNeverAnswers_IsUndone_AndLeavesNothingOnceTheCellIsBack()
+    {
+        _agent.Freeze();
+        var created = await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name = "orphan", pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 128 * MiB, disks = new[] { 1024 * MiB },
+        }, _zone.AdminSession);
+        Assert.True(created.ErrorCode == 0, created.Text);
+        var id = created.Data!["id"]!.GetValue<string>();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/operations/?target={id}", _zone.AdminSession)).Data!.AsArray()
+            .Any(o => o!["state"]!.GetValue<string>() == "failed"));
+
+        // The frozen agent wakes up with the stale command queued: it refuses it (deadline passed).
+        _agent.Thaw();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
+        await _agent.KillAsync();
+        await _agent.DisposeAsync();
+        _agent = StartAgent();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
+
+        using var libvirt = Connection.Open("qemu:///system");
+        Assert.Null(libvirt.FindDomain(id));
+        Assert.Empty(Directory.Exists(Path.Combine(_work, "images")) ? Directory.GetFiles(Path.Combine(_work, "images"), $"{id}*") : []);
+        var told = await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession);
+        Assert.Equal(412, told.ErrorCode);
+        Assert.Contains("did not answer", told.Message);
+        Assert.Equal(404, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).ErrorCode);
+    }
+
+    private AgentProcess StartAgent() => AgentProcess.Start("--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", _cell,
+        "--address", "127.0.0.1", "--libvirt-uri", "qemu:///system", "--storage-path", Path.Combine(_work, "images"),
+        "--mount-root", Path.Combine(_work, "mounts"), "--state-file", Path.Combine(_work, "cell.json"));
+
     private static async Task<string> BannerAsync(string endpoint)
     {
         var (host, port) = (endpoint[..endpoint.LastIndexOf(':')], int.Parse(endpoint[(endpoint.LastIndexOf(':') + 1)..]));
@@ -194,7 +226,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
     private sealed class Zone : InitializedServer
     {
         public Zone()
-            : base(new Dictionary<string, string?> { ["Nano:CellToken"] = Token, ["Nano:CellMetricsIntervalMs"] = "1000", ["Nano:CellCommandTimeoutSeconds"] = "30" })
+            : base(new Dictionary<string, string?> { ["Nano:CellToken"] = Token, ["Nano:CellMetricsIntervalMs"] = "1000", ["Nano:CellCommandTimeoutSeconds"] = "8" })
         {
         }
     }

@@ -71,7 +71,7 @@ public sealed class CellGateway(
         });
         feed.Publish(hello.Name);
         var pump = connection.PumpAsync(responses);
-        _ = RejoinAsync(hello.Name, connection.Closed);
+        _ = RejoinAsync(hello.Name, [.. hello.Domains], connection.Closed);
         try
         {
             while (await requests.MoveNext(connection.Closed))
@@ -98,12 +98,12 @@ public sealed class CellGateway(
     }
 
     /// <summary>Runs the join handler beside the stream (it sends commands, whose results this stream carries).</summary>
-    private async Task RejoinAsync(string cell, CancellationToken cancellationToken)
+    private async Task RejoinAsync(string cell, IReadOnlyList<DomainReport> domains, CancellationToken cancellationToken)
     {
         try
         {
             // Resolved here: the handler sends commands through this gateway.
-            await services.GetRequiredService<CellJoined>().HandleAsync(cell, cancellationToken);
+            await services.GetRequiredService<CellJoined>().HandleAsync(cell, domains, cancellationToken);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

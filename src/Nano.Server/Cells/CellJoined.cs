@@ -4,12 +4,32 @@ using Nano.Server.Data;
 namespace Nano.Server.Cells;
 
 /// <summary>
-/// A cell (re)joined: if it belongs to a pool with shared storage, the storage is pushed again (a
-/// restarted host has lost its mounts) and the outcome recorded for #11.
+/// A cell (re)joined: domains it reports for guests that have no row (a creation the server gave up
+/// on while the cell was away) are removed, so no VM lives without a row; and if the cell belongs to a
+/// pool with shared storage, the storage is pushed again (a restarted host has lost its mounts) and
+/// the outcome recorded for #11.
 /// </summary>
-public sealed class CellJoined(CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, CellGateway gateway, ILogger<CellJoined> logger)
+public sealed class CellJoined(
+    CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, GuestRepository guests, CellGateway gateway,
+    ILogger<CellJoined> logger)
 {
-    public async Task HandleAsync(string cellName, CancellationToken cancellationToken)
+    public async Task HandleAsync(string cellName, IReadOnlyList<DomainReport> domains, CancellationToken cancellationToken)
+    {
+        foreach (var domain in domains)
+        {
+            if (!Guid.TryParse(domain.GuestId, out var id) || await guests.FindAsync(id) is not null)
+                continue;
+            logger.LogWarning("Cell {Cell} has a domain for guest {Guest}, which has no record: removing it", cellName, id);
+            if (domain.State == DomainState.Running)
+                await gateway.SendAsync(cellName, new Command { StopInstance = new StopInstance { GuestId = domain.GuestId, Force = true } }, cancellationToken);
+            var removed = await gateway.SendAsync(cellName, new Command { DeleteInstance = new DeleteInstance { GuestId = domain.GuestId } }, cancellationToken);
+            if (removed.Error.Length > 0)
+                logger.LogWarning("Cell {Cell} could not remove the domain of guest {Guest}: {Error}", cellName, id, removed.Error);
+        }
+        await RemountAsync(cellName, cancellationToken);
+    }
+
+    private async Task RemountAsync(string cellName, CancellationToken cancellationToken)
     {
         var cell = await cells.FindAsync(cellName);
         if (cell?.Pool is null || await pools.FindAsync(cell.Pool) is not { Storage: { } storageName })

@@ -17,8 +17,8 @@ public sealed class GuestStates(GuestRepository guests, ILogger<GuestStates> log
             if (Guid.TryParse(domain.GuestId, out var id))
                 reported[id] = domain.State == DomainState.Running;
         }
-        foreach (var orphan in await guests.ReconcileAsync(cell, reported))
-            logger.LogWarning("Cell {Cell} has a domain for guest {Guest}, which has no record", cell, orphan);
+        // Domains without a row are removed by CellJoined once the stream is up.
+        await guests.ReconcileAsync(cell, reported);
     }
 
     public Task MetricsAsync(string cell, IEnumerable<GuestMetrics> metrics) =>
