@@ -199,6 +199,9 @@ public sealed class CellAgent(
                 case Command.BodyOneofCase.DeleteSnapshot:
                     result.Instance = Instances.Snapshot(command.DeleteSnapshot.GuestId, SnapshotAction.Delete, command.DeleteSnapshot.Name, "");
                     break;
+                case Command.BodyOneofCase.SetGuestPassword:
+                    hypervisor.SetUserPassword(command.SetGuestPassword.GuestId, command.SetGuestPassword.User, command.SetGuestPassword.Password);
+                    break;
                 case Command.BodyOneofCase.ResetSystem:
                     result.Instance = await Instances.ResetSystemAsync(command.ResetSystem, deadline.Token);
                     break;

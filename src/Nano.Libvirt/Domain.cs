@@ -91,6 +91,10 @@ public sealed class Domain : IDisposable
 
     public void Reboot() => Libvirt.Check(NativeMethods.virDomainReboot(_handle, 0), $"reboot {Name}");
 
+    /// <summary>Sets an account's password inside the running guest, through the QEMU guest agent.</summary>
+    public void SetUserPassword(string user, string password) =>
+        Libvirt.Check(NativeMethods.virDomainSetUserPassword(_handle, user, password, 0), $"set the password of {user} in {Name}");
+
     /// <summary>Hard reset, like the reset button.</summary>
     public void Reset() => Libvirt.Check(NativeMethods.virDomainReset(_handle, 0), $"reset {Name}");
 

@@ -85,6 +85,7 @@ public sealed class HostProbeTests : IDisposable
         public void Start(string guestId) => throw new NotSupportedException();
         public void Stop(string guestId, bool reboot, bool force) => throw new NotSupportedException();
         public bool Undefine(string guestId) => false;
+        public void SetUserPassword(string guestId, string user, string password) => throw new NotSupportedException();
         public void Snapshot(string guestId, SnapshotAction action, string name, string description = "") => throw new NotSupportedException();
         public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => [];
         public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell) => new Dictionary<string, DomainSample>();

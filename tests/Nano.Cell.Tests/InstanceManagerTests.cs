@@ -163,6 +163,7 @@ public sealed class InstanceManagerTests : IDisposable
         public void Start(string guestId) => inner.Start(guestId);
         public void Stop(string guestId, bool reboot, bool force) => inner.Stop(guestId, reboot, force);
         public bool Undefine(string guestId) => inner.Undefine(guestId);
+        public void SetUserPassword(string guestId, string user, string password) => inner.SetUserPassword(guestId, user, password);
         public void Snapshot(string guestId, SnapshotAction action, string name, string description = "") => inner.Snapshot(guestId, action, name, description);
         public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => inner.ListOwnDomains(cell);
         public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell) => inner.SampleOwnDomains(cell);

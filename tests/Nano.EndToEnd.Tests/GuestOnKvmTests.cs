@@ -173,6 +173,30 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.Equal(404, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).ErrorCode);
     }
 
+    [Fact]
+    public async Task SettingAPassword_GoesThroughLibvirtToTheGuestAgent()
+    {
+        var created = await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name = "agent", pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 128 * MiB, disks = new[] { 1024 * MiB }, modules = new[] { "qemu" },
+        }, _zone.AdminSession);
+        var id = created.Data!["id"]!.GetValue<string>();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["created"]?.GetValue<bool>() == true);
+        using (var libvirt = Connection.Open("qemu:///system"))
+        using (var domain = libvirt.FindDomain(id)!)
+            Assert.Contains("org.qemu.guest_agent.0", domain.GetXml());
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, _zone.AdminSession)).ErrorCode);
+
+        // The guest has no OS, so no agent answers inside it: libvirt's QEMU driver says so, and nothing is stored.
+        var refused = await Rest.PutAsync($"/api/v1/guests/{id}/auth", new { password = "N3w-pass" }, _zone.AdminSession);
+        Assert.Equal(412, refused.ErrorCode);
+        Assert.Contains("agent", refused.Message, StringComparison.OrdinalIgnoreCase);
+        Assert.NotEqual("N3w-pass", (await Rest.GetAsync($"/api/v1/guests/{id}/auth", _zone.AdminSession)).Data!["password"]!.GetValue<string>());
+
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
+    }
+
     private AgentProcess StartAgent() => AgentProcess.Start("--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", _cell,
         "--address", "127.0.0.1", "--libvirt-uri", "qemu:///system", "--storage-path", Path.Combine(_work, "images"),
         "--mount-root", Path.Combine(_work, "mounts"), "--state-file", Path.Combine(_work, "cell.json"));

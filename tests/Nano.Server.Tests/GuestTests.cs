@@ -220,6 +220,36 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     }
 
     [Fact]
+    public async Task Auth_IsSetThroughTheGuestAgent_AndStored()
+    {
+        var plain = (await Rest.PostAsync("/api/v1/guests/", Body("no-agent"), Admin)).Data!["id"]!.GetValue<string>();
+        var agent = (await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name = "with-agent", pool = Pool, template = General, cores = 1, memory = 256 * MiB, disks = new[] { 1024 * MiB }, modules = new[] { "qemu" },
+        }, Admin)).Data!["id"]!.GetValue<string>();
+        await WaitCreatedAsync(plain);
+        await WaitCreatedAsync(agent);
+        JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{agent}/auth", new { password = "N3w-pass" }, Admin));
+        foreach (var id in new[] { plain, agent })
+            Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin)).ErrorCode);
+        JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{plain}/auth", new { password = "N3w-pass" }, Admin));
+
+        JsonAssert.Success("""{"user":"root","password":"N3w-pass"}""", await Rest.PutAsync($"/api/v1/guests/{agent}/auth", new { password = "N3w-pass" }, Admin));
+        JsonAssert.Success("""{"user":"root","password":"N3w-pass"}""", await Rest.GetAsync($"/api/v1/guests/{agent}/auth", Admin));
+        Assert.Equal(new SetGuestPassword { GuestId = agent, User = "root", Password = "N3w-pass" }, _agent.Commands.Last(c => c.SetGuestPassword is not null).SetGuestPassword);
+
+        _agent.Answer = c => c.SetGuestPassword is not null ? new CommandResult { Id = c.Id, Error = "QEMU guest agent is not connected" } : Answer(c);
+        JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{agent}/auth", new { user = "ops", password = "Other-pass" }, Admin));
+        JsonAssert.Success("""{"user":"root","password":"N3w-pass"}""", await Rest.GetAsync($"/api/v1/guests/{agent}/auth", Admin));
+        _agent.Answer = Answer;
+        foreach (var id in new[] { plain, agent })
+        {
+            Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, Admin)).ErrorCode);
+            Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin)).ErrorCode);
+        }
+    }
+
+    [Fact]
     public async Task Searches_ListWhatTheCallerMaySee()
     {
         var web = (await Rest.PostAsync("/api/v1/guests/", Body("find-web"), Admin)).Data!["id"]!.GetValue<string>();

@@ -40,6 +40,9 @@ public interface IHypervisor : IDisposable
     /// <summary>Snapshots of a guest's domain: create, revert to, delete (by name).</summary>
     void Snapshot(string guestId, SnapshotAction action, string name, string description = "");
 
+    /// <summary>Sets an account's password inside the running guest (QEMU guest agent).</summary>
+    void SetUserPassword(string guestId, string user, string password);
+
     /// <summary>Removes the guest's domain definition; false when there was none.</summary>
     bool Undefine(string guestId);
 

@@ -87,6 +87,12 @@ public sealed class LibvirtHypervisor : IHypervisor
         }
     }
 
+    public void SetUserPassword(string guestId, string user, string password)
+    {
+        using var domain = Require(guestId);
+        domain.SetUserPassword(user, password);
+    }
+
     public bool Undefine(string guestId)
     {
         using var domain = _connection.FindDomain(guestId);

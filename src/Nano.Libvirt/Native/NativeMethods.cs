@@ -106,6 +106,9 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)]
     internal static partial int virDomainReset(DomainHandle dom, uint flags);
 
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virDomainSetUserPassword(DomainHandle dom, string user, string password, uint flags);
+
     [LibraryImport(Lib)]
     internal static partial int virDomainSetAutostart(DomainHandle dom, int autostart);
 

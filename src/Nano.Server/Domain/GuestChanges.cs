@@ -116,6 +116,24 @@ public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycl
         }, ct);
     }
 
+    /// <summary>
+    /// #45: sets the administrator password inside the running guest through its QEMU guest agent (the
+    /// guest needs the qemu module), then stores the pair. Empty user: the current admin; empty password: 10 random characters.
+    /// </summary>
+    public async Task<(string User, string Password)> SetAuthAsync(GuestRow guest, string user, string password, CancellationToken ct)
+    {
+        GuestLifecycle.RequireCreated(guest);
+        if (!guest.Running)
+            throw Fail.Precondition($"guest '{guest.Name}' is not running: its guest agent sets passwords");
+        if (!guest.Modules.Contains("qemu"))
+            throw Fail.Precondition($"guest '{guest.Name}' was created without the qemu module (guest agent)");
+        user = string.IsNullOrEmpty(user) ? guest.AdminName : ZoneRules.Name("user", user);
+        password = string.IsNullOrEmpty(password) ? Secrets.New(10) : IdentityRules.Text("password", password, 128);
+        await guests.ChangeAsync(guest.Id, "admin_name = @user, admin_secret = @password", new { user, password }, _ =>
+            lifecycle.SendAsync(guest, new Command { SetGuestPassword = new SetGuestPassword { GuestId = guest.Id.ToString(), User = user, Password = password } }, ct));
+        return (user, password);
+    }
+
     /// <summary>Renames a stopped guest; stored exactly as given (upstream adds no group prefix on rename).</summary>
     public async Task RenameAsync(GuestRow guest, string name, CancellationToken ct)
     {

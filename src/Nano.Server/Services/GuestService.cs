@@ -157,6 +157,12 @@ public sealed class GuestService(
         return new ResetGuestSystemResponse();
     }
 
+    public override async Task<ModifyGuestAuthResponse> ModifyGuestAuth(ModifyGuestAuthRequest request, ServerCallContext context)
+    {
+        var (user, password) = await changes.SetAuthAsync(await FindAsync(request.Id, context), request.User, request.Password, context.CancellationToken);
+        return new ModifyGuestAuthResponse { Data = new GuestAuth { User = user, Password = password } };
+    }
+
     /// <summary>#46: the stored administrator name and password (from cloud-init or the template).</summary>
     public override async Task<GetGuestAuthResponse> GetGuestAuth(GetGuestAuthRequest request, ServerCallContext context)
     {
