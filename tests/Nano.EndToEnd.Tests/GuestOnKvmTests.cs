@@ -40,6 +40,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
     [Fact]
     public async Task AGuest_IsCreatedStartedShownStoppedAndDeleted_OnRealKvm()
     {
+        _agent.Freeze(); // holds the cell's answer for a moment, so the creation's progress can be watched mid-way
         var created = await Rest.PostAsync("/api/v1/guests/", new
         {
             name = "e2e", pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 128 * MiB, disks = new[] { 1024 * MiB },
@@ -47,7 +48,26 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         }, _zone.AdminSession);
         Assert.True(created.ErrorCode == 0, created.Text);
         var id = created.Data!["id"]!.GetValue<string>();
-        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["created"]?.GetValue<bool>() == true);
+
+        // Its creation is an operation: watch it over gRPC until it ends, seeing its progress on the way.
+        var operationId = (await Rest.GetAsync($"/api/v1/operations/?target={id}", _zone.AdminSession)).Data![0]!["id"]!.GetValue<string>();
+        var operations = new Nano.Contracts.V1.OperationService.OperationServiceClient(_zone.Server.Channel);
+        using (var watch = operations.WatchOperation(new Nano.Contracts.V1.WatchOperationRequest { Id = operationId },
+            TestServer.Call(_zone.AdminSession)))
+        {
+            var seen = new List<Nano.Contracts.V1.Operation>();
+            while (await watch.ResponseStream.MoveNext(CancellationToken.None))
+            {
+                seen.Add(watch.ResponseStream.Current.Data);
+                if (seen[^1].Percent == 20)
+                    _agent.Thaw();
+            }
+            Assert.Contains(seen, o => o is { State: "running", Percent: 20, Stage: "creating volumes and domain" });
+            Assert.Equal("succeeded", seen[^1].State);
+            Assert.Equal(100, seen[^1].Percent);
+            Assert.True(seen.Count >= 2, string.Join(", ", seen.Select(o => $"{o.State}/{o.Percent}")));
+        }
+        Assert.True((await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["created"]!.GetValue<bool>());
 
         var volume = Path.Combine(_work, "images", $"{id}_sys.qcow2");
         Assert.Equal(1024 * MiB, QemuImgVirtualSize(volume));

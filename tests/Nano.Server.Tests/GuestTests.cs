@@ -137,6 +137,19 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     }
 
     [Fact]
+    public async Task APoolWithoutALiveCell_CreatesNothing()
+    {
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pools/empty_{_suffix}", new { }, Admin)).ErrorCode);
+        var refused = await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name = "nowhere", pool = $"empty_{_suffix}", template = General, cores = 1, memory = 256 * MiB, disks = new[] { 1024 * MiB },
+        }, Admin);
+        JsonAssert.Failure(412, refused);
+        Assert.Contains("no enabled cell that is alive", refused.Message);
+        Assert.Equal(0, await GuestRowsAsync(null, "admin.nowhere"));
+    }
+
+    [Fact]
     public async Task Names_AreUniqueInAPool_AndAddressesRunOut()
     {
         var first = (await Rest.PostAsync("/api/v1/guests/", Body("twin"), Admin)).Data!["id"]!.GetValue<string>();
