@@ -71,12 +71,8 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
     {
         if (hypervisor.Find(settings.GuestId) is null)
             throw new InvalidOperationException($"guest {settings.GuestId} has no domain on this cell");
-        var files = GuestFiles(settings.GuestId).ToList();
-        var system = files.Where(f => f.EndsWith("_sys.qcow2", StringComparison.Ordinal));
-        var data = files.Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal) && !f.EndsWith("_sys.qcow2", StringComparison.Ordinal))
-            .OrderBy(f => int.TryParse(Path.GetFileNameWithoutExtension(f)[(settings.GuestId.Length + 1)..], out var n) ? n : int.MaxValue);
-        var volumes = system.Concat(data).ToList();
-        var seed = files.FirstOrDefault(f => f.EndsWith("_ci.iso", StringComparison.Ordinal));
+        var volumes = Volumes(settings.GuestId);
+        var seed = GuestFiles(settings.GuestId).FirstOrDefault(f => f.EndsWith("_ci.iso", StringComparison.Ordinal));
         hypervisor.Define(Definition(settings, volumes, seed), settings.AutoStart);
         return State(settings.GuestId, volumes);
     }
@@ -95,13 +91,13 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
     public InstanceState Start(string guestId)
     {
         hypervisor.Start(guestId);
-        return State(guestId, GuestFiles(guestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
+        return State(guestId, Volumes(guestId));
     }
 
     public InstanceState Stop(string guestId, bool reboot, bool force)
     {
         hypervisor.Stop(guestId, reboot, force);
-        return State(guestId, GuestFiles(guestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
+        return State(guestId, Volumes(guestId));
     }
 
     /// <summary>Grows (size &gt; 0) or compacts (size 0) volume <paramref name="disk"/> of a stopped guest.</summary>
@@ -118,7 +114,7 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
             await VolumeTool.ResizeAsync(path, change.Size, cancellationToken);
         else
             await VolumeTool.CompactAsync(path, cancellationToken);
-        return State(change.GuestId, GuestFiles(change.GuestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
+        return State(change.GuestId, Volumes(change.GuestId));
     }
 
     /// <summary>A blank system volume in place of the old one (a fresh install follows); the old one is kept until the new one exists.</summary>
@@ -135,7 +131,7 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         File.Delete(fresh);
         await VolumeTool.CreateQcow2Async(fresh, reset.Size, cancellationToken);
         File.Move(fresh, path, overwrite: true);
-        return State(reset.GuestId, GuestFiles(reset.GuestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
+        return State(reset.GuestId, Volumes(reset.GuestId));
     }
 
     /// <summary>Snapshots only of a stopped guest (internal qcow2 snapshots of every disk).</summary>
@@ -146,7 +142,7 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         if (found.State == DomainState.Running)
             throw new InvalidOperationException($"guest {guestId} is running: snapshots need it stopped");
         hypervisor.Snapshot(guestId, action, name, description);
-        return State(guestId, GuestFiles(guestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList());
+        return State(guestId, Volumes(guestId));
     }
 
     private InstanceState State(string guestId, IReadOnlyList<string> volumes)
@@ -156,6 +152,16 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         if (found?.ConsolePort is { } port)
             state.DisplayAddress = $"{consoleListen}:{port}";
         return state;
+    }
+
+    /// <summary>The guest's qcow2 volumes in disk order: the system volume, then data volumes by number.</summary>
+    private List<string> Volumes(string guestId)
+    {
+        var files = GuestFiles(guestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList();
+        var system = files.Where(f => f.EndsWith("_sys.qcow2", StringComparison.Ordinal));
+        var data = files.Except(system)
+            .OrderBy(f => int.TryParse(Path.GetFileNameWithoutExtension(f)[(guestId.Length + 1)..], out var n) ? n : int.MaxValue);
+        return [.. system, .. data];
     }
 
     private IEnumerable<string> GuestFiles(string guestId) =>

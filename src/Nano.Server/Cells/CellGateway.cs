@@ -38,6 +38,13 @@ public sealed class CellGateway(
         return connection.RunAsync(command, timeout, cancellationToken);
     }
 
+    /// <summary>Sends a command that must succeed: a cell's refusal becomes FAILED_PRECONDITION with its reason.</summary>
+    public async Task<CommandResult> RunAsync(string cell, Command command, CancellationToken cancellationToken)
+    {
+        var result = await SendAsync(cell, command, cancellationToken);
+        return result.Error.Length == 0 ? result : throw Fail.Precondition($"cell '{cell}': {result.Error}");
+    }
+
     /// <summary>Drops the stream of a cell that fell silent (one opened before <paramref name="since"/>); its agent reconnects on its own.</summary>
     public void Drop(string cell, DateTime since)
     {

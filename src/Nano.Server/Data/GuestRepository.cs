@@ -163,7 +163,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     {
         await using var c = await db.OpenConnectionAsync();
         await c.ExecuteAsync("""
-            UPDATE guests SET created = true, progress = 0, create_time = now(), running = @running, display_address = @displayAddress WHERE id = @id
+            UPDATE guests SET created = true, create_time = now(), running = @running, display_address = @displayAddress WHERE id = @id
             """, new { id, running, displayAddress });
     }
 

@@ -64,12 +64,12 @@ public sealed class GuestCreation(
             try
             {
                 await progress.ReportAsync("creating volumes and domain", 20);
-                var created = await RequireAsync(cell.Name, new Command { CreateInstance = command }, cancel);
+                var created = await gateway.RunAsync(cell.Name, new Command { CreateInstance = command }, cancel);
                 var display = created.Instance?.DisplayAddress ?? "";
                 if (request.AutoStart)
                 {
                     await progress.ReportAsync("starting", 80);
-                    display = (await RequireAsync(cell.Name, new Command { StartInstance = new StartInstance { GuestId = id.ToString() } }, cancel)).Instance?.DisplayAddress ?? "";
+                    display = (await gateway.RunAsync(cell.Name, new Command { StartInstance = new StartInstance { GuestId = id.ToString() } }, cancel)).Instance?.DisplayAddress ?? "";
                 }
                 await guests.MarkCreatedAsync(id, running: request.AutoStart, display);
                 await progress.ReportAsync("created", 100);
@@ -96,12 +96,6 @@ public sealed class GuestCreation(
                 id, cell, e.Message);
         }
         await guests.DeleteAsync(id);
-    }
-
-    private async Task<CommandResult> RequireAsync(string cell, Command command, CancellationToken cancel)
-    {
-        var result = await gateway.SendAsync(cell, command, cancel);
-        return result.Error.Length == 0 ? result : throw Fail.Precondition($"cell '{cell}': {result.Error}");
     }
 
     /// <summary>A locally administered MAC in the upstream prefix 00:16:3e.</summary>

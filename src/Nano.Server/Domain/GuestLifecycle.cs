@@ -41,9 +41,7 @@ public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
     {
         if (guest.Cell is null || !gateway.IsConnected(guest.Cell))
             throw PoolMembership.Unreachable(guest.Cell ?? "(none)");
-        var result = await gateway.SendAsync(guest.Cell, command, cancellationToken);
-        if (result.Error.Length > 0)
-            throw Fail.Precondition($"cell '{guest.Cell}': {result.Error}");
+        var result = await gateway.RunAsync(guest.Cell, command, cancellationToken);
         return result.Instance ?? new InstanceState { GuestId = guest.Id.ToString() };
     }
 

@@ -59,9 +59,7 @@ public sealed class StoragePoolService(StoragePoolRepository storagePools, CellR
             throw Fail.Precondition($"'{path}' is already the default storage path of '{cell.Name}'");
         if (!gateway.IsConnected(cell.Name))
             throw PoolMembership.Unreachable(cell.Name);
-        var result = await gateway.SendAsync(cell.Name, new Command { ChangeStoragePath = new ChangeStoragePath { Path = path } }, context.CancellationToken);
-        if (result.Error.Length > 0)
-            throw Fail.Precondition($"cell '{cell.Name}' refused the path: {result.Error}");
+        var result = await gateway.RunAsync(cell.Name, new Command { ChangeStoragePath = new ChangeStoragePath { Path = path } }, context.CancellationToken);
         if (result.Storage is { } reported)
             await cells.SetStorageAsync(cell.Name, reported.Mode, [.. reported.System], [.. reported.Data]);
         return new ModifyCellStoragesResponse();
