@@ -17,6 +17,9 @@ public sealed class AgentOptions
     /// <summary>Default folder for guest volumes.</summary>
     public string StoragePath { get; set; } = "/var/lib/nano/images";
 
+    /// <summary>Folder of the cached image versions guests' overlays use; default: &lt;StoragePath&gt;/.images.</summary>
+    public string ImageCache { get; set; } = "";
+
     /// <summary>Folder under which NFS storage pools are mounted.</summary>
     public string MountRoot { get; set; } = "/var/lib/nano/mounts";
 

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 using Nano.Cell.Guests;
 using Nano.Cell.Host;
 using Nano.Cell.Hypervisor;
+using Nano.Cell.Images;
 using Nano.Cell.Storage;
 using Nano.Contracts.Cell.V1;
 
@@ -24,8 +25,29 @@ public sealed class CellAgent(
 {
     private readonly AgentOptions _options = options.Value;
     private InstanceManager? _instances;
+    private GrpcChannel? _channel;
 
-    private InstanceManager Instances => _instances ??= new InstanceManager(hypervisor, storage, Name, AnnouncedAddress);
+    /// <summary>The server's gRPC channel: the command stream and the image transfers share it.</summary>
+    private GrpcChannel ServerChannel => _channel ??= GrpcChannel.ForAddress(_options.Server, new GrpcChannelOptions
+    {
+        HttpHandler = new SocketsHttpHandler
+        {
+            KeepAlivePingDelay = TimeSpan.FromSeconds(10),
+            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
+            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+        },
+        MaxReceiveMessageSize = 8 << 20,
+    });
+
+    private InstanceManager Instances => _instances ??= CreateInstances();
+
+    private InstanceManager CreateInstances()
+    {
+        var source = new ServerImageSource(new CellAgentService.CellAgentServiceClient(ServerChannel), _options.Token);
+        var folder = string.IsNullOrEmpty(_options.ImageCache) ? Path.Combine(_options.StoragePath, ".images") : _options.ImageCache;
+        return new InstanceManager(hypervisor, storage, Name, AnnouncedAddress, new ImageCache(folder, source, logger), source);
+    }
 
     /// <summary>The address the cell announces (and its guests' consoles listen on).</summary>
     private string AnnouncedAddress => string.IsNullOrEmpty(_options.Address) ? HostAddress() : _options.Address;
@@ -35,17 +57,7 @@ public sealed class CellAgent(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var channel = GrpcChannel.ForAddress(_options.Server, new GrpcChannelOptions
-        {
-            HttpHandler = new SocketsHttpHandler
-            {
-                KeepAlivePingDelay = TimeSpan.FromSeconds(10),
-                KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-                ConnectTimeout = TimeSpan.FromSeconds(5),
-            },
-        });
-        var client = new CellAgentService.CellAgentServiceClient(channel);
+        var client = new CellAgentService.CellAgentServiceClient(ServerChannel);
         var backoff = TimeSpan.FromSeconds(1);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -148,13 +160,17 @@ public sealed class CellAgent(
         {
             if (stream.Current.Command is not { } command)
                 continue;
-            _ = Task.Run(async () => outbound.TryWrite(new ConnectRequest { Result = await RunAsync(command, token) }), token);
+            _ = Task.Run(async () => outbound.TryWrite(new ConnectRequest
+            {
+                Result = await RunAsync(command, token, percent => outbound.TryWrite(new ConnectRequest { Progress = new CommandProgress { Id = command.Id, Percent = percent } })),
+            }), token);
         }
     }
 
     /// <summary>Runs one command until its deadline; every failure becomes the result's error.</summary>
-    internal async Task<CommandResult> RunAsync(Command command, CancellationToken token)
+    internal async Task<CommandResult> RunAsync(Command command, CancellationToken token, Action<int>? progress = null)
     {
+        progress ??= _ => { };
         var result = new CommandResult { Id = command.Id };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
         if (command.Deadline is { } at)
@@ -182,13 +198,13 @@ public sealed class CellAgent(
                     result.Error = storage.ChangeLocalPath(command.ChangeStoragePath.Path);
                     break;
                 case Command.BodyOneofCase.CreateInstance:
-                    result.Instance = await Instances.CreateAsync(command.CreateInstance, deadline.Token);
+                    result.Instance = await Instances.CreateAsync(command.CreateInstance, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.DeleteInstance:
                     result.Instance = Instances.Delete(command.DeleteInstance.GuestId);
                     break;
                 case Command.BodyOneofCase.StartInstance:
-                    result.Instance = Instances.Start(command.StartInstance.GuestId);
+                    result.Instance = await Instances.StartAsync(command.StartInstance.GuestId, command.StartInstance.Media, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.CreateSnapshot:
                     result.Instance = Instances.Snapshot(command.CreateSnapshot.GuestId, SnapshotAction.Create, command.CreateSnapshot.Name, command.CreateSnapshot.Description);
@@ -203,13 +219,22 @@ public sealed class CellAgent(
                     hypervisor.SetUserPassword(command.SetGuestPassword.GuestId, command.SetGuestPassword.User, command.SetGuestPassword.Password);
                     break;
                 case Command.BodyOneofCase.ResetSystem:
-                    result.Instance = await Instances.ResetSystemAsync(command.ResetSystem, deadline.Token);
+                    result.Instance = await Instances.ResetSystemAsync(command.ResetSystem, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.ChangeDisk:
                     result.Instance = await Instances.ChangeDiskAsync(command.ChangeDisk, deadline.Token);
                     break;
                 case Command.BodyOneofCase.RedefineInstance:
                     result.Instance = Instances.Redefine(command.RedefineInstance.Settings);
+                    break;
+                case Command.BodyOneofCase.InsertMedia:
+                    result.Instance = await Instances.ChangeMediaAsync(command.InsertMedia.GuestId, command.InsertMedia.Image, progress, deadline.Token);
+                    break;
+                case Command.BodyOneofCase.EjectMedia:
+                    result.Instance = await Instances.ChangeMediaAsync(command.EjectMedia.GuestId, null, progress, deadline.Token);
+                    break;
+                case Command.BodyOneofCase.ExportSystem:
+                    result.Instance = await Instances.ExportSystemAsync(command.ExportSystem, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.StopInstance:
                     result.Instance = Instances.Stop(command.StopInstance.GuestId, command.StopInstance.Reboot, command.StopInstance.Force);
@@ -230,6 +255,12 @@ public sealed class CellAgent(
             result.Storage = storage.Describe(total, available);
         }
         return result;
+    }
+
+    public override void Dispose()
+    {
+        _channel?.Dispose();
+        base.Dispose();
     }
 
     /// <summary>The first non-loopback IPv4 address of an interface that is up; 127.0.0.1 when there is none.</summary>

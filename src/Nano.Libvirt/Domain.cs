@@ -66,8 +66,23 @@ public sealed class Domain : IDisposable
         return (Targets("disk"), Targets("interface"));
     }
 
+    /// <summary>VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_INACTIVE: the persistent definition, console password included.</summary>
+    private const uint PersistentXml = 1 | 2;
+
+    /// <summary>VIR_DOMAIN_AFFECT_LIVE.</summary>
+    private const uint AffectLive = 1;
+
+    /// <summary>The live definition (the persistent one while the domain is off), without secrets.</summary>
     public string GetXml() =>
         Libvirt.TakeString(NativeMethods.virDomainGetXMLDesc(_handle, 0)) ?? throw Libvirt.Error("virDomainGetXMLDesc");
+
+    /// <summary>The persistent definition with its secrets: what defining it again keeps unchanged.</summary>
+    public string GetPersistentXml() =>
+        Libvirt.TakeString(NativeMethods.virDomainGetXMLDesc(_handle, PersistentXml)) ?? throw Libvirt.Error("virDomainGetXMLDesc");
+
+    /// <summary>Changes a device of the running domain only (e.g. the medium in a CD-ROM drive); the persistent definition keeps its own.</summary>
+    public void UpdateLiveDevice(string deviceXml) =>
+        Libvirt.Check(NativeMethods.virDomainUpdateDeviceFlags(_handle, deviceXml, AffectLive), $"update a device of {Name}");
 
     /// <summary>The metadata element stored under namespace <paramref name="uri"/>, or null when there is none.</summary>
     public string? GetMetadata(string uri)

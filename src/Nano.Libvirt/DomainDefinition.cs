@@ -46,6 +46,9 @@ public sealed record DomainDefinition
     /// <summary>Share of each period a vCPU may run, in percent (cputune quota); 0 or 100 for no limit.</summary>
     public int CpuQuotaPercent { get; init; }
 
+    /// <summary>Bus of an empty CD-ROM drive for media images (see <see cref="DomainMedia"/>); empty for none.</summary>
+    public string MediaDriveBus { get; init; } = "";
+
     /// <summary>The guest clock runs in local time (Windows guests).</summary>
     public bool LocalTimeClock { get; init; }
 
@@ -62,7 +65,7 @@ public sealed record DomainDefinition
             new XElement("vcpu", new XAttribute("placement", "static"), VirtualCpus),
             CpuTune(),
             new XElement("os", new XElement("type", "hvm"), new XElement("boot", new XAttribute("dev", "hd")),
-                Disks.Any(d => d.Cdrom) ? new XElement("boot", new XAttribute("dev", "cdrom")) : null),
+                Disks.Any(d => d.Cdrom) || MediaDriveBus.Length > 0 ? new XElement("boot", new XAttribute("dev", "cdrom")) : null),
             Type == "test" ? null : new XElement("features", new XElement("acpi"), new XElement("apic")),
             Type == "kvm" ? new XElement("cpu", new XAttribute("mode", "host-passthrough")) : null,
             Type == "test" ? null : new XElement("clock", new XAttribute("offset", LocalTimeClock ? "localtime" : "utc")),
@@ -91,6 +94,12 @@ public sealed record DomainDefinition
         var used = new Dictionary<string, int>();
         foreach (var disk in Disks)
             devices.Add(DiskElement(disk, used));
+        if (MediaDriveBus.Length > 0)
+        {
+            var drive = DiskElement(new DomainDisk("", MediaDriveBus, Cdrom: true), used);
+            drive.Add(new XElement("alias", new XAttribute("name", DomainMedia.Alias)));
+            devices.Add(drive);
+        }
         if (Disks.Any(d => d.Bus == "scsi"))
             devices.Add(new XElement("controller", new XAttribute("type", "scsi"), new XAttribute("model", "virtio-scsi")));
         if (UsbController.Length > 0)
@@ -134,7 +143,7 @@ public sealed record DomainDefinition
             disk.WriteIopsPerSecond > 0 ? new XElement("write_iops_sec", disk.WriteIopsPerSecond) : null);
         return new XElement("disk", new XAttribute("type", "file"), new XAttribute("device", disk.Cdrom ? "cdrom" : "disk"),
             new XElement("driver", new XAttribute("name", "qemu"), new XAttribute("type", disk.Cdrom ? "raw" : "qcow2")),
-            new XElement("source", new XAttribute("file", disk.Path)),
+            disk.Path.Length > 0 ? new XElement("source", new XAttribute("file", disk.Path)) : null,
             new XElement("target", new XAttribute("dev", prefix + (char)('a' + index)), new XAttribute("bus", disk.Bus)),
             disk.Cdrom ? new XElement("readonly") : null,
             iotune.HasElements ? iotune : null);

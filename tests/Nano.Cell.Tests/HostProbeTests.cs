@@ -83,6 +83,9 @@ public sealed class HostProbeTests : IDisposable
         public void Define(Nano.Libvirt.DomainDefinition definition, bool autostart) => throw new NotSupportedException();
         public (DomainState State, int? ConsolePort)? Find(string guestId) => null;
         public void Start(string guestId) => throw new NotSupportedException();
+        public void StartFromMedia(string guestId, string isoPath) => throw new NotSupportedException();
+        public void ChangeMedia(string guestId, string? isoPath) => throw new NotSupportedException();
+        public string? InsertedMedia(string guestId) => throw new NotSupportedException();
         public void Stop(string guestId, bool reboot, bool force) => throw new NotSupportedException();
         public bool Undefine(string guestId) => false;
         public void SetUserPassword(string guestId, string user, string password) => throw new NotSupportedException();

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Xml.Linq;
 using Nano.Cell.Guests;
+using Microsoft.Extensions.Logging.Abstractions;
 using Nano.Cell.Hypervisor;
+using Nano.Cell.Images;
 using Nano.Cell.Storage;
 using Nano.Contracts.Cell.V1;
 using Nano.Libvirt;
@@ -18,18 +20,21 @@ public sealed class InstanceManagerTests : IDisposable
     private readonly LibvirtHypervisor _hypervisor = new("test:///default");
     private readonly InstanceManager _instances;
     private readonly CellStorageManager _storage;
+    private readonly FileImageSource _source = new();
+    private readonly ImageCache _cache;
 
     public InstanceManagerTests()
     {
         _storage = new CellStorageManager(Path.Combine(_root, "images"), Path.Combine(_root, "mounts"), Path.Combine(_root, "cell.json"));
-        _instances = new InstanceManager(_hypervisor, _storage, _cell, "127.0.0.1");
+        _cache = new ImageCache(Path.Combine(_root, "cache"), _source, NullLogger.Instance);
+        _instances = new InstanceManager(_hypervisor, _storage, _cell, "127.0.0.1", _cache, _source);
     }
 
     [Fact]
     public async Task Create_MakesQcow2VolumesASeedAndADomain_DeleteRemovesThem()
     {
         var guest = Guid.NewGuid().ToString();
-        var created = await _instances.CreateAsync(Create(guest, withSeed: true), CancellationToken.None);
+        var created = await _instances.CreateAsync(Create(guest, withSeed: true), _ => { }, CancellationToken.None);
 
         Assert.Equal(DomainState.Stopped, created.State);
         Assert.Equal([Path.Combine(_storage.CurrentPath, $"{guest}_sys.qcow2"), Path.Combine(_storage.CurrentPath, $"{guest}_1.qcow2")], created.Volumes);
@@ -39,7 +44,7 @@ public sealed class InstanceManagerTests : IDisposable
         var own = Assert.Single(_hypervisor.ListOwnDomains(_cell));
         Assert.Equal(guest, own.GuestId);
 
-        Assert.Equal(DomainState.Running, _instances.Start(guest).State);
+        Assert.Equal(DomainState.Running, (await _instances.StartAsync(guest, null, _ => { }, CancellationToken.None)).State);
         Assert.Throws<InvalidOperationException>(() => _instances.Delete(guest));
         Assert.Equal(DomainState.Stopped, _instances.Stop(guest, reboot: false, force: true).State);
         _instances.Delete(guest);
@@ -52,7 +57,7 @@ public sealed class InstanceManagerTests : IDisposable
     {
         var guest = Guid.NewGuid().ToString();
         File.WriteAllText(Path.Combine(_storage.CurrentPath, $"{guest}_1.qcow2"), "in the way");
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _instances.CreateAsync(Create(guest, withSeed: false), CancellationToken.None));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None));
         Assert.Contains("already exists", e.Message);
         Assert.Equal([$"{guest}_1.qcow2"], Directory.GetFiles(_storage.CurrentPath).Select(Path.GetFileName));
         Assert.Empty(_hypervisor.ListOwnDomains(_cell));
@@ -60,7 +65,7 @@ public sealed class InstanceManagerTests : IDisposable
         File.Delete(Path.Combine(_storage.CurrentPath, $"{guest}_1.qcow2"));
         var badMac = Create(guest, withSeed: true);
         badMac.Mac = "not-a-mac";
-        await Assert.ThrowsAsync<LibvirtException>(() => _instances.CreateAsync(badMac, CancellationToken.None));
+        await Assert.ThrowsAsync<LibvirtException>(() => _instances.CreateAsync(badMac, _ => { }, CancellationToken.None));
         Assert.Empty(Directory.GetFiles(_storage.CurrentPath));
         Assert.Empty(_hypervisor.ListOwnDomains(_cell));
     }
@@ -69,8 +74,8 @@ public sealed class InstanceManagerTests : IDisposable
     public async Task ASecondCreate_OfTheSameGuest_IsRefused()
     {
         var guest = Guid.NewGuid().ToString();
-        await _instances.CreateAsync(Create(guest, withSeed: false), CancellationToken.None);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => _instances.CreateAsync(Create(guest, withSeed: false), CancellationToken.None));
+        await _instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None));
         _instances.Delete(guest);
     }
 
@@ -78,16 +83,95 @@ public sealed class InstanceManagerTests : IDisposable
     public async Task Snapshots_OfAStoppedGuest_AreTakenRevertedAndDeleted()
     {
         var guest = Guid.NewGuid().ToString();
-        await _instances.CreateAsync(Create(guest, withSeed: false), CancellationToken.None);
+        await _instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
         _instances.Snapshot(guest, SnapshotAction.Create, "first", "before the update");
         _instances.Snapshot(guest, SnapshotAction.Create, "second", "");
         _instances.Snapshot(guest, SnapshotAction.Revert, "first", "");
         _instances.Snapshot(guest, SnapshotAction.Delete, "second", "");
         Assert.Throws<LibvirtException>(() => _instances.Snapshot(guest, SnapshotAction.Revert, "second", ""));
-        _instances.Start(guest);
+        await _instances.StartAsync(guest, null, _ => { }, CancellationToken.None);
         Assert.Throws<InvalidOperationException>(() => _instances.Snapshot(guest, SnapshotAction.Create, "live", ""));
         _instances.Stop(guest, reboot: false, force: true);
         _instances.Delete(guest);
+    }
+
+    [Fact]
+    public async Task CreateFromImage_BuildsOverlaysOverOneCachedCopy_RemovedWithTheLastOverlay()
+    {
+        var image = _source.Add(await MakeImageAsync("base.qcow2", 128 * MiB));
+        var first = Guid.NewGuid().ToString();
+        var second = Guid.NewGuid().ToString();
+        var percents = new List<int>();
+        var create = Create(first, withSeed: false);
+        create.SystemImage = image;
+        var created = await _instances.CreateAsync(create, percents.Add, CancellationToken.None);
+        create = Create(second, withSeed: false);
+        create.SystemImage = image;
+        await _instances.CreateAsync(create, percents.Add, CancellationToken.None);
+
+        var cached = _cache.PathOf(image, ".qcow2");
+        Assert.Equal(cached, Qcow2Header.BackingFile(created.Volumes[0]));
+        Assert.Equal(128 * MiB, VirtualSize(created.Volumes[0])); // the image is larger than the 64 MiB asked for
+        Assert.Null(Qcow2Header.BackingFile(created.Volumes[1])); // data disks are blank
+        Assert.Equal([0L], _source.FetchOffsets); // fetched once for both guests
+        Assert.Equal(100, percents.Max());
+
+        _instances.Delete(first);
+        Assert.True(File.Exists(cached));
+        _instances.Delete(second);
+        Assert.False(File.Exists(cached));
+    }
+
+    [Fact]
+    public async Task ResetSystem_FromAnImage_ReplacesTheSystemVolumeWithAnOverlay()
+    {
+        var guest = Guid.NewGuid().ToString();
+        var created = await _instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
+        Assert.Null(Qcow2Header.BackingFile(created.Volumes[0]));
+        var image = _source.Add(await MakeImageAsync("reset.qcow2", 16 * MiB));
+
+        await _instances.ResetSystemAsync(new ResetSystem { GuestId = guest, Size = 64 * MiB, Image = image }, _ => { }, CancellationToken.None);
+
+        Assert.Equal(_cache.PathOf(image, ".qcow2"), Qcow2Header.BackingFile(created.Volumes[0]));
+        Assert.Equal(64 * MiB, VirtualSize(created.Volumes[0]));
+        await _instances.ResetSystemAsync(new ResetSystem { GuestId = guest, Size = 64 * MiB }, _ => { }, CancellationToken.None);
+        Assert.Null(Qcow2Header.BackingFile(created.Volumes[0]));
+        Assert.False(File.Exists(_cache.PathOf(image, ".qcow2"))); // its last overlay is gone
+    }
+
+    [Fact]
+    public async Task TheCache_ResumesABrokenFetch_AndRefusesDamagedContent()
+    {
+        var image = _source.Add(await MakeImageAsync("resume.qcow2", 8 * MiB));
+        _source.BreakAfter = 8192;
+        var path = await _cache.EnsureAsync(image, ".qcow2", _ => { }, CancellationToken.None);
+        Assert.Equal([0L, 8192L], _source.FetchOffsets);
+        Assert.Equal(image.Sha256, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path))));
+
+        var damaged = _source.Add(await MakeImageAsync("damaged.qcow2", 8 * MiB));
+        damaged.Sha256 = new string('0', 64);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _cache.EnsureAsync(damaged, ".qcow2", _ => { }, CancellationToken.None));
+        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(_cache.Folder).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public async Task ExportSystem_PushesTheFlattenedSystemVolume()
+    {
+        var image = _source.Add(await MakeImageAsync("export-base.qcow2", 32 * MiB));
+        var guest = Guid.NewGuid().ToString();
+        var create = Create(guest, withSeed: false);
+        create.SystemImage = image;
+        await _instances.CreateAsync(create, _ => { }, CancellationToken.None);
+        var percents = new List<int>();
+
+        await _instances.ExportSystemAsync(new ExportSystem { GuestId = guest, Ticket = "t-1" }, percents.Add, CancellationToken.None);
+
+        var pushed = Path.Combine(_root, "pushed.qcow2");
+        await File.WriteAllBytesAsync(pushed, _source.Pushed["t-1"]);
+        Assert.Null(Qcow2Header.BackingFile(pushed)); // standalone: the image's clusters are inside
+        Assert.Equal(64 * MiB, VirtualSize(pushed));
+        Assert.Equal(100, percents.Max());
+        Assert.Empty(Directory.GetFiles(_storage.CurrentPath, ".*")); // the temporary copy is gone
     }
 
     [Fact]
@@ -97,7 +181,7 @@ public sealed class InstanceManagerTests : IDisposable
         var create = Create("6f9619ff-8b86-d011-b42d-00c04fc964ff", withSeed: true);
         create.Qos = new QosLimits { CpuPriority = "medium", ReadSpeed = 1_048_576, WriteIops = 200, ReceiveSpeed = 2_097_152, SendSpeed = 1_048_576 };
         create.GuestAgent = true;
-        var definition = new InstanceManager(kvm, _storage, "cell-golden", "192.0.2.10").Definition(create,
+        var definition = new InstanceManager(kvm, _storage, "cell-golden", "192.0.2.10", _cache, _source).Definition(create,
             ["/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_sys.qcow2", "/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_1.qcow2"],
             "/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_ci.iso");
         var golden = XElement.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", "guest-kvm-sata-vnc.xml")));
@@ -140,9 +224,16 @@ public sealed class InstanceManagerTests : IDisposable
         CloudInit = withSeed ? new CloudInitSeed { AdminName = "root", AdminSecret = "pw", Hostname = "g", DataPath = "/opt/data" } : null,
     };
 
+    private async Task<string> MakeImageAsync(string name, long size)
+    {
+        var path = Path.Combine(_root, name);
+        await VolumeTool.CreateQcow2Async(path, size, CancellationToken.None);
+        return path;
+    }
+
     private static long VirtualSize(string path)
     {
-        using var process = Process.Start(new ProcessStartInfo("qemu-img", ["info", "--output=json", path]) { RedirectStandardOutput = true })!;
+        using var process = Process.Start(new ProcessStartInfo("qemu-img", ["info", "-U", "--output=json", path]) { RedirectStandardOutput = true })!;
         var json = System.Text.Json.Nodes.JsonNode.Parse(process.StandardOutput.ReadToEnd())!;
         process.WaitForExit();
         Assert.Equal("qcow2", json["format"]!.GetValue<string>());
@@ -161,6 +252,9 @@ public sealed class InstanceManagerTests : IDisposable
         public void Define(DomainDefinition definition, bool autostart) => inner.Define(definition, autostart);
         public (DomainState State, int? ConsolePort)? Find(string guestId) => inner.Find(guestId);
         public void Start(string guestId) => inner.Start(guestId);
+        public void StartFromMedia(string guestId, string isoPath) => inner.StartFromMedia(guestId, isoPath);
+        public void ChangeMedia(string guestId, string? isoPath) => inner.ChangeMedia(guestId, isoPath);
+        public string? InsertedMedia(string guestId) => inner.InsertedMedia(guestId);
         public void Stop(string guestId, bool reboot, bool force) => inner.Stop(guestId, reboot, force);
         public bool Undefine(string guestId) => inner.Undefine(guestId);
         public void SetUserPassword(string guestId, string user, string password) => inner.SetUserPassword(guestId, user, password);

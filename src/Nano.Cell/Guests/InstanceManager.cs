@@ -1,4 +1,5 @@
 using Nano.Cell.Hypervisor;
+using Nano.Cell.Images;
 using Nano.Cell.Storage;
 using Nano.Contracts.Cell.V1;
 using Nano.Libvirt;
@@ -7,10 +8,12 @@ using DomainState = Nano.Contracts.Cell.V1.DomainState;
 namespace Nano.Cell.Guests;
 
 /// <summary>
-/// A cell's guests: qcow2 volumes named after the guest id in the storage folder, an optional
-/// cloud-init seed ISO, and the libvirt domain. Creation undoes itself when a step fails.
+/// A cell's guests: qcow2 volumes named after the guest id in the storage folder (the system volume an
+/// overlay of a cached disk image, or blank), an optional cloud-init seed ISO, a media drive, and the
+/// libvirt domain. Creation undoes itself when a step fails.
 /// </summary>
-public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager storage, string cellName, string consoleListen)
+public sealed class InstanceManager(
+    IHypervisor hypervisor, CellStorageManager storage, string cellName, string consoleListen, ImageCache images, IImageSource server)
 {
     /// <summary>CPU priority: cputune shares and the share of each period a vCPU may run (ROUTES.md 4.5).</summary>
     private static (int Shares, int QuotaPercent) CpuPriority(string priority) => priority switch
@@ -20,7 +23,7 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         _ => (2000, 100),
     };
 
-    public async Task<InstanceState> CreateAsync(CreateInstance create, CancellationToken cancellationToken)
+    public async Task<InstanceState> CreateAsync(CreateInstance create, Action<int> progress, CancellationToken cancellationToken)
     {
         if (!Guid.TryParse(create.GuestId, out _))
             throw new ArgumentException($"'{create.GuestId}' is not a guest id");
@@ -34,11 +37,15 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         var made = new List<string>();
         try
         {
+            var backing = create.SystemImage is null ? null : await images.EnsureAsync(create.SystemImage, ".qcow2", progress, cancellationToken);
             for (var i = 0; i < volumes.Count; i++)
             {
                 if (File.Exists(volumes[i]))
                     throw new InvalidOperationException($"volume {volumes[i]} already exists");
-                await VolumeTool.CreateQcow2Async(volumes[i], create.Disks[i], cancellationToken);
+                if (i == 0 && backing is not null)
+                    await VolumeTool.CreateOverlayAsync(volumes[i], backing, create.Disks[i], cancellationToken);
+                else
+                    await VolumeTool.CreateQcow2Async(volumes[i], create.Disks[i], cancellationToken);
                 made.Add(volumes[i]);
             }
             if (seed is not null)
@@ -85,13 +92,55 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         hypervisor.Undefine(guestId);
         foreach (var file in GuestFiles(guestId))
             File.Delete(file);
+        images.Sweep([storage.CurrentPath]);
         return new InstanceState { GuestId = guestId, State = DomainState.Unspecified };
     }
 
-    public InstanceState Start(string guestId)
+    /// <summary>Starts the guest; with <paramref name="media"/> it boots that ISO (fetched into the cache first).</summary>
+    public async Task<InstanceState> StartAsync(string guestId, CachedImage? media, Action<int> progress, CancellationToken cancellationToken)
     {
-        hypervisor.Start(guestId);
+        if (media is null)
+            hypervisor.Start(guestId);
+        else
+            hypervisor.StartFromMedia(guestId, await images.EnsureAsync(media, ".iso", progress, cancellationToken));
         return State(guestId, Volumes(guestId));
+    }
+
+    /// <summary>Puts an ISO into (or, null, ejects it from) the media drive of a running guest.</summary>
+    public async Task<InstanceState> ChangeMediaAsync(string guestId, CachedImage? media, Action<int> progress, CancellationToken cancellationToken)
+    {
+        if (hypervisor.Find(guestId) is not { State: DomainState.Running })
+            throw new InvalidOperationException($"guest {guestId} is not running");
+        hypervisor.ChangeMedia(guestId, media is null ? null : await images.EnsureAsync(media, ".iso", progress, cancellationToken));
+        return State(guestId, Volumes(guestId));
+    }
+
+    /// <summary>
+    /// Flattens a stopped guest's system volume (and the image under it) into one qcow2 file and pushes it
+    /// to the server against <paramref name="export"/>'s ticket: 0-50 % converting, 50-100 % sending.
+    /// </summary>
+    public async Task<InstanceState> ExportSystemAsync(ExportSystem export, Action<int> progress, CancellationToken cancellationToken)
+    {
+        if (hypervisor.Find(export.GuestId) is not { } found)
+            throw new InvalidOperationException($"guest {export.GuestId} has no domain on this cell");
+        if (found.State == DomainState.Running)
+            throw new InvalidOperationException($"guest {export.GuestId} is running: its system disk is copied only while it is stopped");
+        var volumes = Volumes(export.GuestId);
+        if (volumes.Count == 0)
+            throw new InvalidOperationException($"guest {export.GuestId} has no system volume");
+        var flat = Path.Combine(storage.CurrentPath, $".{export.GuestId}_export.qcow2");
+        try
+        {
+            File.Delete(flat);
+            await VolumeTool.FlattenAsync(volumes[0], flat, percent => progress(percent / 2), cancellationToken);
+            var size = Math.Max(1, new FileInfo(flat).Length);
+            await server.PushAsync(export.Ticket, flat, sent => progress(50 + (int)(sent * 50 / size)), cancellationToken);
+        }
+        finally
+        {
+            File.Delete(flat);
+        }
+        return State(export.GuestId, volumes);
     }
 
     public InstanceState Stop(string guestId, bool reboot, bool force)
@@ -117,8 +166,11 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         return State(change.GuestId, Volumes(change.GuestId));
     }
 
-    /// <summary>A blank system volume in place of the old one (a fresh install follows); the old one is kept until the new one exists.</summary>
-    public async Task<InstanceState> ResetSystemAsync(ResetSystem reset, CancellationToken cancellationToken)
+    /// <summary>
+    /// A new system volume in place of the old one: blank (a fresh install follows), or an overlay of a cached
+    /// disk image. The old one is kept until the new one exists; cached images nothing uses any more go.
+    /// </summary>
+    public async Task<InstanceState> ResetSystemAsync(ResetSystem reset, Action<int> progress, CancellationToken cancellationToken)
     {
         if (hypervisor.Find(reset.GuestId) is not { } found)
             throw new InvalidOperationException($"guest {reset.GuestId} has no domain on this cell");
@@ -129,8 +181,12 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
         var path = Path.Combine(storage.CurrentPath, $"{reset.GuestId}_sys.qcow2");
         var fresh = path + ".new";
         File.Delete(fresh);
-        await VolumeTool.CreateQcow2Async(fresh, reset.Size, cancellationToken);
+        if (reset.Image is null)
+            await VolumeTool.CreateQcow2Async(fresh, reset.Size, cancellationToken);
+        else
+            await VolumeTool.CreateOverlayAsync(fresh, await images.EnsureAsync(reset.Image, ".qcow2", progress, cancellationToken), reset.Size, cancellationToken);
         File.Move(fresh, path, overwrite: true);
+        images.Sweep([storage.CurrentPath]);
         return State(reset.GuestId, Volumes(reset.GuestId));
     }
 
@@ -204,6 +260,7 @@ public sealed class InstanceManager(IHypervisor hypervisor, CellStorageManager s
             CpuShares = shares,
             CpuQuotaPercent = quota,
             LocalTimeClock = hardware.OperatingSystem == "windows",
+            MediaDriveBus = bus == "scsi" ? "sata" : bus,
         };
     }
 }

@@ -34,6 +34,15 @@ public interface IHypervisor : IDisposable
 
     void Start(string guestId);
 
+    /// <summary>Starts the guest booting <paramref name="isoPath"/> from its media drive; its persistent definition stays as it was.</summary>
+    void StartFromMedia(string guestId, string isoPath);
+
+    /// <summary>Puts <paramref name="isoPath"/> into the running guest's media drive, or empties it (null).</summary>
+    void ChangeMedia(string guestId, string? isoPath);
+
+    /// <summary>The ISO in the running guest's media drive, or null.</summary>
+    string? InsertedMedia(string guestId);
+
     /// <summary>ACPI shutdown; <paramref name="force"/>: power off; <paramref name="reboot"/>: reboot (with force: reset).</summary>
     void Stop(string guestId, bool reboot, bool force);
 

@@ -64,6 +64,38 @@ public sealed class LibvirtHypervisor : IHypervisor
         domain.Start();
     }
 
+    public void StartFromMedia(string guestId, string isoPath)
+    {
+        using var domain = Require(guestId);
+        var persistent = domain.GetPersistentXml();
+        using (_connection.DefineDomain(DomainMedia.BootFromXml(persistent, isoPath)))
+        {
+        }
+        try
+        {
+            domain.Start();
+        }
+        finally
+        {
+            // The running domain keeps the ISO and boot order it started with; the next start boots as before.
+            using (_connection.DefineDomain(persistent))
+            {
+            }
+        }
+    }
+
+    public void ChangeMedia(string guestId, string? isoPath)
+    {
+        using var domain = Require(guestId);
+        domain.UpdateLiveDevice(DomainMedia.DriveXml(domain.GetXml(), isoPath));
+    }
+
+    public string? InsertedMedia(string guestId)
+    {
+        using var domain = Require(guestId);
+        return DomainMedia.Inserted(domain.GetXml());
+    }
+
     public void Stop(string guestId, bool reboot, bool force)
     {
         using var domain = Require(guestId);

@@ -80,6 +80,9 @@ internal static partial class NativeMethods
     internal static partial nint virDomainGetXMLDesc(DomainHandle dom, uint flags);
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virDomainUpdateDeviceFlags(DomainHandle dom, string xml, uint flags);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint virDomainGetMetadata(DomainHandle dom, int type, string? uri, uint flags);
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]

@@ -1,11 +1,58 @@
 using Grpc.Core;
 using Nano.Contracts.Cell.V1;
+using Nano.Server.Data;
+using Nano.Server.Domain;
+using Nano.Server.Images;
+using Nano.Server.Services;
 
 namespace Nano.Server.Cells;
 
-/// <summary>The gRPC service agents dial (nano.cell.v1.CellAgentService); the work is in <see cref="CellGateway"/>.</summary>
-public sealed class CellAgentEndpoint(CellGateway gateway) : CellAgentService.CellAgentServiceBase
+/// <summary>
+/// The gRPC service agents dial (nano.cell.v1.CellAgentService): the command stream (the work is in
+/// <see cref="CellGateway"/>) and the image transfers between the store and cells.
+/// </summary>
+public sealed class CellAgentEndpoint(CellGateway gateway, ImageRepository images, ImageStore store, ImageExports exports) : CellAgentService.CellAgentServiceBase
 {
+    public const string TokenHeader = "nano-cell-token";
+
     public override Task Connect(IAsyncStreamReader<ConnectRequest> requestStream, IServerStreamWriter<ConnectResponse> responseStream, ServerCallContext context) =>
         gateway.ServeAsync(requestStream, responseStream, context);
+
+    /// <summary>One version of an image, from an offset; refused when the store holds another version by now.</summary>
+    public override async Task FetchImage(FetchImageRequest request, IServerStreamWriter<FetchImageResponse> responseStream, ServerCallContext context)
+    {
+        Admit(context);
+        var image = Guid.TryParse(request.ImageId, out var id) ? await images.FindAnyAsync(id) : null;
+        if (image is null)
+            throw Fail.NotFound($"image '{request.ImageId}' not found");
+        if (!image.Created || image.LockedBy is not null || image.Sha256 != request.Sha256)
+            throw Fail.Precondition($"image {id} no longer holds version {request.Sha256}");
+        await using var file = new FileStream(store.PathOf(image.Kind, id), FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        if (request.Offset < 0 || request.Offset > file.Length)
+            throw Fail.Invalid($"offset {request.Offset} is outside the image (0-{file.Length})");
+        file.Position = request.Offset;
+        await foreach (var (offset, chunk) in ImageFileService.ReadChunksAsync(file, context.CancellationToken))
+            await responseStream.WriteAsync(new FetchImageResponse { Offset = offset, Chunk = chunk }, context.CancellationToken);
+    }
+
+    /// <summary>A file the server asked for with an ExportSystem command, staged against its ticket.</summary>
+    public override async Task<PushImageResponse> PushImage(IAsyncStreamReader<PushImageRequest> requestStream, ServerCallContext context)
+    {
+        Admit(context);
+        var ct = context.CancellationToken;
+        if (!await requestStream.MoveNext(ct) || requestStream.Current.PartCase != PushImageRequest.PartOneofCase.Ticket)
+            throw Fail.Invalid("the first message of a push is its ticket");
+        var staged = await exports.ReceiveAsync(requestStream.Current.Ticket, async write =>
+        {
+            while (await requestStream.MoveNext(ct))
+                await write(requestStream.Current.Chunk.Memory);
+        }, ct);
+        return new PushImageResponse { Size = staged.Size, Sha256 = staged.Sha256 };
+    }
+
+    private void Admit(ServerCallContext context)
+    {
+        if (!gateway.TokenMatches(context.RequestHeaders.GetValue(TokenHeader) ?? ""))
+            throw Fail.Unauthenticated("bad join token");
+    }
 }

@@ -9,7 +9,7 @@ namespace Nano.Server.Cells;
 public sealed class CellConnection(string cell, CancellationToken callEnded)
 {
     private readonly Channel<ConnectResponse> _outbound = Channel.CreateUnbounded<ConnectResponse>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly ConcurrentDictionary<string, TaskCompletionSource<CommandResult>> _pending = new();
+    private readonly ConcurrentDictionary<string, Pending> _pending = new();
     private readonly CancellationTokenSource _closed = CancellationTokenSource.CreateLinkedTokenSource(callEnded);
 
     public string Cell { get; } = cell;
@@ -29,20 +29,41 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
             throw new RpcException(new Status(StatusCode.Unavailable, $"cell '{Cell}' is disconnecting"));
     }
 
-    /// <summary>Sends a command and waits for its result until the command's deadline.</summary>
-    public async Task<CommandResult> RunAsync(Command command, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a command and waits for its result. Without <paramref name="progress"/> the wait ends after
+    /// <paramref name="timeout"/>; with it, after <paramref name="timeout"/> without a progress message
+    /// (long work such as an image fetch reports as it goes), and each new percent is passed on.
+    /// </summary>
+    public async Task<CommandResult> RunAsync(Command command, TimeSpan timeout, CancellationToken cancellationToken, Func<int, Task>? progress = null)
     {
-        var waiter = new TaskCompletionSource<CommandResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _pending[command.Id] = waiter;
+        var pending = new Pending();
+        _pending[command.Id] = pending;
         try
         {
             Send(new ConnectResponse { Command = command });
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, Closed);
-            return await waiter.Task.WaitAsync(timeout, linked.Token);
+            if (progress is null)
+                return await pending.Result.Task.WaitAsync(timeout, linked.Token);
+            var reported = -1;
+            while (true)
+            {
+                var finished = await Task.WhenAny(pending.Result.Task, Task.Delay(TimeSpan.FromMilliseconds(500), linked.Token));
+                if (finished == pending.Result.Task)
+                    return await pending.Result.Task;
+                await finished; // a cancelled delay throws here
+                if (pending.Percent != reported)
+                {
+                    reported = pending.Percent;
+                    await progress(reported);
+                }
+                if (DateTime.UtcNow - pending.LastHeard > timeout)
+                    throw new TimeoutException();
+            }
         }
         catch (TimeoutException)
         {
-            throw new RpcException(new Status(StatusCode.Unavailable, $"cell '{Cell}' did not answer within {timeout.TotalSeconds:0} s"));
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                $"cell '{Cell}' did not answer within {timeout.TotalSeconds:0} s{(progress is null ? "" : " of its last progress report")}"));
         }
         catch (OperationCanceledException) when (Closed.IsCancellationRequested)
         {
@@ -56,8 +77,18 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
 
     public void Complete(CommandResult result)
     {
-        if (_pending.TryRemove(result.Id, out var waiter))
-            waiter.TrySetResult(result);
+        if (_pending.TryRemove(result.Id, out var pending))
+            pending.Result.TrySetResult(result);
+    }
+
+    /// <summary>A command's progress report: remembered for its waiter, and proof the cell still works on it.</summary>
+    public void Progress(CommandProgress report)
+    {
+        if (_pending.TryGetValue(report.Id, out var pending))
+        {
+            pending.Percent = Math.Clamp(report.Percent, 0, 100);
+            pending.LastHeard = DateTime.UtcNow;
+        }
     }
 
     /// <summary>Writes queued messages to the stream until it closes.</summary>
@@ -77,5 +108,14 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
     {
         _outbound.Writer.TryComplete();
         _closed.Cancel();
+    }
+
+    private sealed class Pending
+    {
+        public TaskCompletionSource<CommandResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public volatile int Percent;
+
+        public DateTime LastHeard { get; set; } = DateTime.UtcNow;
     }
 }

@@ -27,21 +27,27 @@ public sealed class CellGateway(
 
     public bool IsConnected(string cell) => _connections.ContainsKey(cell);
 
-    /// <summary>Sends a command to a connected cell and waits (at most the configured timeout) for its result.</summary>
-    public Task<CommandResult> SendAsync(string cell, Command command, CancellationToken cancellationToken)
+    /// <summary>How long a command that reports progress may run in all (the agent abandons it then).</summary>
+    private static readonly TimeSpan LongCommandLimit = TimeSpan.FromHours(6);
+
+    /// <summary>
+    /// Sends a command to a connected cell and waits for its result: at most the configured timeout or,
+    /// for long work that reports <paramref name="progress"/>, as long as reports keep coming.
+    /// </summary>
+    public Task<CommandResult> SendAsync(string cell, Command command, CancellationToken cancellationToken, Func<int, Task>? progress = null)
     {
         if (!_connections.TryGetValue(cell, out var connection))
             throw new RpcException(new Status(StatusCode.Unavailable, $"cell '{cell}' is not connected"));
-        var timeout = TimeSpan.FromSeconds(options.Value.CellCommandTimeoutSeconds);
+        var timeout = TimeSpan.FromSeconds(progress is null ? options.Value.CellCommandTimeoutSeconds : options.Value.CellProgressTimeoutSeconds);
         command.Id = Guid.NewGuid().ToString();
-        command.Deadline = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow + timeout);
-        return connection.RunAsync(command, timeout, cancellationToken);
+        command.Deadline = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow + (progress is null ? timeout : LongCommandLimit));
+        return connection.RunAsync(command, timeout, cancellationToken, progress);
     }
 
     /// <summary>Sends a command that must succeed: a cell's refusal becomes FAILED_PRECONDITION with its reason.</summary>
-    public async Task<CommandResult> RunAsync(string cell, Command command, CancellationToken cancellationToken)
+    public async Task<CommandResult> RunAsync(string cell, Command command, CancellationToken cancellationToken, Func<int, Task>? progress = null)
     {
-        var result = await SendAsync(cell, command, cancellationToken);
+        var result = await SendAsync(cell, command, cancellationToken, progress);
         return result.Error.Length == 0 ? result : throw Fail.Precondition($"cell '{cell}': {result.Error}");
     }
 
@@ -146,6 +152,7 @@ public sealed class CellGateway(
                 feed.Publish(connection.Cell);
                 break;
             case ConnectRequest.BodyOneofCase.Progress:
+                connection.Progress(message.Progress);
                 break;
             default:
                 logger.LogWarning("Cell {Cell} sent an unexpected {Kind}", connection.Cell, message.BodyCase);
@@ -187,7 +194,8 @@ public sealed class CellGateway(
         return hello;
     }
 
-    private bool TokenMatches(string presented)
+    /// <summary>Whether a presented join token is this zone's (also for the image transfers agents make).</summary>
+    public bool TokenMatches(string presented)
     {
         var expected = options.Value.CellToken;
         return expected.Length > 0 &&

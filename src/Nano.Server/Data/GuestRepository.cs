@@ -52,6 +52,8 @@ public sealed record GuestRow
     public string Display { get; init; } = "vga";
     public string Usb { get; init; } = "";
     public string Tablet { get; init; } = "";
+    public Guid? SystemImage { get; init; }
+    public Guid? MediaSource { get; init; }
 }
 
 /// <summary>A guest to insert: the configuration chosen at creation.</summary>
@@ -59,7 +61,7 @@ public sealed record NewGuest(
     Guid Id, string Name, string Owner, string GroupName, string Pool, string Cell, int Cores, long Memory, long[] Disks, bool AutoStart,
     string System, string Template, string MonitorSecret, string EthernetAddress, string DisplayProtocol, string AdminName, string AdminSecret,
     string[] Modules, string CpuPriority, long ReadSpeed, long WriteSpeed, long ReadIops, long WriteIops, long ReceiveSpeed, long SendSpeed,
-    string DiskBus, string NicModel, string Display, string Usb, string Tablet);
+    string DiskBus, string NicModel, string Display, string Usb, string Tablet, Guid? SystemImage);
 
 /// <summary>Guest rows, with the address allocation that goes with them.</summary>
 public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, AddressPoolRepository addresses)
@@ -71,9 +73,26 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
                g.template, g.monitor_secret, g.ethernet_address, g.display_protocol, g.display_address, g.internal_address, g.admin_name, g.admin_secret,
                g.modules, g.cpu_priority, g.read_speed, g.write_speed, g.read_iops, g.write_iops, g.receive_speed, g.send_speed,
                g.cpu_usage, g.memory_used, g.bytes_read, g.bytes_written, g.bytes_received, g.bytes_sent, g.operation,
-               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet
+               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source
         FROM guests g LEFT JOIN cells cl ON cl.name = g.cell
         """;
+
+    /// <summary>A stopped guest's CD-ROM drive is empty: media inserted or booted from stay only while it runs.</summary>
+    private const string MediaFollowsRunning = "media_source = CASE WHEN @running THEN media_source END";
+
+    /// <summary>The media image in the guest's CD-ROM drive (null: empty).</summary>
+    public async Task SetMediaAsync(Guid id, Guid? media)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE guests SET media_source = @media WHERE id = @id", new { id, media });
+    }
+
+    /// <summary>The disk image the guest's system volume is an overlay of (null: none).</summary>
+    public async Task SetSystemImageAsync(Guid id, Guid? image)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE guests SET system_image = @image WHERE id = @id", new { id, image });
+    }
 
     /// <summary>Guests hosted in a pool, or on one cell of it, sorted by name; guests being created included.</summary>
     public async Task<IReadOnlyList<GuestRow>> ListAsync(string pool, string? cell)
@@ -102,10 +121,10 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
             await c.ExecuteAsync("""
                 INSERT INTO guests (id, name, owner, group_name, pool, cell, cores, memory, disks, auto_start, system, template, monitor_secret,
                                     ethernet_address, display_protocol, admin_name, admin_secret, modules, cpu_priority, read_speed, write_speed,
-                                    read_iops, write_iops, receive_speed, send_speed, operation, disk_bus, nic_model, display, usb, tablet)
+                                    read_iops, write_iops, receive_speed, send_speed, operation, disk_bus, nic_model, display, usb, tablet, system_image)
                 VALUES (@Id, @Name, @Owner, @GroupName, @Pool, @Cell, @Cores, @Memory, @Disks, @AutoStart, @System, @Template, @MonitorSecret,
                         @EthernetAddress, @DisplayProtocol, @AdminName, @AdminSecret, @Modules, @CpuPriority, @ReadSpeed, @WriteSpeed,
-                        @ReadIops, @WriteIops, @ReceiveSpeed, @SendSpeed, @operation, @DiskBus, @NicModel, @Display, @Usb, @Tablet)
+                        @ReadIops, @WriteIops, @ReceiveSpeed, @SendSpeed, @operation, @DiskBus, @NicModel, @Display, @Usb, @Tablet, @SystemImage)
                 """, new DynamicParameters(guest).With("operation", operation), tx);
         }
         catch (PostgresException e) when (e.IsUniqueViolation())
@@ -170,7 +189,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     public async Task SetDisplayAsync(Guid id, bool running, string displayAddress)
     {
         await using var c = await db.OpenConnectionAsync();
-        await c.ExecuteAsync("UPDATE guests SET running = @running, display_address = @displayAddress WHERE id = @id", new { id, running, displayAddress });
+        await c.ExecuteAsync($"UPDATE guests SET running = @running, display_address = @displayAddress, {MediaFollowsRunning} WHERE id = @id", new { id, running, displayAddress });
     }
 
     /// <summary>Removes the row and frees its address, in one transaction.</summary>
@@ -187,7 +206,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     public async Task<bool> SetRunningAsync(string cell, Guid guest, bool running)
     {
         await using var c = await db.OpenConnectionAsync();
-        return await c.ExecuteAsync("UPDATE guests SET running = @running WHERE id = @guest AND cell = @cell", new { cell, guest, running }) == 1;
+        return await c.ExecuteAsync($"UPDATE guests SET running = @running, {MediaFollowsRunning} WHERE id = @guest AND cell = @cell", new { cell, guest, running }) == 1;
     }
 
     /// <summary>
@@ -202,11 +221,11 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         var ids = reported.Keys.ToArray();
         var running = ids.Select(id => reported[id]).ToArray();
         await c.ExecuteAsync("""
-            UPDATE guests g SET running = r.running
+            UPDATE guests g SET running = r.running, media_source = CASE WHEN r.running THEN g.media_source END
             FROM unnest(@ids, @running) AS r(id, running)
             WHERE g.id = r.id AND g.cell = @cell
             """, new { cell, ids, running }, tx);
-        await c.ExecuteAsync("UPDATE guests SET running = false WHERE cell = @cell AND created AND running AND NOT (id = ANY(@ids))",
+        await c.ExecuteAsync("UPDATE guests SET running = false, media_source = NULL WHERE cell = @cell AND created AND running AND NOT (id = ANY(@ids))",
             new { cell, ids }, tx);
         var unknown = (await c.QueryAsync<Guid>("SELECT r FROM unnest(@ids) AS r WHERE NOT EXISTS (SELECT 1 FROM guests WHERE id = r)",
             new { ids }, tx)).AsList();

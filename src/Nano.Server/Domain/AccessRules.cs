@@ -39,6 +39,7 @@ public static class AccessRules
         ["nano.v1.MigrationService"] = "compute_pool",
         ["nano.v1.MediaImageService"] = "media",
         ["nano.v1.DiskImageService"] = "image",
+        ["nano.v1.ImageFileService"] = null, // uploads need "media" or "image" by the image's kind (ImageCatalog checks)
         ["nano.v1.TemplateService"] = "templates",
         ["nano.v1.SecurityPolicyGroupService"] = "policies",
         ["nano.v1.RoleService"] = UserMenu,

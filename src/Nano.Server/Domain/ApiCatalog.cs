@@ -4,7 +4,7 @@ using Nano.Contracts.V1;
 
 namespace Nano.Server.Domain;
 
-/// <summary>One public RPC: its service, whether it changes state (its HTTP rule is not a GET) and its routes.</summary>
+/// <summary>One public RPC: its service, whether it changes state (see <see cref="ApiCatalog"/>) and its routes.</summary>
 public sealed record ApiMethod(string Service, string Name, bool Changes, MethodDescriptor Descriptor)
 {
     /// <summary>The gRPC path, "/nano.v1.UserService/CreateUser".</summary>
@@ -31,6 +31,7 @@ public static class ApiCatalog
     /// <summary>The google.api.http rule of a method, or null for a gRPC-only method.</summary>
     public static HttpRule? HttpRule(MethodDescriptor method) => method.GetOptions()?.GetExtension(AnnotationsExtensions.Http);
 
+    /// <summary>A change: an HTTP rule other than GET or, for a gRPC-only method, a client stream (an upload).</summary>
     private static bool Changes(MethodDescriptor method) =>
-        HttpRule(method) is { } rule && rule.PatternCase != Google.Api.HttpRule.PatternOneofCase.Get;
+        HttpRule(method) is { } rule ? rule.PatternCase != Google.Api.HttpRule.PatternOneofCase.Get : method.IsClientStreaming;
 }

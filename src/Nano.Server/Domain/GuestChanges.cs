@@ -8,7 +8,7 @@ namespace Nano.Server.Domain;
 /// define the domain again from the changed row, and commits only when the cell did: the domain and
 /// the row never disagree. Cores, memory and QoS take effect at the next start.
 /// </summary>
-public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycle, Operations operations, SnapshotRepository snapshots)
+public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycle, Operations operations, SnapshotRepository snapshots, ImageCatalog images)
 {
     private static readonly string[] Priorities = ["high", "medium", "low"];
 
@@ -94,20 +94,22 @@ public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycl
     /// #44 without an image (disk images are their own area): the system disk becomes blank. The guest
     /// reads as not created (GET answers 201) while the reset_system operation runs; its data disks stay.
     /// </summary>
-    public async Task ResetSystemAsync(GuestRow guest, string fromImage, string user, CancellationToken ct)
+    public async Task ResetSystemAsync(GuestRow guest, string fromImage, SessionContext session, CancellationToken ct)
     {
-        if (!string.IsNullOrEmpty(fromImage))
-            throw new Grpc.Core.RpcException(new Grpc.Core.Status(Grpc.Core.StatusCode.Unimplemented, "resetting from a disk image comes with the images area"));
         RequireStopped(guest, "the system is reset only while the guest is stopped");
         if ((await snapshots.ListAsync(guest.Id)).Count > 0)
             throw Fail.Precondition($"guest '{guest.Name}' has snapshots: delete them before resetting its system");
-        await operations.RunAsync("reset_system", guest.Id.ToString(), user, async (progress, cancel) =>
+        var image = string.IsNullOrEmpty(fromImage) ? null : await images.FindUsableAsync(session, Images.ImageKinds.Disk, fromImage);
+        await operations.RunAsync("reset_system", guest.Id.ToString(), session.User, async (progress, cancel) =>
         {
             await guests.MarkRebuildingAsync(guest.Id, progress.Id);
             try
             {
-                await progress.ReportAsync("writing a blank system disk", 10);
-                await lifecycle.SendAsync(guest, new Command { ResetSystem = new ResetSystem { GuestId = guest.Id.ToString(), Size = guest.Disks[0] } }, cancel);
+                var reset = new ResetSystem { GuestId = guest.Id.ToString(), Size = guest.Disks[0], Image = image is null ? null : ImageCatalog.Cached(image) };
+                await progress.ReportAsync(image is null ? "writing a blank system disk" : "building the system disk over the image", 10);
+                await lifecycle.SendAsync(guest, new Command { ResetSystem = reset }, cancel,
+                    image is null ? null : percent => progress.ReportAsync("fetching the disk image", 10 + percent * 80 / 100));
+                await guests.SetSystemImageAsync(guest.Id, image?.Id);
             }
             finally
             {

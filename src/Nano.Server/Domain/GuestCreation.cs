@@ -8,7 +8,7 @@ namespace Nano.Server.Domain;
 /// <summary>What a creation request asks for, validated.</summary>
 public sealed record GuestRequest(
     string Name, string Owner, string Group, string Pool, string Template, int Cores, long Memory, long[] Disks, bool AutoStart,
-    string[] Modules, GuestQos Qos, CloudInitSettings? CloudInit);
+    string[] Modules, GuestQos Qos, CloudInitSettings? CloudInit, string? FromImage);
 
 /// <summary>Quality of service asked for at creation.</summary>
 public sealed record GuestQos(string CpuPriority, long ReadSpeed, long WriteSpeed, long ReadIops, long WriteIops, long ReceiveSpeed, long SendSpeed);
@@ -24,14 +24,15 @@ public sealed record CloudInitSettings(bool RootEnabled, string AdminName, strin
 /// </summary>
 public sealed class GuestCreation(
     GuestRepository guests, ComputePoolRepository pools, CellRepository cells, TemplateRepository templates, AddressPoolRepository addressPools,
-    CellGateway gateway, Operations operations, ILogger<GuestCreation> logger)
+    ImageCatalog images, CellGateway gateway, Operations operations, ILogger<GuestCreation> logger)
 {
     public const string Kind = "create_guest";
 
     /// <summary>Validates, schedules and records the guest; returns its id while the cell works (the operation goes on).</summary>
-    public async Task<Guid> StartAsync(GuestRequest request, string user)
+    public async Task<Guid> StartAsync(GuestRequest request, SessionContext session)
     {
         var pool = await pools.FindAsync(request.Pool) ?? throw Fail.NotFound($"compute pool '{request.Pool}' not found");
+        var image = request.FromImage is null ? null : await images.FindUsableAsync(session, Images.ImageKinds.Disk, request.FromImage);
         var template = await templates.FindAsync(request.Template) ?? throw Fail.NotFound($"template '{request.Template}' not found");
         var cell = Scheduler.Choose(pool.Name, await cells.ListAsync(pool.Name), request.Cores, request.Memory, request.Disks.Sum());
         var id = Guid.NewGuid();
@@ -42,12 +43,13 @@ public sealed class GuestCreation(
             request.Cores, request.Memory, request.Disks, request.AutoStart, template.OperatingSystem, template.Id, Secrets.New(8), Mac(),
             template.Control, adminName, adminSecret, request.Modules, request.Qos.CpuPriority, request.Qos.ReadSpeed, request.Qos.WriteSpeed,
             request.Qos.ReadIops, request.Qos.WriteIops, request.Qos.ReceiveSpeed, request.Qos.SendSpeed,
-            template.Disk, template.Network, template.Display, template.Usb, template.Tablet);
+            template.Disk, template.Network, template.Display, template.Usb, template.Tablet, image?.Id);
 
         var address = "";
-        await operations.StartAsync(Kind, id.ToString(), user, async (progress, cancel) =>
+        await operations.StartAsync(Kind, id.ToString(), session.User, async (progress, cancel) =>
         {
             var command = GuestSpec.From(await guests.FindAsync(id) ?? throw Fail.NotFound($"guest {id} vanished while being created"));
+            command.SystemImage = image is null ? null : ImageCatalog.Cached(image);
             if (cloudInit is not null)
             {
                 command.CloudInit = new CloudInitSeed
@@ -63,8 +65,10 @@ public sealed class GuestCreation(
             }
             try
             {
-                await progress.ReportAsync("creating volumes and domain", 20);
-                var created = await gateway.RunAsync(cell.Name, new Command { CreateInstance = command }, cancel);
+                await progress.ReportAsync(image is null ? "creating volumes and domain" : "fetching the disk image, creating volumes and domain", 20);
+                // With an image the cell may first fetch it (once per cell): a long step that reports progress.
+                var created = await gateway.RunAsync(cell.Name, new Command { CreateInstance = command }, cancel,
+                    image is null ? null : percent => progress.ReportAsync("fetching the disk image", 20 + percent * 60 / 100));
                 var display = created.Instance?.DisplayAddress ?? "";
                 if (request.AutoStart)
                 {

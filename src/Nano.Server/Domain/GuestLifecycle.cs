@@ -7,13 +7,42 @@ namespace Nano.Server.Domain;
 /// <summary>Starting, stopping and deleting created guests on their cells (ROUTES.md 4.5).</summary>
 public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
 {
-    public async Task StartAsync(GuestRow guest, CancellationToken cancellationToken)
+    /// <summary>Starts a stopped guest; with <paramref name="media"/> it boots that ISO (its cell fetches it first, once).</summary>
+    public async Task StartAsync(GuestRow guest, CancellationToken cancellationToken, ImageRow? media = null)
     {
         RequireCreated(guest);
         if (guest.Running)
             throw Fail.Precondition($"guest '{guest.Name}' is already running");
-        var state = await SendAsync(guest, new Command { StartInstance = new StartInstance { GuestId = guest.Id.ToString() } }, cancellationToken);
+        var start = new StartInstance { GuestId = guest.Id.ToString(), Media = media is null ? null : ImageCatalog.Cached(media) };
+        var state = await SendAsync(guest, new Command { StartInstance = start }, cancellationToken, media is null ? null : _ => Task.CompletedTask);
         await guests.SetDisplayAsync(guest.Id, state.State == DomainState.Running, state.DisplayAddress);
+        if (media is not null && state.State == DomainState.Running)
+            await guests.SetMediaAsync(guest.Id, media.Id);
+    }
+
+    /// <summary>#60: puts a media image into a running guest's empty CD-ROM drive (the live domain).</summary>
+    public async Task InsertMediaAsync(GuestRow guest, ImageRow media, CancellationToken cancellationToken)
+    {
+        RequireCreated(guest);
+        if (!guest.Running)
+            throw Fail.Precondition($"guest '{guest.Name}' is not running: media are inserted into running guests");
+        if (guest.MediaSource is not null)
+            throw Fail.Precondition($"guest '{guest.Name}' already has media {guest.MediaSource} inserted: eject it first");
+        await SendAsync(guest, new Command { InsertMedia = new InsertMedia { GuestId = guest.Id.ToString(), Image = ImageCatalog.Cached(media) } },
+            cancellationToken, _ => Task.CompletedTask);
+        await guests.SetMediaAsync(guest.Id, media.Id);
+    }
+
+    /// <summary>#61: empties a running guest's CD-ROM drive.</summary>
+    public async Task EjectMediaAsync(GuestRow guest, CancellationToken cancellationToken)
+    {
+        RequireCreated(guest);
+        if (!guest.Running)
+            throw Fail.Precondition($"guest '{guest.Name}' is not running");
+        if (guest.MediaSource is null)
+            throw Fail.Precondition($"guest '{guest.Name}' has no media inserted");
+        await SendAsync(guest, new Command { EjectMedia = new EjectMedia { GuestId = guest.Id.ToString() } }, cancellationToken);
+        await guests.SetMediaAsync(guest.Id, null);
     }
 
     /// <summary>ACPI shutdown returns at once (running follows the cell's event); force powers off; reboot and reset keep it running.</summary>
@@ -37,11 +66,11 @@ public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
     }
 
     /// <summary>Sends a command to the guest's cell; an offline cell is UNAVAILABLE, a refusal FAILED_PRECONDITION.</summary>
-    public async Task<InstanceState> SendAsync(GuestRow guest, Command command, CancellationToken cancellationToken)
+    public async Task<InstanceState> SendAsync(GuestRow guest, Command command, CancellationToken cancellationToken, Func<int, Task>? progress = null)
     {
         if (guest.Cell is null || !gateway.IsConnected(guest.Cell))
             throw PoolMembership.Unreachable(guest.Cell ?? "(none)");
-        var result = await gateway.RunAsync(guest.Cell, command, cancellationToken);
+        var result = await gateway.RunAsync(guest.Cell, command, cancellationToken, progress);
         return result.Instance ?? new InstanceState { GuestId = guest.Id.ToString() };
     }
 

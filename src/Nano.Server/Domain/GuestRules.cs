@@ -28,8 +28,6 @@ public static class GuestRules
         var modules = r.Modules.Distinct().ToArray();
         if (modules.FirstOrDefault(m => !Modules.Contains(m)) is { } unknown)
             throw Fail.Invalid($"unknown module '{unknown}': only qemu and cloud-init");
-        if (!string.IsNullOrEmpty(r.FromImage))
-            throw Unbuilt("from_image (disk images)");
         if (!string.IsNullOrEmpty(r.SecurityPolicyGroup))
             throw Unbuilt("security_policy_group (security policies)");
         var qos = r.Qos is null
@@ -45,7 +43,8 @@ public static class GuestRules
             var path = string.IsNullOrEmpty(ci.DataPath) ? "" : ZoneRules.AbsolutePath("data_path", ci.DataPath);
             cloudInit = new CloudInitSettings(ci.RootEnabled, admin, secret, path);
         }
-        return new GuestRequest(name, owner, group, pool, r.Template, r.Cores, r.Memory, [.. r.Disks], r.AutoStart, modules, qos, cloudInit);
+        return new GuestRequest(name, owner, group, pool, r.Template, r.Cores, r.Memory, [.. r.Disks], r.AutoStart, modules, qos, cloudInit,
+            string.IsNullOrEmpty(r.FromImage) ? null : r.FromImage);
     }
 
     private static long NonNegative(string field, long value) => value >= 0 ? value : throw Fail.Invalid($"{field} must not be negative");

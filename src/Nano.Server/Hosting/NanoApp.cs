@@ -6,6 +6,7 @@ using Nano.Server.Cells;
 using Nano.Server.Data;
 using Nano.Server.Domain;
 using Nano.Server.Http;
+using Nano.Server.Images;
 using Nano.Server.Monitor;
 using Nano.Server.Services;
 using Npgsql;
@@ -74,6 +75,11 @@ public static class NanoApp
         builder.Services.AddSingleton<CellJoined>();
         builder.Services.AddSingleton<GuestStates>();
         builder.Services.AddHostedService<CellLivenessMonitor>();
+        builder.Services.AddSingleton<ImageRepository>();
+        builder.Services.AddSingleton<ImageStore>();
+        builder.Services.AddSingleton<ImageCatalog>();
+        builder.Services.AddSingleton<ImageCloning>();
+        builder.Services.AddSingleton<ImageExports>();
 
         builder.Services.AddGrpc(o => o.Interceptors.Add<SessionInterceptor>()).AddJsonTranscoding();
         builder.Services.AddGrpcReflection();
@@ -83,6 +89,7 @@ public static class NanoApp
         app.UseWebSockets();
         app.UseMiddleware<EnvelopeMiddleware>();
         app.MapGet(MonitorRelay.Route, MonitorRelay.HandleAsync);
+        ImageTransfers.Map(app);
         MapServices(app);
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
@@ -114,6 +121,7 @@ public static class NanoApp
         app.MapGrpcService<MonitorChannelService>();
         app.MapGrpcService<MediaImageService>();
         app.MapGrpcService<DiskImageService>();
+        app.MapGrpcService<ImageFileService>();
         app.MapGrpcService<TemplateService>();
         app.MapGrpcService<SecurityPolicyGroupService>();
         app.MapGrpcService<MigrationService>();

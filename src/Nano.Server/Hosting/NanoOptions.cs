@@ -17,6 +17,12 @@ public sealed class NanoOptions
     /// <summary>Folder for the embedded PostgreSQL cluster and other local state.</summary>
     public string DataDir { get; set; } = ".nano";
 
+    /// <summary>Folder of the image store; default: &lt;DataDir&gt;/images.</summary>
+    public string ImageStore { get; set; } = "";
+
+    /// <summary>Seconds a long cell command (image fetch, export) may go without progress before it is abandoned.</summary>
+    public int CellProgressTimeoutSeconds { get; set; } = 60;
+
     /// <summary>PostgreSQL connection string; empty starts the embedded cluster under <see cref="DataDir"/>.</summary>
     public string Database { get; set; } = "";
 

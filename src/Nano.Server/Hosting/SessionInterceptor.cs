@@ -56,14 +56,19 @@ public sealed class SessionInterceptor(SessionRepository sessions) : Interceptor
     {
         if (!ApiCatalog.Methods.TryGetValue(context.Method, out var method) || AccessRules.IsAnonymous(method))
             return;
-        var id = context.GetHttpContext().Request.Headers[Header].ToString();
-        if (string.IsNullOrEmpty(id))
-            throw Fail.Unauthenticated("unauthenticated request: the Nano-Session header is missing");
-        var row = await sessions.FindLiveAsync(id) ?? throw Fail.Unauthenticated($"invalid session '{Shorten(id)}'");
-        var session = new SessionContext(row.Id, row.UserName, row.GroupName ?? "", row.Address, row.Menu);
+        var session = await AuthenticateAsync(context.GetHttpContext().Request.Headers[Header].ToString());
         if (AccessRules.RequiredMenu(method) is { } menu)
             AccessRules.Demand(session, menu);
         context.UserState[ItemKey] = session;
+    }
+
+    /// <summary>The live session a header names (for the endpoints beside the gRPC services too).</summary>
+    public async Task<SessionContext> AuthenticateAsync(string? id)
+    {
+        if (string.IsNullOrEmpty(id))
+            throw Fail.Unauthenticated("unauthenticated request: the Nano-Session header is missing");
+        var row = await sessions.FindLiveAsync(id) ?? throw Fail.Unauthenticated($"invalid session '{Shorten(id)}'");
+        return new SessionContext(row.Id, row.UserName, row.GroupName ?? "", row.Address, row.Menu);
     }
 
     private static string Shorten(string id) => id.Length <= 64 ? id : id[..64] + "...";

@@ -29,6 +29,7 @@ public static class GuestMessages
         Disks = { g.Disks },
         AutoStart = g.AutoStart,
         System = g.System,
+        MediaAttached = g.MediaSource is not null,
         MonitorSecret = withSecret ? g.MonitorSecret : "",
         EthernetAddress = g.EthernetAddress ?? "",
         DisplayProtocol = g.DisplayProtocol,

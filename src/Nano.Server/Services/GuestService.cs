@@ -15,7 +15,7 @@ public sealed class GuestService(
     public override async Task<CreateGuestResponse> CreateGuest(CreateGuestRequest request, ServerCallContext context)
     {
         var session = SessionInterceptor.SessionOf(context);
-        var id = await creation.StartAsync(GuestRules.Validate(request, session), session.User);
+        var id = await creation.StartAsync(GuestRules.Validate(request, session), session);
         RestStatus.Set(context, StatusCodes.Status202Accepted);
         return new CreateGuestResponse { Data = new IdData { Id = id.ToString() } };
     }
@@ -153,7 +153,7 @@ public sealed class GuestService(
     public override async Task<ResetGuestSystemResponse> ResetGuestSystem(ResetGuestSystemRequest request, ServerCallContext context)
     {
         var session = SessionInterceptor.SessionOf(context);
-        await changes.ResetSystemAsync(await FindAsync(request.Id, context), request.FromImage, session.User, context.CancellationToken);
+        await changes.ResetSystemAsync(await FindAsync(request.Id, context), request.FromImage, session, context.CancellationToken);
         return new ResetGuestSystemResponse();
     }
 

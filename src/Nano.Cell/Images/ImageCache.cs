@@ -1,0 +1,127 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
+using Nano.Contracts.Cell.V1;
+
+namespace Nano.Cell.Images;
+
+/// <summary>
+/// The cell's copies of image versions, in one folder: <c>&lt;id&gt;-&lt;sha256 prefix&gt;.qcow2|.iso</c>,
+/// fetched once and shared by every guest that uses them (disk images as the read-only backing file of
+/// copy-on-write overlays). A fetch writes <c>.part</c>, resumes from its end after a broken transfer,
+/// checks the SHA-256 and only then takes the final name. A cached disk image is removed only when no
+/// overlay in the storage folders uses it any more.
+/// </summary>
+public sealed class ImageCache(string folder, IImageSource source, ILogger logger)
+{
+    private const int Attempts = 5;
+    private readonly ConcurrentDictionary<string, SemaphoreSlim> _fetching = new();
+
+    public string Folder { get; } = folder;
+
+    public string PathOf(CachedImage image, string extension) =>
+        Path.Combine(Folder, $"{Guid.Parse(image.Id):D}-{Version(image)}{extension}");
+
+    /// <summary>The cached file of <paramref name="image"/>, fetched first if missing; <paramref name="progress"/> gets 0-100 while fetching.</summary>
+    public async Task<string> EnsureAsync(CachedImage image, string extension, Action<int> progress, CancellationToken cancellationToken)
+    {
+        var path = PathOf(image, extension);
+        if (File.Exists(path))
+            return path;
+        var gate = _fetching.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (!File.Exists(path))
+                await FetchAsync(image, path, progress, cancellationToken);
+            return path;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Removes cached disk images that no qcow2 file in <paramref name="volumeFolders"/> has as backing file.</summary>
+    public void Sweep(IEnumerable<string> volumeFolders)
+    {
+        if (!Directory.Exists(Folder))
+            return;
+        var used = volumeFolders.Where(Directory.Exists)
+            .SelectMany(f => Directory.EnumerateFiles(f, "*.qcow2"))
+            .Select(Qcow2Header.BackingFile)
+            .OfType<string>()
+            .Select(Path.GetFullPath)
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var cached in Directory.EnumerateFiles(Folder, "*.qcow2"))
+        {
+            if (used.Contains(Path.GetFullPath(cached)) || _fetching.TryGetValue(cached, out var gate) && gate.CurrentCount == 0)
+                continue;
+            File.Delete(cached);
+            logger.LogInformation("Removed cached image {File}: no overlay uses it", Path.GetFileName(cached));
+        }
+    }
+
+    private async Task FetchAsync(CachedImage image, string path, Action<int> progress, CancellationToken cancellationToken)
+    {
+        Directory.CreateDirectory(Folder);
+        var part = path + ".part";
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        await using var file = new FileStream(part, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 0, FileOptions.Asynchronous);
+        // A partial copy from an earlier attempt is hashed and resumed, not fetched again.
+        await HashExistingAsync(file, hash, cancellationToken);
+        for (var attempt = 1; ; attempt++)
+        {
+            var offset = file.Length;
+            try
+            {
+                var lastPercent = -1;
+                await source.FetchAsync(image, offset, async chunk =>
+                {
+                    hash.AppendData(chunk.Span);
+                    await file.WriteAsync(chunk, cancellationToken);
+                    var percent = image.Size > 0 ? (int)(file.Length * 100 / image.Size) : 100;
+                    if (percent != lastPercent)
+                        progress(lastPercent = percent);
+                }, cancellationToken);
+                break;
+            }
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unavailable or StatusCode.Internal or StatusCode.Unknown && attempt < Attempts)
+            {
+                logger.LogWarning("Fetching image {Image} broke at {Offset} bytes ({Reason}); resuming", image.Id, file.Length, e.Status.Detail);
+                await Task.Delay(TimeSpan.FromSeconds(attempt), cancellationToken);
+            }
+        }
+        await file.FlushAsync(cancellationToken);
+        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+        if (file.Length != image.Size || actual != image.Sha256)
+        {
+            var size = file.Length;
+            await file.DisposeAsync();
+            File.Delete(part);
+            throw new InvalidOperationException(
+                $"image {image.Id} arrived damaged: {size} bytes with SHA-256 {actual}, expected {image.Size} bytes with {image.Sha256}");
+        }
+        await file.DisposeAsync();
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(part, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        File.Move(part, path);
+        logger.LogInformation("Cached image {Image} ({Size} bytes) as {File}", image.Id, image.Size, Path.GetFileName(path));
+    }
+
+    private static async Task HashExistingAsync(FileStream file, IncrementalHash hash, CancellationToken cancellationToken)
+    {
+        var buffer = new byte[1 << 20];
+        int read;
+        file.Position = 0;
+        while ((read = await file.ReadAsync(buffer, cancellationToken)) > 0)
+            hash.AppendData(buffer, 0, read);
+    }
+
+    /// <summary>Only hex digits reach the file name, whatever the server sent.</summary>
+    private static string Version(CachedImage image) =>
+        image.Sha256.Length >= 16 && image.Sha256.All(Uri.IsHexDigit)
+            ? image.Sha256[..16].ToLowerInvariant()
+            : throw new ArgumentException($"image {image.Id} has no valid SHA-256");
+}

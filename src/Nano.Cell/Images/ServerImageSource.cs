@@ -1,0 +1,47 @@
+using System.Buffers;
+using Google.Protobuf;
+using Grpc.Core;
+using Nano.Contracts.Cell.V1;
+
+namespace Nano.Cell.Images;
+
+/// <summary>The image transfers of the agent's gRPC connection (FetchImage, PushImage), authenticated by the join token.</summary>
+public sealed class ServerImageSource(CellAgentService.CellAgentServiceClient client, string token) : IImageSource
+{
+    private const int ChunkSize = 1 << 20;
+
+    private Metadata Headers => new() { { "nano-cell-token", token } };
+
+    public async Task FetchAsync(CachedImage image, long offset, Func<ReadOnlyMemory<byte>, ValueTask> write, CancellationToken cancellationToken)
+    {
+        using var call = client.FetchImage(new FetchImageRequest { ImageId = image.Id, Sha256 = image.Sha256, Offset = offset }, Headers,
+            cancellationToken: cancellationToken);
+        await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellationToken))
+            await write(chunk.Chunk.Memory);
+    }
+
+    public async Task PushAsync(string ticket, string path, Action<long> sent, CancellationToken cancellationToken)
+    {
+        using var call = client.PushImage(Headers, cancellationToken: cancellationToken);
+        await call.RequestStream.WriteAsync(new PushImageRequest { Ticket = ticket }, cancellationToken);
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            long total = 0;
+            int read;
+            while ((read = await file.ReadAtLeastAsync(buffer.AsMemory(0, ChunkSize), ChunkSize, throwOnEndOfStream: false, cancellationToken)) > 0)
+            {
+                await call.RequestStream.WriteAsync(new PushImageRequest { Chunk = ByteString.CopyFrom(buffer, 0, read) }, cancellationToken);
+                total += read;
+                sent(total);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+        await call.RequestStream.CompleteAsync();
+        await call;
+    }
+}

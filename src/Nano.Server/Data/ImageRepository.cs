@@ -1,0 +1,180 @@
+using Dapper;
+using Nano.Server.Domain;
+using Npgsql;
+
+namespace Nano.Server.Data;
+
+/// <summary>A media or disk image record; progress is read from the operation building it.</summary>
+public sealed record ImageRow
+{
+    public required Guid Id { get; init; }
+    public required string Kind { get; init; }
+    public required string Name { get; init; }
+    public required string Owner { get; init; }
+    public required string GroupName { get; init; }
+    public string Description { get; init; } = "";
+    public string[] Tags { get; init; } = [];
+    public bool Created { get; init; }
+    public int Progress { get; init; }
+    public long Size { get; init; }
+    public string Sha256 { get; init; } = "";
+    public string Sha1 { get; init; } = "";
+    public Guid? LockedBy { get; init; }
+    public DateTime CreateTime { get; init; }
+    public DateTime ModifyTime { get; init; }
+}
+
+/// <summary>The fields of an image a client may set.</summary>
+public sealed record ImageFields(string? Name, string? Owner, string? GroupName, string? Description, string[]? Tags);
+
+/// <summary>Image records. Writing an image's content takes its lock; changes and deletion wait for none and fail while it is held.</summary>
+public sealed class ImageRepository(NpgsqlDataSource db)
+{
+    private const string Select = """
+        SELECT i.id, i.kind, i.name, i.owner, i.group_name, i.description, i.tags, i.created,
+               CASE WHEN i.created THEN 0 ELSE COALESCE((SELECT o.percent FROM operations o WHERE o.id = i.operation AND o.finished_at IS NULL), 0) END AS progress,
+               i.size, i.sha256, i.sha1, i.locked_by, i.create_time, i.modify_time
+        FROM images i
+        """;
+
+    public async Task<ImageRow?> FindAsync(string kind, Guid id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<ImageRow>($"{Select} WHERE i.id = @id AND i.kind = @kind", new { id, kind });
+    }
+
+    public async Task<ImageRow?> FindAnyAsync(Guid id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<ImageRow>($"{Select} WHERE i.id = @id", new { id });
+    }
+
+    /// <summary>Images of a kind owned by <paramref name="owner"/> or (when given) in <paramref name="group"/>, with any of <paramref name="tags"/>; sorted by group, then name.</summary>
+    public async Task<IReadOnlyList<ImageRow>> ListAsync(string kind, string? owner, string? group, string[] tags)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<ImageRow>($"""
+            {Select} WHERE i.kind = @kind
+              AND (@owner::text IS NULL OR i.owner = @owner OR i.group_name = @group)
+              AND (cardinality(@tags::text[]) = 0 OR i.tags && @tags::text[])
+            ORDER BY i.group_name, i.name
+            """, new { kind, owner, group, tags })).AsList();
+    }
+
+    /// <summary>A new record without content; with <paramref name="operation"/>, that operation builds it and holds its lock.</summary>
+    public Task InsertAsync(string kind, Guid id, ImageFields f, Guid? operation = null) => db.InsertOneAsync("""
+        INSERT INTO images (id, kind, name, owner, group_name, description, tags, operation, locked_by)
+        VALUES (@id, @kind, @Name, @Owner, @GroupName, @Description, @Tags, @operation, @operation)
+        """, new DynamicParameters(f).With("id", id).With("kind", kind).With("operation", operation),
+        $"group '{f.GroupName}' already has a {kind} image named '{f.Name}'");
+
+    /// <summary>A file found in the store: a record with its content, created at once.</summary>
+    public Task InsertFoundAsync(string kind, Guid id, ImageFields f, long size, string sha256, string sha1) => db.InsertOneAsync("""
+        INSERT INTO images (id, kind, name, owner, group_name, description, tags, created, size, sha256, sha1)
+        VALUES (@id, @kind, @Name, @Owner, @GroupName, @Description, @Tags, true, @size, @sha256, @sha1)
+        """, new DynamicParameters(f).With("id", id).With("kind", kind).With("size", size).With("sha256", sha256).With("sha1", sha1),
+        $"group '{f.GroupName}' already has a {kind} image named '{f.Name}'");
+
+    /// <summary>Changes the given (non-null) fields of an unlocked image.</summary>
+    public async Task ModifyAsync(string kind, Guid id, ImageFields f)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        int changed;
+        try
+        {
+            changed = await c.ExecuteAsync("""
+                UPDATE images SET name = COALESCE(@Name, name), owner = COALESCE(@Owner, owner), group_name = COALESCE(@GroupName, group_name),
+                                  description = COALESCE(@Description, description), tags = COALESCE(@Tags, tags), modify_time = now()
+                WHERE id = @id AND kind = @kind AND locked_by IS NULL
+                """, new DynamicParameters(f).With("id", id).With("kind", kind));
+        }
+        catch (PostgresException e) when (e.IsUniqueViolation())
+        {
+            throw Fail.Exists($"that group already has a {kind} image named '{f.Name}'");
+        }
+        if (changed == 0)
+            throw await MissingOrLockedAsync(c, kind, id);
+    }
+
+    /// <summary>Deletes an unlocked image no guest uses; returns nothing (the caller removes the file).</summary>
+    public async Task DeleteAsync(string kind, Guid id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        int deleted;
+        try
+        {
+            deleted = await c.ExecuteAsync("DELETE FROM images WHERE id = @id AND kind = @kind AND locked_by IS NULL", new { id, kind });
+        }
+        catch (PostgresException e) when (e.IsForeignKeyViolation())
+        {
+            var users = await c.QueryAsync<string>(
+                "SELECT name FROM guests WHERE system_image = @id OR media_source = @id ORDER BY name LIMIT 5", new { id });
+            throw Fail.Precondition($"{kind} image {id} is in use by guest(s) {string.Join(", ", users)}");
+        }
+        if (deleted == 0)
+            throw await MissingOrLockedAsync(c, kind, id);
+    }
+
+    /// <summary>Takes the write lock of an image; fails when it is unknown or another write holds it.</summary>
+    public async Task LockAsync(string kind, Guid id, Guid holder)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        if (await c.ExecuteAsync("UPDATE images SET locked_by = @holder WHERE id = @id AND kind = @kind AND locked_by IS NULL",
+                new { id, kind, holder }) == 0)
+            throw await MissingOrLockedAsync(c, kind, id);
+    }
+
+    public async Task UnlockAsync(Guid id, Guid holder)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE images SET locked_by = NULL WHERE id = @id AND locked_by = @holder", new { id, holder });
+    }
+
+    /// <summary>Records new content written under the lock and releases it.</summary>
+    public async Task SetContentAsync(Guid id, Guid holder, long size, string sha256, string sha1)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            UPDATE images SET created = true, size = @size, sha256 = @sha256, sha1 = @sha1, modify_time = now(), locked_by = NULL, operation = NULL
+            WHERE id = @id AND locked_by = @holder
+            """, new { id, holder, size, sha256, sha1 });
+    }
+
+    /// <summary>Removes a record whose content never arrived (a failed clone); nothing refers to it yet.</summary>
+    public async Task DeleteUnfinishedAsync(Guid id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("DELETE FROM images WHERE id = @id AND NOT created", new { id });
+    }
+
+    /// <summary>At start-up: no write survives a server restart. Returns the ids of clones that never finished (removed).</summary>
+    public async Task<IReadOnlyList<Guid>> RecoverAsync()
+    {
+        await using var c = await db.OpenConnectionAsync();
+        var dropped = (await c.QueryAsync<Guid>("DELETE FROM images WHERE NOT created AND operation IS NOT NULL RETURNING id")).AsList();
+        await c.ExecuteAsync("UPDATE images SET locked_by = NULL WHERE locked_by IS NOT NULL");
+        return dropped;
+    }
+
+    /// <summary>Every record of a kind (for synchronisation with the store's files).</summary>
+    public async Task<IReadOnlyList<ImageRow>> ListAllAsync(string kind)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<ImageRow>($"{Select} WHERE i.kind = @kind", new { kind })).AsList();
+    }
+
+    /// <summary>Removes records (of unlocked images no guest uses) whose files vanished.</summary>
+    public async Task<int> ForgetAsync(string kind, IReadOnlyList<Guid> ids)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync("""
+            DELETE FROM images i WHERE i.kind = @kind AND i.id = ANY(@ids) AND i.locked_by IS NULL
+              AND NOT EXISTS (SELECT 1 FROM guests g WHERE g.system_image = i.id OR g.media_source = i.id)
+            """, new { kind, ids = ids.ToArray() });
+    }
+
+    private static async Task<Grpc.Core.RpcException> MissingOrLockedAsync(NpgsqlConnection c, string kind, Guid id) =>
+        await c.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM images WHERE id = @id AND kind = @kind)", new { id, kind })
+            ? Fail.Precondition($"{kind} image {id} is being written: try again when it is done")
+            : Fail.NotFound($"{kind} image '{id}' not found");
+}

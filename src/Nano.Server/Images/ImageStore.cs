@@ -1,0 +1,125 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Options;
+using Nano.Server.Hosting;
+
+namespace Nano.Server.Images;
+
+/// <summary>What a finished write produced: the temporary file, ready to take an image's place, and its checksums.</summary>
+public sealed record StagedContent(string TempPath, long Size, string Sha256, string Sha1);
+
+/// <summary>
+/// The image store's files: <c>&lt;store&gt;/&lt;id&gt;.iso</c> or <c>.qcow2</c>, written through a
+/// temporary file in <c>&lt;store&gt;/.incoming</c> and renamed into place only when complete, so a
+/// broken upload never shows. Files dropped into <c>&lt;store&gt;/import</c> are picked up by synchronisation.
+/// </summary>
+public sealed class ImageStore
+{
+    public const int ChunkSize = 1 << 20;
+
+    public ImageStore(IOptions<NanoOptions> options)
+    {
+        var o = options.Value;
+        Root = Path.GetFullPath(string.IsNullOrEmpty(o.ImageStore) ? Path.Combine(o.DataDir, "images") : o.ImageStore);
+        Directory.CreateDirectory(Incoming);
+        Directory.CreateDirectory(ImportFolder);
+    }
+
+    public string Root { get; }
+
+    public string ImportFolder => Path.Combine(Root, "import");
+
+    private string Incoming => Path.Combine(Root, ".incoming");
+
+    public static string Extension(string kind) => kind == ImageKinds.Media ? ".iso" : ".qcow2";
+
+    public string PathOf(string kind, Guid id) => Path.Combine(Root, id.ToString("D") + Extension(kind));
+
+    /// <summary>Copies <paramref name="source"/> to a new temporary file, hashing as it goes; the file is deleted when the copy fails.</summary>
+    public async Task<StagedContent> StageAsync(Func<Func<ReadOnlyMemory<byte>, ValueTask>, Task> source, CancellationToken cancellationToken)
+    {
+        var temp = Path.Combine(Incoming, $"{Guid.NewGuid():N}.part");
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+        long size = 0;
+        try
+        {
+            await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+            {
+                await source(async chunk =>
+                {
+                    sha256.AppendData(chunk.Span);
+                    sha1.AppendData(chunk.Span);
+                    size += chunk.Length;
+                    await file.WriteAsync(chunk, cancellationToken);
+                });
+                await file.FlushAsync(cancellationToken);
+            }
+            return new StagedContent(temp, size, Convert.ToHexStringLower(sha256.GetHashAndReset()), Convert.ToHexStringLower(sha1.GetHashAndReset()));
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    /// <summary>Stages everything a stream holds.</summary>
+    public Task<StagedContent> StageAsync(Stream body, CancellationToken cancellationToken) => StageAsync(async write =>
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            int read;
+            while ((read = await body.ReadAsync(buffer.AsMemory(0, ChunkSize), cancellationToken)) > 0)
+                await write(buffer.AsMemory(0, read));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }, cancellationToken);
+
+    /// <summary>The staged file becomes the image's content (an atomic rename; readers of the old file keep it).</summary>
+    public void Commit(StagedContent staged, string kind, Guid id) => File.Move(staged.TempPath, PathOf(kind, id), overwrite: true);
+
+    public static void Discard(StagedContent? staged)
+    {
+        if (staged is not null)
+            File.Delete(staged.TempPath);
+    }
+
+    public void Delete(string kind, Guid id) => File.Delete(PathOf(kind, id));
+
+    /// <summary>Hashes an existing file (synchronisation of dropped files).</summary>
+    public static async Task<(long Size, string Sha256, string Sha1)> HashAsync(string path, CancellationToken cancellationToken)
+    {
+        using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            long size = 0;
+            int read;
+            while ((read = await file.ReadAsync(buffer.AsMemory(0, ChunkSize), cancellationToken)) > 0)
+            {
+                sha256.AppendData(buffer, 0, read);
+                sha1.AppendData(buffer, 0, read);
+                size += read;
+            }
+            return (size, Convert.ToHexStringLower(sha256.GetHashAndReset()), Convert.ToHexStringLower(sha1.GetHashAndReset()));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+}
+
+/// <summary>The two image kinds, as stored.</summary>
+public static class ImageKinds
+{
+    public const string Media = "media";
+    public const string Disk = "disk";
+}
