@@ -27,7 +27,7 @@ public sealed class ContractTests
     }
 
     [Fact]
-    public void EveryDocumentedRoute_IsDeclaredByAnHttpRule()
+    public void EveryDocumentedRoute_IsDeclaredByAnHttpRule_OrIsAnImageTransfer()
     {
         var documented = File.ReadAllLines(System.IO.Path.Combine(AppContext.BaseDirectory, "documented-routes.txt"))
             .Where(l => !l.StartsWith('#') && l.Length > 0)
@@ -35,10 +35,18 @@ public sealed class ContractTests
             .ToList();
         Assert.Equal(131, documented.Count);
         var missing = documented
-            .Where(d => !Rules.Any(r => r.Method == d[1] && Shape("/api/v1" + d[2]) == Shape(r.Template)))
+            .Where(d => !Rules.Any(r => r.Method == d[1] && Shape("/api/v1" + d[2]) == Shape(r.Template)) &&
+                        !Nano.Server.Images.ImageTransfers.Routes.Any(t => t.Method == d[1] && Shape("/api/v1" + d[2]) == Shape(t.Template)))
             .Select(d => string.Join(' ', d))
             .ToList();
         Assert.Empty(missing);
+    }
+
+    [Fact]
+    public void TheImageTransfers_AreTheOnlyRoutesBesideTheRules_AndClaimNoRuleRoute()
+    {
+        Assert.Equal(8, Nano.Server.Images.ImageTransfers.Routes.Count);
+        Assert.DoesNotContain(Nano.Server.Images.ImageTransfers.Routes, t => Rules.Any(r => r.Method == t.Method && Shape(r.Template) == Shape(t.Template)));
     }
 
     [Fact]

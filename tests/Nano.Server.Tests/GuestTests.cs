@@ -127,7 +127,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824],"modules":["docker"]}""", 400)]
     [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824],"qos":{"cpu_priority":"urgent"}}""", 400)]
     [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":64,"memory":268435456,"disks":[1073741824]}""", 412)]
-    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824],"from_image":"abc"}""", 501)]
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824],"from_image":"abc"}""", 404)]
     public async Task BadRequests_CreateNothing(string body, int code)
     {
         var before = _agent.Commands.Count(c => c.CreateInstance is not null);
@@ -224,7 +224,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
         Assert.True((await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["created"]!.GetValue<bool>());
         var operations = await Rest.GetAsync($"/api/v1/operations/?target={id}", Admin);
         Assert.Equal("reset_system:succeeded", $"{operations.Data![0]!["kind"]}:{operations.Data![0]!["state"]}");
-        JsonAssert.Failure(501, await Rest.PutAsync($"/api/v1/guests/{id}/system/", new { from_image = "img" }, Admin));
+        JsonAssert.Failure(404, await Rest.PutAsync($"/api/v1/guests/{id}/system/", new { from_image = "img" }, Admin));
 
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin)).ErrorCode);
         JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{id}/system/", new { }, Admin));
@@ -311,6 +311,81 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin)).ErrorCode);
     }
 
+    [Fact]
+    public async Task FromImage_TheCellGetsTheImageVersion_AndTheImageCannotBeDeletedWhileAGuestUsesIt()
+    {
+        var image = await ImageWithContentAsync("disk_images", $"sys-{_suffix}", ImageTests.Qcow2(1 << 20));
+        var detail = (await Rest.GetAsync($"/api/v1/disk_images/{image}", Admin)).Data!;
+        var body = new { name = "cow", pool = Pool, template = General, cores = 1, memory = 256 * MiB, disks = new[] { 1024 * MiB }, from_image = image };
+        var id = (await Rest.PostAsync("/api/v1/guests/", body, Admin)).Data!["id"]!.GetValue<string>();
+        await WaitCreatedAsync(id);
+
+        var create = _agent.Commands.Single(c => c.CreateInstance?.GuestId == id).CreateInstance;
+        Assert.Equal($"{image}|{detail["size"]}", $"{create.SystemImage.Id}|{create.SystemImage.Size}");
+        Assert.Matches("^[0-9a-f]{64}$", create.SystemImage.Sha256);
+        var inUse = await Rest.DeleteAsync($"/api/v1/disk_images/{image}", null, Admin);
+        JsonAssert.Failure(412, inUse);
+        Assert.Contains("in use", inUse.Message);
+
+        // Reset from another image: the cell gets it, and the first image is free again once nothing uses it.
+        var other = await ImageWithContentAsync("disk_images", $"other-{_suffix}", ImageTests.Qcow2(1 << 20));
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/system/", new { from_image = other }, Admin));
+        Assert.Equal(other, _agent.Commands.Single(c => c.ResetSystem?.GuestId == id).ResetSystem.Image.Id);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/disk_images/{image}", null, Admin)).ErrorCode);
+        JsonAssert.Failure(412, await Rest.DeleteAsync($"/api/v1/disk_images/{other}", null, Admin));
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/disk_images/{other}", null, Admin)).ErrorCode);
+
+        var empty = (await Rest.PostAsync("/api/v1/disk_images/", new { name = $"empty-{_suffix}" }, Admin)).Data!["id"]!.GetValue<string>();
+        JsonAssert.Failure(412, await Rest.PostAsync("/api/v1/guests/", body with { from_image = empty }, Admin)); // no content yet
+    }
+
+    [Fact]
+    public async Task Media_BootInsertEject_FollowTheGuest()
+    {
+        var iso = await ImageWithContentAsync("media_images", $"boot-{_suffix}.iso", ImageTests.RandomBytes(4096));
+        var id = (await Rest.PostAsync("/api/v1/guests/", Body("media"), Admin)).Data!["id"]!.GetValue<string>();
+        await WaitCreatedAsync(id);
+        JsonAssert.Failure(412, await Rest.PostAsync($"/api/v1/instances/{id}/media", new { source = iso }, Admin)); // stopped
+        JsonAssert.Failure(400, await Rest.PostAsync($"/api/v1/instances/{id}", new { from_media = true }, Admin)); // no source
+
+        JsonAssert.Success("\"\"", await Rest.PostAsync($"/api/v1/instances/{id}", new { from_media = true, source = iso }, Admin));
+        Assert.Equal(iso, _agent.Commands.Last(c => c.StartInstance?.GuestId == id).StartInstance.Media.Id);
+        Assert.Equal($"true|{iso}", await MediaAsync(id));
+        JsonAssert.Failure(412, await Rest.PostAsync($"/api/v1/instances/{id}/media", new { source = iso }, Admin)); // already inserted
+        JsonAssert.Failure(412, await Rest.DeleteAsync($"/api/v1/media_images/{iso}", null, Admin)); // in the drive
+
+        JsonAssert.Success("\"\"", await Rest.DeleteAsync($"/api/v1/instances/{id}/media", null, Admin));
+        Assert.Equal("false|", await MediaAsync(id));
+        JsonAssert.Failure(412, await Rest.DeleteAsync($"/api/v1/instances/{id}/media", null, Admin)); // nothing to eject
+        JsonAssert.Failure(400, await Rest.PostAsync($"/api/v1/instances/{id}/media", new { source = iso, type = 1 }, Admin));
+        JsonAssert.Success("\"\"", await Rest.PostAsync($"/api/v1/instances/{id}/media", new { source = iso }, Admin));
+        Assert.Equal(iso, _agent.Commands.Last(c => c.InsertMedia?.GuestId == id).InsertMedia.Image.Id);
+        Assert.Equal($"true|{iso}", await MediaAsync(id));
+
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, Admin)).ErrorCode);
+        Assert.Equal("false|", await MediaAsync(id)); // stopping empties the drive
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/media_images/{iso}", null, Admin)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin)).ErrorCode);
+    }
+
+    private async Task<string> MediaAsync(string id)
+    {
+        var status = (await Rest.GetAsync($"/api/v1/instances/{id}", Admin)).Data!;
+        return $"{status["media_attached"]!.ToJsonString()}|{status["media_source"]?.GetValue<string>()}";
+    }
+
+    private async Task<string> ImageWithContentAsync(string area, string name, byte[] content)
+    {
+        var id = (await Rest.PostAsync($"/api/v1/{area}/", new { name }, Admin)).Data!["id"]!.GetValue<string>();
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(content), "image", "f" } };
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/{area}/{id}/file") { Content = form };
+        request.Headers.Add("Nano-Session", Admin);
+        using var response = await Rest.Http.SendAsync(request);
+        Assert.Contains("\"error_code\":0", await response.Content.ReadAsStringAsync());
+        return id;
+    }
+
     private object Body(string name) => new
     {
         name, pool = Pool, template = General, cores = 1, memory = 256 * MiB, disks = new[] { 1024 * MiB, 512 * MiB }, modules = new[] { "cloud-init" },
@@ -323,6 +398,8 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
         Command.BodyOneofCase.StopInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.StopInstance.GuestId, State = DomainState.Stopped } },
         Command.BodyOneofCase.DeleteInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.DeleteInstance.GuestId } },
         Command.BodyOneofCase.ResetSystem => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.ResetSystem.GuestId, State = DomainState.Stopped } },
+        Command.BodyOneofCase.InsertMedia => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.InsertMedia.GuestId, State = DomainState.Running } },
+        Command.BodyOneofCase.EjectMedia => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.EjectMedia.GuestId, State = DomainState.Running } },
         Command.BodyOneofCase.RedefineInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.RedefineInstance.Settings.GuestId, State = DomainState.Stopped } },
         _ => new CommandResult { Id = c.Id, Storage = TestAgent.LocalStorage("/var/lib/nano/images") },
     };

@@ -19,13 +19,19 @@ public static class ImageTransfers
 {
     private const int MaxChecksumLength = 256;
 
+    private static readonly (string Kind, string[] Paths)[] Paths =
+    [
+        (ImageKinds.Media, ["/api/v1/media_image_files/{id}", "/api/v1/media_images/{id}/file"]),
+        (ImageKinds.Disk, ["/api/v1/disk_image_files/{id}", "/api/v1/disk_images/{id}/file"]),
+    ];
+
+    /// <summary>The routes these endpoints serve: an upload (POST) and a download (GET) at each path.</summary>
+    public static IReadOnlyList<(string Method, string Template)> Routes { get; } =
+        [.. Paths.SelectMany(p => p.Paths).SelectMany(path => new[] { ("POST", path), ("GET", path) })];
+
     public static void Map(WebApplication app)
     {
-        foreach (var (kind, paths) in new[]
-                 {
-                     (ImageKinds.Media, new[] { "/api/v1/media_image_files/{id}", "/api/v1/media_images/{id}/file" }),
-                     (ImageKinds.Disk, new[] { "/api/v1/disk_image_files/{id}", "/api/v1/disk_images/{id}/file" }),
-                 })
+        foreach (var (kind, paths) in Paths)
         {
             foreach (var path in paths)
             {
