@@ -217,6 +217,178 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
     }
 
+    [Fact]
+    public async Task AGuestFromAnUploadedImage_IsACopyOnWriteOverlay_ThatBoots_AndIsClonedBackIntoAnImage()
+    {
+        // A small qcow2 with 48 MiB of data, uploaded as a disk image with its checksum.
+        var basePath = Path.Combine(_work, "base.qcow2");
+        Run("qemu-img", "create", "-q", "-f", "qcow2", basePath, "256M");
+        Run("qemu-io", "-f", "qcow2", "-c", "write -P 0x5a 0 48M", basePath);
+        var baseImage = (await Rest.PostAsync("/api/v1/disk_images/", new { name = "e2e-base", tags = new[] { "linux" } }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
+        var upload = await UploadAsync($"/api/v1/disk_images/{baseImage}/file/", basePath);
+        Assert.True(upload.ErrorCode == 0, upload.Text);
+
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var created = await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name = "cow", pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 128 * MiB, disks = new[] { 1024 * MiB, 64 * MiB },
+            from_image = baseImage,
+        }, _zone.AdminSession);
+        Assert.True(created.ErrorCode == 0, created.Text);
+        var id = created.Data!["id"]!.GetValue<string>();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["created"]?.GetValue<bool>() == true);
+        started.Stop();
+
+        // Its system volume is an overlay over the cell's cached copy; the data disk is blank.
+        var volume = Path.Combine(_work, "images", $"{id}_sys.qcow2");
+        var info = QemuImgInfo(volume);
+        var backing = info["full-backing-filename"]!.GetValue<string>();
+        Assert.StartsWith(Path.Combine(_work, "images", ".images", baseImage), backing);
+        Assert.Equal(1024 * MiB, info["virtual-size"]!.GetValue<long>());
+        Assert.True(new FileInfo(volume).Length < 2 * MiB, $"the overlay holds {new FileInfo(volume).Length} bytes: not copy-on-write");
+        Assert.Null(QemuImgInfo(Path.Combine(_work, "images", $"{id}_1.qcow2"))["backing-filename"]);
+        Assert.Equal(0, Run("qemu-img", "compare", "-U", basePath, backing));
+
+        using var libvirt = Connection.Open("qemu:///system");
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, _zone.AdminSession)).ErrorCode);
+        using (var domain = libvirt.FindDomain(id)!)
+            Assert.Equal(DomainState.Running, domain.GetState());
+        JsonAssert.Failure(412, await Rest.PostAsync("/api/v1/disk_images/", new { name = "e2e-live", guest = id }, _zone.AdminSession));
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+
+        // A disk image cloned from the stopped guest: an operation whose progress is watched over gRPC.
+        var clone = await Rest.PostAsync("/api/v1/disk_images/", new { name = "e2e-clone", guest = id }, _zone.AdminSession);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, clone.Status);
+        var cloneId = clone.Data!["id"]!.GetValue<string>();
+        var seen = await WatchOperationAsync(cloneId);
+        Assert.Equal("succeeded", seen[^1].State);
+        Assert.Contains(seen, o => o.Percent is > 1 and < 100);
+        var cloned = (await Rest.GetAsync($"/api/v1/disk_images/{cloneId}", _zone.AdminSession)).Data!;
+        Assert.True(cloned["created"]!.GetValue<bool>());
+        var clonePath = Path.Combine(_work, "clone.qcow2");
+        await DownloadAsync($"/api/v1/disk_images/{cloneId}/file", clonePath);
+        Assert.Equal(cloned["size"]!.GetValue<long>(), new FileInfo(clonePath).Length);
+        Assert.Null(QemuImgInfo(clonePath)["backing-filename"]); // standalone
+        Assert.Equal(0, Run("qemu-img", "compare", basePath, clonePath)); // the base's data, then zeros
+
+        // Reset the guest's system from the clone: a new overlay, and the base's cached copy goes with its last overlay.
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/guests/{id}/system/", new { from_image = cloneId }, _zone.AdminSession)).ErrorCode);
+        Assert.StartsWith(Path.Combine(_work, "images", ".images", cloneId), QemuImgInfo(volume)["full-backing-filename"]!.GetValue<string>());
+        Assert.DoesNotContain(Directory.GetFiles(Path.Combine(_work, "images", ".images")), f => Path.GetFileName(f).StartsWith(baseImage, StringComparison.Ordinal));
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/disk_images/{baseImage}", null, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(412, (await Rest.DeleteAsync($"/api/v1/disk_images/{cloneId}", null, _zone.AdminSession)).ErrorCode);
+
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_work, "images", ".images")));
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/disk_images/{cloneId}", null, _zone.AdminSession)).ErrorCode);
+        Console.WriteLine($"guest from a {new FileInfo(basePath).Length}-byte image: created in {started.ElapsedMilliseconds} ms (first use: fetch included)");
+    }
+
+    [Fact]
+    public async Task AnIso_IsInsertedEjectedAndBootedFrom_InTheLiveDomain()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(_work, "iso-root")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(folder, "README.txt"), "nano e2e media");
+        var isoPath = Path.Combine(_work, "media.iso");
+        Run("genisoimage", "-quiet", "-output", isoPath, "-volid", "NANOE2E", folder);
+        var iso = (await Rest.PostAsync("/api/v1/media_images/", new { name = "e2e.iso" }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
+        var upload = await UploadAsync($"/api/v1/media_image_files/{iso}", isoPath);
+        Assert.True(upload.ErrorCode == 0, upload.Text);
+        var created = await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name = "cd", pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 128 * MiB, disks = new[] { 1024 * MiB },
+        }, _zone.AdminSession);
+        var id = created.Data!["id"]!.GetValue<string>();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["created"]?.GetValue<bool>() == true);
+        using var libvirt = Connection.Open("qemu:///system");
+
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, _zone.AdminSession)).ErrorCode);
+        Assert.Null(LiveMedia(libvirt, id));
+        var inserted = await Rest.PostAsync($"/api/v1/instances/{id}/media", new { source = iso }, _zone.AdminSession);
+        Assert.True(inserted.ErrorCode == 0, inserted.Text);
+        var cached = LiveMedia(libvirt, id);
+        Assert.StartsWith(Path.Combine(_work, "images", ".images", iso), cached);
+        Assert.Equal(await File.ReadAllBytesAsync(isoPath), await File.ReadAllBytesAsync(cached!));
+        Assert.True((await Rest.GetAsync($"/api/v1/instances/{id}", _zone.AdminSession)).Data!["media_attached"]!.GetValue<bool>());
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}/media", null, _zone.AdminSession)).ErrorCode);
+        Assert.Null(LiveMedia(libvirt, id));
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+
+        // Booting from the ISO: it is in the drive and first in boot order while it runs; the stored definition stays as it was.
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { from_media = true, source = iso }, _zone.AdminSession)).ErrorCode);
+        using (var domain = libvirt.FindDomain(id)!)
+        {
+            var live = System.Xml.Linq.XElement.Parse(domain.GetXml());
+            var drive = live.Element("devices")!.Elements("disk").Single(d => (string?)d.Element("alias")?.Attribute("name") == DomainMedia.Alias);
+            Assert.Equal("1", (string?)drive.Element("boot")?.Attribute("order"));
+            Assert.Equal(cached, (string?)drive.Element("source")?.Attribute("file"));
+            Assert.Null(DomainMedia.Inserted(domain.GetPersistentXml()));
+        }
+        Assert.Equal($"true|{iso}", $"{(await Rest.GetAsync($"/api/v1/instances/{id}", _zone.AdminSession)).Data!["media_attached"]!.ToJsonString()}|{(await Rest.GetAsync($"/api/v1/instances/{id}", _zone.AdminSession)).Data!["media_source"]}");
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+        Assert.False((await Rest.GetAsync($"/api/v1/instances/{id}", _zone.AdminSession)).Data!["media_attached"]!.GetValue<bool>());
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/media_images/{iso}", null, _zone.AdminSession)).ErrorCode);
+    }
+
+    private static string? LiveMedia(Connection libvirt, string id)
+    {
+        using var domain = libvirt.FindDomain(id)!;
+        return DomainMedia.Inserted(domain.GetXml());
+    }
+
+    private async Task<List<Nano.Contracts.V1.Operation>> WatchOperationAsync(string target)
+    {
+        var operationId = (await Rest.GetAsync($"/api/v1/operations/?target={target}", _zone.AdminSession)).Data![0]!["id"]!.GetValue<string>();
+        var operations = new Nano.Contracts.V1.OperationService.OperationServiceClient(_zone.Server.Channel);
+        using var watch = operations.WatchOperation(new Nano.Contracts.V1.WatchOperationRequest { Id = operationId }, TestServer.Call(_zone.AdminSession));
+        var seen = new List<Nano.Contracts.V1.Operation>();
+        while (await watch.ResponseStream.MoveNext(CancellationToken.None))
+            seen.Add(watch.ResponseStream.Current.Data);
+        return seen;
+    }
+
+    private async Task<RestAnswer> UploadAsync(string path, string file)
+    {
+        await using var stream = File.OpenRead(file);
+        using var form = new MultipartFormDataContent { { new StreamContent(stream), "image", Path.GetFileName(file) } };
+        var sha1 = Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(await File.ReadAllBytesAsync(file)));
+        form.Add(new StringContent(sha1), "checksum");
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = form };
+        request.Headers.Add("Nano-Session", _zone.AdminSession);
+        using var response = await Rest.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return new RestAnswer(response.StatusCode, System.Text.Json.Nodes.JsonNode.Parse(text)!, text);
+    }
+
+    private async Task DownloadAsync(string path, string file)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("Nano-Session", _zone.AdminSession);
+        using var response = await Rest.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        await using var target = File.Create(file);
+        await response.Content.CopyToAsync(target);
+    }
+
+    private static int Run(string program, params string[] args)
+    {
+        using var process = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        process.StandardOutput.ReadToEnd();
+        var error = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)} failed ({process.ExitCode}): {error}");
+        return process.ExitCode;
+    }
+
+    private static System.Text.Json.Nodes.JsonNode QemuImgInfo(string path)
+    {
+        using var process = Process.Start(new ProcessStartInfo("qemu-img", ["info", "-U", "--output=json", path]) { RedirectStandardOutput = true })!;
+        var json = System.Text.Json.Nodes.JsonNode.Parse(process.StandardOutput.ReadToEnd())!;
+        process.WaitForExit();
+        return json;
+    }
+
     private AgentProcess StartAgent() => AgentProcess.Start("--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", _cell,
         "--address", "127.0.0.1", "--libvirt-uri", "qemu:///system", "--storage-path", Path.Combine(_work, "images"),
         "--mount-root", Path.Combine(_work, "mounts"), "--state-file", Path.Combine(_work, "cell.json"));

@@ -47,10 +47,11 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
             var reported = -1;
             while (true)
             {
-                var finished = await Task.WhenAny(pending.Result.Task, Task.Delay(TimeSpan.FromMilliseconds(500), linked.Token));
+                // Wakes on each progress report (or every second, to notice silence).
+                var finished = await Task.WhenAny(pending.Result.Task, pending.Reported.WaitAsync(TimeSpan.FromSeconds(1), linked.Token));
                 if (finished == pending.Result.Task)
                     return await pending.Result.Task;
-                await finished; // a cancelled delay throws here
+                await finished; // a cancelled wait throws here
                 if (pending.Percent != reported)
                 {
                     reported = pending.Percent;
@@ -88,6 +89,8 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
         {
             pending.Percent = Math.Clamp(report.Percent, 0, 100);
             pending.LastHeard = DateTime.UtcNow;
+            if (pending.Reported.CurrentCount == 0)
+                pending.Reported.Release();
         }
     }
 
@@ -115,6 +118,9 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
         public TaskCompletionSource<CommandResult> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public volatile int Percent;
+
+        /// <summary>Signalled when a report arrives (at most one pending signal: reports in between coalesce).</summary>
+        public SemaphoreSlim Reported { get; } = new(0, 1);
 
         public DateTime LastHeard { get; set; } = DateTime.UtcNow;
     }
