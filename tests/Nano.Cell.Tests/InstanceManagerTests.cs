@@ -123,6 +123,25 @@ public sealed class InstanceManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task TheCache_KeepsAnImageWhileItIsUsed_OrAnyListedOverlayHasItAsBacking()
+    {
+        var image = _source.Add(await MakeImageAsync("kept.qcow2", 16 * MiB));
+        var overlay = Path.Combine(Directory.CreateDirectory(Path.Combine(_root, "elsewhere")).FullName, "x.qcow2");
+        var cached = await _cache.UseAsync(image, ".qcow2", _ => { }, async path =>
+        {
+            _cache.Sweep([]); // in use: kept although nothing has it as backing yet
+            Assert.True(File.Exists(path));
+            await VolumeTool.CreateOverlayAsync(overlay, path, 16 * MiB, CancellationToken.None);
+            return path;
+        }, CancellationToken.None);
+
+        _cache.Sweep([overlay, Path.Combine(_root, "missing.qcow2")]);
+        Assert.True(File.Exists(cached));
+        _cache.Sweep([]);
+        Assert.False(File.Exists(cached));
+    }
+
+    [Fact]
     public async Task ResetSystem_FromAnImage_ReplacesTheSystemVolumeWithAnOverlay()
     {
         var guest = Guid.NewGuid().ToString();
@@ -144,13 +163,13 @@ public sealed class InstanceManagerTests : IDisposable
     {
         var image = _source.Add(await MakeImageAsync("resume.qcow2", 8 * MiB));
         _source.BreakAfter = 8192;
-        var path = await _cache.EnsureAsync(image, ".qcow2", _ => { }, CancellationToken.None);
+        var path = await _cache.UseAsync(image, ".qcow2", _ => { }, Task.FromResult, CancellationToken.None);
         Assert.Equal([0L, 8192L], _source.FetchOffsets);
         Assert.Equal(image.Sha256, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(path))));
 
         var damaged = _source.Add(await MakeImageAsync("damaged.qcow2", 8 * MiB));
         damaged.Sha256 = new string('0', 64);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => _cache.EnsureAsync(damaged, ".qcow2", _ => { }, CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _cache.UseAsync(damaged, ".qcow2", _ => { }, Task.FromResult, CancellationToken.None));
         Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(_cache.Folder).Select(Path.GetFileName));
     }
 
@@ -260,6 +279,7 @@ public sealed class InstanceManagerTests : IDisposable
         public void SetUserPassword(string guestId, string user, string password) => inner.SetUserPassword(guestId, user, password);
         public void Snapshot(string guestId, SnapshotAction action, string name, string description = "") => inner.Snapshot(guestId, action, name, description);
         public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => inner.ListOwnDomains(cell);
+        public IReadOnlyList<string> ListOwnDiskFiles(string cell) => inner.ListOwnDiskFiles(cell);
         public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell) => inner.SampleOwnDomains(cell);
         public IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler) => inner.SubscribeOwnDomainEvents(cell, handler);
         public void Dispose()

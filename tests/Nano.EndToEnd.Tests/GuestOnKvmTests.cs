@@ -350,15 +350,9 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
 
     private async Task<RestAnswer> UploadAsync(string path, string file)
     {
-        await using var stream = File.OpenRead(file);
-        using var form = new MultipartFormDataContent { { new StreamContent(stream), "image", Path.GetFileName(file) } };
         var sha1 = Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(await File.ReadAllBytesAsync(file)));
-        form.Add(new StringContent(sha1), "checksum");
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = form };
-        request.Headers.Add("Nano-Session", _zone.AdminSession);
-        using var response = await Rest.Http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return new RestAnswer(response.StatusCode, System.Text.Json.Nodes.JsonNode.Parse(text)!, text);
+        await using var stream = File.OpenRead(file);
+        return await Rest.UploadAsync(path, stream, sha1, _zone.AdminSession);
     }
 
     private async Task DownloadAsync(string path, string file)

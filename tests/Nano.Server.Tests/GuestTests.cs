@@ -378,11 +378,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     private async Task<string> ImageWithContentAsync(string area, string name, byte[] content)
     {
         var id = (await Rest.PostAsync($"/api/v1/{area}/", new { name }, Admin)).Data!["id"]!.GetValue<string>();
-        using var form = new MultipartFormDataContent { { new ByteArrayContent(content), "image", "f" } };
-        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/{area}/{id}/file") { Content = form };
-        request.Headers.Add("Nano-Session", Admin);
-        using var response = await Rest.Http.SendAsync(request);
-        Assert.Contains("\"error_code\":0", await response.Content.ReadAsStringAsync());
+        Assert.Equal(0, (await Rest.UploadAsync($"/api/v1/{area}/{id}/file", new MemoryStream(content), null, Admin)).ErrorCode);
         return id;
     }
 

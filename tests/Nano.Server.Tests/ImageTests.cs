@@ -224,19 +224,8 @@ public sealed class ImageTests(InitializedServer fixture) : ApiTest(fixture)
 
     private Task<RestAnswer> UploadAsync(string path, byte[] content, string? checksum) => UploadAsync(path, content, checksum, Admin);
 
-    private async Task<RestAnswer> UploadAsync(string path, byte[] content, string? checksum, string? session)
-    {
-        using var form = new MultipartFormDataContent();
-        form.Add(new ByteArrayContent(content), "image", "file.bin");
-        if (checksum is not null)
-            form.Add(new StringContent(checksum), "checksum");
-        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = form };
-        if (session is not null)
-            request.Headers.Add("Nano-Session", session);
-        using var response = await Rest.Http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return new RestAnswer(response.StatusCode, System.Text.Json.Nodes.JsonNode.Parse(text)!, text);
-    }
+    private Task<RestAnswer> UploadAsync(string path, byte[] content, string? checksum, string? session) =>
+        Rest.UploadAsync(path, new MemoryStream(content), checksum, session);
 
     private async Task<HttpResponseMessage> GetAsync(string path, RangeHeaderValue? range = null)
     {

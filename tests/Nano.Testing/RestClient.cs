@@ -28,20 +28,30 @@ public sealed class RestClient(HttpClient http) : IDisposable
 
     public Task<RestAnswer> DeleteAsync(string path, object? body = null, string? session = null) => SendAsync(HttpMethod.Delete, path, body, session);
 
-    /// <summary>Sends <paramref name="body"/>: null for none, a string as raw text, anything else as JSON.</summary>
+    /// <summary>Sends <paramref name="body"/>: null for none, a string as raw text, HttpContent as it is, anything else as JSON.</summary>
     public async Task<RestAnswer> SendAsync(HttpMethod method, string path, object? body, string? session)
     {
         using var request = new HttpRequestMessage(method, path);
         if (session is not null)
             request.Headers.Add("Nano-Session", session);
-        if (body is not null)
+        request.Content = body switch
         {
-            var text = body as string ?? JsonSerializer.Serialize(body);
-            request.Content = new StringContent(text, Encoding.UTF8, "application/json");
-        }
+            null => null,
+            HttpContent raw => raw,
+            _ => new StringContent(body as string ?? JsonSerializer.Serialize(body), Encoding.UTF8, "application/json"),
+        };
         using var response = await http.SendAsync(request);
         var content = await response.Content.ReadAsStringAsync();
         return new RestAnswer(response.StatusCode, JsonNode.Parse(content)!, content);
+    }
+
+    /// <summary>Uploads an image's content as multipart part "image", with the optional "checksum" part.</summary>
+    public async Task<RestAnswer> UploadAsync(string path, Stream content, string? checksum, string? session)
+    {
+        using var form = new MultipartFormDataContent { { new StreamContent(content), "image", "image.bin" } };
+        if (checksum is not null)
+            form.Add(new StringContent(checksum), "checksum");
+        return await SendAsync(HttpMethod.Post, path, form, session);
     }
 
     public void Dispose() => http.Dispose();

@@ -37,16 +37,15 @@ public sealed class InstanceManager(
         var made = new List<string>();
         try
         {
-            var backing = create.SystemImage is null ? null : await images.EnsureAsync(create.SystemImage, ".qcow2", progress, cancellationToken);
             for (var i = 0; i < volumes.Count; i++)
             {
                 if (File.Exists(volumes[i]))
                     throw new InvalidOperationException($"volume {volumes[i]} already exists");
-                if (i == 0 && backing is not null)
-                    await VolumeTool.CreateOverlayAsync(volumes[i], backing, create.Disks[i], cancellationToken);
+                made.Add(volumes[i]);
+                if (i == 0 && create.SystemImage is { } image)
+                    await OverlayAsync(volumes[i], image, create.Disks[i], progress, cancellationToken);
                 else
                     await VolumeTool.CreateQcow2Async(volumes[i], create.Disks[i], cancellationToken);
-                made.Add(volumes[i]);
             }
             if (seed is not null)
             {
@@ -92,7 +91,7 @@ public sealed class InstanceManager(
         hypervisor.Undefine(guestId);
         foreach (var file in GuestFiles(guestId))
             File.Delete(file);
-        images.Sweep([storage.CurrentPath]);
+        SweepImages();
         return new InstanceState { GuestId = guestId, State = DomainState.Unspecified };
     }
 
@@ -102,7 +101,7 @@ public sealed class InstanceManager(
         if (media is null)
             hypervisor.Start(guestId);
         else
-            hypervisor.StartFromMedia(guestId, await images.EnsureAsync(media, ".iso", progress, cancellationToken));
+            await images.UseAsync(media, ".iso", progress, iso => Task.FromResult(Run(() => hypervisor.StartFromMedia(guestId, iso))), cancellationToken);
         return State(guestId, Volumes(guestId));
     }
 
@@ -111,7 +110,10 @@ public sealed class InstanceManager(
     {
         if (hypervisor.Find(guestId) is not { State: DomainState.Running })
             throw new InvalidOperationException($"guest {guestId} is not running");
-        hypervisor.ChangeMedia(guestId, media is null ? null : await images.EnsureAsync(media, ".iso", progress, cancellationToken));
+        if (media is null)
+            hypervisor.ChangeMedia(guestId, null);
+        else
+            await images.UseAsync(media, ".iso", progress, iso => Task.FromResult(Run(() => hypervisor.ChangeMedia(guestId, iso))), cancellationToken);
         return State(guestId, Volumes(guestId));
     }
 
@@ -182,11 +184,13 @@ public sealed class InstanceManager(
         var fresh = path + ".new";
         File.Delete(fresh);
         if (reset.Image is null)
+        {
             await VolumeTool.CreateQcow2Async(fresh, reset.Size, cancellationToken);
+            File.Move(fresh, path, overwrite: true);
+        }
         else
-            await VolumeTool.CreateOverlayAsync(fresh, await images.EnsureAsync(reset.Image, ".qcow2", progress, cancellationToken), reset.Size, cancellationToken);
-        File.Move(fresh, path, overwrite: true);
-        images.Sweep([storage.CurrentPath]);
+            await OverlayAsync(fresh, reset.Image, reset.Size, progress, cancellationToken, then: () => File.Move(fresh, path, overwrite: true));
+        SweepImages();
         return State(reset.GuestId, Volumes(reset.GuestId));
     }
 
@@ -199,6 +203,29 @@ public sealed class InstanceManager(
             throw new InvalidOperationException($"guest {guestId} is running: snapshots need it stopped");
         hypervisor.Snapshot(guestId, action, name, description);
         return State(guestId, Volumes(guestId));
+    }
+
+    /// <summary>An overlay over the cached image (fetched first if needed); <paramref name="then"/> runs while the cache still holds it for this use.</summary>
+    private Task<bool> OverlayAsync(string path, CachedImage image, long size, Action<int> progress, CancellationToken cancellationToken, Action? then = null) =>
+        images.UseAsync(image, ".qcow2", progress, async backing =>
+        {
+            await VolumeTool.CreateOverlayAsync(path, backing, size, cancellationToken);
+            then?.Invoke();
+            return true;
+        }, cancellationToken);
+
+    /// <summary>Drops cached disk images no overlay of this cell uses: in the storage folder, or a disk of one of its domains.</summary>
+    private void SweepImages()
+    {
+        var folder = storage.CurrentPath;
+        var inFolder = Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.qcow2") : [];
+        images.Sweep([.. inFolder, .. hypervisor.ListOwnDiskFiles(cellName)]);
+    }
+
+    private static bool Run(Action action)
+    {
+        action();
+        return true;
     }
 
     private InstanceState State(string guestId, IReadOnlyList<string> volumes)

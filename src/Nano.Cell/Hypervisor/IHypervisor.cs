@@ -20,6 +20,9 @@ public interface IHypervisor : IDisposable
     /// <summary>The domains whose metadata names <paramref name="cell"/>.</summary>
     IReadOnlyList<DomainReport> ListOwnDomains(string cell);
 
+    /// <summary>The disk files (not CD-ROMs) of the domains whose metadata names <paramref name="cell"/>.</summary>
+    IReadOnlyList<string> ListOwnDiskFiles(string cell);
+
     /// <summary>Counters of each running own domain, by guest id.</summary>
     IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell);
 

@@ -153,6 +153,24 @@ public sealed class LibvirtHypervisor : IHypervisor
         return reports;
     }
 
+    public IReadOnlyList<string> ListOwnDiskFiles(string cell)
+    {
+        var files = new List<string>();
+        foreach (var domain in _connection.ListDomains())
+        {
+            using (domain)
+            {
+                if (DomainOwner.Of(domain) is not { } owner || owner.Cell != cell)
+                    continue;
+                files.AddRange(System.Xml.Linq.XElement.Parse(domain.GetXml()).Element("devices")?.Elements("disk")
+                    .Where(d => (string?)d.Attribute("device") == "disk")
+                    .Select(d => (string?)d.Element("source")?.Attribute("file"))
+                    .OfType<string>() ?? []);
+            }
+        }
+        return files;
+    }
+
     public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell)
     {
         var samples = new Dictionary<string, DomainSample>();

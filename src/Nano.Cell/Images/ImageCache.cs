@@ -18,15 +18,66 @@ public sealed class ImageCache(string folder, IImageSource source, ILogger logge
     private const int Attempts = 5;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _fetching = new();
 
+    /// <summary>Cached files in use (being fetched or having an overlay built over them), with their number of users.</summary>
+    private readonly Dictionary<string, int> _uses = [];
+
     public string Folder { get; } = folder;
 
     public string PathOf(CachedImage image, string extension) =>
         Path.Combine(Folder, $"{Guid.Parse(image.Id):D}-{Version(image)}{extension}");
 
-    /// <summary>The cached file of <paramref name="image"/>, fetched first if missing; <paramref name="progress"/> gets 0-100 while fetching.</summary>
-    public async Task<string> EnsureAsync(CachedImage image, string extension, Action<int> progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs <paramref name="use"/> with the cached file of <paramref name="image"/> (fetched first if missing;
+    /// <paramref name="progress"/> gets 0-100 meanwhile). While it runs the file is not swept, so an overlay
+    /// being built over it is safe.
+    /// </summary>
+    public async Task<T> UseAsync<T>(CachedImage image, string extension, Action<int> progress, Func<string, Task<T>> use, CancellationToken cancellationToken)
     {
         var path = PathOf(image, extension);
+        lock (_uses)
+            _uses[path] = _uses.GetValueOrDefault(path) + 1;
+        try
+        {
+            return await use(await EnsureAsync(image, path, progress, cancellationToken));
+        }
+        finally
+        {
+            lock (_uses)
+            {
+                if (--_uses[path] == 0)
+                    _uses.Remove(path);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Removes cached disk images that none of <paramref name="volumes"/> (qcow2 files, missing ones ignored)
+    /// has as backing file and no use holds. One lock covers the scan and the deletions, so an overlay
+    /// finished meanwhile is always seen.
+    /// </summary>
+    public void Sweep(IEnumerable<string> volumes)
+    {
+        if (!Directory.Exists(Folder))
+            return;
+        lock (_uses)
+        {
+            var used = volumes.Where(File.Exists)
+                .Select(Qcow2Header.BackingFile)
+                .OfType<string>()
+                .Select(Path.GetFullPath)
+                .ToHashSet(StringComparer.Ordinal);
+            foreach (var cached in Directory.EnumerateFiles(Folder, "*.qcow2").ToList())
+            {
+                if (used.Contains(Path.GetFullPath(cached)) || _uses.ContainsKey(cached))
+                    continue;
+                File.Delete(cached);
+                logger.LogInformation("Removed cached image {File}: no overlay uses it", Path.GetFileName(cached));
+            }
+        }
+    }
+
+    private async Task<string> EnsureAsync(CachedImage image, string path, Action<int> progress, CancellationToken cancellationToken)
+    {
         if (File.Exists(path))
             return path;
         var gate = _fetching.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
@@ -40,26 +91,6 @@ public sealed class ImageCache(string folder, IImageSource source, ILogger logge
         finally
         {
             gate.Release();
-        }
-    }
-
-    /// <summary>Removes cached disk images that no qcow2 file in <paramref name="volumeFolders"/> has as backing file.</summary>
-    public void Sweep(IEnumerable<string> volumeFolders)
-    {
-        if (!Directory.Exists(Folder))
-            return;
-        var used = volumeFolders.Where(Directory.Exists)
-            .SelectMany(f => Directory.EnumerateFiles(f, "*.qcow2"))
-            .Select(Qcow2Header.BackingFile)
-            .OfType<string>()
-            .Select(Path.GetFullPath)
-            .ToHashSet(StringComparer.Ordinal);
-        foreach (var cached in Directory.EnumerateFiles(Folder, "*.qcow2"))
-        {
-            if (used.Contains(Path.GetFullPath(cached)) || _fetching.TryGetValue(cached, out var gate) && gate.CurrentCount == 0)
-                continue;
-            File.Delete(cached);
-            logger.LogInformation("Removed cached image {File}: no overlay uses it", Path.GetFileName(cached));
         }
     }
 

@@ -27,6 +27,9 @@ public sealed class CellGateway(
 
     public bool IsConnected(string cell) => _connections.ContainsKey(cell);
 
+    /// <summary>The progress handler of long work whose percent nobody shows: the wait lasts as long as the cell keeps reporting.</summary>
+    public static readonly Func<int, Task> LongWork = _ => Task.CompletedTask;
+
     /// <summary>How long a command that reports progress may run in all (the agent abandons it then).</summary>
     private static readonly TimeSpan LongCommandLimit = TimeSpan.FromHours(6);
 

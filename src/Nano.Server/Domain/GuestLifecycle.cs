@@ -14,7 +14,7 @@ public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
         if (guest.Running)
             throw Fail.Precondition($"guest '{guest.Name}' is already running");
         var start = new StartInstance { GuestId = guest.Id.ToString(), Media = media is null ? null : ImageCatalog.Cached(media) };
-        var state = await SendAsync(guest, new Command { StartInstance = start }, cancellationToken, media is null ? null : _ => Task.CompletedTask);
+        var state = await SendAsync(guest, new Command { StartInstance = start }, cancellationToken, media is null ? null : CellGateway.LongWork);
         await guests.SetDisplayAsync(guest.Id, state.State == DomainState.Running, state.DisplayAddress);
         if (media is not null && state.State == DomainState.Running)
             await guests.SetMediaAsync(guest.Id, media.Id);
@@ -29,7 +29,7 @@ public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
         if (guest.MediaSource is not null)
             throw Fail.Precondition($"guest '{guest.Name}' already has media {guest.MediaSource} inserted: eject it first");
         await SendAsync(guest, new Command { InsertMedia = new InsertMedia { GuestId = guest.Id.ToString(), Image = ImageCatalog.Cached(media) } },
-            cancellationToken, _ => Task.CompletedTask);
+            cancellationToken, CellGateway.LongWork);
         await guests.SetMediaAsync(guest.Id, media.Id);
     }
 
