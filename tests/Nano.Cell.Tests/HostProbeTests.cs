@@ -84,7 +84,7 @@ public sealed class HostProbeTests : IDisposable
         public (DomainState State, int? ConsolePort)? Find(string guestId) => null;
         public void Start(string guestId) => throw new NotSupportedException();
         public void StartFromMedia(string guestId, string isoPath) => throw new NotSupportedException();
-        public IReadOnlyList<string> ListOwnDiskFiles(string cell) => [];
+        public IReadOnlyList<string> ListOwnVolumeFiles(string cell) => [];
         public void ChangeMedia(string guestId, string? isoPath) => throw new NotSupportedException();
         public string? InsertedMedia(string guestId) => throw new NotSupportedException();
         public void Stop(string guestId, bool reboot, bool force) => throw new NotSupportedException();

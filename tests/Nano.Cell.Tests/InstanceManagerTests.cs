@@ -139,6 +139,15 @@ public sealed class InstanceManagerTests : IDisposable
         Assert.True(File.Exists(cached));
         _cache.Sweep([]);
         Assert.False(File.Exists(cached));
+
+        // A media image stays while a CD-ROM drive holds it.
+        var iso = Path.Combine(_root, "media.iso");
+        await File.WriteAllBytesAsync(iso, new byte[64 * 1024]);
+        var inDrive = await _cache.UseAsync(_source.Add(iso), ".iso", _ => { }, Task.FromResult, CancellationToken.None);
+        _cache.Sweep([inDrive]);
+        Assert.True(File.Exists(inDrive));
+        _cache.Sweep([]);
+        Assert.False(File.Exists(inDrive));
     }
 
     [Fact]
@@ -279,7 +288,7 @@ public sealed class InstanceManagerTests : IDisposable
         public void SetUserPassword(string guestId, string user, string password) => inner.SetUserPassword(guestId, user, password);
         public void Snapshot(string guestId, SnapshotAction action, string name, string description = "") => inner.Snapshot(guestId, action, name, description);
         public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => inner.ListOwnDomains(cell);
-        public IReadOnlyList<string> ListOwnDiskFiles(string cell) => inner.ListOwnDiskFiles(cell);
+        public IReadOnlyList<string> ListOwnVolumeFiles(string cell) => inner.ListOwnVolumeFiles(cell);
         public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell) => inner.SampleOwnDomains(cell);
         public IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler) => inner.SubscribeOwnDomainEvents(cell, handler);
         public void Dispose()

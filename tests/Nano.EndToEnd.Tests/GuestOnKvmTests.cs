@@ -328,6 +328,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
         Assert.False((await Rest.GetAsync($"/api/v1/instances/{id}", _zone.AdminSession)).Data!["media_attached"]!.GetValue<bool>());
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_work, "images", ".images"))); // no drive holds the ISO: its cached copy went
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/media_images/{iso}", null, _zone.AdminSession)).ErrorCode);
     }
 

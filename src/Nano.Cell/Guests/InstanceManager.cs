@@ -111,7 +111,10 @@ public sealed class InstanceManager(
         if (hypervisor.Find(guestId) is not { State: DomainState.Running })
             throw new InvalidOperationException($"guest {guestId} is not running");
         if (media is null)
+        {
             hypervisor.ChangeMedia(guestId, null);
+            SweepImages();
+        }
         else
             await images.UseAsync(media, ".iso", progress, iso => Task.FromResult(Run(() => hypervisor.ChangeMedia(guestId, iso))), cancellationToken);
         return State(guestId, Volumes(guestId));
@@ -214,12 +217,12 @@ public sealed class InstanceManager(
             return true;
         }, cancellationToken);
 
-    /// <summary>Drops cached disk images no overlay of this cell uses: in the storage folder, or a disk of one of its domains.</summary>
+    /// <summary>Drops cached images nothing of this cell uses: overlays in the storage folder, the disks and CD-ROMs of its domains.</summary>
     private void SweepImages()
     {
         var folder = storage.CurrentPath;
         var inFolder = Directory.Exists(folder) ? Directory.EnumerateFiles(folder, "*.qcow2") : [];
-        images.Sweep([.. inFolder, .. hypervisor.ListOwnDiskFiles(cellName)]);
+        images.Sweep([.. inFolder, .. hypervisor.ListOwnVolumeFiles(cellName)]);
     }
 
     private static bool Run(Action action)

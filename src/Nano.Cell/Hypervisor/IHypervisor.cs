@@ -20,8 +20,8 @@ public interface IHypervisor : IDisposable
     /// <summary>The domains whose metadata names <paramref name="cell"/>.</summary>
     IReadOnlyList<DomainReport> ListOwnDomains(string cell);
 
-    /// <summary>The disk files (not CD-ROMs) of the domains whose metadata names <paramref name="cell"/>.</summary>
-    IReadOnlyList<string> ListOwnDiskFiles(string cell);
+    /// <summary>The files in the disk and CD-ROM drives of the domains whose metadata names <paramref name="cell"/> (live ones while running).</summary>
+    IReadOnlyList<string> ListOwnVolumeFiles(string cell);
 
     /// <summary>Counters of each running own domain, by guest id.</summary>
     IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell);

@@ -153,7 +153,7 @@ public sealed class LibvirtHypervisor : IHypervisor
         return reports;
     }
 
-    public IReadOnlyList<string> ListOwnDiskFiles(string cell)
+    public IReadOnlyList<string> ListOwnVolumeFiles(string cell)
     {
         var files = new List<string>();
         foreach (var domain in _connection.ListDomains())
@@ -163,7 +163,6 @@ public sealed class LibvirtHypervisor : IHypervisor
                 if (DomainOwner.Of(domain) is not { } owner || owner.Cell != cell)
                     continue;
                 files.AddRange(System.Xml.Linq.XElement.Parse(domain.GetXml()).Element("devices")?.Elements("disk")
-                    .Where(d => (string?)d.Attribute("device") == "disk")
                     .Select(d => (string?)d.Element("source")?.Attribute("file"))
                     .OfType<string>() ?? []);
             }

@@ -10,8 +10,8 @@ namespace Nano.Cell.Images;
 /// The cell's copies of image versions, in one folder: <c>&lt;id&gt;-&lt;sha256 prefix&gt;.qcow2|.iso</c>,
 /// fetched once and shared by every guest that uses them (disk images as the read-only backing file of
 /// copy-on-write overlays). A fetch writes <c>.part</c>, resumes from its end after a broken transfer,
-/// checks the SHA-256 and only then takes the final name. A cached disk image is removed only when no
-/// overlay in the storage folders uses it any more.
+/// checks the SHA-256 and only then takes the final name. A cached image is removed only when nothing
+/// uses it any more: no overlay has a disk image as backing file, no CD-ROM drive holds a media image.
 /// </summary>
 public sealed class ImageCache(string folder, IImageSource source, ILogger logger)
 {
@@ -51,9 +51,9 @@ public sealed class ImageCache(string folder, IImageSource source, ILogger logge
     }
 
     /// <summary>
-    /// Removes cached disk images that none of <paramref name="volumes"/> (qcow2 files, missing ones ignored)
-    /// has as backing file and no use holds. One lock covers the scan and the deletions, so an overlay
-    /// finished meanwhile is always seen.
+    /// Removes cached images nothing uses: a disk image that none of <paramref name="volumes"/> (qcow2 files,
+    /// missing ones ignored) has as backing file, a media image that is none of them (not in a CD-ROM drive),
+    /// unless a use holds it. One lock covers the scan and the deletions, so an overlay finished meanwhile is always seen.
     /// </summary>
     public void Sweep(IEnumerable<string> volumes)
     {
@@ -61,17 +61,19 @@ public sealed class ImageCache(string folder, IImageSource source, ILogger logge
             return;
         lock (_uses)
         {
-            var used = volumes.Where(File.Exists)
+            var files = volumes.Where(File.Exists).Select(Path.GetFullPath).ToList();
+            var used = files.Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal))
                 .Select(Qcow2Header.BackingFile)
                 .OfType<string>()
                 .Select(Path.GetFullPath)
+                .Concat(files)
                 .ToHashSet(StringComparer.Ordinal);
-            foreach (var cached in Directory.EnumerateFiles(Folder, "*.qcow2").ToList())
+            foreach (var cached in Directory.EnumerateFiles(Folder).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal) || f.EndsWith(".iso", StringComparison.Ordinal)).ToList())
             {
                 if (used.Contains(Path.GetFullPath(cached)) || _uses.ContainsKey(cached))
                     continue;
                 File.Delete(cached);
-                logger.LogInformation("Removed cached image {File}: no overlay uses it", Path.GetFileName(cached));
+                logger.LogInformation("Removed cached image {File}: nothing uses it", Path.GetFileName(cached));
             }
         }
     }
