@@ -36,6 +36,7 @@ public sealed class CellAgent(
             KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
             KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
             ConnectTimeout = TimeSpan.FromSeconds(5),
+            InitialHttp2StreamWindowSize = 8 << 20, // image fetches stream megabytes
         },
         MaxReceiveMessageSize = 8 << 20,
     });

@@ -37,6 +37,9 @@ public static class NanoApp
             var address = ParseAddress(listen.Address);
             kestrel.Listen(address, listen.RestPort, l => l.Protocols = HttpProtocols.Http1);
             kestrel.Listen(address, listen.GrpcPort, l => l.Protocols = HttpProtocols.Http2);
+            // Image uploads and cell pushes stream megabytes: larger HTTP/2 windows keep them from waiting on window updates.
+            kestrel.Limits.Http2.InitialConnectionWindowSize = 16 << 20;
+            kestrel.Limits.Http2.InitialStreamWindowSize = 8 << 20;
         });
 
         builder.Services.AddSingleton<DatabaseEndpoint>();

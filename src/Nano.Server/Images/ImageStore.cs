@@ -71,7 +71,8 @@ public sealed class ImageStore
         try
         {
             int read;
-            while ((read = await body.ReadAsync(buffer.AsMemory(0, ChunkSize), cancellationToken)) > 0)
+            // Whole chunks: a request body arrives in pieces of a few KiB, each write of which would be a system call.
+            while ((read = await body.ReadAtLeastAsync(buffer.AsMemory(0, ChunkSize), ChunkSize, throwOnEndOfStream: false, cancellationToken)) > 0)
                 await write(buffer.AsMemory(0, read));
         }
         finally

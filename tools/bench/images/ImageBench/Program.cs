@@ -7,6 +7,7 @@ using Nano.Contracts.V1;
 
 // image-bench upload <grpc address> <session> <disk|media> <image id> <file>
 // Streams <file> in 1 MiB chunks through UploadImage and prints "<bytes> <milliseconds>".
+const int CHUNK = 1 << 20;
 if (args is not ["upload", var address, var session, var kind, var id, var path])
 {
     Console.Error.WriteLine("usage: image-bench upload <grpc address> <session> <disk|media> <image id> <file>");
@@ -21,9 +22,9 @@ await call.RequestStream.WriteAsync(new UploadImageRequest
     Target = new ImageUploadTarget { Kind = kind == "media" ? ImageKind.Media : ImageKind.Disk, Id = id },
 });
 await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.SequentialScan);
-var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+var buffer = ArrayPool<byte>.Shared.Rent(CHUNK);
 int read;
-while ((read = await file.ReadAtLeastAsync(buffer.AsMemory(0, 1 << 20), 1 << 20, throwOnEndOfStream: false)) > 0)
+while ((read = await file.ReadAtLeastAsync(buffer.AsMemory(0, CHUNK), CHUNK, throwOnEndOfStream: false)) > 0)
     await call.RequestStream.WriteAsync(new UploadImageRequest { Chunk = ByteString.CopyFrom(buffer, 0, read) });
 await call.RequestStream.CompleteAsync();
 var stored = (await call).Data;
