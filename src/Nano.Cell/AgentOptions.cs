@@ -20,6 +20,12 @@ public sealed class AgentOptions
     /// <summary>Folder of the cached image versions guests' overlays use; default: &lt;StoragePath&gt;/.images.</summary>
     public string ImageCache { get; set; } = "";
 
+    /// <summary>
+    /// Host bridge guests' NICs join (e.g. a libvirt NAT network's virbr0). Empty: QEMU user-mode networking,
+    /// which has no tap device, so guests' firewalls are defined but cannot be bound.
+    /// </summary>
+    public string Bridge { get; set; } = "";
+
     /// <summary>Folder under which NFS storage pools are mounted.</summary>
     public string MountRoot { get; set; } = "/var/lib/nano/mounts";
 

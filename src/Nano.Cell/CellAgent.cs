@@ -47,7 +47,9 @@ public sealed class CellAgent(
     {
         var source = new ServerImageSource(new CellAgentService.CellAgentServiceClient(ServerChannel), _options.Token);
         var folder = string.IsNullOrEmpty(_options.ImageCache) ? Path.Combine(_options.StoragePath, ".images") : _options.ImageCache;
-        return new InstanceManager(hypervisor, storage, Name, AnnouncedAddress, new ImageCache(folder, source, logger), source);
+        if (string.IsNullOrEmpty(_options.Bridge))
+            logger.LogWarning("Guests use user-mode networking (no --bridge): their firewalls are defined but not bound to their NICs");
+        return new InstanceManager(hypervisor, storage, Name, AnnouncedAddress, new ImageCache(folder, source, logger), source, _options.Bridge);
     }
 
     /// <summary>The address the cell announces (and its guests' consoles listen on).</summary>
@@ -236,6 +238,9 @@ public sealed class CellAgent(
                     break;
                 case Command.BodyOneofCase.ExportSystem:
                     result.Instance = await Instances.ExportSystemAsync(command.ExportSystem, progress, deadline.Token);
+                    break;
+                case Command.BodyOneofCase.ApplySecurityPolicy:
+                    Instances.ApplyFirewall(command.ApplySecurityPolicy.GuestId, command.ApplySecurityPolicy.Policy);
                     break;
                 case Command.BodyOneofCase.StopInstance:
                     result.Instance = Instances.Stop(command.StopInstance.GuestId, command.StopInstance.Reboot, command.StopInstance.Force);

@@ -8,7 +8,7 @@ using Nano.Cell.Hypervisor;
 using Nano.Cell.Storage;
 
 // nano-cell --server http://127.0.0.1:5871 --token TOKEN [--name NAME] [--libvirt-uri qemu:///system]
-//           [--storage-path /var/lib/nano/images] [--image-cache DIR] [--address IPv4] [--state-file /var/lib/nano/cell.json]
+//           [--storage-path /var/lib/nano/images] [--image-cache DIR] [--bridge BRIDGE] [--address IPv4] [--state-file /var/lib/nano/cell.json]
 var builder = Host.CreateApplicationBuilder(args);
 builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 {
@@ -18,6 +18,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--libvirt-uri"] = "Agent:LibvirtUri",
     ["--storage-path"] = "Agent:StoragePath",
     ["--image-cache"] = "Agent:ImageCache",
+    ["--bridge"] = "Agent:Bridge",
     ["--mount-root"] = "Agent:MountRoot",
     ["--address"] = "Agent:Address",
     ["--state-file"] = "Agent:StateFile",

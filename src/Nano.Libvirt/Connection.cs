@@ -100,28 +100,36 @@ public sealed class Connection : IDisposable
     }
 
     /// <summary>Defines (or redefines) a domain from its XML.</summary>
-    public Domain DefineDomain(string xml)
-    {
-        var handle = NativeMethods.virDomainDefineXML(_handle, xml);
-        if (handle.IsInvalid)
-        {
-            handle.Dispose();
-            throw Libvirt.Error("define domain");
-        }
-        return new Domain(handle);
-    }
+    public Domain DefineDomain(string xml) => new(Required(NativeMethods.virDomainDefineXML(_handle, xml), "define domain"));
+
+    /// <summary>Defines (or, same name, replaces) a network filter; libvirt re-applies it to the interfaces using it.</summary>
+    public NetworkFilter DefineNetworkFilter(string xml) => new(Required(NativeMethods.virNWFilterDefineXML(_handle, xml), "define network filter"));
+
+    /// <summary>The network filter with this name, or null.</summary>
+    public NetworkFilter? FindNetworkFilter(string name) =>
+        Optional(NativeMethods.virNWFilterLookupByName(_handle, name)) is { } handle ? new NetworkFilter(handle) : null;
 
     /// <summary>The domain with this UUID, or null.</summary>
-    public Domain? FindDomain(string uuid)
+    public Domain? FindDomain(string uuid) =>
+        Optional(NativeMethods.virDomainLookupByUUIDString(_handle, uuid)) is { } handle ? new Domain(handle) : null;
+
+    /// <summary>A handle libvirt must have returned; a null one becomes libvirt's error.</summary>
+    private static THandle Required<THandle>(THandle handle, string operation) where THandle : SafeHandle
     {
-        var handle = NativeMethods.virDomainLookupByUUIDString(_handle, uuid);
-        if (handle.IsInvalid)
-        {
-            handle.Dispose();
-            NativeMethods.virResetLastError();
-            return null;
-        }
-        return new Domain(handle);
+        if (!handle.IsInvalid)
+            return handle;
+        handle.Dispose();
+        throw Libvirt.Error(operation);
+    }
+
+    /// <summary>A handle of a lookup: null when libvirt found nothing (its error is cleared).</summary>
+    private static THandle? Optional<THandle>(THandle handle) where THandle : SafeHandle
+    {
+        if (!handle.IsInvalid)
+            return handle;
+        handle.Dispose();
+        NativeMethods.virResetLastError();
+        return null;
     }
 
     /// <summary>Calls <paramref name="handler"/> (on libvirt's event thread) for every lifecycle event; dispose the result to stop.</summary>

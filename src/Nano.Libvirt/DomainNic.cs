@@ -11,4 +11,7 @@ public sealed record DomainNic(string Mac, string Model, string? Bridge)
 
     /// <summary>Outbound (from the guest) average in KiB/s; 0 for no limit.</summary>
     public long OutboundKiBps { get; init; }
+
+    /// <summary>The network filter bound to the interface (bridged interfaces only: user-mode ones have no tap to filter); null for none.</summary>
+    public string? Filter { get; init; }
 }

@@ -280,6 +280,10 @@ public sealed class InstanceManagerTests : IDisposable
         public void Define(DomainDefinition definition, bool autostart) => inner.Define(definition, autostart);
         public (DomainState State, int? ConsolePort)? Find(string guestId) => inner.Find(guestId);
         public void Start(string guestId) => inner.Start(guestId);
+        public bool SupportsFirewalls => inner.SupportsFirewalls;
+        public void ApplyFirewall(FirewallDefinition firewall) => inner.ApplyFirewall(firewall);
+        public string? FirewallXml(string name) => inner.FirewallXml(name);
+        public bool RemoveFirewall(string name) => inner.RemoveFirewall(name);
         public void StartFromMedia(string guestId, string isoPath) => inner.StartFromMedia(guestId, isoPath);
         public void ChangeMedia(string guestId, string? isoPath) => inner.ChangeMedia(guestId, isoPath);
         public string? InsertedMedia(string guestId) => inner.InsertedMedia(guestId);

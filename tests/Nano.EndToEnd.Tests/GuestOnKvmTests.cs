@@ -14,6 +14,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
     private readonly string _work = Directory.CreateTempSubdirectory("nano-e2e-guest-").FullName;
     private readonly string _cell = $"kvm-{Guid.NewGuid():N}"[..16];
+    private readonly string _bridge = $"nb{Guid.NewGuid():N}"[..10]; // guests' NICs join it, so their firewalls bind
     private InitializedServer _zone = null!;
     private AgentProcess _agent = null!;
 
@@ -24,10 +25,21 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.True(File.Exists("/var/run/libvirt/libvirt-sock"), "libvirtd is not running: run the suite through ./tools/test, which starts it");
         _zone = new Zone();
         await _zone.InitializeAsync();
+        Run("ip", "link", "add", _bridge, "type", "bridge");
+        Run("ip", "link", "set", _bridge, "up");
         _agent = StartAgent();
-        await WaitForAsync(async () => (await Rest.GetAsync("/api/v1/compute_pool_cells/", _zone.AdminSession)).Data!.AsArray().Any(c => c!["name"]!.GetValue<string>() == _cell));
-        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/default/{_cell}", null, _zone.AdminSession)).ErrorCode);
-        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["available_memory"]!.GetValue<long>() > 0);
+        try
+        {
+            await WaitForAsync(async () => (await Rest.GetAsync("/api/v1/compute_pool_cells/", _zone.AdminSession)).Data!.AsArray().Any(c => c!["name"]!.GetValue<string>() == _cell));
+            var added = await Rest.PostAsync($"/api/v1/compute_pool_cells/default/{_cell}", null, _zone.AdminSession);
+            Assert.True(added.ErrorCode == 0, added.Text);
+            await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["available_memory"]!.GetValue<long>() > 0);
+        }
+        catch
+        {
+            await DisposeAsync(); // xunit does not dispose a test whose set-up failed: no agent, bridge or folder may stay behind
+            throw;
+        }
     }
 
     public async Task DisposeAsync()
@@ -49,6 +61,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
                 }
             }
         }
+        Run("ip", "link", "del", _bridge);
         Directory.Delete(_work, recursive: true);
     }
 
@@ -347,6 +360,75 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/media_images/{iso}", null, _zone.AdminSession)).ErrorCode);
     }
 
+    [Fact]
+    public async Task AGuestsFirewall_IsAnNwfilterBoundToItsNic_RebuiltOnEachChange_AndRemovedWithTheGuest()
+    {
+        var group = (await Rest.PostAsync("/api/v1/security_policy_groups/", new { name = $"fw{_bridge}", enabled = true, default_action = "reject" }, _zone.AdminSession))
+            .Data!["id"]!.GetValue<string>();
+        foreach (var rule in new object[] { new { protocol = "tcp", to_port = 22 }, new { protocol = "icmp", from_address = "10.9.8.7" } })
+            Assert.Equal(0, (await Rest.PostAsync($"/api/v1/security_policy_groups/{group}/rules/", rule, _zone.AdminSession)).ErrorCode);
+        var created = await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name = "fw", pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 128 * MiB, disks = new[] { 1024 * MiB },
+            security_policy_group = group,
+        }, _zone.AdminSession);
+        Assert.True(created.ErrorCode == 0, created.Text);
+        var id = created.Data!["id"]!.GetValue<string>();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["created"]?.GetValue<bool>() == true);
+        using var libvirt = Connection.Open("qemu:///system");
+        Assert.Equal("accept tcp:22, accept icmp:0 | reject", Firewall(libvirt, id));
+
+        // Running, the guest's tap device carries the filter: libvirt has instantiated its rules.
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, _zone.AdminSession)).ErrorCode);
+        string tap;
+        using (var domain = libvirt.FindDomain(id)!)
+        {
+            var nic = System.Xml.Linq.XElement.Parse(domain.GetXml()).Element("devices")!.Element("interface")!;
+            Assert.Equal($"nano-{id}", (string?)nic.Element("filterref")?.Attribute("filter"));
+            Assert.Equal(_bridge, (string?)nic.Element("source")?.Attribute("bridge"));
+            tap = (string)nic.Element("target")!.Attribute("dev")!;
+        }
+        Assert.Contains("--dport 22", Iptables($"FO-{tap}"));
+
+        var policy = $"/api/v1/guests/{id}/security_policy";
+        Assert.Equal(0, (await Rest.PostAsync($"{policy}/rules/", new { protocol = "udp", to_port = 53, to_address = "10.1.2.3" }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal("accept tcp:22, accept icmp:0, accept udp:53 | reject", Firewall(libvirt, id));
+        Assert.Equal(0, (await Rest.PutAsync($"{policy}/rules/2/order", new { direction = "up" }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal("accept tcp:22, accept udp:53, accept icmp:0 | reject", Firewall(libvirt, id));
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/guests/{id}/security_policy/rules/0", new { action = "reject", protocol = "tcp", to_port = 22 }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/security_policy/rules/2?guest={id}", null, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PutAsync($"{policy}/default_action", new { action = "accept" }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal("reject tcp:22, accept udp:53 | accept", Firewall(libvirt, id));
+        Assert.Contains("REJECT", Iptables($"FO-{tap}")); // the running guest's rules followed
+
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
+        Assert.Null(libvirt.FindNetworkFilter($"nano-{id}"));
+    }
+
+    /// <summary>The guest's nwfilter as "action protocol:port, ... | default", read back through the binding.</summary>
+    private static string Firewall(Connection libvirt, string id)
+    {
+        using var filter = libvirt.FindNetworkFilter($"nano-{id}");
+        Assert.NotNull(filter);
+        var rules = System.Xml.Linq.XElement.Parse(filter!.GetXml()).Elements("rule")
+            .Where(r => (string?)r.Attribute("direction") == "in")
+            .OrderBy(r => (int)r.Attribute("priority")!)
+            .Select(r => (Action: (string)r.Attribute("action")!, Match: r.Elements().Single()))
+            .ToList();
+        var ordered = rules.SkipLast(1).Select(r => $"{r.Action} {r.Match.Name.LocalName}:{(string?)r.Match.Attribute("dstportstart") ?? "0"}");
+        Assert.Equal("all", rules[^1].Match.Name.LocalName);
+        return $"{string.Join(", ", ordered)} | {rules[^1].Action}";
+    }
+
+    private static string Iptables(string chain)
+    {
+        using var process = Process.Start(new ProcessStartInfo("iptables", ["-S", chain]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        var rules = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return rules;
+    }
+
     private static string? LiveMedia(Connection libvirt, string id)
     {
         using var domain = libvirt.FindDomain(id)!;
@@ -400,7 +482,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
     }
 
     private AgentProcess StartAgent() => AgentProcess.Start("--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", _cell,
-        "--address", "127.0.0.1", "--libvirt-uri", "qemu:///system", "--storage-path", Path.Combine(_work, "images"),
+        "--address", "127.0.0.1", "--libvirt-uri", "qemu:///system", "--bridge", _bridge, "--storage-path", Path.Combine(_work, "images"),
         "--mount-root", Path.Combine(_work, "mounts"), "--state-file", Path.Combine(_work, "cell.json"));
 
     private static async Task<string> BannerAsync(string endpoint)

@@ -369,6 +369,53 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin)).ErrorCode);
     }
 
+    [Fact]
+    public async Task SecurityPolicy_IsCopiedFromItsGroup_AndEachChangeIsAppliedByTheCellFirst()
+    {
+        var group = (await Rest.PostAsync("/api/v1/security_policy_groups/", new { name = $"fw_{_suffix}", enabled = true, default_action = "reject" }, Admin)).Data!["id"]!.GetValue<string>();
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/security_policy_groups/{group}/rules/", new { protocol = "tcp", to_port = 22 }, Admin)).ErrorCode);
+        var body = new { name = "fw", pool = Pool, template = General, cores = 1, memory = 256 * MiB, disks = new[] { 1024 * MiB }, security_policy_group = group };
+        var created = await Rest.PostAsync("/api/v1/guests/", body, Admin);
+        Assert.True(created.ErrorCode == 0, created.Text);
+        var id = created.Data!["id"]!.GetValue<string>();
+        var guest = await WaitCreatedAsync(id);
+        Assert.Equal(group, guest["security_policy_group"]!.GetValue<string>());
+        var sent = _agent.Commands.Single(c => c.CreateInstance?.GuestId == id).CreateInstance.SecurityPolicy;
+        Assert.Equal("reject|tcp:22", $"{sent.DefaultAction}|{string.Join(',', sent.Rules.Select(r => $"{r.Protocol}:{r.ToPort}"))}");
+
+        // The group's later changes do not reach the guest's copy.
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/security_policy_groups/{group}/rules/", new { protocol = "icmp" }, Admin)).ErrorCode);
+        var policy = $"/api/v1/guests/{id}/security_policy";
+        Assert.Equal("""{"default_action":"reject","rules":[{"action":"accept","protocol":"tcp","from_address":"","to_address":"","to_port":22,"interface":0}]}""",
+            (await Rest.GetAsync(policy, Admin)).Data!.ToJsonString());
+
+        JsonAssert.Success("\"\"", await Rest.PostAsync($"{policy}/rules/", new { protocol = "tcp", to_port = 80, to_address = "10.0.0.5" }, Admin));
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"{policy}/rules/1/order", new { direction = "up" }, Admin));
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/security_policy/rules/0?guest={id}", new { action = "reject", protocol = "tcp", to_port = 80 }, Admin));
+        JsonAssert.Success("\"\"", await Rest.PutAsync("/api/v1/guests/security_policy/rules/0/order", new { guest = id, direction = "down" }, Admin));
+        JsonAssert.Failure(400, await Rest.PutAsync("/api/v1/guests/security_policy/rules/0/order", new { direction = "down" }, Admin)); // which guest?
+        JsonAssert.Success("\"\"", await Rest.PutAsync($"{policy}/default_action", new { action = "accept" }, Admin));
+        JsonAssert.Failure(412, await Rest.PutAsync($"{policy}/default_action", new { action = "accept" }, Admin));
+        var applied = _agent.Commands.Last(c => c.ApplySecurityPolicy?.GuestId == id).ApplySecurityPolicy.Policy;
+        Assert.Equal("accept|tcp:22:accept,tcp:80:reject", $"{applied.DefaultAction}|{string.Join(',', applied.Rules.Select(r => $"{r.Protocol}:{r.ToPort}:{r.Action}"))}");
+        Assert.Equal(5, _agent.Commands.Count(c => c.ApplySecurityPolicy?.GuestId == id));
+
+        // A cell that refuses leaves the stored policy as it was.
+        _agent.Answer = c => c.ApplySecurityPolicy is not null ? new CommandResult { Id = c.Id, Error = "nwfilter: iptables failed" } : Answer(c);
+        JsonAssert.Failure(412, await Rest.DeleteAsync($"/api/v1/guests/security_policy/rules/0?guest={id}", null, Admin));
+        Assert.Equal(2, (await Rest.GetAsync(policy, Admin)).Data!["rules"]!.AsArray().Count);
+        _agent.Answer = Answer;
+        JsonAssert.Success("\"\"", await Rest.DeleteAsync($"/api/v1/guests/{id}/security_policy/rules/0", null, Admin));
+        Assert.Equal("tcp:80", string.Join(',', (await Rest.GetAsync(policy, Admin)).Data!["rules"]!.AsArray().Select(r => $"{r!["protocol"]}:{r["to_port"]}")));
+
+        // A guest created without a group accepts everything, with no rules; a disabled group is refused.
+        var plain = (await Rest.PostAsync("/api/v1/guests/", body with { name = "plain", security_policy_group = "" }, Admin)).Data!["id"]!.GetValue<string>();
+        await WaitCreatedAsync(plain);
+        Assert.Equal("""{"default_action":"accept","rules":[]}""", (await Rest.GetAsync($"/api/v1/guests/{plain}/security_policy", Admin)).Data!.ToJsonString());
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/security_policy_groups/{group}", new { name = $"fw_{_suffix}", enabled = false, default_action = "reject" }, Admin)).ErrorCode);
+        JsonAssert.Failure(412, await Rest.PostAsync("/api/v1/guests/", body with { name = "off" }, Admin));
+    }
+
     private async Task<string> MediaAsync(string id)
     {
         var status = (await Rest.GetAsync($"/api/v1/instances/{id}", Admin)).Data!;
@@ -396,6 +443,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
         Command.BodyOneofCase.ResetSystem => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.ResetSystem.GuestId, State = DomainState.Stopped } },
         Command.BodyOneofCase.InsertMedia => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.InsertMedia.GuestId, State = DomainState.Running } },
         Command.BodyOneofCase.EjectMedia => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.EjectMedia.GuestId, State = DomainState.Running } },
+        Command.BodyOneofCase.ApplySecurityPolicy => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.ApplySecurityPolicy.GuestId } },
         Command.BodyOneofCase.RedefineInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.RedefineInstance.Settings.GuestId, State = DomainState.Stopped } },
         _ => new CommandResult { Id = c.Id, Storage = TestAgent.LocalStorage("/var/lib/nano/images") },
     };

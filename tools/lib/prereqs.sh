@@ -58,6 +58,11 @@ need_libvirtd() {
     have qemu-system-x86_64 || missing+=(qemu-system-x86)
     have qemu-img || missing+=(qemu-utils)
     have genisoimage || missing+=(genisoimage)
+    # Guests' firewalls are libvirt nwfilters (iptables and ebtables); NAT networks need dnsmasq.
+    # libvirtd looks for these when it starts, so they come first.
+    have iptables || missing+=(iptables)
+    have ebtables || missing+=(ebtables)
+    have dnsmasq || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}" libvirt0
     if [ "$(id -u)" = 0 ]; then
         mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/nano
@@ -81,4 +86,22 @@ need_libvirtd() {
     done
     pgrep -x libvirtd >/dev/null && [ -S /var/run/libvirt/libvirt-sock ] || { say "libvirtd did not start (see /var/log/libvirt/libvirtd.log)"; return 1; }
     [ -e /dev/kvm ] || say "no /dev/kvm: guests run under QEMU's emulator (TCG), slowly"
+}
+
+# A libvirt NAT network for guests (DHCP and outbound NAT through dnsmasq and iptables) on bridge $2:
+# the bridge nano-cell's --bridge joins, where guests' firewalls (nwfilters) bind to their NICs.
+need_guest_network() {
+    local name=$1 bridge=$2 prefix=$3   # e.g. nano nano0 192.168.251
+    have virsh || apt_install libvirt-clients
+    if ! virsh -c qemu:///system net-info "$name" >/dev/null 2>&1; then
+        local xml
+        xml=$(mktemp)
+        cat >"$xml" <<XML
+<network><name>$name</name><forward mode='nat'/><bridge name='$bridge' stp='on' delay='0'/>
+<ip address='$prefix.1' netmask='255.255.255.0'><dhcp><range start='$prefix.10' end='$prefix.250'/></dhcp></ip></network>
+XML
+        virsh -c qemu:///system net-define "$xml" >/dev/null
+        rm -f "$xml"
+    fi
+    virsh -c qemu:///system net-info "$name" 2>/dev/null | grep -q '^Active:.*yes' || virsh -c qemu:///system net-start "$name" >/dev/null
 }

@@ -13,8 +13,11 @@ namespace Nano.Cell.Guests;
 /// libvirt domain. Creation undoes itself when a step fails.
 /// </summary>
 public sealed class InstanceManager(
-    IHypervisor hypervisor, CellStorageManager storage, string cellName, string consoleListen, ImageCache images, IImageSource server)
+    IHypervisor hypervisor, CellStorageManager storage, string cellName, string consoleListen, ImageCache images, IImageSource server, string? bridge = null)
 {
+    /// <summary>The name of a guest's network filter (its firewall).</summary>
+    public static string FirewallName(string guestId) => $"nano-{guestId}";
+
     /// <summary>CPU priority: cputune shares and the share of each period a vCPU may run (ROUTES.md 4.5).</summary>
     private static (int Shares, int QuotaPercent) CpuPriority(string priority) => priority switch
     {
@@ -35,8 +38,11 @@ public sealed class InstanceManager(
         var volumes = create.Disks.Select((_, i) => Path.Combine(folder, i == 0 ? $"{create.GuestId}_sys.qcow2" : $"{create.GuestId}_{i}.qcow2")).ToList();
         var seed = create.CloudInit is null ? null : Path.Combine(folder, $"{create.GuestId}_ci.iso");
         var made = new List<string>();
+        var firewall = create.SecurityPolicy is not null && hypervisor.SupportsFirewalls;
         try
         {
+            if (firewall)
+                ApplyFirewall(create.GuestId, create.SecurityPolicy!);
             for (var i = 0; i < volumes.Count; i++)
             {
                 if (File.Exists(volumes[i]))
@@ -68,8 +74,24 @@ public sealed class InstanceManager(
         {
             foreach (var file in made)
                 File.Delete(file);
+            if (firewall)
+                hypervisor.RemoveFirewall(FirewallName(create.GuestId));
             throw;
         }
+    }
+
+    /// <summary>
+    /// Defines or replaces the guest's firewall (an nwfilter its bridged NIC references); libvirt swaps the
+    /// rules of a running guest at once.
+    /// </summary>
+    public void ApplyFirewall(string guestId, FirewallPolicy policy)
+    {
+        if (!Guid.TryParse(guestId, out _))
+            throw new ArgumentException($"'{guestId}' is not a guest id");
+        if (!hypervisor.SupportsFirewalls)
+            throw new InvalidOperationException($"this cell's hypervisor ({hypervisor.Type}) has no network filters");
+        hypervisor.ApplyFirewall(new FirewallDefinition(FirewallName(guestId), guestId, policy.DefaultAction != "reject",
+            [.. policy.Rules.Select(r => new FirewallRuleDefinition(r.Action != "reject", r.Protocol, r.FromAddress, r.ToAddress, r.ToPort))]));
     }
 
     /// <summary>Defines the domain again over the guest's existing volumes (and seed); running guests pick it up at their next start.</summary>
@@ -89,6 +111,8 @@ public sealed class InstanceManager(
         if (hypervisor.Find(guestId) is { State: DomainState.Running })
             throw new InvalidOperationException($"guest {guestId} is running");
         hypervisor.Undefine(guestId);
+        if (hypervisor.SupportsFirewalls)
+            hypervisor.RemoveFirewall(FirewallName(guestId));
         foreach (var file in GuestFiles(guestId))
             File.Delete(file);
         SweepImages();
@@ -277,8 +301,9 @@ public sealed class InstanceManager(
             VirtualCpus = create.Cores,
             Owner = new DomainOwner(create.GuestId, cellName),
             Disks = disks,
-            Nic = new DomainNic(create.Mac, hardware.NicModel.Length > 0 ? hardware.NicModel : "virtio", Bridge: null)
+            Nic = new DomainNic(create.Mac, hardware.NicModel.Length > 0 ? hardware.NicModel : "virtio", string.IsNullOrEmpty(bridge) ? null : bridge)
             {
+                Filter = hypervisor.SupportsFirewalls && hypervisor.FirewallXml(FirewallName(create.GuestId)) is not null ? FirewallName(create.GuestId) : null,
                 InboundKiBps = qos.ReceiveSpeed / 1024,
                 OutboundKiBps = qos.SendSpeed / 1024,
             },

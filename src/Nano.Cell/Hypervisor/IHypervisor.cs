@@ -55,6 +55,18 @@ public interface IHypervisor : IDisposable
     /// <summary>Sets an account's password inside the running guest (QEMU guest agent).</summary>
     void SetUserPassword(string guestId, string user, string password);
 
+    /// <summary>Whether this hypervisor has network filters (libvirt's test driver has none).</summary>
+    bool SupportsFirewalls { get; }
+
+    /// <summary>Defines or replaces a network filter (interfaces using it follow at once).</summary>
+    void ApplyFirewall(Nano.Libvirt.FirewallDefinition firewall);
+
+    /// <summary>The XML of a network filter, or null when there is none.</summary>
+    string? FirewallXml(string name);
+
+    /// <summary>Removes a network filter; false when there was none.</summary>
+    bool RemoveFirewall(string name);
+
     /// <summary>Removes the guest's domain definition; false when there was none.</summary>
     bool Undefine(string guestId);
 

@@ -64,6 +64,28 @@ public sealed class LibvirtHypervisor : IHypervisor
         domain.Start();
     }
 
+    public bool SupportsFirewalls => Type != "TEST";
+
+    public void ApplyFirewall(FirewallDefinition firewall)
+    {
+        using (_connection.DefineNetworkFilter(firewall.ToXml()))
+        {
+        }
+    }
+
+    public string? FirewallXml(string name)
+    {
+        using var filter = _connection.FindNetworkFilter(name);
+        return filter?.GetXml();
+    }
+
+    public bool RemoveFirewall(string name)
+    {
+        using var filter = _connection.FindNetworkFilter(name);
+        filter?.Undefine();
+        return filter is not null;
+    }
+
     public void StartFromMedia(string guestId, string isoPath)
     {
         using var domain = Require(guestId);

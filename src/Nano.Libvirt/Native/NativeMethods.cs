@@ -83,6 +83,21 @@ internal static partial class NativeMethods
     internal static partial int virDomainUpdateDeviceFlags(DomainHandle dom, string xml, uint flags);
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial NetworkFilterHandle virNWFilterDefineXML(ConnectHandle conn, string xml);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial NetworkFilterHandle virNWFilterLookupByName(ConnectHandle conn, string name);
+
+    [LibraryImport(Lib)]
+    internal static partial int virNWFilterUndefine(NetworkFilterHandle filter);
+
+    [LibraryImport(Lib)]
+    internal static partial nint virNWFilterGetXMLDesc(NetworkFilterHandle filter, uint flags);
+
+    [LibraryImport(Lib)]
+    internal static partial int virNWFilterFree(nint filter);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint virDomainGetMetadata(DomainHandle dom, int type, string? uri, uint flags);
 
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]

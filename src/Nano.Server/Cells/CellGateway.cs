@@ -68,14 +68,8 @@ public sealed class CellGateway(
         // A stopping server ends agent streams at once (they would hold up shutdown); agents reconnect.
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var connection = new CellConnection(hello.Name, ending.Token);
-        await cells.RegisterAsync(Registration(hello));
-        await guestStates.CellJoinedAsync(hello.Name, hello.Domains);
-        if (_connections.TryGetValue(hello.Name, out var previous))
-            logger.LogWarning("Cell {Cell} connected again; the newer stream replaces the older one", hello.Name);
-        _connections[hello.Name] = connection;
-        previous?.Close();
-        logger.LogInformation("Cell {Cell} ({Address}) joined: {Cores} cores, {Memory} bytes, {Hypervisor} {Version}, {Domains} domains",
-            hello.Name, hello.Address, hello.Cores, hello.Memory, hello.Hypervisor, hello.HypervisorVersion, hello.Domains.Count);
+        // The welcome is queued first, and the stream takes commands before the cell shows as alive in the
+        // database: a client that sees it there can send it work at once.
         connection.Send(new ConnectResponse
         {
             Welcome = new Welcome
@@ -85,6 +79,23 @@ public sealed class CellGateway(
                 MetricsIntervalMs = options.Value.CellMetricsIntervalMs,
             },
         });
+        if (_connections.TryGetValue(hello.Name, out var previous))
+            logger.LogWarning("Cell {Cell} connected again; the newer stream replaces the older one", hello.Name);
+        _connections[hello.Name] = connection;
+        previous?.Close();
+        try
+        {
+            await cells.RegisterAsync(Registration(hello));
+            await guestStates.CellJoinedAsync(hello.Name, hello.Domains);
+        }
+        catch
+        {
+            _connections.TryRemove(new KeyValuePair<string, CellConnection>(hello.Name, connection));
+            connection.Close();
+            throw;
+        }
+        logger.LogInformation("Cell {Cell} ({Address}) joined: {Cores} cores, {Memory} bytes, {Hypervisor} {Version}, {Domains} domains",
+            hello.Name, hello.Address, hello.Cores, hello.Memory, hello.Hypervisor, hello.HypervisorVersion, hello.Domains.Count);
         feed.Publish(hello.Name);
         var pump = connection.PumpAsync(responses);
         _ = RejoinAsync(hello.Name, [.. hello.Domains], connection.Closed);
@@ -105,6 +116,9 @@ public sealed class CellGateway(
             if (_connections.TryRemove(new KeyValuePair<string, CellConnection>(hello.Name, connection)))
             {
                 await cells.DisconnectAsync(hello.Name);
+                // A newer stream that joined meanwhile (it enters the map before it registers) stays connected.
+                if (_connections.ContainsKey(hello.Name))
+                    await cells.MarkConnectedAsync(hello.Name);
                 feed.Publish(hello.Name);
                 logger.LogInformation("Cell {Cell} left", hello.Name);
             }

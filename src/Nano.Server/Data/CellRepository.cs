@@ -128,6 +128,13 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         await c.ExecuteAsync("UPDATE cells SET connected = false WHERE name = @name", new { name });
     }
 
+    /// <summary>The cell's stream is up (again): connected, heard from now.</summary>
+    public async Task MarkConnectedAsync(string name)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE cells SET connected = true, last_seen = now() WHERE name = @name", new { name });
+    }
+
     /// <summary>Cells marked connected but silent for longer than the liveness timeout, with when they were last heard from.</summary>
     public async Task<IReadOnlyList<(string Name, DateTime LastSeen)>> ListSilentAsync()
     {

@@ -54,6 +54,7 @@ public sealed record GuestRow
     public string Tablet { get; init; } = "";
     public Guid? SystemImage { get; init; }
     public Guid? MediaSource { get; init; }
+    public Guid? SecurityPolicyGroup { get; init; }
 }
 
 /// <summary>A guest to insert: the configuration chosen at creation.</summary>
@@ -61,7 +62,7 @@ public sealed record NewGuest(
     Guid Id, string Name, string Owner, string GroupName, string Pool, string Cell, int Cores, long Memory, long[] Disks, bool AutoStart,
     string System, string Template, string MonitorSecret, string EthernetAddress, string DisplayProtocol, string AdminName, string AdminSecret,
     string[] Modules, string CpuPriority, long ReadSpeed, long WriteSpeed, long ReadIops, long WriteIops, long ReceiveSpeed, long SendSpeed,
-    string DiskBus, string NicModel, string Display, string Usb, string Tablet, Guid? SystemImage);
+    string DiskBus, string NicModel, string Display, string Usb, string Tablet, Guid? SystemImage, Guid? SecurityPolicyGroup);
 
 /// <summary>Guest rows, with the address allocation that goes with them.</summary>
 public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, AddressPoolRepository addresses)
@@ -73,7 +74,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
                g.template, g.monitor_secret, g.ethernet_address, g.display_protocol, g.display_address, g.internal_address, g.admin_name, g.admin_secret,
                g.modules, g.cpu_priority, g.read_speed, g.write_speed, g.read_iops, g.write_iops, g.receive_speed, g.send_speed,
                g.cpu_usage, g.memory_used, g.bytes_read, g.bytes_written, g.bytes_received, g.bytes_sent, g.operation,
-               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source
+               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source, g.security_policy_group
         FROM guests g LEFT JOIN cells cl ON cl.name = g.cell
         """;
 
@@ -109,10 +110,10 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     }
 
     /// <summary>
-    /// Inserts the guest (not created yet, its creation operation attached) and, when the pool uses an
+    /// Inserts the guest (not created yet, its creation operation attached) with its security policy and, when the pool uses an
     /// address pool, allocates its address in the same transaction. Returns the address in CIDR form, or "".
     /// </summary>
-    public async Task<string> InsertAsync(NewGuest guest, string? addressPool, Guid operation)
+    public async Task<string> InsertAsync(NewGuest guest, SecurityPolicy policy, string? addressPool, Guid operation)
     {
         await using var c = await db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
@@ -121,16 +122,17 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
             await c.ExecuteAsync("""
                 INSERT INTO guests (id, name, owner, group_name, pool, cell, cores, memory, disks, auto_start, system, template, monitor_secret,
                                     ethernet_address, display_protocol, admin_name, admin_secret, modules, cpu_priority, read_speed, write_speed,
-                                    read_iops, write_iops, receive_speed, send_speed, operation, disk_bus, nic_model, display, usb, tablet, system_image)
+                                    read_iops, write_iops, receive_speed, send_speed, operation, disk_bus, nic_model, display, usb, tablet, system_image, security_policy_group)
                 VALUES (@Id, @Name, @Owner, @GroupName, @Pool, @Cell, @Cores, @Memory, @Disks, @AutoStart, @System, @Template, @MonitorSecret,
                         @EthernetAddress, @DisplayProtocol, @AdminName, @AdminSecret, @Modules, @CpuPriority, @ReadSpeed, @WriteSpeed,
-                        @ReadIops, @WriteIops, @ReceiveSpeed, @SendSpeed, @operation, @DiskBus, @NicModel, @Display, @Usb, @Tablet, @SystemImage)
+                        @ReadIops, @WriteIops, @ReceiveSpeed, @SendSpeed, @operation, @DiskBus, @NicModel, @Display, @Usb, @Tablet, @SystemImage, @SecurityPolicyGroup)
                 """, new DynamicParameters(guest).With("operation", operation), tx);
         }
         catch (PostgresException e) when (e.IsUniqueViolation())
         {
             throw Fail.Exists($"compute pool '{guest.Pool}' already has a guest named '{guest.Name}'");
         }
+        await SecurityPolicyRepository.InsertGuestPolicyAsync(c, tx, guest.Id, policy);
         var cidr = "";
         if (addressPool is not null)
         {

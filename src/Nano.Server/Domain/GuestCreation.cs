@@ -8,7 +8,7 @@ namespace Nano.Server.Domain;
 /// <summary>What a creation request asks for, validated.</summary>
 public sealed record GuestRequest(
     string Name, string Owner, string Group, string Pool, string Template, int Cores, long Memory, long[] Disks, bool AutoStart,
-    string[] Modules, GuestQos Qos, CloudInitSettings? CloudInit, string? FromImage);
+    string[] Modules, GuestQos Qos, CloudInitSettings? CloudInit, string? FromImage, string? SecurityPolicyGroup);
 
 /// <summary>Quality of service asked for at creation.</summary>
 public sealed record GuestQos(string CpuPriority, long ReadSpeed, long WriteSpeed, long ReadIops, long WriteIops, long ReceiveSpeed, long SendSpeed);
@@ -24,7 +24,7 @@ public sealed record CloudInitSettings(bool RootEnabled, string AdminName, strin
 /// </summary>
 public sealed class GuestCreation(
     GuestRepository guests, ComputePoolRepository pools, CellRepository cells, TemplateRepository templates, AddressPoolRepository addressPools,
-    ImageCatalog images, CellGateway gateway, Operations operations, ILogger<GuestCreation> logger)
+    ImageCatalog images, SecurityPolicies policies, CellGateway gateway, Operations operations, ILogger<GuestCreation> logger)
 {
     public const string Kind = "create_guest";
 
@@ -33,6 +33,7 @@ public sealed class GuestCreation(
     {
         var pool = await pools.FindAsync(request.Pool) ?? throw Fail.NotFound($"compute pool '{request.Pool}' not found");
         var image = request.FromImage is null ? null : await images.FindUsableAsync(session, Images.ImageKinds.Disk, request.FromImage);
+        var (policy, policyGroup) = await policies.ForNewGuestAsync(request.SecurityPolicyGroup, session);
         var template = await templates.FindAsync(request.Template) ?? throw Fail.NotFound($"template '{request.Template}' not found");
         var cell = Scheduler.Choose(pool.Name, await cells.ListAsync(pool.Name), request.Cores, request.Memory, request.Disks.Sum());
         var id = Guid.NewGuid();
@@ -43,13 +44,14 @@ public sealed class GuestCreation(
             request.Cores, request.Memory, request.Disks, request.AutoStart, template.OperatingSystem, template.Id, Secrets.New(8), Mac(),
             template.Control, adminName, adminSecret, request.Modules, request.Qos.CpuPriority, request.Qos.ReadSpeed, request.Qos.WriteSpeed,
             request.Qos.ReadIops, request.Qos.WriteIops, request.Qos.ReceiveSpeed, request.Qos.SendSpeed,
-            template.Disk, template.Network, template.Display, template.Usb, template.Tablet, image?.Id);
+            template.Disk, template.Network, template.Display, template.Usb, template.Tablet, image?.Id, policyGroup);
 
         var address = "";
         await operations.StartAsync(Kind, id.ToString(), session.User, async (progress, cancel) =>
         {
             var command = GuestSpec.From(await guests.FindAsync(id) ?? throw Fail.NotFound($"guest {id} vanished while being created"));
             command.SystemImage = image is null ? null : ImageCatalog.Cached(image);
+            command.SecurityPolicy = SecurityPolicies.ToCell(policy);
             if (cloudInit is not null)
             {
                 command.CloudInit = new CloudInitSeed
@@ -83,7 +85,7 @@ public sealed class GuestCreation(
                 await UndoAsync(id, cell.Name);
                 throw;
             }
-        }, prepare: async operation => address = await guests.InsertAsync(guest, pool.Network, operation));
+        }, prepare: async operation => address = await guests.InsertAsync(guest, policy, pool.Network, operation));
         return id;
     }
 

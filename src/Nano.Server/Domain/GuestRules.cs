@@ -28,8 +28,6 @@ public static class GuestRules
         var modules = r.Modules.Distinct().ToArray();
         if (modules.FirstOrDefault(m => !Modules.Contains(m)) is { } unknown)
             throw Fail.Invalid($"unknown module '{unknown}': only qemu and cloud-init");
-        if (!string.IsNullOrEmpty(r.SecurityPolicyGroup))
-            throw Unbuilt("security_policy_group (security policies)");
         var qos = r.Qos is null
             ? new GuestQos("high", 0, 0, 0, 0, 0, 0)
             : new GuestQos(Priorities.Contains(r.Qos.CpuPriority) ? r.Qos.CpuPriority : throw Fail.Invalid($"cpu_priority must be high, medium or low, not '{r.Qos.CpuPriority}'"),
@@ -44,11 +42,8 @@ public static class GuestRules
             cloudInit = new CloudInitSettings(ci.RootEnabled, admin, secret, path);
         }
         return new GuestRequest(name, owner, group, pool, r.Template, r.Cores, r.Memory, [.. r.Disks], r.AutoStart, modules, qos, cloudInit,
-            string.IsNullOrEmpty(r.FromImage) ? null : r.FromImage);
+            string.IsNullOrEmpty(r.FromImage) ? null : r.FromImage, string.IsNullOrEmpty(r.SecurityPolicyGroup) ? null : r.SecurityPolicyGroup);
     }
 
     private static long NonNegative(string field, long value) => value >= 0 ? value : throw Fail.Invalid($"{field} must not be negative");
-
-    private static Grpc.Core.RpcException Unbuilt(string what) =>
-        new(new Grpc.Core.Status(Grpc.Core.StatusCode.Unimplemented, $"{what} is not implemented yet"));
 }

@@ -83,6 +83,8 @@ public static class NanoApp
         builder.Services.AddSingleton<ImageCatalog>();
         builder.Services.AddSingleton<ImageCloning>();
         builder.Services.AddSingleton<ImageExports>();
+        builder.Services.AddSingleton<SecurityPolicyRepository>();
+        builder.Services.AddSingleton<SecurityPolicies>();
 
         builder.Services.AddGrpc(o => o.Interceptors.Add<SessionInterceptor>()).AddJsonTranscoding();
         builder.Services.AddGrpcReflection();

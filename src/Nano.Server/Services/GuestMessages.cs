@@ -30,6 +30,7 @@ public static class GuestMessages
         AutoStart = g.AutoStart,
         System = g.System,
         MediaAttached = g.MediaSource is not null,
+        SecurityPolicyGroup = g.SecurityPolicyGroup?.ToString() ?? "",
         MonitorSecret = withSecret ? g.MonitorSecret : "",
         EthernetAddress = g.EthernetAddress ?? "",
         DisplayProtocol = g.DisplayProtocol,

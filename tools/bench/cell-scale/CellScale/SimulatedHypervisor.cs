@@ -17,6 +17,10 @@ internal sealed class SimulatedHypervisor : IHypervisor
     public (DomainState State, int? ConsolePort)? Find(string guestId) => null;
     public void Start(string guestId) => throw new NotSupportedException();
     public void StartFromMedia(string guestId, string isoPath) => throw new NotSupportedException();
+    public bool SupportsFirewalls => false;
+    public void ApplyFirewall(Nano.Libvirt.FirewallDefinition firewall) => throw new NotSupportedException();
+    public string? FirewallXml(string name) => null;
+    public bool RemoveFirewall(string name) => false;
     public IReadOnlyList<string> ListOwnVolumeFiles(string cell) => [];
     public void ChangeMedia(string guestId, string? isoPath) => throw new NotSupportedException();
     public string? InsertedMedia(string guestId) => throw new NotSupportedException();

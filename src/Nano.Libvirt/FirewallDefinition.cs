@@ -1,0 +1,48 @@
+using System.Xml.Linq;
+
+namespace Nano.Libvirt;
+
+/// <summary>One rule for traffic arriving at a guest.</summary>
+/// <param name="Accept">Accept (true) or reject.</param>
+/// <param name="Protocol">"all", "tcp", "udp" or "icmp".</param>
+/// <param name="FromAddress">Source IPv4 address; empty for any.</param>
+/// <param name="ToAddress">Destination IPv4 address; empty for any.</param>
+/// <param name="ToPort">Destination port (tcp, udp); 0 for any.</param>
+public sealed record FirewallRuleDefinition(bool Accept, string Protocol, string FromAddress, string ToAddress, int ToPort);
+
+/// <summary>
+/// A guest's firewall as a libvirt nwfilter in the root chain: traffic the guest starts (and the
+/// answers to it) passes; arriving traffic meets the rules in order (priorities 100, 101, ...), then
+/// the default action. libvirt's rules are stateful, so an accepted connection's replies pass too.
+/// </summary>
+public sealed record FirewallDefinition(string Name, string Uuid, bool DefaultAccept, IReadOnlyList<FirewallRuleDefinition> Rules)
+{
+    private const int FirstRulePriority = 100;
+
+    public string ToXml()
+    {
+        var filter = new XElement("filter", new XAttribute("name", Name), new XAttribute("chain", "root"),
+            new XElement("uuid", Uuid),
+            Rule(true, "out", FirstRulePriority - 10, new XElement("all")));
+        for (var i = 0; i < Rules.Count; i++)
+            filter.Add(Rule(Rules[i].Accept, "in", FirstRulePriority + i, Match(Rules[i])));
+        filter.Add(Rule(DefaultAccept, "in", 1000, new XElement("all")));
+        return filter.ToString(SaveOptions.DisableFormatting);
+    }
+
+    private static XElement Rule(bool accept, string direction, int priority, XElement match) =>
+        new("rule", new XAttribute("action", accept ? "accept" : "reject"), new XAttribute("direction", direction),
+            new XAttribute("priority", priority), match);
+
+    private static XElement Match(FirewallRuleDefinition rule)
+    {
+        var match = new XElement(rule.Protocol is "tcp" or "udp" or "icmp" ? rule.Protocol : "all");
+        if (rule.FromAddress.Length > 0)
+            match.Add(new XAttribute("srcipaddr", rule.FromAddress));
+        if (rule.ToAddress.Length > 0)
+            match.Add(new XAttribute("dstipaddr", rule.ToAddress));
+        if (rule.ToPort > 0 && rule.Protocol is "tcp" or "udp")
+            match.Add(new XAttribute("dstportstart", rule.ToPort));
+        return match;
+    }
+}

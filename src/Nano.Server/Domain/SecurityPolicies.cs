@@ -1,0 +1,64 @@
+using Nano.Contracts.Cell.V1;
+using Nano.Server.Data;
+
+namespace Nano.Server.Domain;
+
+/// <summary>
+/// Security policy groups and guests' policies (ROUTES.md 4.9). A guest's policy changes only when its
+/// cell has applied it (the guest's nwfilter is replaced; running guests included), so the stored policy
+/// is the enforced one. A guest not created yet, or on a cell that is offline, cannot change its policy.
+/// </summary>
+public sealed class SecurityPolicies(SecurityPolicyRepository policies, GuestLifecycle lifecycle)
+{
+    public static PolicyGroupFields Fields(string? name, string? description, string? owner, string? group, bool enabled, bool global,
+        string? defaultAction, SessionContext session) => new(
+        ZoneRules.Name("security policy group", name),
+        string.IsNullOrEmpty(description) ? "" : IdentityRules.Text("description", description, 1024),
+        ZoneRules.Name("user", string.IsNullOrEmpty(owner) ? session.User : owner),
+        ZoneRules.Name("group", string.IsNullOrEmpty(group) ? (session.Group.Length > 0 ? session.Group : throw Fail.Invalid("group is required")) : group),
+        enabled, global, SecurityRules.Action(defaultAction, "default_action"));
+
+    public async Task<PolicyGroupRow> FindGroupAsync(string id) =>
+        (Guid.TryParse(id, out var guid) ? await policies.FindGroupAsync(guid) : null) ?? throw Fail.NotFound($"security policy group '{Short(id)}' not found");
+
+    /// <summary>The policy a new guest starts with: a copy of <paramref name="groupId"/>'s (enabled, and global or the session's own), or accept-all.</summary>
+    public async Task<(SecurityPolicy Policy, Guid? Group)> ForNewGuestAsync(string? groupId, SessionContext session)
+    {
+        if (string.IsNullOrEmpty(groupId))
+            return (new SecurityPolicy("accept", []), null);
+        var group = await FindGroupAsync(groupId);
+        if (!group.Enabled)
+            throw Fail.Precondition($"security policy group '{group.Name}' is disabled");
+        if (!group.Global && group.Owner != session.User && group.GroupName != session.Group && !session.Menu.Contains(AccessRules.UserMenu))
+            throw Fail.NotFound($"security policy group '{Short(groupId)}' not found");
+        return (await policies.GroupPolicyAsync(group.Id) ?? throw Fail.NotFound($"security policy group '{Short(groupId)}' not found"), group.Id);
+    }
+
+    public Task ChangeGroupRulesAsync(string id, Func<IReadOnlyList<PolicyRule>, List<PolicyRule>> edit) =>
+        Guid.TryParse(id, out var guid) ? policies.ChangeGroupRulesAsync(guid, edit) : throw Fail.NotFound($"security policy group '{Short(id)}' not found");
+
+    /// <summary>Edits a created guest's policy: its cell applies the result first, then it is stored.</summary>
+    public Task ChangeGuestAsync(GuestRow guest, Func<SecurityPolicy, SecurityPolicy> edit, CancellationToken cancellationToken)
+    {
+        GuestLifecycle.RequireCreated(guest);
+        return policies.ChangeGuestPolicyAsync(guest.Id, edit, changed => lifecycle.SendAsync(guest, new Command
+        {
+            ApplySecurityPolicy = new ApplySecurityPolicy { GuestId = guest.Id.ToString(), Policy = ToCell(changed) },
+        }, cancellationToken));
+    }
+
+    /// <summary>A policy as the cell protocol carries it (the NIC number is not part of it: guests have one NIC).</summary>
+    public static FirewallPolicy ToCell(SecurityPolicy policy) => new()
+    {
+        DefaultAction = policy.DefaultAction,
+        Rules =
+        {
+            policy.Rules.Select(r => new FirewallRule
+            {
+                Action = r.Action, Protocol = r.Protocol, FromAddress = r.FromAddress, ToAddress = r.ToAddress, ToPort = r.ToPort,
+            }),
+        },
+    };
+
+    private static string Short(string id) => id.Length > 40 ? id[..40] : id;
+}
