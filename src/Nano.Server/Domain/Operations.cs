@@ -59,6 +59,18 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
     }
 
+    /// <summary>Waits until an operation has finished and returns its final row.</summary>
+    public async Task<OperationRow> WaitAsync(Guid id, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var row = await rows.FindAsync(id) ?? throw Fail.NotFound($"operation {id} not found");
+            if (row.FinishedAt is not null)
+                return row;
+            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+        }
+    }
+
     /// <summary>Asks a running operation of this server to stop; false when it is not running here.</summary>
     public bool Cancel(Guid id)
     {

@@ -85,6 +85,8 @@ public static class NanoApp
         builder.Services.AddSingleton<ImageExports>();
         builder.Services.AddSingleton<SecurityPolicyRepository>();
         builder.Services.AddSingleton<SecurityPolicies>();
+        builder.Services.AddSingleton<BatchRepository>();
+        builder.Services.AddSingleton<Batches>();
 
         builder.Services.AddGrpc(o => o.Interceptors.Add<SessionInterceptor>()).AddJsonTranscoding();
         builder.Services.AddGrpcReflection();

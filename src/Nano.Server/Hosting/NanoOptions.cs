@@ -20,6 +20,9 @@ public sealed class NanoOptions
     /// <summary>Folder of the image store; default: &lt;DataDir&gt;/images.</summary>
     public string ImageStore { get; set; } = "";
 
+    /// <summary>How many guests of one batch task are worked on at the same time.</summary>
+    public int BatchConcurrency { get; set; } = 4;
+
     /// <summary>Seconds a long cell command (image fetch, export) may go without progress before it is abandoned.</summary>
     public int CellProgressTimeoutSeconds { get; set; } = 60;
 

@@ -1,0 +1,129 @@
+using Nano.Contracts.V1;
+using Nano.Server.Data;
+
+namespace Nano.Server.Domain;
+
+/// <summary>
+/// Batch tasks (ROUTES.md 4.11): create, delete or stop many guests as one operation whose items carry
+/// each guest's status and error. Items run independently (one failing stops no other), at most
+/// Nano:BatchConcurrency at a time, so a large batch does not swamp its cells.
+/// </summary>
+public sealed class Batches(
+    BatchRepository items, Operations operations, GuestCreation creation, GuestAccess access, GuestLifecycle lifecycle, GuestRepository guests,
+    ComputePoolRepository pools, Microsoft.Extensions.Options.IOptions<Hosting.NanoOptions> options)
+{
+    public const int MaxGuests = 1000;
+    public const string CreateKind = "batch_create_guest";
+    public const string DeleteKind = "batch_delete_guest";
+    public const string StopKind = "batch_stop_guest";
+
+    /// <summary>Statuses of items not finished yet.</summary>
+    public static readonly string[] Running = ["creating", "deleting", "stopping"];
+
+    /// <summary>#99: guests &lt;prefix&gt;_0 .. &lt;prefix&gt;_&lt;count-1&gt;, each created as #37 would.</summary>
+    public async Task<Guid> StartCreateAsync(StartBatchCreateGuestRequest r, SessionContext session)
+    {
+        if (r.NameRule is not ("" or "order"))
+            throw Fail.Invalid($"name_rule '{r.NameRule}' is not supported: only order");
+        var prefix = ZoneRules.Name("name_prefix", r.NamePrefix);
+        if (r.Count is <= 0 or > MaxGuests)
+            throw Fail.Invalid($"count must be between 1 and {MaxGuests}");
+        var names = Enumerable.Range(0, r.Count).Select(i => $"{prefix}_{i}").ToList();
+        // The whole request is checked once, as its first guest: a bad field fails the batch before anything starts.
+        var request = GuestRules.Validate(new CreateGuestRequest
+        {
+            Name = names[0], Owner = r.Owner, Group = r.Group, Pool = r.Pool, Template = r.Template, Cores = r.Cores, Memory = r.Memory,
+            Disks = { r.Disks }, AutoStart = r.AutoStart, FromImage = r.FromImage, Modules = { r.Modules }, CloudInit = r.CloudInit, Qos = r.Qos,
+        }, session);
+        _ = await pools.FindAsync(request.Pool) ?? throw Fail.NotFound($"compute pool '{request.Pool}' not found");
+        return await RunAsync(CreateKind, session, [.. names.Select(n => (n, (Guid?)null))], "creating", async (batch, position, name, _, ct) =>
+        {
+            var id = await creation.StartAsync(request with { Name = name }, session);
+            await items.UpdateAsync(batch, position, "creating", id);
+            var operation = (await guests.FindAsync(id))?.Operation;
+            var outcome = operation is { } op ? await operations.WaitAsync(op, ct) : null;
+            return outcome is null or { State: Operations.Succeeded } ? ("created", "") : ("fail", outcome.Error);
+        });
+    }
+
+    /// <summary>#101: stopped guests deleted; every id must exist (and be visible) when the batch is asked for.</summary>
+    public async Task<Guid> StartDeleteAsync(IReadOnlyList<string> ids, SessionContext session) =>
+        await RunAsync(DeleteKind, session, await GuestsAsync(ids, session), "deleting", async (_, _, _, guest, ct) =>
+        {
+            await lifecycle.DeleteAsync(await access.FindAsync(session, guest.ToString()), ct);
+            return ("deleted", "");
+        });
+
+    /// <summary>#103: running guests stopped (ACPI shutdown, or power off with force).</summary>
+    public async Task<Guid> StartStopAsync(IReadOnlyList<string> ids, bool force, SessionContext session) =>
+        await RunAsync(StopKind, session, await GuestsAsync(ids, session), "stopping", async (_, _, _, guest, ct) =>
+        {
+            await lifecycle.StopAsync(await access.FindAsync(session, guest.ToString()), reboot: false, force, ct);
+            return ("stopped", "");
+        });
+
+    /// <summary>A batch's items, for its owner or a user administrator; the kind must match the route.</summary>
+    public async Task<(IReadOnlyList<BatchItemRow> Items, bool Finished)> GetAsync(string kind, string id, SessionContext session)
+    {
+        var operation = Guid.TryParse(id, out var guid) ? await operations.FindAsync(guid) : null;
+        if (operation is null || operation.Kind != kind || (operation.CreatedBy != session.User && !session.Menu.Contains(AccessRules.UserMenu)))
+            throw Fail.NotFound($"batch '{(id.Length > 40 ? id[..40] : id)}' not found");
+        var list = await items.ListAsync(guid);
+        return (list, list.All(i => !Running.Contains(i.Status)));
+    }
+
+    private async Task<List<(string Name, Guid? Guest)>> GuestsAsync(IReadOnlyList<string> ids, SessionContext session)
+    {
+        if (ids.Count == 0)
+            throw Fail.Invalid("guest must list at least one guest id");
+        if (ids.Count > MaxGuests)
+            throw Fail.Invalid($"at most {MaxGuests} guests per batch");
+        var found = new List<(string, Guid?)>();
+        foreach (var id in ids.Distinct())
+        {
+            var guest = await access.FindAsync(session, id);
+            found.Add((guest.Name, guest.Id));
+        }
+        return found;
+    }
+
+    /// <summary>Records the batch (an operation) and its items, then works the items off in the background.</summary>
+    private async Task<Guid> RunAsync(string kind, SessionContext session, List<(string Name, Guid? Guest)> list, string status,
+        Func<Guid, int, string, Guid, CancellationToken, Task<(string Status, string Error)>> work)
+    {
+        var batch = Guid.Empty;
+        batch = await operations.StartAsync(kind, $"{list.Count} guests", session.User, async (progress, ct) =>
+        {
+            using var slots = new SemaphoreSlim(Math.Max(1, options.Value.BatchConcurrency));
+            var done = 0;
+            await Task.WhenAll(list.Select(async (item, position) =>
+            {
+                await slots.WaitAsync(ct);
+                try
+                {
+                    (string Status, string Error) outcome;
+                    try
+                    {
+                        outcome = await work(batch, position, item.Name, item.Guest ?? Guid.Empty, ct);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        outcome = ("fail", e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message);
+                    }
+                    await items.UpdateAsync(batch, position, outcome.Status, error: outcome.Error);
+                }
+                finally
+                {
+                    slots.Release();
+                }
+                var finished = Interlocked.Increment(ref done);
+                await progress.ReportAsync($"{finished} of {list.Count} guests done", finished * 100 / list.Count);
+            }));
+        }, prepare: id =>
+        {
+            batch = id;
+            return items.InsertItemsAsync(id, list, status);
+        });
+        return batch;
+    }
+}
