@@ -406,6 +406,43 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.Null(libvirt.FindNetworkFilter($"nano-{id}"));
     }
 
+    [Fact]
+    public async Task ABatchOfTenGuests_IsCreatedRunningThenStoppedAndDeleted_LeavingNothing()
+    {
+        var started = await Rest.PostAsync("/api/v1/batch/create_guest/", new
+        {
+            name_rule = "order", name_prefix = "many", count = 10, pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB,
+            disks = new[] { 256 * MiB }, auto_start = true,
+        }, _zone.AdminSession);
+        Assert.True(started.ErrorCode == 0, started.Text);
+        var created = await WaitBatchAsync("create_guest", started.Data!["id"]!.GetValue<string>());
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => $"many_{i}:created"), created.Select(i => $"{i!["name"]}:{i["status"]}"));
+        var ids = created.Select(i => i!["id"]!.GetValue<string>()).ToArray();
+        using var libvirt = Connection.Open("qemu:///system");
+        Assert.All(ids, id =>
+        {
+            using var domain = libvirt.FindDomain(id);
+            Assert.Equal(DomainState.Running, domain!.GetState());
+        });
+
+        var stop = await Rest.PostAsync("/api/v1/batch/stop_guest/", new { guest = ids, force = true }, _zone.AdminSession);
+        Assert.All(await WaitBatchAsync("stop_guest", stop.Data!["id"]!.GetValue<string>()), i => Assert.Equal("stopped", i!["status"]!.GetValue<string>()));
+        var delete = await Rest.PostAsync("/api/v1/batch/delete_guest/", new { guest = ids }, _zone.AdminSession);
+        Assert.All(await WaitBatchAsync("delete_guest", delete.Data!["id"]!.GetValue<string>()), i => Assert.Equal("deleted", i!["status"]!.GetValue<string>()));
+
+        Assert.All(ids, id => Assert.Null(libvirt.FindDomain(id)));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_work, "images")));
+        Assert.Empty((await Rest.GetAsync($"/api/v1/guest_search/?pool=default", _zone.AdminSession)).Data!.AsArray());
+    }
+
+    private async Task<System.Text.Json.Nodes.JsonArray> WaitBatchAsync(string kind, string id)
+    {
+        RestAnswer answer = null!;
+        await WaitForAsync(async () => (answer = await Rest.GetAsync($"/api/v1/batch/{kind}/{id}", _zone.AdminSession)).Status == System.Net.HttpStatusCode.OK);
+        Assert.Equal(0, answer.ErrorCode);
+        return answer.Data!.AsArray();
+    }
+
     /// <summary>The guest's nwfilter as "action protocol:port, ... | default", read back through the binding.</summary>
     private static string Firewall(Connection libvirt, string id)
     {
