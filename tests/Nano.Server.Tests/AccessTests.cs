@@ -92,7 +92,7 @@ public sealed class AccessTests(InitializedServer fixture) : IClassFixture<Initi
     [Fact]
     public async Task AnUnbuiltArea_AnswersNotImplemented_AfterAccessChecks()
     {
-        var answer = await fixture.Rest.PostAsync("/api/v1/batch/stop_guest/", new { }, fixture.AdminSession);
+        var answer = await fixture.Rest.PostAsync("/api/v1/migrations/", new { }, fixture.AdminSession);
         JsonAssert.Failure(501, answer);
     }
 
