@@ -239,6 +239,15 @@ public sealed class CellAgent(
                 case Command.BodyOneofCase.ExportSystem:
                     result.Instance = await Instances.ExportSystemAsync(command.ExportSystem, progress, deadline.Token);
                     break;
+                case Command.BodyOneofCase.ExportVolumes:
+                    result.Instance = await Instances.ExportVolumesAsync(command.ExportVolumes, progress, deadline.Token);
+                    break;
+                case Command.BodyOneofCase.ImportInstance:
+                    result.Instance = await Instances.ImportAsync(command.ImportInstance, progress, deadline.Token);
+                    break;
+                case Command.BodyOneofCase.ReleaseInstance:
+                    result.Instance = Instances.Release(command.ReleaseInstance);
+                    break;
                 case Command.BodyOneofCase.ApplySecurityPolicy:
                     Instances.ApplyFirewall(command.ApplySecurityPolicy.GuestId, command.ApplySecurityPolicy.Policy);
                     break;

@@ -42,6 +42,9 @@ internal sealed class FileImageSource : IImageSource
         }
     }
 
+    public async Task FetchStagedAsync(string ticket, long offset, Func<ReadOnlyMemory<byte>, ValueTask> write, CancellationToken cancellationToken) =>
+        await write(Pushed[ticket].AsMemory((int)offset));
+
     public async Task PushAsync(string ticket, string path, Action<long> sent, CancellationToken cancellationToken)
     {
         Pushed[ticket] = await File.ReadAllBytesAsync(path, cancellationToken);

@@ -203,6 +203,47 @@ public sealed class InstanceManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task AGuest_MovesToAnotherCell_ThroughExportReleaseAndImport()
+    {
+        var image = _source.Add(await MakeImageAsync("move-base.qcow2", 32 * MiB));
+        var guest = Guid.NewGuid().ToString();
+        var create = Create(guest, withSeed: true);
+        create.SystemImage = image;
+        await _instances.CreateAsync(create, _ => { }, CancellationToken.None);
+        var otherCell = $"cell-{Guid.NewGuid():N}";
+        var otherStorage = new CellStorageManager(Path.Combine(_root, "images-b"), Path.Combine(_root, "mounts-b"), Path.Combine(_root, "cell-b.json"));
+        var otherCache = new ImageCache(Path.Combine(_root, "cache-b"), _source, NullLogger.Instance);
+        var other = new InstanceManager(_hypervisor, otherStorage, otherCell, "127.0.0.1", otherCache, _source);
+
+        var percents = new List<int>();
+        await _instances.ExportVolumesAsync(new ExportVolumes { GuestId = guest, Tickets = { "t0", "t1", "t2", "t3" } }, percents.Add, CancellationToken.None);
+        Assert.Equal(["t0", "t1", "t2"], _source.Pushed.Keys.Order()); // system, data volume, seed
+        Assert.Equal(100, percents.Max());
+        _instances.Release(new ReleaseInstance { GuestId = guest });
+        var import = new ImportInstance { Settings = create };
+        foreach (var (ticket, suffix) in new[] { ("t0", "sys.qcow2"), ("t1", "1.qcow2"), ("t2", "ci.iso") })
+        {
+            var bytes = _source.Pushed[ticket];
+            import.Files.Add(new StagedFile { Ticket = ticket, Suffix = suffix, Size = bytes.Length, Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)) });
+        }
+        var moved = await other.ImportAsync(import, _ => { }, CancellationToken.None);
+        _instances.Release(new ReleaseInstance { GuestId = guest, DeleteFiles = true });
+
+        Assert.Equal(guest, Assert.Single(_hypervisor.ListOwnDomains(otherCell)).GuestId);
+        Assert.Empty(_hypervisor.ListOwnDomains(_cell));
+        Assert.Equal(otherCache.PathOf(image, ".qcow2"), Qcow2Header.BackingFile(moved.Volumes[0])); // its own cached copy
+        Assert.True(File.Exists(Path.Combine(otherStorage.CurrentPath, $"{guest}_ci.iso")));
+        Assert.Empty(Directory.GetFiles(_storage.CurrentPath));
+        Assert.False(File.Exists(_cache.PathOf(image, ".qcow2"))); // the source's cached copy went with its last overlay
+
+        import.Files[1].Sha256 = new string('0', 64);
+        other.Release(new ReleaseInstance { GuestId = guest, DeleteFiles = true });
+        await Assert.ThrowsAsync<InvalidOperationException>(() => other.ImportAsync(import, _ => { }, CancellationToken.None));
+        Assert.Empty(Directory.GetFiles(otherStorage.CurrentPath)); // a damaged copy is not kept
+        Assert.Empty(_hypervisor.ListOwnDomains(otherCell));
+    }
+
+    [Fact]
     public void TheDomainXml_MatchesTheGoldenFile()
     {
         var kvm = new FixedType("kvm", _hypervisor);

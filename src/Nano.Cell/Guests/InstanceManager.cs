@@ -144,6 +144,128 @@ public sealed class InstanceManager(
         return State(guestId, Volumes(guestId));
     }
 
+    /// <summary>A stopped guest's files in disk order (system, data volumes, then its cloud-init seed).</summary>
+    private List<string> Files(string guestId) =>
+        [.. Volumes(guestId), .. GuestFiles(guestId).Where(f => f.EndsWith("_ci.iso", StringComparison.Ordinal))];
+
+    /// <summary>Pushes a stopped guest's files to the server, one per ticket in order (a migration's first half).</summary>
+    public async Task<InstanceState> ExportVolumesAsync(ExportVolumes export, Action<int> progress, CancellationToken cancellationToken)
+    {
+        if (hypervisor.Find(export.GuestId) is not { } found)
+            throw new InvalidOperationException($"guest {export.GuestId} has no domain on this cell");
+        if (found.State == DomainState.Running)
+            throw new InvalidOperationException($"guest {export.GuestId} is running: only stopped guests migrate");
+        var files = Files(export.GuestId);
+        if (files.Count > export.Tickets.Count)
+            throw new ArgumentException($"guest {export.GuestId} has {files.Count} files but the server sent {export.Tickets.Count} tickets");
+        var total = Math.Max(1, files.Sum(f => new FileInfo(f).Length));
+        long done = 0;
+        for (var i = 0; i < files.Count; i++)
+        {
+            var before = done;
+            await server.PushAsync(export.Tickets[i], files[i], sent => progress((int)((before + sent) * 100 / total)), cancellationToken);
+            done += new FileInfo(files[i]).Length;
+        }
+        return State(export.GuestId, Volumes(export.GuestId));
+    }
+
+    /// <summary>
+    /// Takes over a guest from another cell: fetches its staged files (SHA-256 checked) into the storage folder,
+    /// or, with none, finds them there (shared storage); points a system overlay at this cell's cached copy of
+    /// its image; then its firewall and domain. Undone when a step fails.
+    /// </summary>
+    public async Task<InstanceState> ImportAsync(ImportInstance import, Action<int> progress, CancellationToken cancellationToken)
+    {
+        var settings = import.Settings ?? throw new ArgumentException("settings are required");
+        if (!Guid.TryParse(settings.GuestId, out _))
+            throw new ArgumentException($"'{settings.GuestId}' is not a guest id");
+        if (hypervisor.Find(settings.GuestId) is not null)
+            throw new InvalidOperationException($"guest {settings.GuestId} already has a domain on this cell");
+        var folder = storage.CurrentPath;
+        Directory.CreateDirectory(folder);
+        var made = new List<string>();
+        var firewall = settings.SecurityPolicy is not null && hypervisor.SupportsFirewalls;
+        try
+        {
+            var total = Math.Max(1, import.Files.Sum(f => f.Size));
+            long done = 0;
+            foreach (var file in import.Files)
+            {
+                if (file.Suffix is not ("sys.qcow2" or "ci.iso") && !System.Text.RegularExpressions.Regex.IsMatch(file.Suffix, "^[1-9][0-9]?\\.qcow2$"))
+                    throw new ArgumentException($"'{file.Suffix}' is not a volume name");
+                var path = Path.Combine(folder, $"{settings.GuestId}_{file.Suffix}");
+                if (File.Exists(path))
+                    throw new InvalidOperationException($"volume {path} already exists");
+                made.Add(path);
+                await FetchStagedAsync(file, path, fetched => progress((int)((done + fetched) * 100 / total)), cancellationToken);
+                done += file.Size;
+            }
+            var volumes = Volumes(settings.GuestId);
+            if (volumes.Count == 0)
+                throw new InvalidOperationException($"guest {settings.GuestId} has no volumes in {folder}");
+            if (settings.SystemImage is { } image && Qcow2Header.BackingFile(volumes[0]) is not null)
+                await images.UseAsync(image, ".qcow2", _ => { }, async cached =>
+                {
+                    await VolumeTool.RebaseAsync(volumes[0], cached, cancellationToken);
+                    return true;
+                }, cancellationToken);
+            if (firewall)
+                ApplyFirewall(settings.GuestId, settings.SecurityPolicy!);
+            var seed = GuestFiles(settings.GuestId).FirstOrDefault(f => f.EndsWith("_ci.iso", StringComparison.Ordinal));
+            hypervisor.Define(Definition(settings, volumes, seed), settings.AutoStart);
+            return State(settings.GuestId, volumes);
+        }
+        catch
+        {
+            foreach (var file in made)
+                File.Delete(file);
+            if (firewall)
+                hypervisor.RemoveFirewall(FirewallName(settings.GuestId));
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Lets a guest go to another cell: its domain and firewall are forgotten if this cell owns them (cells
+    /// may share one libvirtd, where the guest's new domain has the same name), its files deleted on request.
+    /// </summary>
+    public InstanceState Release(ReleaseInstance release)
+    {
+        var guestId = release.GuestId;
+        if (hypervisor.ListOwnDomains(cellName).FirstOrDefault(d => d.GuestId == guestId) is { } own)
+        {
+            if (own.State == DomainState.Running)
+                throw new InvalidOperationException($"guest {guestId} is running");
+            hypervisor.Undefine(guestId);
+            if (hypervisor.SupportsFirewalls)
+                hypervisor.RemoveFirewall(FirewallName(guestId));
+        }
+        if (release.DeleteFiles)
+        {
+            foreach (var file in GuestFiles(guestId))
+                File.Delete(file);
+            SweepImages();
+        }
+        return new InstanceState { GuestId = guestId, State = DomainState.Unspecified };
+    }
+
+    private async Task FetchStagedAsync(StagedFile file, string path, Action<long> fetched, CancellationToken cancellationToken)
+    {
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        await using (var output = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous))
+        {
+            await server.FetchStagedAsync(file.Ticket, 0, async chunk =>
+            {
+                hash.AppendData(chunk.Span);
+                await output.WriteAsync(chunk, cancellationToken);
+                fetched(output.Length);
+            }, cancellationToken);
+        }
+        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+        if (actual != file.Sha256 || new FileInfo(path).Length != file.Size)
+            throw new InvalidOperationException($"{Path.GetFileName(path)} arrived damaged: SHA-256 {actual}, expected {file.Sha256}");
+    }
+
     /// <summary>
     /// Flattens a stopped guest's system volume (and the image under it) into one qcow2 file and pushes it
     /// to the server against <paramref name="export"/>'s ticket: 0-50 % converting, 50-100 % sending.

@@ -20,6 +20,10 @@ public static class VolumeTool
         await RunAsync("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "qcow2", "-b", backing, path, size.ToString(CultureInfo.InvariantCulture)], cancellationToken);
     }
 
+    /// <summary>Points an overlay at another copy of the same backing image (only the header changes).</summary>
+    public static Task RebaseAsync(string path, string backing, CancellationToken cancellationToken) =>
+        RunAsync("qemu-img", ["rebase", "-u", "-f", "qcow2", "-F", "qcow2", "-b", backing, path], cancellationToken);
+
     /// <summary>The size a qcow2 image shows its guest.</summary>
     public static async Task<long> VirtualSizeAsync(string path, CancellationToken cancellationToken)
     {

@@ -12,10 +12,15 @@ public sealed class ServerImageSource(CellAgentService.CellAgentServiceClient cl
 
     private Metadata Headers => new() { { "nano-cell-token", token } };
 
-    public async Task FetchAsync(CachedImage image, long offset, Func<ReadOnlyMemory<byte>, ValueTask> write, CancellationToken cancellationToken)
+    public Task FetchAsync(CachedImage image, long offset, Func<ReadOnlyMemory<byte>, ValueTask> write, CancellationToken cancellationToken) =>
+        FetchAsync(new FetchImageRequest { ImageId = image.Id, Sha256 = image.Sha256, Offset = offset }, write, cancellationToken);
+
+    public Task FetchStagedAsync(string ticket, long offset, Func<ReadOnlyMemory<byte>, ValueTask> write, CancellationToken cancellationToken) =>
+        FetchAsync(new FetchImageRequest { Ticket = ticket, Offset = offset }, write, cancellationToken);
+
+    private async Task FetchAsync(FetchImageRequest request, Func<ReadOnlyMemory<byte>, ValueTask> write, CancellationToken cancellationToken)
     {
-        using var call = client.FetchImage(new FetchImageRequest { ImageId = image.Id, Sha256 = image.Sha256, Offset = offset }, Headers,
-            cancellationToken: cancellationToken);
+        using var call = client.FetchImage(request, Headers, cancellationToken: cancellationToken);
         await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellationToken))
             await write(chunk.Chunk.Memory);
     }

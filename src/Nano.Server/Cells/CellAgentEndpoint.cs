@@ -18,21 +18,32 @@ public sealed class CellAgentEndpoint(CellGateway gateway, ImageRepository image
     public override Task Connect(IAsyncStreamReader<ConnectRequest> requestStream, IServerStreamWriter<ConnectResponse> responseStream, ServerCallContext context) =>
         gateway.ServeAsync(requestStream, responseStream, context);
 
-    /// <summary>One version of an image, from an offset; refused when the store holds another version by now.</summary>
+    /// <summary>One version of an image (or a file staged under an export ticket), from an offset; refused when the store holds another version by now.</summary>
     public override async Task FetchImage(FetchImageRequest request, IServerStreamWriter<FetchImageResponse> responseStream, ServerCallContext context)
     {
         Admit(context);
+        if (request.Ticket.Length > 0)
+        {
+            var staged = exports.Staged(request.Ticket) ?? throw Fail.NotFound("no file is staged under that ticket");
+            await StreamAsync(staged.TempPath, request.Offset, responseStream, context.CancellationToken);
+            return;
+        }
         var image = Guid.TryParse(request.ImageId, out var id) ? await images.FindAnyAsync(id) : null;
         if (image is null)
             throw Fail.NotFound($"image '{request.ImageId}' not found");
         if (!image.Created || image.LockedBy is not null || image.Sha256 != request.Sha256)
             throw Fail.Precondition($"image {id} no longer holds version {request.Sha256}");
-        await using var file = new FileStream(store.PathOf(image.Kind, id), FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        if (request.Offset < 0 || request.Offset > file.Length)
-            throw Fail.Invalid($"offset {request.Offset} is outside the image (0-{file.Length})");
-        file.Position = request.Offset;
-        await foreach (var (offset, chunk) in ImageFileService.ReadChunksAsync(file, context.CancellationToken))
-            await responseStream.WriteAsync(new FetchImageResponse { Offset = offset, Chunk = chunk }, context.CancellationToken);
+        await StreamAsync(store.PathOf(image.Kind, id), request.Offset, responseStream, context.CancellationToken);
+    }
+
+    private static async Task StreamAsync(string path, long from, IServerStreamWriter<FetchImageResponse> responseStream, CancellationToken cancellationToken)
+    {
+        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        if (from < 0 || from > file.Length)
+            throw Fail.Invalid($"offset {from} is outside the file (0-{file.Length})");
+        file.Position = from;
+        await foreach (var (offset, chunk) in ImageFileService.ReadChunksAsync(file, cancellationToken))
+            await responseStream.WriteAsync(new FetchImageResponse { Offset = offset, Chunk = chunk }, cancellationToken);
     }
 
     /// <summary>A file the server asked for with an ExportSystem command, staged against its ticket.</summary>

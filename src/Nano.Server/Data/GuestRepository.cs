@@ -81,6 +81,30 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     /// <summary>A stopped guest's CD-ROM drive is empty: media inserted or booted from stay only while it runs.</summary>
     private const string MediaFollowsRunning = "media_source = CASE WHEN @running THEN media_source END";
 
+    /// <summary>Flags guests as migrating; false (nothing flagged) when any of them is gone, running or migrating already.</summary>
+    public async Task<bool> MarkMigratingAsync(IReadOnlyList<Guid> ids, string cell)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await using var tx = await c.BeginTransactionAsync();
+        var flagged = await c.ExecuteAsync("""
+            UPDATE guests SET migrating = true WHERE id = ANY(@ids) AND cell = @cell AND created AND NOT running AND NOT migrating
+            """, new { ids = ids.ToArray(), cell }, tx);
+        if (flagged != ids.Count)
+            return false;
+        await tx.CommitAsync();
+        return true;
+    }
+
+    /// <summary>A migrated guest belongs to its new cell (stopped, no console yet); or, with <paramref name="cell"/> null, the flag just clears.</summary>
+    public async Task FinishMigrationAsync(Guid id, string? cell)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("""
+            UPDATE guests SET migrating = false, cell = COALESCE(@cell::text, cell), display_address = CASE WHEN @cell::text IS NULL THEN display_address ELSE '' END
+            WHERE id = @id
+            """, new { id, cell });
+    }
+
     /// <summary>The media image in the guest's CD-ROM drive (null: empty).</summary>
     public async Task SetMediaAsync(Guid id, Guid? media)
     {

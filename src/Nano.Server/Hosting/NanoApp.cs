@@ -87,6 +87,7 @@ public static class NanoApp
         builder.Services.AddSingleton<SecurityPolicies>();
         builder.Services.AddSingleton<BatchRepository>();
         builder.Services.AddSingleton<Batches>();
+        builder.Services.AddSingleton<Migrations>();
 
         builder.Services.AddGrpc(o => o.Interceptors.Add<SessionInterceptor>()).AddJsonTranscoding();
         builder.Services.AddGrpcReflection();

@@ -29,6 +29,9 @@ public sealed class ImageExports(ImageStore store)
         return staged;
     }
 
+    /// <summary>The complete file pushed under a ticket still open (for a cell fetching it), or null.</summary>
+    public StagedContent? Staged(string ticket) => _tickets.TryGetValue(ticket, out var expected) ? expected.Staged : null;
+
     private sealed class Expected
     {
         public int Claimed;
@@ -49,6 +52,9 @@ public sealed class ImageExports(ImageStore store)
         }
 
         public string Id { get; }
+
+        /// <summary>The pushed file, still owned by the ticket (null when nothing complete arrived).</summary>
+        public StagedContent? Peek() => _owner.Staged(Id);
 
         /// <summary>The pushed file, taken over by the caller (null when nothing complete arrived).</summary>
         public StagedContent? Take() =>

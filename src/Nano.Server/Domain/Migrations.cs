@@ -1,0 +1,152 @@
+using Nano.Contracts.Cell.V1;
+using Nano.Server.Cells;
+using Nano.Server.Data;
+using Nano.Server.Images;
+
+namespace Nano.Server.Domain;
+
+/// <summary>
+/// Migrating stopped guests between two cells of one pool (#96-#98, ROUTES.md 4.10), as one operation.
+/// On local storage the source first pushes the guest's files to the server. Then the source lets go of
+/// its domain, and the target defines the guest: over the files it fetched (SHA-256 checked, its system
+/// overlay pointed at the target's own cached copy of the image), or on shared storage over the files it
+/// sees. Only then does the source delete its copy. A guest that fails goes back to its source (the
+/// target's partial copy is removed); the others go on.
+/// </summary>
+public sealed class Migrations(
+    GuestRepository guests, ComputePoolRepository pools, CellRepository cells, CellGateway gateway, ImageRepository images, ImageExports exports,
+    SecurityPolicyRepository policies, Operations operations, ILogger<Migrations> logger)
+{
+    public const string Kind = "migrate_guests";
+
+    public async Task<Guid> StartAsync(string sourcePool, string sourceCell, string targetCell, string targetPool, IReadOnlyList<string> instances, string user)
+    {
+        var pool = await pools.FindAsync(ZoneRules.Name("source_pool", sourcePool)) ?? throw Fail.NotFound($"compute pool '{sourcePool}' not found");
+        if (!string.IsNullOrEmpty(targetPool) && targetPool != pool.Name)
+            throw Fail.Invalid("migrations between pools are not supported: target_pool must be empty or the source pool");
+        var source = await cells.FindAsync(ZoneRules.Name("source_cell", sourceCell)) ?? throw Fail.NotFound($"cell '{sourceCell}' not found");
+        var target = await cells.FindAsync(ZoneRules.Name("target_cell", targetCell)) ?? throw Fail.NotFound($"cell '{targetCell}' not found");
+        if (source.Name == target.Name)
+            throw Fail.Invalid("source and target cell are the same");
+        if (source.Pool != pool.Name || target.Pool != pool.Name)
+            throw Fail.Precondition($"both cells must be in compute pool '{pool.Name}'");
+        if (!source.Alive || !gateway.IsConnected(source.Name))
+            throw PoolMembership.Unreachable(source.Name);
+        if (!target.Alive || !gateway.IsConnected(target.Name))
+            throw PoolMembership.Unreachable(target.Name);
+        if (!target.Enabled)
+            throw Fail.Precondition($"cell '{target.Name}' is disabled");
+
+        var onSource = await guests.ListAsync(pool.Name, source.Name);
+        List<GuestRow> moving;
+        if (instances.Count == 0)
+            moving = onSource.Where(g => g.Created).ToList();
+        else
+        {
+            moving = [];
+            foreach (var id in instances.Distinct())
+                moving.Add(onSource.FirstOrDefault(g => g.Id.ToString() == id) ?? throw Fail.NotFound($"guest '{id}' is not on cell '{source.Name}'"));
+        }
+        if (moving.Count == 0)
+            throw Fail.Precondition($"cell '{source.Name}' has no guests to migrate");
+        if (moving.FirstOrDefault(g => g.Running || !g.Created) is { } busy)
+            throw Fail.Precondition($"guest '{busy.Name}' is {(busy.Running ? "running" : "being created")}: only stopped guests migrate");
+        var shared = !string.IsNullOrEmpty(pool.Storage);
+
+        return await operations.StartAsync(Kind, source.Name, user, async (progress, ct) =>
+        {
+            var failures = new List<string>();
+            for (var i = 0; i < moving.Count; i++)
+            {
+                var guest = moving[i];
+                await progress.ReportAsync($"guest {guest.Name} ({i + 1} of {moving.Count})", i * 100 / moving.Count);
+                try
+                {
+                    await MoveAsync(guest, source.Name, target.Name, shared, percent => progress.ReportAsync(
+                        $"guest {guest.Name} ({i + 1} of {moving.Count})", (i * 100 + percent) / moving.Count), ct);
+                    await guests.FinishMigrationAsync(guest.Id, target.Name);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    await guests.FinishMigrationAsync(guest.Id, null);
+                    var reason = e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message;
+                    logger.LogWarning("Migrating guest {Guest} from {Source} to {Target} failed: {Reason}", guest.Name, source.Name, target.Name, reason);
+                    failures.Add($"{guest.Name}: {reason}");
+                }
+            }
+            if (failures.Count > 0)
+                throw Fail.Precondition($"{failures.Count} of {moving.Count} guest(s) stayed on '{source.Name}': {string.Join("; ", failures)}");
+        }, prepare: async _ =>
+        {
+            if (!await guests.MarkMigratingAsync([.. moving.Select(g => g.Id)], source.Name))
+                throw Fail.Precondition("a guest to migrate is running, migrating already or gone");
+        });
+    }
+
+    /// <summary>One guest: files (local storage) or only its definition (shared storage) to the target, then the source lets go.</summary>
+    private static Command Release(GuestRow guest, bool deleteFiles) =>
+        new() { ReleaseInstance = new ReleaseInstance { GuestId = guest.Id.ToString(), DeleteFiles = deleteFiles } };
+
+    private async Task MoveAsync(GuestRow guest, string source, string target, bool shared, Func<int, Task> progress, CancellationToken ct)
+    {
+        var settings = GuestSpec.From(guest);
+        settings.SecurityPolicy = SecurityPolicies.ToCell(await policies.GuestPolicyAsync(guest.Id));
+        if (guest.SystemImage is { } imageId && await images.FindAnyAsync(imageId) is { } image)
+            settings.SystemImage = ImageCatalog.Cached(image);
+        var import = new ImportInstance { Settings = settings };
+        var tickets = new List<ImageExports.Ticket>();
+        try
+        {
+            if (!shared)
+            {
+                // System volume, data volumes, then the cloud-init seed if the guest has one.
+                var suffixes = guest.Disks.Select((_, d) => d == 0 ? "sys.qcow2" : $"{d}.qcow2").Append("ci.iso").ToList();
+                tickets.AddRange(suffixes.Select(_ => exports.Open()));
+                var export = new ExportVolumes { GuestId = guest.Id.ToString(), Tickets = { tickets.Select(t => t.Id) } };
+                await gateway.RunAsync(source, new Command { ExportVolumes = export }, ct, percent => progress(percent / 2));
+                for (var f = 0; f < suffixes.Count; f++)
+                {
+                    if (tickets[f].Peek() is { } staged)
+                        import.Files.Add(new StagedFile { Ticket = tickets[f].Id, Suffix = suffixes[f], Sha256 = staged.Sha256, Size = staged.Size });
+                }
+                if (import.Files.Count < guest.Disks.Length)
+                    throw Fail.Precondition($"cell '{source}' sent {import.Files.Count} of the guest's {guest.Disks.Length} volumes");
+            }
+            // The source lets go of the domain first: cells may share one libvirtd, where the names would clash.
+            await gateway.RunAsync(source, Release(guest, deleteFiles: false), ct);
+            try
+            {
+                await gateway.RunAsync(target, new Command { ImportInstance = import }, ct, percent => progress(50 + percent / 2));
+            }
+            catch
+            {
+                // The target cleaned up after itself; the source takes the guest back over its own files.
+                try
+                {
+                    await gateway.RunAsync(source, new Command { ImportInstance = new ImportInstance { Settings = settings } }, CancellationToken.None);
+                }
+                catch (Exception e)
+                {
+                    logger.LogError("Guest {Guest} could not be defined again on {Source} after a failed migration: {Reason}", guest.Name, source, e.Message);
+                }
+                throw;
+            }
+            if (!shared)
+            {
+                try
+                {
+                    await gateway.RunAsync(source, Release(guest, deleteFiles: true), ct);
+                }
+                catch (Exception e)
+                {
+                    logger.LogWarning("Guest {Guest} moved to {Target}, but {Source} kept its old files: {Reason}", guest.Name, target, source, e.Message);
+                }
+            }
+        }
+        finally
+        {
+            foreach (var ticket in tickets)
+                ticket.Dispose();
+        }
+    }
+}
