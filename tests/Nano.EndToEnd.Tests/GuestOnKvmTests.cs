@@ -53,7 +53,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
             {
                 using (domain)
                 {
-                    if (DomainOwner.Of(domain)?.Cell != _cell)
+                    if (DomainOwner.Of(domain)?.Cell is not { } cell || !cell.StartsWith(_cell, StringComparison.Ordinal))
                         continue;
                     if (domain.GetState() == DomainState.Running)
                         domain.Destroy();
@@ -443,6 +443,60 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         return answer.Data!.AsArray();
     }
 
+    [Fact]
+    public async Task AStoppedGuest_MigratesWithItsDisksToASecondCellOnTheSameLibvirtd_AndStartsThere()
+    {
+        // A second agent on this host: its own name and storage folder, the same libvirtd.
+        var second = $"{_cell}-b";
+        await using var secondAgent = StartAgent(second, "-b");
+        await WaitForAsync(async () => (await Rest.GetAsync("/api/v1/compute_pool_cells/", _zone.AdminSession)).Data!.AsArray().Any(c => c!["name"]!.GetValue<string>() == second));
+        var added = await Rest.PostAsync($"/api/v1/compute_pool_cells/default/{second}", null, _zone.AdminSession);
+        Assert.True(added.ErrorCode == 0, added.Text);
+
+        var basePath = Path.Combine(_work, "move-base.qcow2");
+        Run("qemu-img", "create", "-q", "-f", "qcow2", basePath, "128M");
+        Run("qemu-io", "-f", "qcow2", "-c", "write -P 0x33 0 8M", basePath);
+        var image = (await Rest.PostAsync("/api/v1/disk_images/", new { name = "move-base" }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
+        Assert.Equal(0, (await UploadAsync($"/api/v1/disk_images/{image}/file/", basePath)).ErrorCode);
+        var created = await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name = "mover", pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB, disks = new[] { 256 * MiB, 64 * MiB },
+            from_image = image, modules = new[] { "cloud-init" },
+        }, _zone.AdminSession);
+        var id = created.Data!["id"]!.GetValue<string>();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["created"]?.GetValue<bool>() == true);
+        var from = (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>();
+        var to = from == _cell ? second : _cell;
+        string Folder(string cell) => Path.Combine(_work, cell == _cell ? "images" : "images-b");
+        Assert.Equal(3, Directory.GetFiles(Folder(from), $"{id}_*").Length);
+
+        var migration = await Rest.PostAsync("/api/v1/migrations/", new { source_pool = "default", source_cell = from, target_cell = to, instances = new[] { id } }, _zone.AdminSession);
+        Assert.True(migration.ErrorCode == 0, migration.Text);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, migration.Status);
+        var migrationId = migration.Data!["id"]!.GetValue<string>();
+        RestAnswer status = null!;
+        await WaitForAsync(async () => (status = await Rest.GetAsync($"/api/v1/migrations/{migrationId}", _zone.AdminSession)).Data!["finished"]!.GetValue<bool>());
+        Assert.True(status.Data!["error"]!.GetValue<string>() == "", status.Text);
+        Assert.Equal(System.Net.HttpStatusCode.OK, status.Status);
+
+        Assert.Equal(to, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>());
+        Assert.Empty(Directory.GetFiles(Folder(from), $"{id}_*"));
+        Assert.Equal(3, Directory.GetFiles(Folder(to), $"{id}_*").Length);
+        Assert.StartsWith(Path.Combine(Folder(to), ".images"), QemuImgInfo(Path.Combine(Folder(to), $"{id}_sys.qcow2"))["full-backing-filename"]!.GetValue<string>());
+        using var libvirt = Connection.Open("qemu:///system");
+        using (var domain = libvirt.FindDomain(id)!)
+            Assert.Equal(to, DomainOwner.Of(domain)!.Cell);
+
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, _zone.AdminSession)).ErrorCode);
+        using (var domain = libvirt.FindDomain(id)!)
+            Assert.Equal(DomainState.Running, domain.GetState());
+        Assert.Equal(412, (await Rest.PostAsync("/api/v1/migrations/", new { source_pool = "default", source_cell = to, target_cell = from, instances = new[] { id } }, _zone.AdminSession)).ErrorCode);
+        Assert.Contains(migrationId, (await Rest.GetAsync("/api/v1/migrations/", _zone.AdminSession)).Text);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
+        Assert.Empty(Directory.GetFiles(Folder(to), $"{id}_*"));
+    }
+
     /// <summary>The guest's nwfilter as "action protocol:port, ... | default", read back through the binding.</summary>
     private static string Firewall(Connection libvirt, string id)
     {
@@ -518,9 +572,13 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         return json;
     }
 
-    private AgentProcess StartAgent() => AgentProcess.Start("--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", _cell,
-        "--address", "127.0.0.1", "--libvirt-uri", "qemu:///system", "--bridge", _bridge, "--storage-path", Path.Combine(_work, "images"),
-        "--mount-root", Path.Combine(_work, "mounts"), "--state-file", Path.Combine(_work, "cell.json"));
+    private AgentProcess StartAgent(string? name = null, string folder = "")
+    {
+        var cell = name ?? _cell;
+        return AgentProcess.Start("--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", cell,
+            "--address", "127.0.0.1", "--libvirt-uri", "qemu:///system", "--bridge", _bridge, "--storage-path", Path.Combine(_work, $"images{folder}"),
+            "--mount-root", Path.Combine(_work, $"mounts{folder}"), "--state-file", Path.Combine(_work, $"cell{folder}.json"));
+    }
 
     private static async Task<string> BannerAsync(string endpoint)
     {

@@ -89,13 +89,6 @@ public sealed class AccessTests(InitializedServer fixture) : IClassFixture<Initi
         Assert.Equal(StatusCode.PermissionDenied, e.StatusCode);
     }
 
-    [Fact]
-    public async Task AnUnbuiltArea_AnswersNotImplemented_AfterAccessChecks()
-    {
-        var answer = await fixture.Rest.PostAsync("/api/v1/migrations/", new { }, fixture.AdminSession);
-        JsonAssert.Failure(501, answer);
-    }
-
     private string? _limited;
 
     private async Task<string> LimitedSessionAsync() => _limited ??= await fixture.UserWithMenusAsync($"limited{Guid.NewGuid():N}"[..20], "dashboard");

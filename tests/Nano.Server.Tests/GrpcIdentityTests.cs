@@ -53,8 +53,8 @@ public sealed class GrpcIdentityTests(InitializedServer fixture) : IClassFixture
         Assert.Equal(StatusCode.FailedPrecondition, inUse.StatusCode);
 
         var migrations = new MigrationService.MigrationServiceClient(fixture.Server.Channel);
-        var unbuilt = await Assert.ThrowsAsync<RpcException>(async () => await migrations.ListMigrationsAsync(new ListMigrationsRequest(), Admin));
-        Assert.Equal(StatusCode.Unimplemented, unbuilt.StatusCode);
+        var unknown = await Assert.ThrowsAsync<RpcException>(async () => await migrations.GetMigrationAsync(new GetMigrationRequest { Id = Guid.NewGuid().ToString() }, Admin));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
     }
 
     [Fact]

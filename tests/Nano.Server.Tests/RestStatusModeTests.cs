@@ -26,7 +26,7 @@ public sealed class RestStatusModeTests : IAsyncLifetime
     [InlineData("POST", "/api/v1/users/admin", """{"password":"Passw0rdOk"}""", true, HttpStatusCode.Conflict)]
     [InlineData("DELETE", "/api/v1/roles/super", null, true, HttpStatusCode.PreconditionFailed)]
     [InlineData("DELETE", "/api/v1/logs/", """{"entries":["20260101000000001"]}""", true, HttpStatusCode.Forbidden)]
-    [InlineData("GET", "/api/v1/migrations/", null, true, HttpStatusCode.NotImplemented)]
+    [InlineData("GET", "/api/v1/migrations/00000000-0000-0000-0000-000000000001", null, true, HttpStatusCode.NotFound)]
     [InlineData("GET", "/api/v1/nowhere", null, true, HttpStatusCode.NotFound)]
     [InlineData("PATCH", "/api/v1/users/", null, true, HttpStatusCode.MethodNotAllowed)]
     public async Task Failures_UseTheCodeAsStatus(string method, string path, string? body, bool withSession, HttpStatusCode status)

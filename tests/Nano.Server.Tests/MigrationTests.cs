@@ -1,0 +1,124 @@
+using Nano.Contracts.Cell.V1;
+using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
+
+namespace Nano.Server.Tests;
+
+/// <summary>Migrations #96-#98 between two scripted cells of a pool on shared storage: only the definition moves.</summary>
+public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServer>, IAsyncLifetime
+{
+    private const long MiB = 1L << 20;
+    private readonly string _suffix = Guid.NewGuid().ToString("N")[..8];
+    private TestAgent _a = null!;
+    private TestAgent _b = null!;
+
+    private RestClient Rest => fixture.Rest;
+    private string Admin => fixture.AdminSession;
+    private string Pool => $"pm_{_suffix}";
+    private string CellA => $"ma_{_suffix}";
+    private string CellB => $"mb_{_suffix}";
+
+    public async Task InitializeAsync()
+    {
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/storage_pools/s_{_suffix}", new { type = "nfs", host = "127.0.0.1", target = "/export" }, Admin)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pools/{Pool}", new { storage = $"s_{_suffix}" }, Admin)).ErrorCode);
+        _a = await JoinAsync(CellA);
+        _b = await JoinAsync(CellB);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _a.DisposeAsync();
+        await _b.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task StoppedGuests_MoveTheirDefinition_AndAFailedImportGoesBack()
+    {
+        var first = await GuestOnAsync("one");
+        var second = await GuestOnAsync("two");
+        var started = await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB }, Admin);
+        Assert.Equal(System.Net.HttpStatusCode.Accepted, started.Status);
+        var done = await WaitAsync(started.Data!["id"]!.GetValue<string>());
+        Assert.Equal("""{"finished":true,"progress":100,"error":""}""", done.Data!.ToJsonString());
+        foreach (var id in new[] { first, second })
+        {
+            Assert.Equal(CellB, (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>());
+            Assert.False(_a.Commands.Single(c => c.ReleaseInstance?.GuestId == id).ReleaseInstance.DeleteFiles); // shared storage: files stay
+            var import = _b.Commands.Single(c => c.ImportInstance?.Settings.GuestId == id).ImportInstance;
+            Assert.Empty(import.Files);
+            Assert.Equal("accept", import.Settings.SecurityPolicy.DefaultAction);
+        }
+
+        // The target refuses: the guest is defined on its source again and stays there.
+        _a.Answer = c => c.ImportInstance is not null ? new CommandResult { Id = c.Id, Error = "libvirt: no space" } : Answer(c);
+        var back = await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellB, target_cell = CellA, instances = new[] { first } }, Admin);
+        var failed = await WaitAsync(back.Data!["id"]!.GetValue<string>());
+        Assert.Contains("libvirt: no space", failed.Data!["error"]!.GetValue<string>());
+        Assert.Equal(CellB, (await Rest.GetAsync($"/api/v1/guests/{first}", Admin)).Data!["cell"]!.GetValue<string>());
+        Assert.Equal(2, _b.Commands.Count(c => c.ImportInstance?.Settings.GuestId == first)); // moved in, then taken back
+        Assert.Contains(back.Data!["id"]!.GetValue<string>(), (await Rest.GetAsync("/api/v1/migrations/", Admin)).Text);
+    }
+
+    [Fact]
+    public async Task BadMigrations_AreRefused_AndMoveNothing()
+    {
+        var id = await GuestOnAsync("stay");
+        JsonAssert.Failure(400, await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellA }, Admin));
+        JsonAssert.Failure(400, await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB, target_pool = "other" }, Admin));
+        JsonAssert.Failure(404, await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = "nowhere" }, Admin));
+        JsonAssert.Failure(404, await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB, instances = new[] { Guid.NewGuid().ToString() } }, Admin));
+        JsonAssert.Failure(412, await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellB, target_cell = CellA }, Admin)); // nothing on it
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin)).ErrorCode);
+        JsonAssert.Failure(412, await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB }, Admin)); // running
+        await _b.DisposeAsync();
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/{CellB}", Admin)).Data!["alive"]!.GetValue<bool>() == false);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, Admin)).ErrorCode);
+        JsonAssert.Failure(503, await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB }, Admin));
+        Assert.Equal(CellA, (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>());
+        JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/migrations/{Guid.NewGuid()}", Admin));
+        _b = await JoinAsync(CellB);
+    }
+
+    private async Task<TestAgent> JoinAsync(string cell)
+    {
+        var agent = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello(cell, cores: 8));
+        agent.Answer = Answer;
+        await agent.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
+        if ((await Rest.GetAsync($"/api/v1/compute_pool_cells/{Pool}", Admin)).Data!.AsArray().All(c => c!["name"]!.GetValue<string>() != cell))
+            Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/{Pool}/{cell}", null, Admin)).ErrorCode);
+        return agent;
+    }
+
+    /// <summary>A created guest; the scheduler is steered to cell A by leaving B without memory.</summary>
+    private async Task<string> GuestOnAsync(string name)
+    {
+        await _b.MetricsAsync(new MetricsSample { AvailableMemory = 0, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/{CellB}", Admin)).Data!["available_memory"]!.GetValue<long>() == 0);
+        var id = (await Rest.PostAsync("/api/v1/guests/", new { name, pool = Pool, template = "0qodbfbd15imbt3g0004", cores = 1, memory = 256 * MiB, disks = new[] { 1024 * MiB } }, Admin))
+            .Data!["id"]!.GetValue<string>();
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data?["created"]?.GetValue<bool>() == true);
+        Assert.Equal(CellA, (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>());
+        await _b.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
+        return id;
+    }
+
+    private async Task<RestAnswer> WaitAsync(string migration)
+    {
+        RestAnswer answer = null!;
+        await CellTests.WaitForAsync(async () => (answer = await Rest.GetAsync($"/api/v1/migrations/{migration}", Admin)).Data!["finished"]!.GetValue<bool>());
+        return answer;
+    }
+
+    private static CommandResult Ok(Command c, string guest) => new() { Id = c.Id, Instance = new InstanceState { GuestId = guest, State = DomainState.Stopped } };
+
+    private static CommandResult Answer(Command c) => c.BodyCase switch
+    {
+        Command.BodyOneofCase.CreateInstance => Ok(c, c.CreateInstance.GuestId),
+        Command.BodyOneofCase.ImportInstance => Ok(c, c.ImportInstance.Settings.GuestId),
+        Command.BodyOneofCase.ReleaseInstance => Ok(c, c.ReleaseInstance.GuestId),
+        Command.BodyOneofCase.StartInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.StartInstance.GuestId, State = DomainState.Running } },
+        Command.BodyOneofCase.StopInstance => Ok(c, c.StopInstance.GuestId),
+        _ => new CommandResult { Id = c.Id, Storage = new CellStorage { Mode = "nfs", System = { "/var/lib/nano/mounts/s" }, Data = { "/var/lib/nano/mounts/s" } } },
+    };
+}
