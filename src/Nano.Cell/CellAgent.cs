@@ -100,6 +100,15 @@ public sealed class CellAgent(
             _options.Server, Name, welcome.HeartbeatIntervalMs, welcome.MetricsIntervalMs);
 
         using var events = hypervisor.SubscribeOwnDomainEvents(Name, e => outbound.Writer.TryWrite(new ConnectRequest { DomainEvent = e }));
+        try
+        {
+            if (Instances.SweepFirewalls() is > 0 and var swept)
+                logger.LogInformation("Removed {Count} firewall(s) whose guest's domain is gone", swept);
+        }
+        catch (Exception e) when (e is Nano.Libvirt.LibvirtException)
+        {
+            logger.LogWarning("Sweeping firewalls failed: {Reason}", e.Message);
+        }
         var sampler = new MetricsSampler(probe, hypervisor, () => storage.CurrentPath, Name);
         sampler.Sample();
         var tasks = new[]

@@ -99,6 +99,25 @@ public sealed class Connection : IDisposable
         }
     }
 
+    /// <summary>Every network filter.</summary>
+    public IReadOnlyList<NetworkFilter> ListNetworkFilters()
+    {
+        var count = NativeMethods.virConnectListAllNWFilters(_handle, out var array, 0);
+        if (count < 0)
+            throw Libvirt.Error("virConnectListAllNWFilters");
+        try
+        {
+            var filters = new List<NetworkFilter>(count);
+            for (var i = 0; i < count; i++)
+                filters.Add(new NetworkFilter(NetworkFilterHandle.Own(Marshal.ReadIntPtr(array, i * nint.Size))));
+            return filters;
+        }
+        finally
+        {
+            NativeMethods.Free(array);
+        }
+    }
+
     /// <summary>Defines (or redefines) a domain from its XML.</summary>
     public Domain DefineDomain(string xml) => new(Required(NativeMethods.virDomainDefineXML(_handle, xml), "define domain"));
 

@@ -9,6 +9,9 @@ public sealed class NetworkFilter : IDisposable
 
     internal NetworkFilter(NetworkFilterHandle handle) => _handle = handle;
 
+    /// <summary>The filter's name (libvirt keeps the string; it is copied here).</summary>
+    public string Name => System.Runtime.InteropServices.Marshal.PtrToStringUTF8(NativeMethods.virNWFilterGetName(_handle)) ?? "";
+
     public string GetXml() =>
         Libvirt.TakeString(NativeMethods.virNWFilterGetXMLDesc(_handle, 0)) ?? throw Libvirt.Error("virNWFilterGetXMLDesc");
 

@@ -325,6 +325,7 @@ public sealed class InstanceManagerTests : IDisposable
         public void ApplyFirewall(FirewallDefinition firewall) => inner.ApplyFirewall(firewall);
         public string? FirewallXml(string name) => inner.FirewallXml(name);
         public bool RemoveFirewall(string name) => inner.RemoveFirewall(name);
+        public IReadOnlyList<string> ListFirewalls() => inner.ListFirewalls();
         public void StartFromMedia(string guestId, string isoPath) => inner.StartFromMedia(guestId, isoPath);
         public void ChangeMedia(string guestId, string? isoPath) => inner.ChangeMedia(guestId, isoPath);
         public string? InsertedMedia(string guestId) => inner.InsertedMedia(guestId);

@@ -404,6 +404,17 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
         Assert.Null(libvirt.FindNetworkFilter($"nano-{id}"));
+
+        // A filter whose guest's domain vanished outside the agent goes when the agent (re)joins.
+        var stray = Guid.NewGuid().ToString();
+        using (libvirt.DefineNetworkFilter(new FirewallDefinition($"nano-{stray}", stray, DefaultAccept: true, []).ToXml()))
+        {
+        }
+        await _agent.KillAsync();
+        await _agent.DisposeAsync();
+        _agent = StartAgent();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
+        await WaitForAsync(() => Task.FromResult(libvirt.FindNetworkFilter($"nano-{stray}") is null));
     }
 
     [Fact]

@@ -81,6 +81,24 @@ public sealed class InstanceManager(
     }
 
     /// <summary>
+    /// Removes guests' firewalls (nano-&lt;guest id&gt;) whose domain is gone from libvirt, whichever cell
+    /// made them: a domain removed outside the agent leaves its filter behind. Returns how many went.
+    /// </summary>
+    public int SweepFirewalls()
+    {
+        if (!hypervisor.SupportsFirewalls)
+            return 0;
+        var removed = 0;
+        foreach (var name in hypervisor.ListFirewalls())
+        {
+            if (name.StartsWith("nano-", StringComparison.Ordinal) && Guid.TryParse(name["nano-".Length..], out var guest) &&
+                hypervisor.Find(guest.ToString()) is null && hypervisor.RemoveFirewall(name))
+                removed++;
+        }
+        return removed;
+    }
+
+    /// <summary>
     /// Defines or replaces the guest's firewall (an nwfilter its bridged NIC references); libvirt swaps the
     /// rules of a running guest at once.
     /// </summary>

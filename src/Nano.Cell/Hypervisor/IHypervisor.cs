@@ -64,6 +64,9 @@ public interface IHypervisor : IDisposable
     /// <summary>The XML of a network filter, or null when there is none.</summary>
     string? FirewallXml(string name);
 
+    /// <summary>The names of all network filters.</summary>
+    IReadOnlyList<string> ListFirewalls();
+
     /// <summary>Removes a network filter; false when there was none.</summary>
     bool RemoveFirewall(string name);
 

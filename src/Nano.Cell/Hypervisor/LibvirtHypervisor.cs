@@ -79,6 +79,17 @@ public sealed class LibvirtHypervisor : IHypervisor
         return filter?.GetXml();
     }
 
+    public IReadOnlyList<string> ListFirewalls()
+    {
+        var names = new List<string>();
+        foreach (var filter in _connection.ListNetworkFilters())
+        {
+            using (filter)
+                names.Add(filter.Name);
+        }
+        return names;
+    }
+
     public bool RemoveFirewall(string name)
     {
         using var filter = _connection.FindNetworkFilter(name);

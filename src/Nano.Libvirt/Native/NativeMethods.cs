@@ -97,6 +97,12 @@ internal static partial class NativeMethods
     [LibraryImport(Lib)]
     internal static partial int virNWFilterFree(nint filter);
 
+    [LibraryImport(Lib)]
+    internal static partial int virConnectListAllNWFilters(ConnectHandle conn, out nint filters, uint flags);
+
+    [LibraryImport(Lib)]
+    internal static partial nint virNWFilterGetName(NetworkFilterHandle filter);
+
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial nint virDomainGetMetadata(DomainHandle dom, int type, string? uri, uint flags);
 

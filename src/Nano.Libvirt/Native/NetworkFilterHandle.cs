@@ -9,6 +9,14 @@ internal sealed class NetworkFilterHandle : SafeHandle
     {
     }
 
+    /// <summary>Owns a pointer libvirt handed over (an element of virConnectListAllNWFilters).</summary>
+    internal static NetworkFilterHandle Own(nint pointer)
+    {
+        var filter = new NetworkFilterHandle();
+        filter.SetHandle(pointer);
+        return filter;
+    }
+
     public override bool IsInvalid => handle == nint.Zero;
 
     protected override bool ReleaseHandle() => NativeMethods.virNWFilterFree(handle) >= 0;

@@ -21,6 +21,7 @@ internal sealed class SimulatedHypervisor : IHypervisor
     public void ApplyFirewall(Nano.Libvirt.FirewallDefinition firewall) => throw new NotSupportedException();
     public string? FirewallXml(string name) => null;
     public bool RemoveFirewall(string name) => false;
+    public IReadOnlyList<string> ListFirewalls() => [];
     public IReadOnlyList<string> ListOwnVolumeFiles(string cell) => [];
     public void ChangeMedia(string guestId, string? isoPath) => throw new NotSupportedException();
     public string? InsertedMedia(string guestId) => throw new NotSupportedException();
