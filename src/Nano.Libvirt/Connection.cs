@@ -81,36 +81,27 @@ public sealed class Connection : IDisposable
         NativeMethods.virConnectSetKeepAlive(_handle, intervalSeconds, count);
 
     /// <summary>Every domain of the connection, running or only defined. The caller disposes them.</summary>
-    public IReadOnlyList<Domain> ListDomains()
-    {
-        var count = NativeMethods.virConnectListAllDomains(_handle, out var array, 0);
-        if (count < 0)
-            throw Libvirt.Error("virConnectListAllDomains");
-        try
-        {
-            var domains = new List<Domain>(count);
-            for (var i = 0; i < count; i++)
-                domains.Add(new Domain(DomainHandle.Own(Marshal.ReadIntPtr(array, i * nint.Size))));
-            return domains;
-        }
-        finally
-        {
-            NativeMethods.Free(array);
-        }
-    }
+    public IReadOnlyList<Domain> ListDomains() =>
+        ListAll(NativeMethods.virConnectListAllDomains, p => new Domain(DomainHandle.Own(p)), "virConnectListAllDomains");
 
     /// <summary>Every network filter.</summary>
-    public IReadOnlyList<NetworkFilter> ListNetworkFilters()
+    public IReadOnlyList<NetworkFilter> ListNetworkFilters() =>
+        ListAll(NativeMethods.virConnectListAllNWFilters, p => new NetworkFilter(NetworkFilterHandle.Own(p)), "virConnectListAllNWFilters");
+
+    private delegate int AllLister(ConnectHandle conn, out nint array, uint flags);
+
+    /// <summary>Calls a virConnectListAll* function: each pointer of the array it allocates is owned by an object, the array freed.</summary>
+    private List<T> ListAll<T>(AllLister list, Func<nint, T> own, string operation)
     {
-        var count = NativeMethods.virConnectListAllNWFilters(_handle, out var array, 0);
+        var count = list(_handle, out var array, 0);
         if (count < 0)
-            throw Libvirt.Error("virConnectListAllNWFilters");
+            throw Libvirt.Error(operation);
         try
         {
-            var filters = new List<NetworkFilter>(count);
+            var items = new List<T>(count);
             for (var i = 0; i < count; i++)
-                filters.Add(new NetworkFilter(NetworkFilterHandle.Own(Marshal.ReadIntPtr(array, i * nint.Size))));
-            return filters;
+                items.Add(own(Marshal.ReadIntPtr(array, i * nint.Size)));
+            return items;
         }
         finally
         {
