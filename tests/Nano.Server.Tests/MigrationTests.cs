@@ -61,6 +61,29 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
     }
 
     [Fact]
+    public async Task AGuestBeingMigrated_RefusesOtherWork()
+    {
+        var id = await GuestOnAsync("busy");
+        var gate = new TaskCompletionSource();
+        _b.Answer = c =>
+        {
+            if (c.ImportInstance is null)
+                return Answer(c);
+            _ = gate.Task.ContinueWith(_ => _b.SendAsync(new ConnectRequest { Result = Answer(c) }), TaskScheduler.Default);
+            return null;
+        };
+        var started = await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB }, Admin);
+        await CellTests.WaitForAsync(() => Task.FromResult(_b.Commands.Any(c => c.ImportInstance?.Settings.GuestId == id)));
+        var refused = await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin);
+        JsonAssert.Failure(412, refused);
+        Assert.Contains("being migrated", refused.Message);
+        JsonAssert.Failure(412, await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB, instances = new[] { id } }, Admin));
+        gate.SetResult();
+        Assert.Equal("", (await WaitAsync(started.Data!["id"]!.GetValue<string>())).Data!["error"]!.GetValue<string>());
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin)).ErrorCode);
+    }
+
+    [Fact]
     public async Task BadMigrations_AreRefused_AndMoveNothing()
     {
         var id = await GuestOnAsync("stay");

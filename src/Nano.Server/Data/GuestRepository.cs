@@ -55,6 +55,7 @@ public sealed record GuestRow
     public Guid? SystemImage { get; init; }
     public Guid? MediaSource { get; init; }
     public Guid? SecurityPolicyGroup { get; init; }
+    public bool Migrating { get; init; }
 }
 
 /// <summary>A guest to insert: the configuration chosen at creation.</summary>
@@ -74,7 +75,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
                g.template, g.monitor_secret, g.ethernet_address, g.display_protocol, g.display_address, g.internal_address, g.admin_name, g.admin_secret,
                g.modules, g.cpu_priority, g.read_speed, g.write_speed, g.read_iops, g.write_iops, g.receive_speed, g.send_speed,
                g.cpu_usage, g.memory_used, g.bytes_read, g.bytes_written, g.bytes_received, g.bytes_sent, g.operation,
-               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source, g.security_policy_group
+               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source, g.security_policy_group, g.migrating
         FROM guests g LEFT JOIN cells cl ON cl.name = g.cell
         """;
 

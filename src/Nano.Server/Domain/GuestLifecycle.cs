@@ -78,5 +78,7 @@ public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
     {
         if (!guest.Created)
             throw Fail.Precondition($"guest '{guest.Name}' is still being created");
+        if (guest.Migrating)
+            throw Fail.Precondition($"guest '{guest.Name}' is being migrated");
     }
 }
