@@ -75,13 +75,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     public async Task WhileTheCellWorks_TheGuestAnswers201_WithProgress()
     {
         var gate = new TaskCompletionSource();
-        _agent.Answer = c =>
-        {
-            if (c.CreateInstance is null)
-                return Answer(c);
-            _ = gate.Task.ContinueWith(_ => _agent.SendAsync(new ConnectRequest { Result = Answer(c) }), TaskScheduler.Default);
-            return null;
-        };
+        _agent.HoldAnswers(c => c.CreateInstance is not null, gate.Task, Answer);
         var id = (await Rest.PostAsync("/api/v1/guests/", Body("slow"), Admin)).Data!["id"]!.GetValue<string>();
         await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["progress"]!.GetValue<int>() == 20);
         var pending = await Rest.GetAsync($"/api/v1/guests/{id}", Admin);

@@ -65,13 +65,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
     {
         var id = await GuestOnAsync("busy");
         var gate = new TaskCompletionSource();
-        _b.Answer = c =>
-        {
-            if (c.ImportInstance is null)
-                return Answer(c);
-            _ = gate.Task.ContinueWith(_ => _b.SendAsync(new ConnectRequest { Result = Answer(c) }), TaskScheduler.Default);
-            return null;
-        };
+        _b.HoldAnswers(c => c.ImportInstance is not null, gate.Task, Answer);
         var started = await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB }, Admin);
         await CellTests.WaitForAsync(() => Task.FromResult(_b.Commands.Any(c => c.ImportInstance?.Settings.GuestId == id)));
         var refused = await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin);

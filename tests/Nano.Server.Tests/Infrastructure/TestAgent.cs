@@ -35,6 +35,15 @@ public sealed class TestAgent : IAsyncDisposable
 
     public static CellStorage LocalStorage(string path) => new() { Mode = "local", System = { path }, Data = { path }, Total = 1000, Available = 500 };
 
+    /// <summary>Answers as <paramref name="answer"/> does, but holds the results of the commands <paramref name="held"/> picks until <paramref name="gate"/> completes.</summary>
+    public void HoldAnswers(Func<Command, bool> held, Task gate, Func<Command, CommandResult?> answer) => Answer = c =>
+    {
+        if (!held(c))
+            return answer(c);
+        _ = gate.ContinueWith(_ => SendAsync(new ConnectRequest { Result = answer(c) }), TaskScheduler.Default);
+        return null;
+    };
+
     public static Hello Hello(string name, string token = "test-token", int cores = 4, long memory = 8L << 30) => new()
     {
         Token = token,
