@@ -321,6 +321,7 @@ public sealed class InstanceManagerTests : IDisposable
         public void Define(DomainDefinition definition, bool autostart) => inner.Define(definition, autostart);
         public (DomainState State, int? ConsolePort)? Find(string guestId) => inner.Find(guestId);
         public void Start(string guestId) => inner.Start(guestId);
+        public string? OwnerOf(string guestId) => inner.OwnerOf(guestId);
         public bool SupportsFirewalls => inner.SupportsFirewalls;
         public void ApplyFirewall(FirewallDefinition firewall) => inner.ApplyFirewall(firewall);
         public string? FirewallXml(string name) => inner.FirewallXml(name);

@@ -123,19 +123,8 @@ public sealed class InstanceManager(
         return State(settings.GuestId, volumes);
     }
 
-    /// <summary>Undefines the (stopped) domain and deletes every file of the guest in the storage folder.</summary>
-    public InstanceState Delete(string guestId)
-    {
-        if (hypervisor.Find(guestId) is { State: DomainState.Running })
-            throw new InvalidOperationException($"guest {guestId} is running");
-        hypervisor.Undefine(guestId);
-        if (hypervisor.SupportsFirewalls)
-            hypervisor.RemoveFirewall(FirewallName(guestId));
-        foreach (var file in GuestFiles(guestId))
-            File.Delete(file);
-        SweepImages();
-        return new InstanceState { GuestId = guestId, State = DomainState.Unspecified };
-    }
+    /// <summary>Undefines the guest's (stopped) domain if this cell owns it, removes its firewall, and deletes every file of the guest in the storage folder.</summary>
+    public InstanceState Delete(string guestId) => Release(new ReleaseInstance { GuestId = guestId, DeleteFiles = true });
 
     /// <summary>Starts the guest; with <paramref name="media"/> it boots that ISO (fetched into the cache first).</summary>
     public async Task<InstanceState> StartAsync(string guestId, CachedImage? media, Action<int> progress, CancellationToken cancellationToken)
@@ -250,9 +239,9 @@ public sealed class InstanceManager(
     public InstanceState Release(ReleaseInstance release)
     {
         var guestId = release.GuestId;
-        if (hypervisor.ListOwnDomains(cellName).FirstOrDefault(d => d.GuestId == guestId) is { } own)
+        if (hypervisor.OwnerOf(guestId) == cellName)
         {
-            if (own.State == DomainState.Running)
+            if (hypervisor.Find(guestId) is { State: DomainState.Running })
                 throw new InvalidOperationException($"guest {guestId} is running");
             hypervisor.Undefine(guestId);
             if (hypervisor.SupportsFirewalls)

@@ -58,6 +58,12 @@ public sealed class LibvirtHypervisor : IHypervisor
         return (state, state == Contracts.Cell.V1.DomainState.Running ? domain.GetConsolePort() : null);
     }
 
+    public string? OwnerOf(string guestId)
+    {
+        using var domain = _connection.FindDomain(guestId);
+        return domain is null ? null : DomainOwner.Of(domain)?.Cell;
+    }
+
     public void Start(string guestId)
     {
         using var domain = Require(guestId);
