@@ -179,64 +179,74 @@ public sealed class LibvirtHypervisor : IHypervisor
     public IReadOnlyList<DomainReport> ListOwnDomains(string cell)
     {
         var reports = new List<DomainReport>();
-        foreach (var domain in _connection.ListDomains())
+        ForEachOwn(cell, (domain, owner) =>
         {
-            using (domain)
-            {
-                if (DomainOwner.Of(domain) is not { } owner || owner.Cell != cell)
-                    continue;
-                _guestByUuid[domain.Uuid] = owner.GuestId;
-                reports.Add(new DomainReport { GuestId = owner.GuestId, Uuid = domain.Uuid, Name = domain.Name, State = Map(domain.GetState()) });
-            }
-        }
+            _guestByUuid[domain.Uuid] = owner.GuestId;
+            reports.Add(new DomainReport { GuestId = owner.GuestId, Uuid = domain.Uuid, Name = domain.Name, State = Map(domain.GetState()) });
+        });
         return reports;
     }
 
     public IReadOnlyList<string> ListOwnVolumeFiles(string cell)
     {
         var files = new List<string>();
-        foreach (var domain in _connection.ListDomains())
-        {
-            using (domain)
-            {
-                if (DomainOwner.Of(domain) is not { } owner || owner.Cell != cell)
-                    continue;
-                files.AddRange(System.Xml.Linq.XElement.Parse(domain.GetXml()).Element("devices")?.Elements("disk")
-                    .Select(d => (string?)d.Element("source")?.Attribute("file"))
-                    .OfType<string>() ?? []);
-            }
-        }
+        ForEachOwn(cell, (domain, _) => files.AddRange(System.Xml.Linq.XElement.Parse(domain.GetXml()).Element("devices")?.Elements("disk")
+            .Select(d => (string?)d.Element("source")?.Attribute("file"))
+            .OfType<string>() ?? []));
         return files;
     }
 
     public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell)
     {
         var samples = new Dictionary<string, DomainSample>();
+        ForEachOwn(cell, (domain, owner) =>
+        {
+            var info = domain.GetInfo();
+            if (info.State != Libvirt.DomainState.Running)
+                return;
+            var (disks, interfaces) = domain.GetDeviceNames();
+            long read = 0, written = 0, received = 0, sent = 0;
+            foreach (var disk in disks)
+            {
+                var (r, w) = Tolerant(() => domain.GetBlockStats(disk));
+                (read, written) = (read + r, written + w);
+            }
+            foreach (var nic in interfaces)
+            {
+                var (rx, tx) = Tolerant(() => domain.GetInterfaceStats(nic));
+                (received, sent) = (received + rx, sent + tx);
+            }
+            samples[owner.GuestId] = new DomainSample(info.CpuTimeNanoseconds, info.VirtualCpus, info.MemoryBytes, read, written, received, sent);
+        });
+        return samples;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="visit"/> for each domain whose metadata names <paramref name="cell"/>. A domain
+    /// undefined while the scan runs (a parallel delete) is skipped; any other failure is not.
+    /// </summary>
+    private void ForEachOwn(string cell, Action<Domain, DomainOwner> visit)
+    {
         foreach (var domain in _connection.ListDomains())
         {
             using (domain)
             {
-                if (DomainOwner.Of(domain) is not { } owner || owner.Cell != cell)
-                    continue;
-                var info = domain.GetInfo();
-                if (info.State != Libvirt.DomainState.Running)
-                    continue;
-                var (disks, interfaces) = domain.GetDeviceNames();
-                long read = 0, written = 0, received = 0, sent = 0;
-                foreach (var disk in disks)
+                try
                 {
-                    var (r, w) = Tolerant(() => domain.GetBlockStats(disk));
-                    (read, written) = (read + r, written + w);
+                    if (DomainOwner.Of(domain) is { } owner && owner.Cell == cell)
+                        visit(domain, owner);
                 }
-                foreach (var nic in interfaces)
+                catch (LibvirtException) when (Gone(domain.Uuid))
                 {
-                    var (rx, tx) = Tolerant(() => domain.GetInterfaceStats(nic));
-                    (received, sent) = (received + rx, sent + tx);
                 }
-                samples[owner.GuestId] = new DomainSample(info.CpuTimeNanoseconds, info.VirtualCpus, info.MemoryBytes, read, written, received, sent);
             }
         }
-        return samples;
+    }
+
+    private bool Gone(string uuid)
+    {
+        using var found = _connection.FindDomain(uuid);
+        return found is null;
     }
 
     /// <summary>
