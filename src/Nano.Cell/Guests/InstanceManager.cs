@@ -132,7 +132,11 @@ public sealed class InstanceManager(
         if (media is null)
             hypervisor.Start(guestId);
         else
-            await images.UseAsync(media, ".iso", progress, iso => Task.FromResult(Run(() => hypervisor.StartFromMedia(guestId, iso))), cancellationToken);
+            await images.UseAsync(media, ".iso", progress, iso =>
+            {
+                hypervisor.StartFromMedia(guestId, iso);
+                return Task.CompletedTask;
+            }, cancellationToken);
         return State(guestId, Volumes(guestId));
     }
 
@@ -147,7 +151,11 @@ public sealed class InstanceManager(
             SweepImages();
         }
         else
-            await images.UseAsync(media, ".iso", progress, iso => Task.FromResult(Run(() => hypervisor.ChangeMedia(guestId, iso))), cancellationToken);
+            await images.UseAsync(media, ".iso", progress, iso =>
+            {
+                hypervisor.ChangeMedia(guestId, iso);
+                return Task.CompletedTask;
+            }, cancellationToken);
         return State(guestId, Volumes(guestId));
     }
 
@@ -211,11 +219,7 @@ public sealed class InstanceManager(
             if (volumes.Count == 0)
                 throw new InvalidOperationException($"guest {settings.GuestId} has no volumes in {folder}");
             if (settings.SystemImage is { } image && Qcow2Header.BackingFile(volumes[0]) is not null)
-                await images.UseAsync(image, ".qcow2", _ => { }, async cached =>
-                {
-                    await VolumeTool.RebaseAsync(volumes[0], cached, cancellationToken);
-                    return true;
-                }, cancellationToken);
+                await images.UseAsync(image, ".qcow2", _ => { }, cached => VolumeTool.RebaseAsync(volumes[0], cached, cancellationToken), cancellationToken);
             if (firewall)
                 ApplyFirewall(settings.GuestId, settings.SecurityPolicy!);
             var seed = GuestFiles(settings.GuestId).FirstOrDefault(f => f.EndsWith("_ci.iso", StringComparison.Ordinal));
@@ -362,12 +366,11 @@ public sealed class InstanceManager(
     }
 
     /// <summary>An overlay over the cached image (fetched first if needed); <paramref name="then"/> runs while the cache still holds it for this use.</summary>
-    private Task<bool> OverlayAsync(string path, CachedImage image, long size, Action<int> progress, CancellationToken cancellationToken, Action? then = null) =>
+    private Task OverlayAsync(string path, CachedImage image, long size, Action<int> progress, CancellationToken cancellationToken, Action? then = null) =>
         images.UseAsync(image, ".qcow2", progress, async backing =>
         {
             await VolumeTool.CreateOverlayAsync(path, backing, size, cancellationToken);
             then?.Invoke();
-            return true;
         }, cancellationToken);
 
     /// <summary>Drops cached images nothing of this cell uses: overlays in the storage folder, the disks and CD-ROMs of its domains.</summary>
@@ -378,11 +381,6 @@ public sealed class InstanceManager(
         images.Sweep([.. inFolder, .. hypervisor.ListOwnVolumeFiles(cellName)]);
     }
 
-    private static bool Run(Action action)
-    {
-        action();
-        return true;
-    }
 
     private InstanceState State(string guestId, IReadOnlyList<string> volumes)
     {

@@ -50,6 +50,13 @@ public sealed class ImageCache(string folder, IImageSource source, ILogger logge
         }
     }
 
+    public Task UseAsync(CachedImage image, string extension, Action<int> progress, Func<string, Task> use, CancellationToken cancellationToken) =>
+        UseAsync(image, extension, progress, async path =>
+        {
+            await use(path);
+            return true;
+        }, cancellationToken);
+
     /// <summary>
     /// Removes cached images nothing uses: a disk image that none of <paramref name="volumes"/> (qcow2 files,
     /// missing ones ignored) has as backing file, a media image that is none of them (not in a CD-ROM drive),

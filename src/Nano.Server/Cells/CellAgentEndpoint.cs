@@ -38,11 +38,8 @@ public sealed class CellAgentEndpoint(CellGateway gateway, ImageRepository image
 
     private static async Task StreamAsync(string path, long from, IServerStreamWriter<FetchImageResponse> responseStream, CancellationToken cancellationToken)
     {
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        if (from < 0 || from > file.Length)
-            throw Fail.Invalid($"offset {from} is outside the file (0-{file.Length})");
-        file.Position = from;
-        await foreach (var (offset, chunk) in ImageFileService.ReadChunksAsync(file, cancellationToken))
+        await using var file = ImageStore.OpenAt(path, from);
+        await foreach (var (offset, chunk) in ImageStore.ReadChunksAsync(file, cancellationToken))
             await responseStream.WriteAsync(new FetchImageResponse { Offset = offset, Chunk = chunk }, cancellationToken);
     }
 

@@ -91,8 +91,8 @@ public sealed class Batches(
     private async Task<Guid> RunAsync(string kind, SessionContext session, List<(string Name, Guid? Guest)> list, string status,
         Func<Guid, int, string, Guid, CancellationToken, Task<(string Status, string Error)>> work)
     {
-        var batch = Guid.Empty;
-        batch = await operations.StartAsync(kind, $"{list.Count} guests", session.User, async (progress, ct) =>
+        var batch = Guid.Empty; // set by prepare, before the work starts
+        await operations.StartAsync(kind, $"{list.Count} guests", session.User, async (progress, ct) =>
         {
             using var slots = new SemaphoreSlim(Math.Max(1, options.Value.BatchConcurrency));
             var done = 0;

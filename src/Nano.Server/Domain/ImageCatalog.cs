@@ -146,7 +146,8 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
     public async Task<int> SyncAsync(SessionContext session, string kind, string? owner, string? group, CancellationToken cancellationToken)
     {
         AccessRules.Demand(session, MenuOf(kind));
-        var fields = Complete(new ImageFields("x", ZoneRules.OptionalName("owner", owner), ZoneRules.OptionalName("group", group), null, null), session);
+        // The name is set per file below; Complete fills owner and group from the session when not given.
+        var fields = Complete(new ImageFields("import", ZoneRules.OptionalName("owner", owner), ZoneRules.OptionalName("group", group), null, null), session);
         var added = 0;
         foreach (var file in Directory.EnumerateFiles(store.ImportFolder, "*" + ImageStore.Extension(kind)).Order(StringComparer.Ordinal).ToList())
         {

@@ -83,10 +83,10 @@ public sealed class Migrations(
         });
     }
 
-    /// <summary>One guest: files (local storage) or only its definition (shared storage) to the target, then the source lets go.</summary>
     private static Command Release(GuestRow guest, bool deleteFiles) =>
         new() { ReleaseInstance = new ReleaseInstance { GuestId = guest.Id.ToString(), DeleteFiles = deleteFiles } };
 
+    /// <summary>One guest: files (local storage) or only its definition (shared storage) to the target, then the source lets go.</summary>
     private async Task MoveAsync(GuestRow guest, string source, string target, bool shared, Func<int, Task> progress, CancellationToken ct)
     {
         var settings = GuestSpec.From(guest);

@@ -57,8 +57,14 @@ public sealed class ImageExports(ImageStore store)
         public StagedContent? Peek() => _owner.Staged(Id);
 
         /// <summary>The pushed file, taken over by the caller (null when nothing complete arrived).</summary>
-        public StagedContent? Take() =>
-            _owner._tickets.TryGetValue(Id, out var expected) && expected.Staged is { } staged && (expected.Staged = null) is null ? staged : null;
+        public StagedContent? Take()
+        {
+            if (!_owner._tickets.TryGetValue(Id, out var expected))
+                return null;
+            var staged = expected.Staged;
+            expected.Staged = null;
+            return staged;
+        }
 
         public void Dispose()
         {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
+using Nano.Server.Domain;
 using Nano.Server.Hosting;
 
 namespace Nano.Server.Images;
@@ -91,6 +92,42 @@ public sealed class ImageStore
     }
 
     public void Delete(string kind, Guid id) => File.Delete(PathOf(kind, id));
+
+    /// <summary>A file opened for reading from <paramref name="offset"/> (0 up to its length).</summary>
+    public static FileStream OpenAt(string path, long offset)
+    {
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        if (offset >= 0 && offset <= file.Length)
+        {
+            file.Position = offset;
+            return file;
+        }
+        var length = file.Length;
+        file.Dispose();
+        throw Fail.Invalid($"offset {offset} is outside the content (0-{length})");
+    }
+
+    /// <summary>A file's bytes from its position, in store-sized chunks.</summary>
+    public static async IAsyncEnumerable<(long Offset, Google.Protobuf.ByteString Chunk)> ReadChunksAsync(
+        FileStream file, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+        try
+        {
+            while (true)
+            {
+                var offset = file.Position;
+                var read = await file.ReadAtLeastAsync(buffer.AsMemory(0, ChunkSize), ChunkSize, throwOnEndOfStream: false, cancellationToken);
+                if (read == 0)
+                    yield break;
+                yield return (offset, Google.Protobuf.ByteString.CopyFrom(buffer, 0, read));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
 
     /// <summary>Hashes an existing file (synchronisation of dropped files).</summary>
     public static async Task<(long Size, string Sha256, string Sha1)> HashAsync(string path, CancellationToken cancellationToken)

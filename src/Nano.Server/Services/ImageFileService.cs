@@ -1,5 +1,3 @@
-using System.Buffers;
-using Google.Protobuf;
 using Grpc.Core;
 using Nano.Contracts.V1;
 using Nano.Server.Domain;
@@ -36,12 +34,9 @@ public sealed class ImageFileService(ImageCatalog catalog, ImageStore store) : C
     public override async Task DownloadImage(DownloadImageRequest request, IServerStreamWriter<DownloadImageResponse> responseStream, ServerCallContext context)
     {
         var (image, path) = await catalog.OpenAsync(SessionInterceptor.SessionOf(context), ImageMessages.Kind(request.Kind), request.Id);
-        await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        if (request.Offset < 0 || request.Offset > file.Length)
-            throw Fail.Invalid($"offset {request.Offset} is outside the content (0-{file.Length})");
-        file.Position = request.Offset;
+        await using var file = ImageStore.OpenAt(path, request.Offset);
         var first = new DownloadImageResponse { Content = ImageMessages.Content(file.Length, image.Sha1, image.Sha256), Offset = request.Offset };
-        await foreach (var (offset, chunk) in ReadChunksAsync(file, context.CancellationToken))
+        await foreach (var (offset, chunk) in ImageStore.ReadChunksAsync(file, context.CancellationToken))
         {
             var message = first ?? new DownloadImageResponse { Offset = offset };
             message.Chunk = chunk;
@@ -50,27 +45,5 @@ public sealed class ImageFileService(ImageCatalog catalog, ImageStore store) : C
         }
         if (first is not null)
             await responseStream.WriteAsync(first, context.CancellationToken);
-    }
-
-    /// <summary>A file's bytes from its position, in store-sized chunks.</summary>
-    public static async IAsyncEnumerable<(long Offset, ByteString Chunk)> ReadChunksAsync(
-        FileStream file, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        var buffer = ArrayPool<byte>.Shared.Rent(ImageStore.ChunkSize);
-        try
-        {
-            while (true)
-            {
-                var offset = file.Position;
-                var read = await file.ReadAtLeastAsync(buffer.AsMemory(0, ImageStore.ChunkSize), ImageStore.ChunkSize, throwOnEndOfStream: false, cancellationToken);
-                if (read == 0)
-                    yield break;
-                yield return (offset, ByteString.CopyFrom(buffer, 0, read));
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
     }
 }
