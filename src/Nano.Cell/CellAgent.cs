@@ -216,7 +216,7 @@ public sealed class CellAgent(
                     result.Instance = Instances.Delete(command.DeleteInstance.GuestId);
                     break;
                 case Command.BodyOneofCase.StartInstance:
-                    result.Instance = await Instances.StartAsync(command.StartInstance.GuestId, command.StartInstance.Media, progress, deadline.Token);
+                    result.Instance = await Instances.StartAsync(command.StartInstance.GuestId, command.StartInstance.Media, command.StartInstance.Generation, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.CreateSnapshot:
                     result.Instance = Instances.Snapshot(command.CreateSnapshot.GuestId, SnapshotAction.Create, command.CreateSnapshot.Name, command.CreateSnapshot.Description);

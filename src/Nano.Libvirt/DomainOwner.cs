@@ -2,8 +2,12 @@ using System.Xml.Linq;
 
 namespace Nano.Libvirt;
 
-/// <summary>Whose a domain is: the Nano guest it implements and the cell that manages it (domain metadata).</summary>
-public sealed record DomainOwner(string GuestId, string Cell)
+/// <summary>
+/// Whose a domain is (domain metadata): the Nano guest it implements, the cell that manages it, and the
+/// guest's generation when it was defined. The server counts a guest's generation up each time the guest
+/// moves to another cell, so a copy left on a cell that was failed over is known to be stale.
+/// </summary>
+public sealed record DomainOwner(string GuestId, string Cell, long Generation = 0)
 {
     public const string Namespace = "urn:nano-grpc:instance:1";
     private const string Prefix = "nano";
@@ -12,7 +16,7 @@ public sealed record DomainOwner(string GuestId, string Cell)
     {
         XNamespace ns = Namespace;
         return new XElement(ns + "instance", new XAttribute(XNamespace.Xmlns + Prefix, Namespace),
-            new XAttribute("guest", GuestId), new XAttribute("cell", Cell));
+            new XAttribute("guest", GuestId), new XAttribute("cell", Cell), new XAttribute("generation", Generation));
     }
 
     /// <summary>Reads the owner of <paramref name="domain"/>, or null when Nano did not define it.</summary>
@@ -24,6 +28,6 @@ public sealed record DomainOwner(string GuestId, string Cell)
         var element = XElement.Parse(xml);
         var guest = (string?)element.Attribute("guest");
         var cell = (string?)element.Attribute("cell");
-        return guest is null || cell is null ? null : new DomainOwner(guest, cell);
+        return guest is null || cell is null ? null : new DomainOwner(guest, cell, (long?)element.Attribute("generation") ?? 0);
     }
 }

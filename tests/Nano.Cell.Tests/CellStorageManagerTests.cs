@@ -27,6 +27,26 @@ public sealed class CellStorageManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task ASharedFolder_IsUsedWhereItIs_OnlyIfItExists_UntilDetached()
+    {
+        var local = Path.Combine(_root, "images");
+        var shared = Path.Combine(_root, "shared");
+        var storage = new CellStorageManager(local, Path.Combine(_root, "mounts"), StateFile);
+        var attach = new AttachStorage { Pool = "folder", Type = "shared", Target = shared };
+        Assert.Contains("does not exist", await storage.AttachAsync(attach, CancellationToken.None));
+        Assert.Equal(local, storage.CurrentPath);
+
+        Directory.CreateDirectory(shared);
+        Assert.Equal("", await storage.AttachAsync(attach, CancellationToken.None));
+        Assert.Equal(new CellStorage { Mode = "shared", System = { shared }, Data = { shared }, Total = 10, Available = 5 }, storage.Describe(10, 5));
+        Assert.Empty(Directory.GetFileSystemEntries(shared)); // the write probe is gone
+        Assert.Contains("shared storage", storage.ChangeLocalPath(Path.Combine(_root, "other")));
+
+        await storage.DetachAsync("folder", CancellationToken.None);
+        Assert.Equal(local, storage.CurrentPath);
+    }
+
+    [Fact]
     public void LocalPath_DoesNotMove_FromAFolderWithVolumes_OrIntoAFullOne_OrToARelativePath()
     {
         var first = Path.Combine(_root, "images");

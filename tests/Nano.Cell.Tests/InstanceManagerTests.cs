@@ -44,7 +44,7 @@ public sealed class InstanceManagerTests : IDisposable
         var own = Assert.Single(_hypervisor.ListOwnDomains(_cell));
         Assert.Equal(guest, own.GuestId);
 
-        Assert.Equal(DomainState.Running, (await _instances.StartAsync(guest, null, _ => { }, CancellationToken.None)).State);
+        Assert.Equal(DomainState.Running, (await _instances.StartAsync(guest, null, 0, _ => { }, CancellationToken.None)).State);
         Assert.Throws<InvalidOperationException>(() => _instances.Delete(guest));
         Assert.Equal(DomainState.Stopped, _instances.Stop(guest, reboot: false, force: true).State);
         _instances.Delete(guest);
@@ -89,7 +89,7 @@ public sealed class InstanceManagerTests : IDisposable
         _instances.Snapshot(guest, SnapshotAction.Revert, "first", "");
         _instances.Snapshot(guest, SnapshotAction.Delete, "second", "");
         Assert.Throws<LibvirtException>(() => _instances.Snapshot(guest, SnapshotAction.Revert, "second", ""));
-        await _instances.StartAsync(guest, null, _ => { }, CancellationToken.None);
+        await _instances.StartAsync(guest, null, 0, _ => { }, CancellationToken.None);
         Assert.Throws<InvalidOperationException>(() => _instances.Snapshot(guest, SnapshotAction.Create, "live", ""));
         _instances.Stop(guest, reboot: false, force: true);
         _instances.Delete(guest);
@@ -203,6 +203,43 @@ public sealed class InstanceManagerTests : IDisposable
     }
 
     [Fact]
+    public async Task Failover_OnASharedFolder_FencesTheLostCellsCopy_AndStaleGenerationsDoNotStart()
+    {
+        var shared = Directory.CreateDirectory(Path.Combine(_root, "shared")).FullName;
+        var attach = new AttachStorage { Pool = "ha", Type = "shared", Target = shared };
+        Assert.Equal("", await _storage.AttachAsync(attach, CancellationToken.None));
+        var otherCell = $"cell-{Guid.NewGuid():N}";
+        var otherStorage = new CellStorageManager(Path.Combine(_root, "images-b"), Path.Combine(_root, "mounts-b"), Path.Combine(_root, "cell-b.json"));
+        Assert.Equal("", await otherStorage.AttachAsync(attach, CancellationToken.None));
+        var other = new InstanceManager(_hypervisor, otherStorage, otherCell, "127.0.0.1", new ImageCache(Path.Combine(_root, "cache-b"), _source, NullLogger.Instance), _source);
+        var guest = Guid.NewGuid().ToString();
+        var create = Create(guest, withSeed: false);
+        create.Generation = 1;
+        var volumes = (await _instances.CreateAsync(create, _ => { }, CancellationToken.None)).Volumes;
+        Assert.All(volumes, v => Assert.StartsWith(shared, v));
+        await _instances.StartAsync(guest, null, 1, _ => { }, CancellationToken.None);
+
+        // The lost cell's domain is in the same libvirtd: only a take-over from that cell may replace it.
+        var next = create.Clone();
+        next.Generation = 2;
+        await Assert.ThrowsAsync<InvalidOperationException>(() => other.ImportAsync(new ImportInstance { Settings = next }, _ => { }, CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => other.ImportAsync(new ImportInstance { Settings = next, TakeOverFrom = "someone-else" }, _ => { }, CancellationToken.None));
+        var taken = await other.ImportAsync(new ImportInstance { Settings = next, TakeOverFrom = _cell }, _ => { }, CancellationToken.None);
+
+        Assert.Equal(volumes, taken.Volumes); // the same files on the shared folder
+        Assert.Equal(DomainState.Stopped, taken.State); // the old copy was powered off
+        Assert.Empty(_hypervisor.ListOwnDomains(_cell));
+        var report = Assert.Single(_hypervisor.ListOwnDomains(otherCell));
+        Assert.Equal((guest, 2L), (report.GuestId, report.Generation));
+        var stale = await Assert.ThrowsAsync<InvalidOperationException>(() => other.StartAsync(guest, null, 3, _ => { }, CancellationToken.None));
+        Assert.Contains("stale", stale.Message);
+        Assert.Equal(DomainState.Running, (await other.StartAsync(guest, null, 2, _ => { }, CancellationToken.None)).State);
+        other.Stop(guest, reboot: false, force: true);
+        other.Delete(guest);
+        Assert.Empty(Directory.GetFiles(shared));
+    }
+
+    [Fact]
     public async Task AGuest_MovesToAnotherCell_ThroughExportReleaseAndImport()
     {
         var image = _source.Add(await MakeImageAsync("move-base.qcow2", 32 * MiB));
@@ -248,6 +285,7 @@ public sealed class InstanceManagerTests : IDisposable
     {
         var kvm = new FixedType("kvm", _hypervisor);
         var create = Create("6f9619ff-8b86-d011-b42d-00c04fc964ff", withSeed: true);
+        create.Generation = 3;
         create.Qos = new QosLimits { CpuPriority = "medium", ReadSpeed = 1_048_576, WriteIops = 200, ReceiveSpeed = 2_097_152, SendSpeed = 1_048_576 };
         create.GuestAgent = true;
         var definition = new InstanceManager(kvm, _storage, "cell-golden", "192.0.2.10", _cache, _source).Definition(create,
@@ -321,7 +359,7 @@ public sealed class InstanceManagerTests : IDisposable
         public void Define(DomainDefinition definition, bool autostart) => inner.Define(definition, autostart);
         public (DomainState State, int? ConsolePort)? Find(string guestId) => inner.Find(guestId);
         public void Start(string guestId) => inner.Start(guestId);
-        public string? OwnerOf(string guestId) => inner.OwnerOf(guestId);
+        public DomainOwner? OwnerOf(string guestId) => inner.OwnerOf(guestId);
         public bool SupportsFirewalls => inner.SupportsFirewalls;
         public void ApplyFirewall(FirewallDefinition firewall) => inner.ApplyFirewall(firewall);
         public string? FirewallXml(string name) => inner.FirewallXml(name);

@@ -78,6 +78,48 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
     }
 
     [Fact]
+    public async Task ALostCellOfAFailoverPool_HasItsGuestStartedElsewhere_AndItsStaleCopyFenced()
+    {
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/compute_pools/{Pool}", new { storage = $"s_{_suffix}", failover = true }, Admin)).ErrorCode);
+        var id = await GuestOnAsync("ha");
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin)).ErrorCode);
+
+        await _a.DisposeAsync(); // the agent dies with its stream
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>() == CellB);
+        var import = _b.Commands.Single(c => c.ImportInstance?.Settings.GuestId == id).ImportInstance;
+        Assert.Equal(CellA, import.TakeOverFrom);
+        Assert.Empty(import.Files); // shared storage: only the definition
+        Assert.Equal(2, import.Settings.Generation);
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["running"]!.GetValue<bool>());
+        Assert.Equal(2, _b.Commands.Single(c => c.StartInstance?.GuestId == id).StartInstance.Generation);
+        var cellA = (await Rest.GetAsync($"/api/v1/compute_pool_cells/{Pool}", Admin)).Data!.AsArray().Single(c => c!["name"]!.GetValue<string>() == CellA)!;
+        Assert.False(cellA["enabled"]!.GetValue<bool>()); // disabled until an administrator enables it again
+        Assert.DoesNotContain(id, (await Rest.GetAsync("/api/v1/migrations/", Admin)).Text); // failover is no migration record
+
+        // The lost cell returns with its copy still running: it is powered off and forgotten, its files kept (shared storage).
+        var hello = TestAgent.Hello(CellA, cores: 8);
+        hello.Domains.Add(new DomainReport { GuestId = id, Uuid = id, Name = id, State = DomainState.Running, Generation = 1 });
+        _a = await TestAgent.ConnectAsync(fixture.Server.Channel, hello);
+        _a.Answer = Answer;
+        await CellTests.WaitForAsync(() => Task.FromResult(_a.Commands.Any(c => c.ReleaseInstance?.GuestId == id)));
+        Assert.True(_a.Commands.Single(c => c.StopInstance?.GuestId == id).StopInstance.Force);
+        Assert.False(_a.Commands.Single(c => c.ReleaseInstance?.GuestId == id).ReleaseInstance.DeleteFiles);
+        Assert.Equal(CellB, (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>());
+        Assert.True((await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["running"]!.GetValue<bool>());
+
+        // A copy of the current generation on its own cell is left alone.
+        hello = TestAgent.Hello(CellB, cores: 8);
+        hello.Domains.Add(new DomainReport { GuestId = id, Uuid = id, Name = id, State = DomainState.Running, Generation = 2 });
+        await _b.DisposeAsync();
+        _b = await TestAgent.ConnectAsync(fixture.Server.Channel, hello);
+        _b.Answer = Answer;
+        await _b.HeartbeatAsync();
+        await Task.Delay(500);
+        Assert.DoesNotContain(_b.Commands, c => c.ReleaseInstance is not null || c.StopInstance is not null || c.DeleteInstance is not null);
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/compute_pool_cells/{Pool}/{CellA}", new { enable = true }, Admin)).ErrorCode);
+    }
+
+    [Fact]
     public async Task BadMigrations_AreRefused_AndMoveNothing()
     {
         var id = await GuestOnAsync("stay");

@@ -22,12 +22,22 @@ public sealed class StoragePoolTests(InitializedServer fixture) : ApiTest(fixtur
         JsonAssert.Failure(404, await Rest.GetAsync("/api/v1/storage_pools/nfs1", Admin));
     }
 
+    [Fact]
+    public async Task SharedFolder_IsAStoragePool_WithoutHost()
+    {
+        JsonAssert.Success("\"\"", await Rest.PostAsync("/api/v1/storage_pools/folder1", new { type = "shared", target = "/srv/nano-shared" }, Admin));
+        JsonAssert.Success("""{"name":"","type":"shared","host":"","target":"/srv/nano-shared"}""", await Rest.GetAsync("/api/v1/storage_pools/folder1", Admin));
+        JsonAssert.Success("\"\"", await Rest.DeleteAsync("/api/v1/storage_pools/folder1", null, Admin));
+    }
+
     [Theory]
     [InlineData("""{"type":"ceph","host":"10.0.0.1","target":"/x"}""")]
     [InlineData("""{"type":"nfs","host":"bad host!","target":"/x"}""")]
     [InlineData("""{"type":"nfs","host":"10.0.0.1","target":"relative"}""")]
     [InlineData("""{"type":"nfs","host":"10.0.0.1","target":"/a/../etc"}""")]
     [InlineData("""{"type":"nfs","host":"","target":"/x"}""")]
+    [InlineData("""{"type":"shared","host":"10.0.0.1","target":"/x"}""")]
+    [InlineData("""{"type":"shared","host":"","target":"x/y"}""")]
     public async Task StoragePool_WithBadSettings_IsRefused(string body)
     {
         JsonAssert.Failure(400, await Rest.PostAsync("/api/v1/storage_pools/badpool", body, Admin));

@@ -126,9 +126,14 @@ public sealed class InstanceManager(
     /// <summary>Undefines the guest's (stopped) domain if this cell owns it, removes its firewall, and deletes every file of the guest in the storage folder.</summary>
     public InstanceState Delete(string guestId) => Release(new ReleaseInstance { GuestId = guestId, DeleteFiles = true });
 
-    /// <summary>Starts the guest; with <paramref name="media"/> it boots that ISO (fetched into the cache first).</summary>
-    public async Task<InstanceState> StartAsync(string guestId, CachedImage? media, Action<int> progress, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the guest; with <paramref name="media"/> it boots that ISO (fetched into the cache first). A domain
+    /// of another generation than the server's (<paramref name="generation"/>, 0: unchecked) is a stale copy: refused.
+    /// </summary>
+    public async Task<InstanceState> StartAsync(string guestId, CachedImage? media, long generation, Action<int> progress, CancellationToken cancellationToken)
     {
+        if (generation != 0 && hypervisor.OwnerOf(guestId) is { Generation: not 0 and var defined } && defined != generation)
+            throw new InvalidOperationException($"guest {guestId}'s domain here is generation {defined}, the server's is {generation}: a stale copy does not start");
         if (media is null)
             hypervisor.Start(guestId);
         else
@@ -194,8 +199,15 @@ public sealed class InstanceManager(
         var settings = import.Settings ?? throw new ArgumentException("settings are required");
         if (!Guid.TryParse(settings.GuestId, out _))
             throw new ArgumentException($"'{settings.GuestId}' is not a guest id");
-        if (hypervisor.Find(settings.GuestId) is not null)
-            throw new InvalidOperationException($"guest {settings.GuestId} already has a domain on this cell");
+        if (hypervisor.Find(settings.GuestId) is { } existing)
+        {
+            if (import.TakeOverFrom.Length == 0 || hypervisor.OwnerOf(settings.GuestId)?.Cell != import.TakeOverFrom)
+                throw new InvalidOperationException($"guest {settings.GuestId} already has a domain on this cell");
+            // Fencing: the lost cell's copy in this (shared) libvirtd must not run beside the one defined here.
+            if (existing.State == DomainState.Running)
+                hypervisor.Stop(settings.GuestId, reboot: false, force: true);
+            hypervisor.Undefine(settings.GuestId);
+        }
         var folder = storage.CurrentPath;
         Directory.CreateDirectory(folder);
         var made = new List<string>();
@@ -243,7 +255,7 @@ public sealed class InstanceManager(
     public InstanceState Release(ReleaseInstance release)
     {
         var guestId = release.GuestId;
-        if (hypervisor.OwnerOf(guestId) == cellName)
+        if (hypervisor.OwnerOf(guestId)?.Cell == cellName)
         {
             if (hypervisor.Find(guestId) is { State: DomainState.Running })
                 throw new InvalidOperationException($"guest {guestId} is running");
@@ -426,7 +438,7 @@ public sealed class InstanceManager(
             Uuid = create.GuestId,
             MemoryBytes = create.Memory,
             VirtualCpus = create.Cores,
-            Owner = new DomainOwner(create.GuestId, cellName),
+            Owner = new DomainOwner(create.GuestId, cellName, create.Generation),
             Disks = disks,
             Nic = new DomainNic(create.Mac, hardware.NicModel.Length > 0 ? hardware.NicModel : "virtio", string.IsNullOrEmpty(bridge) ? null : bridge)
             {

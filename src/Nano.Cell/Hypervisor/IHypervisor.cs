@@ -37,8 +37,8 @@ public interface IHypervisor : IDisposable
 
     void Start(string guestId);
 
-    /// <summary>The cell the guest's domain metadata names, or null when it has no domain here.</summary>
-    string? OwnerOf(string guestId);
+    /// <summary>The guest's domain metadata (owning cell, generation), or null when it has no Nano domain here.</summary>
+    Nano.Libvirt.DomainOwner? OwnerOf(string guestId);
 
     /// <summary>Starts the guest booting <paramref name="isoPath"/> from its media drive; its persistent definition stays as it was.</summary>
     void StartFromMedia(string guestId, string isoPath);

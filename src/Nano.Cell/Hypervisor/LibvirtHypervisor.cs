@@ -58,10 +58,10 @@ public sealed class LibvirtHypervisor : IHypervisor
         return (state, state == Contracts.Cell.V1.DomainState.Running ? domain.GetConsolePort() : null);
     }
 
-    public string? OwnerOf(string guestId)
+    public DomainOwner? OwnerOf(string guestId)
     {
         using var domain = _connection.FindDomain(guestId);
-        return domain is null ? null : DomainOwner.Of(domain)?.Cell;
+        return domain is null ? null : DomainOwner.Of(domain);
     }
 
     public void Start(string guestId)
@@ -182,7 +182,7 @@ public sealed class LibvirtHypervisor : IHypervisor
         ForEachOwn(cell, (domain, owner) =>
         {
             _guestByUuid[domain.Uuid] = owner.GuestId;
-            reports.Add(new DomainReport { GuestId = owner.GuestId, Uuid = domain.Uuid, Name = domain.Name, State = Map(domain.GetState()) });
+            reports.Add(new DomainReport { GuestId = owner.GuestId, Uuid = domain.Uuid, Name = domain.Name, State = Map(domain.GetState()), Generation = owner.Generation });
         });
         return reports;
     }

@@ -5,9 +5,10 @@ using Nano.Contracts.Cell.V1;
 namespace Nano.Cell.Storage;
 
 /// <summary>
-/// Where this cell keeps guest volumes: a local folder (default /var/lib/nano/images), or the NFS
-/// export of its compute pool's storage pool mounted under the mount root. The local folder survives
-/// agent restarts in a small state file.
+/// Where this cell keeps guest volumes: a local folder (default /var/lib/nano/images); the NFS export of
+/// its compute pool's storage pool, mounted under the mount root; or the pool's shared folder, which every
+/// cell of the pool already sees at the same path (the host mounts it). The local folder survives agent
+/// restarts in a small state file.
 /// </summary>
 public sealed class CellStorageManager
 {
@@ -16,7 +17,8 @@ public sealed class CellStorageManager
     private readonly string _stateFile;
     private readonly Lock _gate = new();
     private string _localPath;
-    private string? _mountedPool;
+    /// <summary>The storage pool in use, its type and folder; null for local storage.</summary>
+    private (string Pool, string Type, string Path)? _shared;
 
     public CellStorageManager(string defaultPath, string mountRoot, string stateFile)
     {
@@ -32,7 +34,7 @@ public sealed class CellStorageManager
         get
         {
             lock (_gate)
-                return _mountedPool is null ? _localPath : MountPoint(_mountedPool);
+                return _shared?.Path ?? _localPath;
         }
     }
 
@@ -40,12 +42,12 @@ public sealed class CellStorageManager
     {
         lock (_gate)
         {
-            var path = _mountedPool is null ? _localPath : MountPoint(_mountedPool);
-            return new CellStorage { Mode = _mountedPool is null ? "local" : "nfs", System = { path }, Data = { path }, Total = total, Available = available };
+            var path = _shared?.Path ?? _localPath;
+            return new CellStorage { Mode = _shared?.Type ?? "local", System = { path }, Data = { path }, Total = total, Available = available };
         }
     }
 
-    /// <summary>Local storage (empty pool), or mount the pool's NFS export. Returns an error text, or "".</summary>
+    /// <summary>Local storage (empty pool), mount the pool's NFS export, or check its shared folder. Returns an error text, or "".</summary>
     public async Task<string> AttachAsync(AttachStorage attach, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(attach.Pool))
@@ -53,6 +55,8 @@ public sealed class CellStorageManager
             Directory.CreateDirectory(_localPath);
             return "";
         }
+        if (attach.Type == "shared")
+            return UseSharedFolder(attach.Pool, attach.Target);
         if (attach.Type != "nfs")
             return $"unsupported storage type '{attach.Type}'";
         var mountPoint = MountPoint(attach.Pool);
@@ -64,7 +68,27 @@ public sealed class CellStorageManager
                 return $"mount {attach.Host}:{attach.Target} failed: {output}";
         }
         lock (_gate)
-            _mountedPool = attach.Pool;
+            _shared = (attach.Pool, "nfs", mountPoint);
+        return "";
+    }
+
+    /// <summary>A shared folder is used where it is: it must exist on this host and take files.</summary>
+    private string UseSharedFolder(string pool, string folder)
+    {
+        if (!Path.IsPathFullyQualified(folder) || !Directory.Exists(folder))
+            return $"the shared folder {folder} does not exist on this cell";
+        var probe = Path.Combine(folder, $".nano-probe-{Guid.NewGuid():N}");
+        try
+        {
+            File.WriteAllText(probe, "");
+            File.Delete(probe);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return $"the shared folder {folder} takes no files: {e.Message}";
+        }
+        lock (_gate)
+            _shared = (pool, "shared", folder);
         return "";
     }
 
@@ -75,8 +99,8 @@ public sealed class CellStorageManager
             await RunAsync("umount", ["-l", mountPoint], cancellationToken);
         lock (_gate)
         {
-            if (_mountedPool == pool)
-                _mountedPool = null;
+            if (_shared?.Pool == pool)
+                _shared = null;
         }
     }
 
@@ -85,7 +109,7 @@ public sealed class CellStorageManager
     {
         lock (_gate)
         {
-            if (_mountedPool is not null)
+            if (_shared is not null)
                 return "the cell uses shared storage";
             if (!Path.IsPathFullyQualified(path))
                 return $"'{path}' is not an absolute path";

@@ -5,9 +5,11 @@ namespace Nano.Server.Cells;
 
 /// <summary>
 /// A cell (re)joined: domains it reports for guests that have no row (a creation the server gave up
-/// on while the cell was away) are removed, so no VM lives without a row; and if the cell belongs to a
-/// pool with shared storage, the storage is pushed again (a restarted host has lost its mounts) and
-/// the outcome recorded for #11.
+/// on while the cell was away) are removed, so no VM lives without a row; stale copies of guests that
+/// moved on while it was lost (another cell, or another generation: fencing after a failover) are
+/// powered off and forgotten, their files kept, for they may be the guest's files on shared storage; and
+/// if the cell belongs to a pool with shared storage, the storage is pushed again (a restarted host has
+/// lost its mounts) and the outcome recorded for #11.
 /// </summary>
 public sealed class CellJoined(
     CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, GuestRepository guests, CellGateway gateway,
@@ -17,12 +19,26 @@ public sealed class CellJoined(
     {
         foreach (var domain in domains)
         {
-            if (!Guid.TryParse(domain.GuestId, out var id) || await guests.FindAsync(id) is not null)
+            if (!Guid.TryParse(domain.GuestId, out var id))
                 continue;
-            logger.LogWarning("Cell {Cell} has a domain for guest {Guest}, which has no record: removing it", cellName, id);
+            var row = await guests.FindAsync(id);
+            Command removal;
+            if (row is null)
+            {
+                logger.LogWarning("Cell {Cell} has a domain for guest {Guest}, which has no record: removing it", cellName, id);
+                removal = new Command { DeleteInstance = new DeleteInstance { GuestId = domain.GuestId } };
+            }
+            else if (!row.Migrating && (row.Cell != cellName || (domain.Generation != 0 && domain.Generation != row.Generation)))
+            {
+                logger.LogWarning("Cell {Cell} has a stale copy of guest {Guest} (generation {Stale}), which is generation {Generation} on {Owner}: fencing it",
+                    cellName, row.Name, domain.Generation, row.Generation, row.Cell);
+                removal = new Command { ReleaseInstance = new ReleaseInstance { GuestId = domain.GuestId, DeleteFiles = false } };
+            }
+            else
+                continue;
             if (domain.State == DomainState.Running)
                 await gateway.SendAsync(cellName, new Command { StopInstance = new StopInstance { GuestId = domain.GuestId, Force = true } }, cancellationToken);
-            var removed = await gateway.SendAsync(cellName, new Command { DeleteInstance = new DeleteInstance { GuestId = domain.GuestId } }, cancellationToken);
+            var removed = await gateway.SendAsync(cellName, removal, cancellationToken);
             if (removed.Error.Length > 0)
                 logger.LogWarning("Cell {Cell} could not remove the domain of guest {Guest}: {Error}", cellName, id, removed.Error);
         }

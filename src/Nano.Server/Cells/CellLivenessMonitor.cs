@@ -1,13 +1,23 @@
+using Microsoft.Extensions.Options;
 using Nano.Server.Data;
+using Nano.Server.Domain;
+using Nano.Server.Hosting;
 
 namespace Nano.Server.Cells;
 
-/// <summary>Every second: a cell silent past the liveness timeout is marked offline and its stream dropped.</summary>
-public sealed class CellLivenessMonitor(CellRepository cells, CellGateway gateway, CellStatusFeed feed, ILogger<CellLivenessMonitor> logger)
+/// <summary>
+/// Every second: a cell silent past the liveness timeout is marked offline and its stream dropped; and once the
+/// server has run for the failover grace period, the guests of cells of failover pools lost for longer than that
+/// move to other cells.
+/// </summary>
+public sealed class CellLivenessMonitor(
+    CellRepository cells, CellGateway gateway, CellStatusFeed feed, Migrations migrations, IOptions<NanoOptions> options, ILogger<CellLivenessMonitor> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var grace = TimeSpan.FromSeconds(options.Value.FailoverGraceSeconds);
+        var started = DateTime.UtcNow;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
@@ -22,6 +32,8 @@ public sealed class CellLivenessMonitor(CellRepository cells, CellGateway gatewa
                     gateway.Drop(cell, since: lastSeen);
                     feed.Publish(cell);
                 }
+                if (DateTime.UtcNow - started >= grace)
+                    await migrations.FailOverLostCellsAsync((int)grace.TotalSeconds);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

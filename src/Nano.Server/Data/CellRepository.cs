@@ -142,6 +142,21 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         return (await c.QueryAsync<(string, DateTime)>($"SELECT c.name, c.last_seen FROM cells c WHERE c.connected AND NOT {Alive}")).AsList();
     }
 
+    /// <summary>
+    /// Cells of failover pools (with shared storage) not alive and last heard from more than <paramref name="graceSeconds"/>
+    /// ago, that still hold created guests not being moved: (cell, pool).
+    /// </summary>
+    public async Task<IReadOnlyList<(string Cell, string Pool)>> ListLostAsync(int graceSeconds)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<(string, string)>($"""
+            SELECT c.name, c.pool FROM cells c JOIN compute_pools p ON p.name = c.pool
+            WHERE p.failover AND p.storage IS NOT NULL AND NOT {Alive} AND c.last_seen < now() - make_interval(secs => @graceSeconds)
+              AND EXISTS (SELECT 1 FROM guests g WHERE g.cell = c.name AND g.created AND NOT g.migrating)
+            ORDER BY c.name
+            """, new { graceSeconds })).AsList();
+    }
+
     /// <summary>Marks a silent cell offline, unless it was heard from (or rejoined) since <paramref name="lastSeen"/>.</summary>
     public async Task<bool> DisconnectSilentAsync(string name, DateTime lastSeen)
     {

@@ -56,6 +56,9 @@ public sealed record GuestRow
     public Guid? MediaSource { get; init; }
     public Guid? SecurityPolicyGroup { get; init; }
     public bool Migrating { get; init; }
+
+    /// <summary>Counted up each time the guest moves to another cell; its domain carries the generation it was defined with.</summary>
+    public long Generation { get; init; } = 1;
 }
 
 /// <summary>A guest to insert: the configuration chosen at creation.</summary>
@@ -75,7 +78,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
                g.template, g.monitor_secret, g.ethernet_address, g.display_protocol, g.display_address, g.internal_address, g.admin_name, g.admin_secret,
                g.modules, g.cpu_priority, g.read_speed, g.write_speed, g.read_iops, g.write_iops, g.receive_speed, g.send_speed,
                g.cpu_usage, g.memory_used, g.bytes_read, g.bytes_written, g.bytes_received, g.bytes_sent, g.operation,
-               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source, g.security_policy_group, g.migrating
+               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source, g.security_policy_group, g.migrating, g.generation
         FROM guests g LEFT JOIN cells cl ON cl.name = g.cell
         """;
 
@@ -96,14 +99,32 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         return true;
     }
 
-    /// <summary>A migrated guest belongs to its new cell (stopped, no console yet); or, with <paramref name="cell"/> null, the flag just clears.</summary>
+    /// <summary>
+    /// A migrated guest belongs to its new cell in its next generation (stopped, no console yet); or, with
+    /// <paramref name="cell"/> null, the flag just clears.
+    /// </summary>
     public async Task FinishMigrationAsync(Guid id, string? cell)
     {
         await using var c = await db.OpenConnectionAsync();
         await c.ExecuteAsync("""
-            UPDATE guests SET migrating = false, cell = COALESCE(@cell::text, cell), display_address = CASE WHEN @cell::text IS NULL THEN display_address ELSE '' END
+            UPDATE guests SET migrating = false, cell = COALESCE(@cell::text, cell), running = CASE WHEN @cell::text IS NULL THEN running ELSE false END,
+                display_address = CASE WHEN @cell::text IS NULL THEN display_address ELSE '' END,
+                generation = CASE WHEN @cell::text IS NULL THEN generation ELSE generation + 1 END
             WHERE id = @id
             """, new { id, cell });
+    }
+
+    /// <summary>
+    /// Failover: flags a lost cell's guest as migrating, unless it moved, is migrating already, or its cell came back
+    /// meanwhile. False when nothing was flagged.
+    /// </summary>
+    public async Task<bool> MarkFailingOverAsync(Guid id, string lostCell)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync($"""
+            UPDATE guests g SET migrating = true FROM cells cl
+            WHERE g.id = @id AND g.cell = @lostCell AND g.created AND NOT g.migrating AND cl.name = g.cell AND NOT {cells.AliveOf("cl")}
+            """, new { id, lostCell }) == 1;
     }
 
     /// <summary>The media image in the guest's CD-ROM drive (null: empty).</summary>

@@ -75,7 +75,7 @@ public sealed class GuestCreation(
                 if (request.AutoStart)
                 {
                     await progress.ReportAsync("starting", 80);
-                    display = (await gateway.RunAsync(cell.Name, new Command { StartInstance = new StartInstance { GuestId = id.ToString() } }, cancel)).Instance?.DisplayAddress ?? "";
+                    display = (await gateway.RunAsync(cell.Name, new Command { StartInstance = new StartInstance { GuestId = id.ToString(), Generation = command.Generation } }, cancel)).Instance?.DisplayAddress ?? "";
                 }
                 await guests.MarkCreatedAsync(id, running: request.AutoStart, display);
                 await progress.ReportAsync("created", 100);

@@ -13,7 +13,7 @@ public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
         RequireCreated(guest);
         if (guest.Running)
             throw Fail.Precondition($"guest '{guest.Name}' is already running");
-        var start = new StartInstance { GuestId = guest.Id.ToString(), Media = media is null ? null : ImageCatalog.Cached(media) };
+        var start = new StartInstance { GuestId = guest.Id.ToString(), Generation = guest.Generation, Media = media is null ? null : ImageCatalog.Cached(media) };
         var state = await SendAsync(guest, new Command { StartInstance = start }, cancellationToken, media is null ? null : CellGateway.LongWork);
         await guests.SetDisplayAsync(guest.Id, state.State == DomainState.Running, state.DisplayAddress);
         if (media is not null && state.State == DomainState.Running)

@@ -16,6 +16,7 @@ public static class GuestSpec
         MonitorSecret = g.MonitorSecret,
         GuestAgent = g.Modules.Contains("qemu"),
         AutoStart = g.AutoStart,
+        Generation = g.Generation,
         Hardware = new Hardware
         {
             OperatingSystem = g.System, DiskBus = g.DiskBus, NicModel = g.NicModel, Display = g.Display, Control = g.DisplayProtocol,

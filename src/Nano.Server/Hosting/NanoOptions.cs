@@ -47,6 +47,12 @@ public sealed class NanoOptions
     /// <summary>A cell not heard from for this many seconds is offline.</summary>
     public int CellLivenessSeconds { get; set; } = 10;
 
+    /// <summary>
+    /// Seconds a cell of a failover pool must stay lost before its guests move to the other cells. The server also waits
+    /// this long after it starts, so cells it has not heard from yet get the chance to reconnect.
+    /// </summary>
+    public int FailoverGraceSeconds { get; set; } = 30;
+
     /// <summary>How long the server waits for a cell to answer a command, in seconds.</summary>
     public int CellCommandTimeoutSeconds { get; set; } = 10;
 

@@ -76,9 +76,13 @@ public sealed class StoragePoolService(StoragePoolRepository storagePools, CellR
     private static StoragePoolRow Validate(string name, string type, string host, string target)
     {
         ZoneRules.Name("storage pool", name);
-        if (type != "nfs")
-            throw Fail.Invalid($"unsupported storage type '{type}': only \"nfs\"");
-        return new StoragePoolRow(name, type, ZoneRules.Host("host", host), ZoneRules.AbsolutePath("target", target));
+        return type switch
+        {
+            "nfs" => new StoragePoolRow(name, type, ZoneRules.Host("host", host), ZoneRules.AbsolutePath("target", target)),
+            "shared" when !string.IsNullOrEmpty(host) => throw Fail.Invalid("a shared folder has no host: leave host empty"),
+            "shared" => new StoragePoolRow(name, type, "", ZoneRules.AbsolutePath("target", target)),
+            _ => throw Fail.Invalid($"unsupported storage type '{type}': \"nfs\" or \"shared\""),
+        };
     }
 
     private static StoragePool ToMessage(StoragePoolRow p, bool withName) => new()

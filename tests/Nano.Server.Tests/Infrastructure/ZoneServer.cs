@@ -1,7 +1,7 @@
 using Nano.Testing;
 namespace Nano.Server.Tests.Infrastructure;
 
-/// <summary>An initialised server that admits cell agents with the token "test-token" and a short liveness timeout.</summary>
+/// <summary>An initialised server that admits cell agents with the token "test-token", and short liveness and failover timeouts.</summary>
 public sealed class ZoneServer : InitializedServer
 {
     public ZoneServer()
@@ -12,6 +12,7 @@ public sealed class ZoneServer : InitializedServer
             ["Nano:CellCommandTimeoutSeconds"] = "2",
             ["Nano:CellHeartbeatIntervalMs"] = "500",
             ["Nano:CellMetricsIntervalMs"] = "1000",
+            ["Nano:FailoverGraceSeconds"] = "2",
         })
     {
     }

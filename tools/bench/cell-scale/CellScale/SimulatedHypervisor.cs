@@ -16,7 +16,7 @@ internal sealed class SimulatedHypervisor : IHypervisor
     public void Define(Nano.Libvirt.DomainDefinition definition, bool autostart) => throw new NotSupportedException();
     public (DomainState State, int? ConsolePort)? Find(string guestId) => null;
     public void Start(string guestId) => throw new NotSupportedException();
-    public string? OwnerOf(string guestId) => null;
+    public Nano.Libvirt.DomainOwner? OwnerOf(string guestId) => null;
     public void StartFromMedia(string guestId, string isoPath) => throw new NotSupportedException();
     public bool SupportsFirewalls => false;
     public void ApplyFirewall(Nano.Libvirt.FirewallDefinition firewall) => throw new NotSupportedException();
