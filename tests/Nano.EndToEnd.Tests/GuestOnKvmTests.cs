@@ -508,6 +508,82 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         Assert.Empty(Directory.GetFiles(Folder(to), $"{id}_*"));
     }
 
+    [Fact]
+    public async Task WhenTheFirstAgentOfAFailoverPoolIsKilled_ItsGuestComesUpOnTheSecond_FromTheSharedFolder()
+    {
+        var shared = Directory.CreateDirectory(Path.Combine(_work, "shared")).FullName;
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/storage_pools/ha-folder", new { type = "shared", target = shared }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/ha", new { storage = "ha-folder", failover = true }, _zone.AdminSession)).ErrorCode);
+        var cells = new[] { $"{_cell}-fa", $"{_cell}-fb" };
+        var agents = new Dictionary<string, AgentProcess> { [cells[0]] = StartAgent(cells[0], "-fa"), [cells[1]] = StartAgent(cells[1], "-fb") };
+        try
+        {
+            foreach (var cell in cells)
+            {
+                await WaitForAsync(async () => (await Rest.GetAsync("/api/v1/compute_pool_cells/", _zone.AdminSession)).Data!.AsArray().Any(c => c!["name"]!.GetValue<string>() == cell));
+                var added = await Rest.PostAsync($"/api/v1/compute_pool_cells/ha/{cell}", null, _zone.AdminSession);
+                Assert.True(added.ErrorCode == 0, added.Text); // the agent found the shared folder
+                await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/ha/{cell}", _zone.AdminSession)).Data!["available_memory"]!.GetValue<long>() > 0);
+            }
+            var basePath = Path.Combine(_work, "ha-base.qcow2");
+            Run("qemu-img", "create", "-q", "-f", "qcow2", basePath, "128M");
+            Run("qemu-io", "-f", "qcow2", "-c", "write -P 0x44 0 4M", basePath);
+            var image = (await Rest.PostAsync("/api/v1/disk_images/", new { name = "ha-base" }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
+            Assert.Equal(0, (await UploadAsync($"/api/v1/disk_images/{image}/file/", basePath)).ErrorCode);
+            var id = (await Rest.PostAsync("/api/v1/guests/", new
+            {
+                name = "survivor", pool = "ha", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB, disks = new[] { 256 * MiB },
+                from_image = image, auto_start = true,
+            }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
+            await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["running"]?.GetValue<bool>() == true);
+            var from = (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>();
+            var to = cells.Single(c => c != from);
+            var system = Path.Combine(shared, $"{id}_sys.qcow2");
+            Assert.StartsWith(Path.Combine(_work, $"images-{from[^2..]}", ".images"), QemuImgInfo(system)["full-backing-filename"]!.GetValue<string>());
+            var firstQemu = QemuPid(id);
+
+            await agents[from].KillAsync(); // its guest keeps running in libvirtd, as on a host whose agent died
+            await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)) is { Data: { } g } &&
+                g["cell"]!.GetValue<string>() == to && g["running"]!.GetValue<bool>());
+
+            using (var libvirt = Connection.Open("qemu:///system"))
+            using (var domain = libvirt.FindDomain(id)!)
+            {
+                Assert.Equal(new DomainOwner(id, to, 2), DomainOwner.Of(domain));
+                Assert.Equal(DomainState.Running, domain.GetState());
+            }
+            Assert.NotEqual(firstQemu, QemuPid(id)); // the lost cell's copy was powered off, one qemu runs the guest now
+            Assert.Equal([system], Directory.GetFiles(shared, $"{id}_*")); // the same volume on the shared folder
+            Assert.StartsWith(Path.Combine(_work, $"images-{to[^2..]}", ".images"), QemuImgInfo(system)["full-backing-filename"]!.GetValue<string>());
+            var lost = (await Rest.GetAsync($"/api/v1/compute_cell_status/ha/{from}", _zone.AdminSession)).Data!;
+            Assert.False(lost["enabled"]!.GetValue<bool>());
+
+            // The lost cell returns: nothing of the guest is its own any more, and the guest stays where it is.
+            agents[from] = StartAgent(from, $"-{from[^2..]}");
+            await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/ha/{from}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
+            Assert.Equal(to, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>());
+            Assert.True(QemuRuns(id));
+
+            Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+            Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
+            Assert.Empty(Directory.GetFiles(shared, $"{id}_*"));
+        }
+        finally
+        {
+            foreach (var agent in agents.Values)
+                await agent.DisposeAsync();
+        }
+    }
+
+    private static string QemuPid(string guestId)
+    {
+        using var pgrep = Process.Start(new ProcessStartInfo("pgrep", ["-f", $"guest={guestId}"]) { RedirectStandardOutput = true })!;
+        var pid = pgrep.StandardOutput.ReadToEnd().Trim();
+        pgrep.WaitForExit();
+        Assert.False(string.IsNullOrEmpty(pid), $"no qemu runs guest {guestId}");
+        return pid;
+    }
+
     /// <summary>The guest's nwfilter as "action protocol:port, ... | default", read back through the binding.</summary>
     private static string Firewall(Connection libvirt, string id)
     {
@@ -640,7 +716,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
     private sealed class Zone : InitializedServer
     {
         public Zone()
-            : base(new Dictionary<string, string?> { ["Nano:CellToken"] = Token, ["Nano:CellMetricsIntervalMs"] = "1000", ["Nano:CellCommandTimeoutSeconds"] = "8" })
+            : base(new Dictionary<string, string?> { ["Nano:CellToken"] = Token, ["Nano:CellMetricsIntervalMs"] = "1000", ["Nano:CellCommandTimeoutSeconds"] = "8", ["Nano:FailoverGraceSeconds"] = "3" })
         {
         }
     }
