@@ -29,6 +29,12 @@ public sealed class AgentOptions
     /// <summary>Folder under which NFS storage pools are mounted.</summary>
     public string MountRoot { get; set; } = "/var/lib/nano/mounts";
 
+    /// <summary>
+    /// The libvirt URI other cells reach this host's libvirtd at, e.g. qemu+tcp://10.0.0.2/system (libvirtd listening):
+    /// running guests migrate live from and to this cell only with one. Empty: none.
+    /// </summary>
+    public string MigrationUri { get; set; } = "";
+
     /// <summary>IPv4 address the cell announces; default: the first non-loopback IPv4 of the host.</summary>
     public string Address { get; set; } = "";
 

@@ -142,6 +142,7 @@ public sealed class CellAgent(
             Name = Name,
             Address = AnnouncedAddress,
             LibvirtUri = hypervisor.Uri,
+            MigrationUri = _options.MigrationUri,
             Hypervisor = hypervisor.Type,
             HypervisorVersion = hypervisor.Version,
             Cores = hypervisor.Cores,

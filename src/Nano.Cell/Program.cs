@@ -8,7 +8,7 @@ using Nano.Cell.Hypervisor;
 using Nano.Cell.Storage;
 
 // nano-cell --server http://127.0.0.1:5871 --token TOKEN [--name NAME] [--libvirt-uri qemu:///system]
-//           [--storage-path /var/lib/nano/images] [--image-cache DIR] [--bridge BRIDGE] [--address IPv4] [--state-file /var/lib/nano/cell.json]
+//           [--storage-path /var/lib/nano/images] [--image-cache DIR] [--bridge BRIDGE] [--address IPv4] [--migration-uri URI] [--state-file /var/lib/nano/cell.json]
 var builder = Host.CreateApplicationBuilder(args);
 builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 {
@@ -21,6 +21,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--bridge"] = "Agent:Bridge",
     ["--mount-root"] = "Agent:MountRoot",
     ["--address"] = "Agent:Address",
+    ["--migration-uri"] = "Agent:MigrationUri",
     ["--state-file"] = "Agent:StateFile",
 });
 builder.Services.AddOptions<AgentOptions>().Bind(builder.Configuration.GetSection("Agent"));

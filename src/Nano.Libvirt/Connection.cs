@@ -21,6 +21,8 @@ public sealed class Connection : IDisposable
 
     public string Uri { get; }
 
+    internal ConnectHandle Handle => _handle;
+
     public static Connection Open(string uri)
     {
         Libvirt.EnsureInitialised();

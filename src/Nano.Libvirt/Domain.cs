@@ -80,6 +80,59 @@ public sealed class Domain : IDisposable
     public string GetPersistentXml() =>
         Libvirt.TakeString(NativeMethods.virDomainGetXMLDesc(_handle, PersistentXml)) ?? throw Libvirt.Error("virDomainGetXMLDesc");
 
+    /// <summary>VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_MIGRATABLE, plus VIR_DOMAIN_XML_INACTIVE for the persistent definition.</summary>
+    private const uint MigratableXml = 1 | 8;
+
+    /// <summary>VIR_MIGRATE_LIVE | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE | VIR_MIGRATE_ABORT_ON_ERROR.</summary>
+    private const uint LiveMigration = 1 | 8 | 16 | 4096;
+
+    /// <summary>VIR_MIGRATE_UNSAFE.</summary>
+    private const uint UnsafeMigration = 512;
+
+    /// <summary>The definition another host can take (secrets included): the running one, or with <paramref name="persistent"/> the stored one.</summary>
+    public string GetMigratableXml(bool persistent) =>
+        Libvirt.TakeString(NativeMethods.virDomainGetXMLDesc(_handle, MigratableXml | (persistent ? 2u : 0))) ?? throw Libvirt.Error("virDomainGetXMLDesc");
+
+    /// <summary>
+    /// Moves the running domain to <paramref name="destination"/>'s libvirtd, this client managing the migration: it runs
+    /// there with <paramref name="liveXml"/>, is defined there with <paramref name="persistentXml"/>, and its definition
+    /// here goes. Migration data flows to <paramref name="dataUri"/> (tcp://an address of the destination host).
+    /// <paramref name="sharedStorage"/>: the disks are on storage both hosts see although libvirt cannot tell (VIR_MIGRATE_UNSAFE).
+    /// Blocks until the guest runs on the destination, or fails leaving it running here; returns the destination's domain.
+    /// </summary>
+    public Domain MigrateLive(Connection destination, string liveXml, string persistentXml, string dataUri, bool sharedStorage)
+    {
+        nint parameters = 0;
+        int count = 0, capacity = 0;
+        try
+        {
+            foreach (var (name, value) in new[] { ("destination_xml", liveXml), ("persistent_xml", persistentXml), ("migrate_uri", dataUri) })
+                Libvirt.Check(NativeMethods.virTypedParamsAddString(ref parameters, ref count, ref capacity, name, value), "migration parameters");
+            var moved = NativeMethods.virDomainMigrate3(_handle, destination.Handle, parameters, (uint)count,
+                LiveMigration | (sharedStorage ? UnsafeMigration : 0));
+            return moved == nint.Zero ? throw Libvirt.Error($"migrate {Name}") : new Domain(DomainHandle.Own(moved));
+        }
+        finally
+        {
+            if (parameters != nint.Zero)
+                NativeMethods.virTypedParamsFree(parameters, count);
+        }
+    }
+
+    /// <summary>Bytes processed and in all of the domain's current job (a migration); null when none runs.</summary>
+    public (long Processed, long Total)? GetJobProgress()
+    {
+        if (NativeMethods.virDomainGetJobInfo(_handle, out var info) < 0)
+        {
+            NativeMethods.virResetLastError();
+            return null;
+        }
+        return info.Type == 0 ? null : ((long)info.DataProcessed, (long)info.DataTotal);
+    }
+
+    /// <summary>Cancels the domain's current job (a migration); it keeps running where it was.</summary>
+    public void AbortJob() => Libvirt.Check(NativeMethods.virDomainAbortJob(_handle), $"abort the job of {Name}");
+
     /// <summary>Changes a device of the running domain only (e.g. the medium in a CD-ROM drive); the persistent definition keeps its own.</summary>
     public void UpdateLiveDevice(string deviceXml) =>
         Libvirt.Check(NativeMethods.virDomainUpdateDeviceFlags(_handle, deviceXml, AffectLive), $"update a device of {Name}");

@@ -19,6 +19,18 @@ public sealed record DomainOwner(string GuestId, string Cell, long Generation = 
             new XAttribute("guest", GuestId), new XAttribute("cell", Cell), new XAttribute("generation", Generation));
     }
 
+    /// <summary><paramref name="domainXml"/> with this owner in its metadata, in place of the one it had.</summary>
+    public string StampOnto(string domainXml)
+    {
+        var domain = XElement.Parse(domainXml);
+        var metadata = domain.Element("metadata");
+        if (metadata is null)
+            domain.Add(metadata = new XElement("metadata"));
+        metadata.Elements(XName.Get("instance", Namespace)).Remove();
+        metadata.Add(ToElement());
+        return domain.ToString(SaveOptions.DisableFormatting);
+    }
+
     /// <summary>Reads the owner of <paramref name="domain"/>, or null when Nano did not define it.</summary>
     public static DomainOwner? Of(Domain domain)
     {

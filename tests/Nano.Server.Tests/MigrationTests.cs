@@ -78,6 +78,53 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
     }
 
     [Fact]
+    public async Task ARunningGuest_MovesLive_OnlyBetweenCellsThatAnnounceAMigrationUri()
+    {
+        var id = await GuestOnAsync("live");
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin)).ErrorCode);
+        var migrate = new { source_pool = Pool, source_cell = CellA, target_cell = CellB, instances = new[] { id } };
+        var refused = await Rest.PostAsync("/api/v1/migrations/", migrate, Admin);
+        JsonAssert.Failure(412, refused);
+        Assert.Contains("--migration-uri", refused.Message);
+
+        _a = await RejoinAsync(_a, CellA, "qemu+tcp://10.0.0.1/system", new DomainReport { GuestId = id, Uuid = id, Name = id, State = DomainState.Running, Generation = 1 });
+        _b = await RejoinAsync(_b, CellB, "qemu+tcp://10.0.0.2/system");
+        _b.Answer = c => c.ImportInstance is not null
+            ? new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = id, State = DomainState.Running, DisplayAddress = "10.0.0.2:5901" } }
+            : Answer(c);
+        var done = await WaitAsync((await Rest.PostAsync("/api/v1/migrations/", migrate, Admin)).Data!["id"]!.GetValue<string>());
+        Assert.Equal("", done.Data!["error"]!.GetValue<string>());
+
+        var import = _b.Commands.Single(c => c.ImportInstance?.Settings.GuestId == id).ImportInstance;
+        Assert.Equal(new LiveSource { Uri = "qemu+tcp://10.0.0.1/system", Cell = CellA }, import.Live);
+        Assert.Equal(2, import.Settings.Generation);
+        Assert.DoesNotContain(_a.Commands, c => c.StopInstance?.GuestId == id); // never stopped
+        Assert.False(_a.Commands.Single(c => c.ReleaseInstance?.GuestId == id).ReleaseInstance.DeleteFiles); // its firewall goes, files stay
+        var guest = (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!;
+        Assert.Equal((CellB, true, "10.0.0.2:5901"), (guest["cell"]!.GetValue<string>(), guest["running"]!.GetValue<bool>(), guest["internal"]!["display_address"]!.GetValue<string>()));
+
+        // A failed live migration leaves the guest running where it was.
+        _a.Answer = c => c.ImportInstance is not null ? new CommandResult { Id = c.Id, Error = "migrate: unable to connect" } : Answer(c);
+        var failed = await WaitAsync((await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellB, target_cell = CellA }, Admin)).Data!["id"]!.GetValue<string>());
+        Assert.Contains("unable to connect", failed.Data!["error"]!.GetValue<string>());
+        guest = (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!;
+        Assert.Equal((CellB, true), (guest["cell"]!.GetValue<string>(), guest["running"]!.GetValue<bool>()));
+        Assert.DoesNotContain(_b.Commands, c => c.ReleaseInstance is not null || c.StopInstance is not null);
+    }
+
+    private async Task<TestAgent> RejoinAsync(TestAgent agent, string cell, string migrationUri, params DomainReport[] domains)
+    {
+        await agent.DisposeAsync();
+        var hello = TestAgent.Hello(cell, cores: 8);
+        hello.MigrationUri = migrationUri;
+        hello.Domains.AddRange(domains);
+        var rejoined = await TestAgent.ConnectAsync(fixture.Server.Channel, hello);
+        rejoined.Answer = Answer;
+        await rejoined.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
+        return rejoined;
+    }
+
+    [Fact]
     public async Task ALostCellOfAFailoverPool_HasItsGuestStartedElsewhere_AndItsStaleCopyFenced()
     {
         Assert.Equal(0, (await Rest.PutAsync($"/api/v1/compute_pools/{Pool}", new { storage = $"s_{_suffix}", failover = true }, Admin)).ErrorCode);

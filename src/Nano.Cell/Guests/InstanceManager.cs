@@ -199,6 +199,8 @@ public sealed class InstanceManager(
         var settings = import.Settings ?? throw new ArgumentException("settings are required");
         if (!Guid.TryParse(settings.GuestId, out _))
             throw new ArgumentException($"'{settings.GuestId}' is not a guest id");
+        if (import.Live is { } live)
+            return await MigrateLiveHereAsync(settings, live, progress, cancellationToken);
         if (hypervisor.Find(settings.GuestId) is { } existing)
         {
             if (import.TakeOverFrom.Length == 0 || hypervisor.OwnerOf(settings.GuestId)?.Cell != import.TakeOverFrom)
@@ -249,6 +251,44 @@ public sealed class InstanceManager(
     }
 
     /// <summary>
+    /// Takes over a running guest live from another cell's libvirtd: its volumes must be in this cell's (shared) storage
+    /// folder, and an overlay's base where this cell caches that image (cells of a pool share their cache path). The
+    /// firewall is defined first, and removed again if the migration fails (the guest then runs on at its source).
+    /// </summary>
+    private async Task<InstanceState> MigrateLiveHereAsync(CreateInstance settings, LiveSource live, Action<int> progress, CancellationToken cancellationToken)
+    {
+        var guestId = settings.GuestId;
+        if (hypervisor.Find(guestId) is not null)
+            throw new InvalidOperationException($"guest {guestId} already has a domain in this cell's libvirtd: cells sharing one libvirtd cannot migrate live between them");
+        var volumes = Volumes(guestId);
+        if (volumes.Count == 0)
+            throw new InvalidOperationException($"guest {guestId} has no volumes in {storage.CurrentPath}: running guests move only over shared storage");
+        var firewall = settings.SecurityPolicy is not null && hypervisor.SupportsFirewalls;
+        if (firewall)
+            ApplyFirewall(guestId, settings.SecurityPolicy!);
+        try
+        {
+            var owner = new DomainOwner(guestId, cellName, settings.Generation);
+            Task Migrate() => Task.Run(() => hypervisor.MigrateLiveHere(live.Uri, live.Cell, owner, consoleListen, storage.Mode == "shared", settings.AutoStart,
+                progress, cancellationToken), CancellationToken.None);
+            if (settings.SystemImage is { } image && Qcow2Header.BackingFile(volumes[0]) is { } backing)
+                await images.UseAsync(image, ".qcow2", _ => { }, cached => Path.GetFullPath(cached) == Path.GetFullPath(backing)
+                    ? Migrate()
+                    : throw new InvalidOperationException($"guest {guestId}'s system overlay is based on {backing}, but this cell caches the image at {cached}: give the cells of the pool one image cache path"),
+                    cancellationToken);
+            else
+                await Migrate();
+        }
+        catch
+        {
+            if (firewall && hypervisor.Find(guestId) is null)
+                hypervisor.RemoveFirewall(FirewallName(guestId));
+            throw;
+        }
+        return State(guestId, volumes);
+    }
+
+    /// <summary>
     /// Lets a guest go to another cell: its domain and firewall are forgotten if this cell owns them (cells
     /// may share one libvirtd, where the guest's new domain has the same name), its files deleted on request.
     /// </summary>
@@ -263,6 +303,8 @@ public sealed class InstanceManager(
             if (hypervisor.SupportsFirewalls)
                 hypervisor.RemoveFirewall(FirewallName(guestId));
         }
+        else if (hypervisor.Find(guestId) is null && hypervisor.SupportsFirewalls)
+            hypervisor.RemoveFirewall(FirewallName(guestId)); // the domain left live: its firewall stayed behind
         if (release.DeleteFiles)
         {
             foreach (var file in GuestFiles(guestId))

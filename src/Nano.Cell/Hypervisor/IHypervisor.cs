@@ -40,6 +40,15 @@ public interface IHypervisor : IDisposable
     /// <summary>The guest's domain metadata (owning cell, generation), or null when it has no Nano domain here.</summary>
     Nano.Libvirt.DomainOwner? OwnerOf(string guestId);
 
+    /// <summary>
+    /// Moves the guest's running domain, owned by <paramref name="sourceCell"/>, from the libvirtd at <paramref name="sourceUri"/>
+    /// to this one, live: here it belongs to <paramref name="owner"/> and its console listens on <paramref name="address"/>,
+    /// which also receives the migration data. <paramref name="sharedStorage"/>: its disks are on storage both hosts see.
+    /// Reports percents; cancelling aborts the migration, leaving the guest running at its source.
+    /// </summary>
+    void MigrateLiveHere(string sourceUri, string sourceCell, Nano.Libvirt.DomainOwner owner, string address, bool sharedStorage, bool autostart,
+        Action<int> progress, CancellationToken cancellationToken);
+
     /// <summary>Starts the guest booting <paramref name="isoPath"/> from its media drive; its persistent definition stays as it was.</summary>
     void StartFromMedia(string guestId, string isoPath);
 

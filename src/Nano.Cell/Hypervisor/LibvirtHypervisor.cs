@@ -64,6 +64,51 @@ public sealed class LibvirtHypervisor : IHypervisor
         return domain is null ? null : DomainOwner.Of(domain);
     }
 
+    public void MigrateLiveHere(string sourceUri, string sourceCell, DomainOwner owner, string address, bool sharedStorage, bool autostart,
+        Action<int> progress, CancellationToken cancellationToken)
+    {
+        using var source = Connection.Open(sourceUri);
+        using var domain = source.FindDomain(owner.GuestId) ?? throw new InvalidOperationException($"guest {owner.GuestId} has no domain at {sourceUri}");
+        if (DomainOwner.Of(domain)?.Cell != sourceCell)
+            throw new InvalidOperationException($"the domain of guest {owner.GuestId} at {sourceUri} is not cell {sourceCell}'s");
+        if (domain.GetState() != Libvirt.DomainState.Running)
+            throw new InvalidOperationException($"guest {owner.GuestId} is not running at {sourceUri}");
+        string Here(bool persistent) => DomainConsole.ListenOn(owner.StampOnto(domain.GetMigratableXml(persistent)), address);
+        var (live, stored) = (Here(persistent: false), Here(persistent: true));
+        using var done = new CancellationTokenSource();
+        var watcher = Task.Run(async () =>
+        {
+            while (await Task.Delay(500, done.Token).ContinueWith(t => !t.IsCanceled, TaskScheduler.Default))
+            {
+                if (domain.GetJobProgress() is { Total: > 0 } job)
+                    progress((int)Math.Min(99, job.Processed * 100 / job.Total));
+            }
+        }, CancellationToken.None);
+        using var abort = cancellationToken.Register(() =>
+        {
+            try
+            {
+                domain.AbortJob();
+            }
+            catch (LibvirtException)
+            {
+            }
+        });
+        try
+        {
+            using var moved = domain.MigrateLive(_connection, live, stored, $"tcp://{address}", sharedStorage);
+            _guestByUuid[moved.Uuid] = owner.GuestId;
+            if (Type != "TEST" && moved.Autostart != autostart)
+                moved.Autostart = autostart;
+        }
+        finally
+        {
+            done.Cancel();
+            watcher.Wait(CancellationToken.None);
+        }
+        progress(100);
+    }
+
     public void Start(string guestId)
     {
         using var domain = Require(guestId);

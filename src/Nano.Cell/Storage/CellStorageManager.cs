@@ -38,6 +38,16 @@ public sealed class CellStorageManager
         }
     }
 
+    /// <summary>"local", "nfs" or "shared".</summary>
+    public string Mode
+    {
+        get
+        {
+            lock (_gate)
+                return _shared?.Type ?? "local";
+        }
+    }
+
     public CellStorage Describe(long total, long available)
     {
         lock (_gate)

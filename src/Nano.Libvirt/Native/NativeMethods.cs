@@ -52,6 +52,22 @@ internal static partial class NativeMethods
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial DomainHandle virDomainDefineXML(ConnectHandle conn, string xml);
 
+    /// <summary>Returns the domain on the destination (a new reference), or 0.</summary>
+    [LibraryImport(Lib)]
+    internal static partial nint virDomainMigrate3(DomainHandle domain, ConnectHandle dconn, nint parameters, uint nparams, uint flags);
+
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int virTypedParamsAddString(ref nint parameters, ref int nparams, ref int maxparams, string name, string value);
+
+    [LibraryImport(Lib)]
+    internal static partial void virTypedParamsFree(nint parameters, int nparams);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainGetJobInfo(DomainHandle dom, out JobInfoNative info);
+
+    [LibraryImport(Lib)]
+    internal static partial int virDomainAbortJob(DomainHandle dom);
+
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial DomainHandle virDomainLookupByUUIDString(ConnectHandle conn, string uuid);
 
@@ -215,6 +231,24 @@ internal static partial class NativeMethods
         public long SentPackets;
         public long SendErrors;
         public long SendDrops;
+    }
+
+    /// <summary>virDomainJobInfo: the progress of a job (a migration) in bytes.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct JobInfoNative
+    {
+        public int Type;
+        public ulong TimeElapsed;
+        public ulong TimeRemaining;
+        public ulong DataTotal;
+        public ulong DataProcessed;
+        public ulong DataRemaining;
+        public ulong MemTotal;
+        public ulong MemProcessed;
+        public ulong MemRemaining;
+        public ulong FileTotal;
+        public ulong FileProcessed;
+        public ulong FileRemaining;
     }
 
     /// <summary>virDomainInfo: memory in KiB, CPU time in nanoseconds.</summary>

@@ -222,5 +222,6 @@ public sealed class CellGateway(
     private static CellRegistration Registration(Hello hello) => new(
         hello.Name, hello.Address, hello.AgentVersion, hello.LibvirtUri, hello.Hypervisor, hello.HypervisorVersion, hello.Kvm,
         hello.Cores, hello.Memory, string.IsNullOrEmpty(hello.Storage?.Mode) ? "local" : hello.Storage.Mode,
-        hello.Storage?.System.ToArray() ?? [], hello.Storage?.Data.ToArray() ?? [], hello.Storage?.Total ?? 0, hello.Storage?.Available ?? 0);
+        hello.Storage?.System.ToArray() ?? [], hello.Storage?.Data.ToArray() ?? [], hello.Storage?.Total ?? 0, hello.Storage?.Available ?? 0,
+        hello.MigrationUri);
 }

@@ -32,12 +32,15 @@ public sealed record CellRow
     public int Running { get; init; }
     public int Lost { get; init; }
     public int Migrating { get; init; }
+
+    /// <summary>The libvirt URI other cells reach this cell's libvirtd at (live migration); "" for none.</summary>
+    public string MigrationUri { get; init; } = "";
 }
 
 /// <summary>What an agent's hello says about its host.</summary>
 public sealed record CellRegistration(
     string Name, string Address, string AgentVersion, string LibvirtUri, string Hypervisor, long HypervisorVersion, bool Kvm,
-    int Cores, long Memory, string StorageMode, string[] SystemPaths, string[] DataPaths, long DiskTotal, long DiskAvailable);
+    int Cores, long Memory, string StorageMode, string[] SystemPaths, string[] DataPaths, long DiskTotal, long DiskAvailable, string MigrationUri);
 
 /// <summary>One metrics sample of a cell's host.</summary>
 public sealed record CellMetrics(
@@ -62,7 +65,7 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
     private string Select => $"""
         SELECT c.name, c.address, c.pool, c.enabled, {Alive} AS alive, c.cores, c.memory, c.storage_mode, c.system_paths, c.data_paths,
                c.cpu_usage, c.available_memory, c.max_memory, c.available_disk, c.max_disk,
-               c.read_speed, c.write_speed, c.receive_speed, c.send_speed,
+               c.read_speed, c.write_speed, c.receive_speed, c.send_speed, c.migration_uri,
                count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND {Alive} AND NOT g.running)::int AS stopped,
                count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND {Alive} AND g.running)::int AS running,
                count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND NOT {Alive})::int AS lost,
@@ -91,15 +94,15 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         await using var c = await db.OpenConnectionAsync();
         await c.ExecuteAsync("""
             INSERT INTO cells (name, address, connected, last_seen, agent_version, libvirt_uri, hypervisor, hypervisor_version, kvm, cores, memory,
-                               storage_mode, system_paths, data_paths, max_memory, available_disk, max_disk)
+                               storage_mode, system_paths, data_paths, max_memory, available_disk, max_disk, migration_uri)
             VALUES (@Name, @Address, true, now(), @AgentVersion, @LibvirtUri, @Hypervisor, @HypervisorVersion, @Kvm, @Cores, @Memory,
-                    @StorageMode, @SystemPaths, @DataPaths, @Memory, @DiskAvailable, @DiskTotal)
+                    @StorageMode, @SystemPaths, @DataPaths, @Memory, @DiskAvailable, @DiskTotal, @MigrationUri)
             ON CONFLICT (name) DO UPDATE SET
                 address = EXCLUDED.address, connected = true, last_seen = now(), agent_version = EXCLUDED.agent_version,
                 libvirt_uri = EXCLUDED.libvirt_uri, hypervisor = EXCLUDED.hypervisor, hypervisor_version = EXCLUDED.hypervisor_version,
                 kvm = EXCLUDED.kvm, cores = EXCLUDED.cores, memory = EXCLUDED.memory, storage_mode = EXCLUDED.storage_mode,
                 system_paths = EXCLUDED.system_paths, data_paths = EXCLUDED.data_paths, max_memory = EXCLUDED.max_memory,
-                available_disk = EXCLUDED.available_disk, max_disk = EXCLUDED.max_disk
+                available_disk = EXCLUDED.available_disk, max_disk = EXCLUDED.max_disk, migration_uri = EXCLUDED.migration_uri
             """, r);
     }
 

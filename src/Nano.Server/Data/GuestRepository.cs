@@ -85,13 +85,13 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     /// <summary>A stopped guest's CD-ROM drive is empty: media inserted or booted from stay only while it runs.</summary>
     private const string MediaFollowsRunning = "media_source = CASE WHEN @running THEN media_source END";
 
-    /// <summary>Flags guests as migrating; false (nothing flagged) when any of them is gone, running or migrating already.</summary>
+    /// <summary>Flags guests as migrating; false (nothing flagged) when any of them is gone, not on the cell or migrating already.</summary>
     public async Task<bool> MarkMigratingAsync(IReadOnlyList<Guid> ids, string cell)
     {
         await using var c = await db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
         var flagged = await c.ExecuteAsync("""
-            UPDATE guests SET migrating = true WHERE id = ANY(@ids) AND cell = @cell AND created AND NOT running AND NOT migrating
+            UPDATE guests SET migrating = true WHERE id = ANY(@ids) AND cell = @cell AND created AND NOT migrating
             """, new { ids = ids.ToArray(), cell }, tx);
         if (flagged != ids.Count)
             return false;
@@ -100,18 +100,20 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     }
 
     /// <summary>
-    /// A migrated guest belongs to its new cell in its next generation (stopped, no console yet); or, with
-    /// <paramref name="cell"/> null, the flag just clears.
+    /// A migrated guest belongs to its new cell in its next generation: stopped with no console yet, or as
+    /// <paramref name="live"/> says (a live migration); with <paramref name="cell"/> null, the flag just clears.
     /// </summary>
-    public async Task FinishMigrationAsync(Guid id, string? cell)
+    public async Task FinishMigrationAsync(Guid id, string? cell, Contracts.Cell.V1.InstanceState? live = null)
     {
+        var running = live?.State == Contracts.Cell.V1.DomainState.Running;
+        var display = running ? live!.DisplayAddress : "";
         await using var c = await db.OpenConnectionAsync();
         await c.ExecuteAsync("""
-            UPDATE guests SET migrating = false, cell = COALESCE(@cell::text, cell), running = CASE WHEN @cell::text IS NULL THEN running ELSE false END,
-                display_address = CASE WHEN @cell::text IS NULL THEN display_address ELSE '' END,
+            UPDATE guests SET migrating = false, cell = COALESCE(@cell::text, cell), running = CASE WHEN @cell::text IS NULL THEN running ELSE @running END,
+                display_address = CASE WHEN @cell::text IS NULL THEN display_address ELSE @display END,
                 generation = CASE WHEN @cell::text IS NULL THEN generation ELSE generation + 1 END
             WHERE id = @id
-            """, new { id, cell });
+            """, new { id, cell, running, display });
     }
 
     /// <summary>

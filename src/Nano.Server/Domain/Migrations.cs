@@ -54,9 +54,11 @@ public sealed class Migrations(
         }
         if (moving.Count == 0)
             throw Fail.Precondition($"cell '{source.Name}' has no guests to migrate");
-        if (moving.FirstOrDefault(g => g.Running || !g.Created) is { } busy)
-            throw Fail.Precondition($"guest '{busy.Name}' is {(busy.Running ? "running" : "being created")}: only stopped guests migrate");
+        if (moving.FirstOrDefault(g => !g.Created) is { } busy)
+            throw Fail.Precondition($"guest '{busy.Name}' is being created");
         var shared = !string.IsNullOrEmpty(pool.Storage);
+        if (moving.FirstOrDefault(g => g.Running) is { } running && LiveRefusal(running, shared, source, target) is { } refusal)
+            throw Fail.Precondition(refusal);
 
         return await operations.StartAsync(Kind, source.Name, user, async (progress, ct) =>
         {
@@ -67,9 +69,16 @@ public sealed class Migrations(
                 await progress.ReportAsync($"guest {guest.Name} ({i + 1} of {moving.Count})", i * 100 / moving.Count);
                 try
                 {
-                    await MoveAsync(guest, source.Name, target.Name, shared, percent => progress.ReportAsync(
-                        $"guest {guest.Name} ({i + 1} of {moving.Count})", (i * 100 + percent) / moving.Count), ct);
-                    await guests.FinishMigrationAsync(guest.Id, target.Name);
+                    Func<int, Task> report = percent => progress.ReportAsync($"guest {guest.Name} ({i + 1} of {moving.Count})", (i * 100 + percent) / moving.Count);
+                    // Flagged migrating, the guest cannot be started or stopped any more: its state now decides how it moves.
+                    var current = await guests.FindAsync(guest.Id) ?? throw Fail.NotFound($"guest '{guest.Name}' is gone");
+                    if (current.Running)
+                        await MoveLiveAsync(current, source, target, shared, report, ct);
+                    else
+                    {
+                        await MoveAsync(current, source.Name, target.Name, shared, report, ct);
+                        await guests.FinishMigrationAsync(guest.Id, target.Name);
+                    }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -90,6 +99,37 @@ public sealed class Migrations(
 
     private static Command Release(GuestRow guest, bool deleteFiles) =>
         new() { ReleaseInstance = new ReleaseInstance { GuestId = guest.Id.ToString(), DeleteFiles = deleteFiles } };
+
+    /// <summary>Why a running guest cannot move live from <paramref name="source"/> to <paramref name="target"/>; null when it can.</summary>
+    private static string? LiveRefusal(GuestRow guest, bool shared, CellRow source, CellRow target) =>
+        !shared ? $"guest '{guest.Name}' is running: running guests migrate live only in pools on shared storage; stop it to move its disks"
+        : source.MigrationUri.Length == 0 ? $"guest '{guest.Name}' is running, but cell '{source.Name}' announces no migration URI for other cells to reach its libvirtd (nano-cell --migration-uri); stop it first"
+        : target.MigrationUri.Length == 0 ? $"guest '{guest.Name}' is running, but cell '{target.Name}' takes no live migrations (no nano-cell --migration-uri); stop it first"
+        : null;
+
+    /// <summary>
+    /// A running guest on shared storage: the target cell pulls its domain live from the source's libvirtd (libvirt
+    /// managed migration) in its next generation. A failure leaves it running on the source; the source then drops the
+    /// firewall its domain no longer needs.
+    /// </summary>
+    private async Task MoveLiveAsync(GuestRow guest, CellRow source, CellRow target, bool shared, Func<int, Task> progress, CancellationToken ct)
+    {
+        if (LiveRefusal(guest, shared, source, target) is { } refusal)
+            throw Fail.Precondition(refusal);
+        var settings = await SettingsAsync(guest);
+        settings.Generation = guest.Generation + 1;
+        var import = new ImportInstance { Settings = settings, Live = new LiveSource { Uri = source.MigrationUri, Cell = source.Name } };
+        var moved = await gateway.RunAsync(target.Name, new Command { ImportInstance = import }, ct, progress);
+        await guests.FinishMigrationAsync(guest.Id, target.Name, moved.Instance);
+        try
+        {
+            await gateway.RunAsync(source.Name, Release(guest, deleteFiles: false), ct);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Guest {Guest} moved live to {Target}, but {Source} kept its firewall: {Reason}", guest.Name, target.Name, source.Name, e.Message);
+        }
+    }
 
     /// <summary>What a cell needs to define the guest: its settings, firewall and the image its system volume overlays.</summary>
     private async Task<CreateInstance> SettingsAsync(GuestRow guest)
