@@ -464,11 +464,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         var added = await Rest.PostAsync($"/api/v1/compute_pool_cells/default/{second}", null, _zone.AdminSession);
         Assert.True(added.ErrorCode == 0, added.Text);
 
-        var basePath = Path.Combine(_work, "move-base.qcow2");
-        Run("qemu-img", "create", "-q", "-f", "qcow2", basePath, "128M");
-        Run("qemu-io", "-f", "qcow2", "-c", "write -P 0x33 0 8M", basePath);
-        var image = (await Rest.PostAsync("/api/v1/disk_images/", new { name = "move-base" }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
-        Assert.Equal(0, (await UploadAsync($"/api/v1/disk_images/{image}/file/", basePath)).ErrorCode);
+        var image = await UploadBaseImageAsync("move-base", "0x33");
         var created = await Rest.PostAsync("/api/v1/guests/", new
         {
             name = "mover", pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB, disks = new[] { 256 * MiB, 64 * MiB },
@@ -503,9 +499,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
             Assert.Equal(DomainState.Running, domain.GetState());
         Assert.Equal(412, (await Rest.PostAsync("/api/v1/migrations/", new { source_pool = "default", source_cell = to, target_cell = from, instances = new[] { id } }, _zone.AdminSession)).ErrorCode);
         Assert.Contains(migrationId, (await Rest.GetAsync("/api/v1/migrations/", _zone.AdminSession)).Text);
-        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
-        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
-        Assert.Empty(Directory.GetFiles(Folder(to), $"{id}_*"));
+        await DeleteRunningGuestAsync(id, Folder(to));
     }
 
     [Fact]
@@ -518,25 +512,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         var agents = new Dictionary<string, AgentProcess> { [cells[0]] = StartAgent(cells[0], "-fa"), [cells[1]] = StartAgent(cells[1], "-fb") };
         try
         {
-            foreach (var cell in cells)
-            {
-                await WaitForAsync(async () => (await Rest.GetAsync("/api/v1/compute_pool_cells/", _zone.AdminSession)).Data!.AsArray().Any(c => c!["name"]!.GetValue<string>() == cell));
-                var added = await Rest.PostAsync($"/api/v1/compute_pool_cells/ha/{cell}", null, _zone.AdminSession);
-                Assert.True(added.ErrorCode == 0, added.Text); // the agent found the shared folder
-                await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/ha/{cell}", _zone.AdminSession)).Data!["available_memory"]!.GetValue<long>() > 0);
-            }
-            var basePath = Path.Combine(_work, "ha-base.qcow2");
-            Run("qemu-img", "create", "-q", "-f", "qcow2", basePath, "128M");
-            Run("qemu-io", "-f", "qcow2", "-c", "write -P 0x44 0 4M", basePath);
-            var image = (await Rest.PostAsync("/api/v1/disk_images/", new { name = "ha-base" }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
-            Assert.Equal(0, (await UploadAsync($"/api/v1/disk_images/{image}/file/", basePath)).ErrorCode);
-            var id = (await Rest.PostAsync("/api/v1/guests/", new
-            {
-                name = "survivor", pool = "ha", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB, disks = new[] { 256 * MiB },
-                from_image = image, auto_start = true,
-            }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
-            await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["running"]?.GetValue<bool>() == true);
-            var from = (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>();
+            var (id, from) = await RunningGuestInPoolAsync("ha", cells, "survivor"); // the agents found the shared folder
             var to = cells.Single(c => c != from);
             var system = Path.Combine(shared, $"{id}_sys.qcow2");
             Assert.StartsWith(Path.Combine(_work, $"images-{from[^2..]}", ".images"), QemuImgInfo(system)["full-backing-filename"]!.GetValue<string>());
@@ -564,15 +540,106 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
             Assert.Equal(to, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>());
             Assert.True(QemuRuns(id));
 
-            Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
-            Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
-            Assert.Empty(Directory.GetFiles(shared, $"{id}_*"));
+            await DeleteRunningGuestAsync(id, shared);
         }
         finally
         {
             foreach (var agent in agents.Values)
                 await agent.DisposeAsync();
         }
+    }
+
+    [Fact]
+    public async Task ARunningGuest_MigratesLive_ToACellOnAnotherLibvirtd_OverTheSharedFolder()
+    {
+        await using var other = await SecondLibvirtd.StartAsync(Path.Combine(_work, "libvirtd-b"));
+        var shared = Directory.CreateDirectory(Path.Combine(_work, "live-shared")).FullName;
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/storage_pools/live-folder", new { type = "shared", target = shared }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/live", new { storage = "live-folder" }, _zone.AdminSession)).ErrorCode);
+        // Two "hosts": this libvirtd and the second one. Their cells keep cached images at one path, as hosts set up alike do.
+        var cache = Path.Combine(_work, "live-cache");
+        var uris = new Dictionary<string, string> { [$"{_cell}-la"] = "qemu:///system", [$"{_cell}-lb"] = other.Uri };
+        var agents = uris.ToDictionary(u => u.Key, u => StartAgent(u.Key, $"-{u.Key[^2..]}", "--libvirt-uri", u.Value, "--migration-uri", u.Value, "--image-cache", cache));
+        try
+        {
+            var (id, from) = await RunningGuestInPoolAsync("live", [.. uris.Keys], "traveller");
+            var to = uris.Keys.Single(c => c != from);
+            var firstQemu = QemuPid(id);
+
+            var migration = await Rest.PostAsync("/api/v1/migrations/", new { source_pool = "live", source_cell = from, target_cell = to, instances = new[] { id } }, _zone.AdminSession);
+            Assert.True(migration.ErrorCode == 0, migration.Text);
+            RestAnswer status = null!;
+            await WaitForAsync(async () => (status = await Rest.GetAsync($"/api/v1/migrations/{migration.Data!["id"]!.GetValue<string>()}", _zone.AdminSession)).Data!["finished"]!.GetValue<bool>());
+            Assert.True(status.Data!["error"]!.GetValue<string>() == "", status.Text);
+
+            var guest = (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!;
+            Assert.Equal((to, true), (guest["cell"]!.GetValue<string>(), guest["running"]!.GetValue<bool>()));
+            using (var source = Connection.Open(uris[from]))
+                Assert.Null(source.FindDomain(id)); // undefined there
+            using (var target = Connection.Open(uris[to]))
+            using (var domain = target.FindDomain(id)!)
+            {
+                Assert.Equal(new DomainOwner(id, to, 2), DomainOwner.Of(domain));
+                Assert.Equal(DomainState.Running, domain.GetState());
+                Assert.Contains(shared, domain.GetXml()); // the same volume, now opened by the target's qemu
+                var port = domain.GetConsolePort();
+                Assert.Equal($"127.0.0.1:{port}", guest["internal"]!["display_address"]!.GetValue<string>());
+                Assert.Equal("RFB 003.008\n", await BannerAsync($"127.0.0.1:{port}"));
+            }
+            Assert.NotEqual(firstQemu, QemuPid(id)); // one qemu runs it: the target's
+
+            await DeleteRunningGuestAsync(id, shared);
+        }
+        finally
+        {
+            foreach (var agent in agents.Values)
+                await agent.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Adds the agents of <paramref name="cells"/> to <paramref name="pool"/>, then creates a running 64 MiB guest there
+    /// over an uploaded disk image; returns its id and the cell it runs on.
+    /// </summary>
+    private async Task<(string Id, string Cell)> RunningGuestInPoolAsync(string pool, IReadOnlyList<string> cells, string name)
+    {
+        foreach (var cell in cells)
+            await JoinPoolAsync(pool, cell);
+        var image = await UploadBaseImageAsync($"{pool}-base", "0x44");
+        var id = (await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name, pool, template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB, disks = new[] { 256 * MiB }, from_image = image, auto_start = true,
+        }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["running"]?.GetValue<bool>() == true);
+        return (id, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>());
+    }
+
+    /// <summary>Powers the guest off and deletes it: none of its files may stay in <paramref name="folder"/>.</summary>
+    private async Task DeleteRunningGuestAsync(string id, string folder)
+    {
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
+        Assert.Empty(Directory.GetFiles(folder, $"{id}_*"));
+    }
+
+    /// <summary>Waits for the agent of <paramref name="cell"/> to join, adds it to <paramref name="pool"/> (its storage attached) and waits for its metrics.</summary>
+    private async Task JoinPoolAsync(string pool, string cell)
+    {
+        await WaitForAsync(async () => (await Rest.GetAsync("/api/v1/compute_pool_cells/", _zone.AdminSession)).Data!.AsArray().Any(c => c!["name"]!.GetValue<string>() == cell));
+        var added = await Rest.PostAsync($"/api/v1/compute_pool_cells/{pool}/{cell}", null, _zone.AdminSession);
+        Assert.True(added.ErrorCode == 0, added.Text);
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{pool}/{cell}", _zone.AdminSession)).Data!["available_memory"]!.GetValue<long>() > 0);
+    }
+
+    /// <summary>A 128 MiB qcow2 disk image with its first 4 MiB filled with <paramref name="pattern"/>, uploaded; returns its id.</summary>
+    private async Task<string> UploadBaseImageAsync(string name, string pattern)
+    {
+        var basePath = Path.Combine(_work, $"{name}.qcow2");
+        Run("qemu-img", "create", "-q", "-f", "qcow2", basePath, "128M");
+        Run("qemu-io", "-f", "qcow2", "-c", $"write -P {pattern} 0 4M", basePath);
+        var image = (await Rest.PostAsync("/api/v1/disk_images/", new { name }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
+        Assert.Equal(0, (await UploadAsync($"/api/v1/disk_images/{image}/file/", basePath)).ErrorCode);
+        return image;
     }
 
     private static string QemuPid(string guestId)
@@ -659,12 +726,13 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         return json;
     }
 
-    private AgentProcess StartAgent(string? name = null, string folder = "")
+    /// <summary>An agent named <paramref name="name"/> with its own folders; <paramref name="extra"/> options override the defaults.</summary>
+    private AgentProcess StartAgent(string? name = null, string folder = "", params string[] extra)
     {
         var cell = name ?? _cell;
-        return AgentProcess.Start("--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", cell,
+        return AgentProcess.Start(["--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", cell,
             "--address", "127.0.0.1", "--libvirt-uri", "qemu:///system", "--bridge", _bridge, "--storage-path", Path.Combine(_work, $"images{folder}"),
-            "--mount-root", Path.Combine(_work, $"mounts{folder}"), "--state-file", Path.Combine(_work, $"cell{folder}.json"));
+            "--mount-root", Path.Combine(_work, $"mounts{folder}"), "--state-file", Path.Combine(_work, $"cell{folder}.json"), .. extra]);
     }
 
     private static async Task<string> BannerAsync(string endpoint)

@@ -1,0 +1,114 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Nano.Libvirt;
+
+namespace Nano.EndToEnd.Tests;
+
+/// <summary>
+/// A second libvirtd on this machine, as if on another host: its own mount namespace hides the first one's state
+/// (/run/libvirt, /var/lib/libvirt, a copy of /etc/libvirt without domains or networks), it has a host UUID of its
+/// own, and it listens on qemu+tcp://127.0.0.1:port/system. Disposing destroys its domains and stops it.
+/// </summary>
+public sealed class SecondLibvirtd : IAsyncDisposable
+{
+    private readonly string _folder;
+
+    private SecondLibvirtd(string folder, int port)
+    {
+        _folder = folder;
+        Uri = $"qemu+tcp://127.0.0.1:{port}/system";
+    }
+
+    public string Uri { get; }
+
+    public static async Task<SecondLibvirtd> StartAsync(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var port = FreePort();
+        File.WriteAllText(Path.Combine(folder, "libvirtd.conf"), $"""
+            listen_tls = 0
+            listen_tcp = 1
+            listen_addr = "127.0.0.1"
+            tcp_port = "{port}"
+            auth_tcp = "none"
+            host_uuid = "{Guid.NewGuid()}"
+            """);
+        var etc = Path.Combine(folder, "etc");
+        var script = $"""
+            set -e
+            mount -t tmpfs tmpfs /run/libvirt
+            mount -t tmpfs tmpfs /var/lib/libvirt
+            mount -t tmpfs tmpfs /var/log/libvirt
+            mkdir -p {etc} /var/lib/libvirt/qemu
+            cp -r /etc/libvirt/. {etc}/
+            rm -rf {etc}/qemu/*.xml {etc}/qemu/autostart {etc}/qemu/networks {etc}/nwfilter/nano-*.xml
+            mount --bind {etc} /etc/libvirt
+            virtlogd -d -p {folder}/virtlogd.pid
+            libvirtd -d --listen -p {folder}/libvirtd.pid -f {folder}/libvirtd.conf
+            """;
+        using (var unshare = Process.Start(new ProcessStartInfo("unshare", ["-m", "--propagation", "private", "bash", "-c", script]) { RedirectStandardError = true })!)
+        {
+            var errors = await unshare.StandardError.ReadToEndAsync();
+            await unshare.WaitForExitAsync();
+            Assert.True(unshare.ExitCode == 0, $"the second libvirtd did not start: {errors}");
+        }
+        var daemon = new SecondLibvirtd(folder, port);
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (true)
+        {
+            try
+            {
+                using var probe = Connection.Open(daemon.Uri);
+                return daemon;
+            }
+            catch (LibvirtException) when (DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            using var libvirt = Connection.Open(Uri);
+            foreach (var domain in libvirt.ListDomains())
+            {
+                using (domain)
+                {
+                    if (domain.GetState() == DomainState.Running)
+                        domain.Destroy();
+                    domain.Undefine();
+                }
+            }
+        }
+        catch (LibvirtException)
+        {
+        }
+        foreach (var daemon in new[] { "libvirtd", "virtlogd" })
+        {
+            var pidFile = Path.Combine(_folder, $"{daemon}.pid");
+            if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid))
+            {
+                try
+                {
+                    using var process = Process.GetProcessById(pid);
+                    process.Kill();
+                    await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                }
+                catch (ArgumentException)
+                {
+                }
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
