@@ -47,20 +47,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         await _agent.DisposeAsync();
         await _zone.DisposeAsync();
         // A test that failed half-way may leave its cell's domains behind: they go with the test's folder.
-        using (var libvirt = Connection.Open("qemu:///system"))
-        {
-            foreach (var domain in libvirt.ListDomains())
-            {
-                using (domain)
-                {
-                    if (DomainOwner.Of(domain)?.Cell is not { } cell || !cell.StartsWith(_cell, StringComparison.Ordinal))
-                        continue;
-                    if (domain.GetState() == DomainState.Running)
-                        domain.Destroy();
-                    domain.Undefine();
-                }
-            }
-        }
+        LeftoverDomains.Remove(_cell);
         Run("ip", "link", "del", _bridge);
         Directory.Delete(_work, recursive: true);
     }
