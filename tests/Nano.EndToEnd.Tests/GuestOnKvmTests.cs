@@ -23,7 +23,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Assert.True(File.Exists("/var/run/libvirt/libvirt-sock"), "libvirtd is not running: run the suite through ./tools/test, which starts it");
-        _zone = new Zone();
+        _zone = new AgentZone(Token);
         await _zone.InitializeAsync();
         Run("ip", "link", "add", _bridge, "type", "bridge");
         Run("ip", "link", "set", _bridge, "up");
@@ -91,7 +91,7 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         using (var domain = libvirt.FindDomain(id))
         {
             Assert.NotNull(domain);
-            Assert.Equal(new DomainOwner(id, _cell), DomainOwner.Of(domain!));
+            Assert.Equal(new DomainOwner(id, _cell, 1), DomainOwner.Of(domain!)); // a new guest is generation 1
             Assert.Equal(DomainState.ShutOff, domain!.GetState());
         }
 
@@ -765,14 +765,6 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         {
             Assert.True(DateTime.UtcNow < deadline, "condition not met within 90 s");
             await Task.Delay(250);
-        }
-    }
-
-    private sealed class Zone : InitializedServer
-    {
-        public Zone()
-            : base(new Dictionary<string, string?> { ["Nano:CellToken"] = Token, ["Nano:CellMetricsIntervalMs"] = "1000", ["Nano:CellCommandTimeoutSeconds"] = "8", ["Nano:FailoverGraceSeconds"] = "3" })
-        {
         }
     }
 }

@@ -45,7 +45,7 @@ public sealed class RouteWalkTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Assert.True(File.Exists("/var/run/libvirt/libvirt-sock"), "libvirtd is not running: run the suite through ./tools/test, which starts it");
-        _zone = new InitializedServer(new Dictionary<string, string?> { ["Nano:CellToken"] = Token, ["Nano:CellMetricsIntervalMs"] = "1000", ["Nano:CellCommandTimeoutSeconds"] = "8" });
+        _zone = new AgentZone(Token);
         await _zone.InitializeAsync();
         try
         {

@@ -12,7 +12,7 @@ public class InitializedServer : IAsyncLifetime
     {
     }
 
-    public InitializedServer(IReadOnlyDictionary<string, string?> settings) => _settings = settings;
+    protected InitializedServer(IReadOnlyDictionary<string, string?> settings) => _settings = settings;
 
     public const string AdminName = "admin";
     public const string AdminPassword = "Adm1nPassword";
