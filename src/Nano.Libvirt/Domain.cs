@@ -86,8 +86,13 @@ public sealed class Domain : IDisposable
     /// <summary>VIR_MIGRATE_LIVE | VIR_MIGRATE_PERSIST_DEST | VIR_MIGRATE_UNDEFINE_SOURCE | VIR_MIGRATE_ABORT_ON_ERROR.</summary>
     private const uint LiveMigration = 1 | 8 | 16 | 4096;
 
-    /// <summary>VIR_MIGRATE_UNSAFE.</summary>
-    private const uint UnsafeMigration = 512;
+    /// <summary>The storage flag of a live migration.</summary>
+    private static uint StorageFlag(MigrationStorage storage) => storage switch
+    {
+        MigrationStorage.SharedUnverified => 512, // VIR_MIGRATE_UNSAFE
+        MigrationStorage.CopiedOverSameBases => 128, // VIR_MIGRATE_NON_SHARED_INC
+        _ => 0,
+    };
 
     /// <summary>The definition another host can take (secrets included): the running one, or with <paramref name="persistent"/> the stored one.</summary>
     public string GetMigratableXml(bool persistent) =>
@@ -96,11 +101,10 @@ public sealed class Domain : IDisposable
     /// <summary>
     /// Moves the running domain to <paramref name="destination"/>'s libvirtd, this client managing the migration: it runs
     /// there with <paramref name="liveXml"/>, is defined there with <paramref name="persistentXml"/>, and its definition
-    /// here goes. Migration data flows to <paramref name="dataUri"/> (tcp://an address of the destination host).
-    /// <paramref name="sharedStorage"/>: the disks are on storage both hosts see although libvirt cannot tell (VIR_MIGRATE_UNSAFE).
+    /// here goes. Migration data (and copied disks) flow to <paramref name="dataUri"/> (tcp://an address of the destination host).
     /// Blocks until the guest runs on the destination, or fails leaving it running here; returns the destination's domain.
     /// </summary>
-    public Domain MigrateLive(Connection destination, string liveXml, string persistentXml, string dataUri, bool sharedStorage)
+    public Domain MigrateLive(Connection destination, string liveXml, string persistentXml, string dataUri, MigrationStorage storage)
     {
         nint parameters = 0;
         int count = 0, capacity = 0;
@@ -109,7 +113,7 @@ public sealed class Domain : IDisposable
             foreach (var (name, value) in new[] { ("destination_xml", liveXml), ("persistent_xml", persistentXml), ("migrate_uri", dataUri) })
                 Libvirt.Check(NativeMethods.virTypedParamsAddString(ref parameters, ref count, ref capacity, name, value), "migration parameters");
             var moved = NativeMethods.virDomainMigrate3(_handle, destination.Handle, parameters, (uint)count,
-                LiveMigration | (sharedStorage ? UnsafeMigration : 0));
+                LiveMigration | StorageFlag(storage));
             return moved == nint.Zero ? throw Libvirt.Error($"migrate {Name}") : new Domain(DomainHandle.Own(moved));
         }
         finally

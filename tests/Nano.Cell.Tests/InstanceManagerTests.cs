@@ -361,8 +361,9 @@ public sealed class InstanceManagerTests : IDisposable
         public void Start(string guestId) => inner.Start(guestId);
         public DomainOwner? OwnerOf(string guestId) => inner.OwnerOf(guestId);
 
-        public void MigrateLiveHere(string sourceUri, string sourceCell, DomainOwner owner, string address, bool sharedStorage, bool autostart,
-            Action<int> progress, CancellationToken cancellationToken) => inner.MigrateLiveHere(sourceUri, sourceCell, owner, address, sharedStorage, autostart, progress, cancellationToken);
+        public void MigrateLiveHere(string sourceUri, string sourceCell, DomainOwner owner, string address, MigrationStorage storage, string? folder,
+            bool autostart, Action<int> progress, CancellationToken cancellationToken) =>
+            inner.MigrateLiveHere(sourceUri, sourceCell, owner, address, storage, folder, autostart, progress, cancellationToken);
         public bool SupportsFirewalls => inner.SupportsFirewalls;
         public void ApplyFirewall(FirewallDefinition firewall) => inner.ApplyFirewall(firewall);
         public string? FirewallXml(string name) => inner.FirewallXml(name);

@@ -536,20 +536,28 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
         }
     }
 
-    [Fact]
-    public async Task ARunningGuest_MigratesLive_ToACellOnAnotherLibvirtd_OverTheSharedFolder()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ARunningGuest_MigratesLive_ToACellOnAnotherLibvirtd(bool sharedFolder)
     {
         await using var other = await SecondLibvirtd.StartAsync(Path.Combine(_work, "libvirtd-b"));
         var shared = Directory.CreateDirectory(Path.Combine(_work, "live-shared")).FullName;
-        Assert.Equal(0, (await Rest.PostAsync("/api/v1/storage_pools/live-folder", new { type = "shared", target = shared }, _zone.AdminSession)).ErrorCode);
-        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/live", new { storage = "live-folder" }, _zone.AdminSession)).ErrorCode);
-        // Two "hosts": this libvirtd and the second one. Their cells keep cached images at one path, as hosts set up alike do.
-        var cache = Path.Combine(_work, "live-cache");
+        string[] cacheOption = [];
+        if (sharedFolder)
+        {
+            Assert.Equal(0, (await Rest.PostAsync("/api/v1/storage_pools/live-folder", new { type = "shared", target = shared }, _zone.AdminSession)).ErrorCode);
+            // Cells on shared storage keep cached images at one path, as hosts set up alike do: an overlay names its base by path.
+            cacheOption = ["--image-cache", Path.Combine(_work, "live-cache")];
+        }
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/live", new { storage = sharedFolder ? "live-folder" : "" }, _zone.AdminSession)).ErrorCode);
+        // Two "hosts": this libvirtd and the second one.
         var uris = new Dictionary<string, string> { [$"{_cell}-la"] = "qemu:///system", [$"{_cell}-lb"] = other.Uri };
-        var agents = uris.ToDictionary(u => u.Key, u => StartAgent(u.Key, $"-{u.Key[^2..]}", "--libvirt-uri", u.Value, "--migration-uri", u.Value, "--image-cache", cache));
+        var agents = uris.ToDictionary(u => u.Key, u => StartAgent(u.Key, $"-{u.Key[^2..]}", ["--libvirt-uri", u.Value, "--migration-uri", u.Value, .. cacheOption]));
+        string Folder(string cell) => sharedFolder ? shared : Path.Combine(_work, $"images-{cell[^2..]}");
         try
         {
-            var (id, from) = await RunningGuestInPoolAsync("live", [.. uris.Keys], "traveller");
+            var (id, from) = await RunningGuestInPoolAsync("live", [.. uris.Keys], "traveller", dataDiskAndSeed: !sharedFolder);
             var to = uris.Keys.Single(c => c != from);
             var firstQemu = QemuPid(id);
 
@@ -568,14 +576,23 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
             {
                 Assert.Equal(new DomainOwner(id, to, 2), DomainOwner.Of(domain));
                 Assert.Equal(DomainState.Running, domain.GetState());
-                Assert.Contains(shared, domain.GetXml()); // the same volume, now opened by the target's qemu
+                Assert.Contains(Path.Combine(Folder(to), $"{id}_sys.qcow2"), domain.GetXml()); // shared: the same volume, now opened by the target's qemu
                 var port = domain.GetConsolePort();
                 Assert.Equal($"127.0.0.1:{port}", guest["internal"]!["display_address"]!.GetValue<string>());
                 Assert.Equal("RFB 003.008\n", await BannerAsync($"127.0.0.1:{port}"));
             }
             Assert.NotEqual(firstQemu, QemuPid(id)); // one qemu runs it: the target's
+            if (!sharedFolder)
+            {
+                // Local storage: the volumes were built over the target's own cached image and filled by the migration; the source's are gone.
+                Assert.Empty(Directory.GetFiles(Folder(from), $"{id}_*"));
+                Assert.Equal(3, Directory.GetFiles(Folder(to), $"{id}_*").Length); // system, data volume, cloud-init seed
+                var system = Path.Combine(Folder(to), $"{id}_sys.qcow2");
+                Assert.StartsWith(Path.Combine(Folder(to), ".images"), QemuImgInfo(system)["full-backing-filename"]!.GetValue<string>());
+                Assert.Equal(0, Run("qemu-io", "-r", "-U", "-f", "qcow2", "-c", "read -P 0x44 0 4M", system)); // the image's bytes through the new chain
+            }
 
-            await DeleteRunningGuestAsync(id, shared);
+            await DeleteRunningGuestAsync(id, Folder(to));
         }
         finally
         {
@@ -586,16 +603,17 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
 
     /// <summary>
     /// Adds the agents of <paramref name="cells"/> to <paramref name="pool"/>, then creates a running 64 MiB guest there
-    /// over an uploaded disk image; returns its id and the cell it runs on.
+    /// over an uploaded disk image (with a data volume and a cloud-init seed on request); returns its id and the cell it runs on.
     /// </summary>
-    private async Task<(string Id, string Cell)> RunningGuestInPoolAsync(string pool, IReadOnlyList<string> cells, string name)
+    private async Task<(string Id, string Cell)> RunningGuestInPoolAsync(string pool, IReadOnlyList<string> cells, string name, bool dataDiskAndSeed = false)
     {
         foreach (var cell in cells)
             await JoinPoolAsync(pool, cell);
         var image = await UploadBaseImageAsync($"{pool}-base", "0x44");
         var id = (await Rest.PostAsync("/api/v1/guests/", new
         {
-            name, pool, template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB, disks = new[] { 256 * MiB }, from_image = image, auto_start = true,
+            name, pool, template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB, from_image = image, auto_start = true,
+            disks = dataDiskAndSeed ? new[] { 256 * MiB, 64 * MiB } : new[] { 256 * MiB }, modules = dataDiskAndSeed ? new[] { "cloud-init" } : [],
         }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
         await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["running"]?.GetValue<bool>() == true);
         return (id, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>());

@@ -168,14 +168,17 @@ public sealed class InstanceManager(
     private List<string> Files(string guestId) =>
         [.. Volumes(guestId), .. GuestFiles(guestId).Where(f => f.EndsWith("_ci.iso", StringComparison.Ordinal))];
 
-    /// <summary>Pushes a stopped guest's files to the server, one per ticket in order (a migration's first half).</summary>
+    /// <summary>
+    /// Pushes a stopped guest's files to the server, one per ticket in order (a migration's first half); or only its
+    /// cloud-init seed, also while it runs (a live migration copies the volumes itself).
+    /// </summary>
     public async Task<InstanceState> ExportVolumesAsync(ExportVolumes export, Action<int> progress, CancellationToken cancellationToken)
     {
         if (hypervisor.Find(export.GuestId) is not { } found)
             throw new InvalidOperationException($"guest {export.GuestId} has no domain on this cell");
-        if (found.State == DomainState.Running)
-            throw new InvalidOperationException($"guest {export.GuestId} is running: only stopped guests migrate");
-        var files = Files(export.GuestId);
+        if (found.State == DomainState.Running && !export.SeedOnly)
+            throw new InvalidOperationException($"guest {export.GuestId} is running: its volumes are exported only while it is stopped");
+        var files = export.SeedOnly ? Files(export.GuestId).Where(f => f.EndsWith("_ci.iso", StringComparison.Ordinal)).ToList() : Files(export.GuestId);
         if (files.Count > export.Tickets.Count)
             throw new ArgumentException($"guest {export.GuestId} has {files.Count} files but the server sent {export.Tickets.Count} tickets");
         var total = Math.Max(1, files.Sum(f => new FileInfo(f).Length));
@@ -199,8 +202,8 @@ public sealed class InstanceManager(
         var settings = import.Settings ?? throw new ArgumentException("settings are required");
         if (!Guid.TryParse(settings.GuestId, out _))
             throw new ArgumentException($"'{settings.GuestId}' is not a guest id");
-        if (import.Live is { } live)
-            return await MigrateLiveHereAsync(settings, live, progress, cancellationToken);
+        if (import.Live is not null)
+            return await MigrateLiveHereAsync(import, progress, cancellationToken);
         if (hypervisor.Find(settings.GuestId) is { } existing)
         {
             if (import.TakeOverFrom.Length == 0 || hypervisor.OwnerOf(settings.GuestId)?.Cell != import.TakeOverFrom)
@@ -251,27 +254,59 @@ public sealed class InstanceManager(
     }
 
     /// <summary>
-    /// Takes over a running guest live from another cell's libvirtd: its volumes must be in this cell's (shared) storage
-    /// folder, and an overlay's base where this cell caches that image (cells of a pool share their cache path). The
-    /// firewall is defined first, and removed again if the migration fails (the guest then runs on at its source).
+    /// Takes over a running guest live from another cell's libvirtd. On shared storage its volumes must be in this cell's
+    /// storage folder already, and an overlay's base where this cell caches that image (cells of a pool share their
+    /// cache path). On local storage this cell creates them first, blank or as overlays over its own cached copy of the
+    /// image, with the cloud-init seed fetched, and libvirt copies what the source's volumes hold on top of their bases.
+    /// The firewall is defined first. If the migration fails (the guest then runs on at its source) all of it goes.
     /// </summary>
-    private async Task<InstanceState> MigrateLiveHereAsync(CreateInstance settings, LiveSource live, Action<int> progress, CancellationToken cancellationToken)
+    private async Task<InstanceState> MigrateLiveHereAsync(ImportInstance import, Action<int> progress, CancellationToken cancellationToken)
     {
+        var (settings, live) = (import.Settings, import.Live);
         var guestId = settings.GuestId;
         if (hypervisor.Find(guestId) is not null)
             throw new InvalidOperationException($"guest {guestId} already has a domain in this cell's libvirtd: cells sharing one libvirtd cannot migrate live between them");
-        var volumes = Volumes(guestId);
-        if (volumes.Count == 0)
-            throw new InvalidOperationException($"guest {guestId} has no volumes in {storage.CurrentPath}: running guests move only over shared storage");
+        var folder = storage.CurrentPath;
+        var system = Path.Combine(folder, $"{guestId}_sys.qcow2");
+        if (live.CopyStorage ? GuestFiles(guestId).Any() : !File.Exists(system))
+            throw new InvalidOperationException(live.CopyStorage
+                ? $"guest {guestId} already has files in {folder}"
+                : $"guest {guestId} has no volumes in {folder}: this cell does not share the source's storage");
+        var made = new List<string>();
         var firewall = settings.SecurityPolicy is not null && hypervisor.SupportsFirewalls;
-        if (firewall)
-            ApplyFirewall(guestId, settings.SecurityPolicy!);
         try
         {
+            if (firewall)
+                ApplyFirewall(guestId, settings.SecurityPolicy!);
+            var mode = live.CopyStorage ? MigrationStorage.CopiedOverSameBases : storage.Mode == "shared" ? MigrationStorage.SharedUnverified : MigrationStorage.Shared;
             var owner = new DomainOwner(guestId, cellName, settings.Generation);
-            Task Migrate() => Task.Run(() => hypervisor.MigrateLiveHere(live.Uri, live.Cell, owner, consoleListen, storage.Mode == "shared", settings.AutoStart,
-                progress, cancellationToken), CancellationToken.None);
-            if (settings.SystemImage is { } image && Qcow2Header.BackingFile(volumes[0]) is { } backing)
+            Task Migrate() => Task.Run(() => hypervisor.MigrateLiveHere(live.Uri, live.Cell, owner, consoleListen, mode, live.CopyStorage ? folder : null,
+                settings.AutoStart, progress, cancellationToken), CancellationToken.None);
+            if (live.CopyStorage)
+            {
+                foreach (var file in import.Files)
+                {
+                    if (file.Suffix != "ci.iso")
+                        throw new ArgumentException($"'{file.Suffix}' is not the cloud-init seed: a live migration copies the volumes itself");
+                    var seed = Path.Combine(folder, $"{guestId}_ci.iso");
+                    made.Add(seed);
+                    await FetchStagedAsync(file, seed, _ => { }, cancellationToken);
+                }
+                for (var i = 1; i < settings.Disks.Count; i++)
+                {
+                    made.Add(Path.Combine(folder, $"{guestId}_{i}.qcow2"));
+                    await VolumeTool.CreateQcow2Async(made[^1], settings.Disks[i], cancellationToken);
+                }
+                made.Add(system);
+                if (settings.SystemImage is { } image)
+                    await OverlayAsync(system, image, settings.Disks[0], _ => { }, cancellationToken, then: Migrate);
+                else
+                {
+                    await VolumeTool.CreateQcow2Async(system, settings.Disks[0], cancellationToken);
+                    await Migrate();
+                }
+            }
+            else if (settings.SystemImage is { } image && Qcow2Header.BackingFile(system) is { } backing)
                 await images.UseAsync(image, ".qcow2", _ => { }, cached => Path.GetFullPath(cached) == Path.GetFullPath(backing)
                     ? Migrate()
                     : throw new InvalidOperationException($"guest {guestId}'s system overlay is based on {backing}, but this cell caches the image at {cached}: give the cells of the pool one image cache path"),
@@ -281,11 +316,16 @@ public sealed class InstanceManager(
         }
         catch
         {
-            if (firewall && hypervisor.Find(guestId) is null)
-                hypervisor.RemoveFirewall(FirewallName(guestId));
+            if (hypervisor.Find(guestId) is null)
+            {
+                foreach (var file in made)
+                    File.Delete(file);
+                if (firewall)
+                    hypervisor.RemoveFirewall(FirewallName(guestId));
+            }
             throw;
         }
-        return State(guestId, volumes);
+        return State(guestId, Volumes(guestId));
     }
 
     /// <summary>
@@ -403,7 +443,11 @@ public sealed class InstanceManager(
             File.Move(fresh, path, overwrite: true);
         }
         else
-            await OverlayAsync(fresh, reset.Image, reset.Size, progress, cancellationToken, then: () => File.Move(fresh, path, overwrite: true));
+            await OverlayAsync(fresh, reset.Image, reset.Size, progress, cancellationToken, then: () =>
+            {
+                File.Move(fresh, path, overwrite: true);
+                return Task.CompletedTask;
+            });
         SweepImages();
         return State(reset.GuestId, Volumes(reset.GuestId));
     }
@@ -420,11 +464,12 @@ public sealed class InstanceManager(
     }
 
     /// <summary>An overlay over the cached image (fetched first if needed); <paramref name="then"/> runs while the cache still holds it for this use.</summary>
-    private Task OverlayAsync(string path, CachedImage image, long size, Action<int> progress, CancellationToken cancellationToken, Action? then = null) =>
+    private Task OverlayAsync(string path, CachedImage image, long size, Action<int> progress, CancellationToken cancellationToken, Func<Task>? then = null) =>
         images.UseAsync(image, ".qcow2", progress, async backing =>
         {
             await VolumeTool.CreateOverlayAsync(path, backing, size, cancellationToken);
-            then?.Invoke();
+            if (then is not null)
+                await then();
         }, cancellationToken);
 
     /// <summary>Drops cached images nothing of this cell uses: overlays in the storage folder, the disks and CD-ROMs of its domains.</summary>

@@ -43,11 +43,12 @@ public interface IHypervisor : IDisposable
     /// <summary>
     /// Moves the guest's running domain, owned by <paramref name="sourceCell"/>, from the libvirtd at <paramref name="sourceUri"/>
     /// to this one, live: here it belongs to <paramref name="owner"/> and its console listens on <paramref name="address"/>,
-    /// which also receives the migration data. <paramref name="sharedStorage"/>: its disks are on storage both hosts see.
+    /// which also receives the migration data. With <paramref name="folder"/>, the guest's files are in that folder here
+    /// (local storage, <see cref="Nano.Libvirt.MigrationStorage.CopiedOverSameBases"/>); otherwise where they were.
     /// Reports percents; cancelling aborts the migration, leaving the guest running at its source.
     /// </summary>
-    void MigrateLiveHere(string sourceUri, string sourceCell, Nano.Libvirt.DomainOwner owner, string address, bool sharedStorage, bool autostart,
-        Action<int> progress, CancellationToken cancellationToken);
+    void MigrateLiveHere(string sourceUri, string sourceCell, Nano.Libvirt.DomainOwner owner, string address, Nano.Libvirt.MigrationStorage storage,
+        string? folder, bool autostart, Action<int> progress, CancellationToken cancellationToken);
 
     /// <summary>Starts the guest booting <paramref name="isoPath"/> from its media drive; its persistent definition stays as it was.</summary>
     void StartFromMedia(string guestId, string isoPath);

@@ -64,8 +64,8 @@ public sealed class LibvirtHypervisor : IHypervisor
         return domain is null ? null : DomainOwner.Of(domain);
     }
 
-    public void MigrateLiveHere(string sourceUri, string sourceCell, DomainOwner owner, string address, bool sharedStorage, bool autostart,
-        Action<int> progress, CancellationToken cancellationToken)
+    public void MigrateLiveHere(string sourceUri, string sourceCell, DomainOwner owner, string address, MigrationStorage storage, string? folder,
+        bool autostart, Action<int> progress, CancellationToken cancellationToken)
     {
         using var source = Connection.Open(sourceUri);
         using var domain = source.FindDomain(owner.GuestId) ?? throw new InvalidOperationException($"guest {owner.GuestId} has no domain at {sourceUri}");
@@ -73,7 +73,11 @@ public sealed class LibvirtHypervisor : IHypervisor
             throw new InvalidOperationException($"the domain of guest {owner.GuestId} at {sourceUri} is not cell {sourceCell}'s");
         if (domain.GetState() != Libvirt.DomainState.Running)
             throw new InvalidOperationException($"guest {owner.GuestId} is not running at {sourceUri}");
-        string Here(bool persistent) => DomainConsole.ListenOn(owner.StampOnto(domain.GetMigratableXml(persistent)), address);
+        string Here(bool persistent)
+        {
+            var xml = DomainConsole.ListenOn(owner.StampOnto(domain.GetMigratableXml(persistent)), address);
+            return folder is null ? xml : DomainDisk.MoveFiles(xml, owner.GuestId, folder);
+        }
         var (live, stored) = (Here(persistent: false), Here(persistent: true));
         using var done = new CancellationTokenSource();
         var watcher = Task.Run(async () =>
@@ -96,7 +100,7 @@ public sealed class LibvirtHypervisor : IHypervisor
         });
         try
         {
-            using var moved = domain.MigrateLive(_connection, live, stored, $"tcp://{address}", sharedStorage);
+            using var moved = domain.MigrateLive(_connection, live, stored, $"tcp://{address}", storage);
             _guestByUuid[moved.Uuid] = owner.GuestId;
             if (Type != "TEST" && moved.Autostart != autostart)
                 moved.Autostart = autostart;

@@ -57,7 +57,7 @@ public sealed class Migrations(
         if (moving.FirstOrDefault(g => !g.Created) is { } busy)
             throw Fail.Precondition($"guest '{busy.Name}' is being created");
         var shared = !string.IsNullOrEmpty(pool.Storage);
-        if (moving.FirstOrDefault(g => g.Running) is { } running && LiveRefusal(running, shared, source, target) is { } refusal)
+        if (moving.Where(g => g.Running).Select(g => LiveRefusal(g, source, target)).FirstOrDefault(r => r is not null) is { } refusal)
             throw Fail.Precondition(refusal);
 
         return await operations.StartAsync(Kind, source.Name, user, async (progress, ct) =>
@@ -101,34 +101,63 @@ public sealed class Migrations(
         new() { ReleaseInstance = new ReleaseInstance { GuestId = guest.Id.ToString(), DeleteFiles = deleteFiles } };
 
     /// <summary>Why a running guest cannot move live from <paramref name="source"/> to <paramref name="target"/>; null when it can.</summary>
-    private static string? LiveRefusal(GuestRow guest, bool shared, CellRow source, CellRow target) =>
-        !shared ? $"guest '{guest.Name}' is running: running guests migrate live only in pools on shared storage; stop it to move its disks"
+    private static string? LiveRefusal(GuestRow guest, CellRow source, CellRow target) =>
+        guest.MediaSource is not null ? $"guest '{guest.Name}' is running with media in its CD-ROM drive: eject it first"
         : source.MigrationUri.Length == 0 ? $"guest '{guest.Name}' is running, but cell '{source.Name}' announces no migration URI for other cells to reach its libvirtd (nano-cell --migration-uri); stop it first"
         : target.MigrationUri.Length == 0 ? $"guest '{guest.Name}' is running, but cell '{target.Name}' takes no live migrations (no nano-cell --migration-uri); stop it first"
         : null;
 
     /// <summary>
-    /// A running guest on shared storage: the target cell pulls its domain live from the source's libvirtd (libvirt
-    /// managed migration) in its next generation. A failure leaves it running on the source; the source then drops the
-    /// firewall its domain no longer needs.
+    /// A running guest: the target cell pulls its domain live from the source's libvirtd (libvirt managed migration) in
+    /// its next generation; on local storage with the volumes copied (the target builds them over its own cached image
+    /// first, and gets the cloud-init seed through the server). A failure leaves it running on the source. After a move
+    /// the source drops the firewall its domain no longer needs, and on local storage its files.
     /// </summary>
     private async Task MoveLiveAsync(GuestRow guest, CellRow source, CellRow target, bool shared, Func<int, Task> progress, CancellationToken ct)
     {
-        if (LiveRefusal(guest, shared, source, target) is { } refusal)
+        if (LiveRefusal(guest, source, target) is { } refusal)
             throw Fail.Precondition(refusal);
         var settings = await SettingsAsync(guest);
         settings.Generation = guest.Generation + 1;
-        var import = new ImportInstance { Settings = settings, Live = new LiveSource { Uri = source.MigrationUri, Cell = source.Name } };
-        var moved = await gateway.RunAsync(target.Name, new Command { ImportInstance = import }, ct, progress);
-        await guests.FinishMigrationAsync(guest.Id, target.Name, moved.Instance);
+        var import = new ImportInstance { Settings = settings, Live = new LiveSource { Uri = source.MigrationUri, Cell = source.Name, CopyStorage = !shared } };
+        var tickets = new List<ImageExports.Ticket>();
         try
         {
-            await gateway.RunAsync(source.Name, Release(guest, deleteFiles: false), ct);
+            if (!shared)
+                import.Files.AddRange(await StageAsync(guest, source.Name, ["ci.iso"], tickets, _ => Task.CompletedTask, ct));
+            var moved = await gateway.RunAsync(target.Name, new Command { ImportInstance = import }, ct, progress);
+            await guests.FinishMigrationAsync(guest.Id, target.Name, moved.Instance);
+        }
+        finally
+        {
+            foreach (var ticket in tickets)
+                ticket.Dispose();
+        }
+        try
+        {
+            await gateway.RunAsync(source.Name, Release(guest, deleteFiles: !shared), ct);
         }
         catch (Exception e)
         {
-            logger.LogWarning("Guest {Guest} moved live to {Target}, but {Source} kept its firewall: {Reason}", guest.Name, target.Name, source.Name, e.Message);
+            logger.LogWarning("Guest {Guest} moved live to {Target}, but {Source} kept its firewall or files: {Reason}", guest.Name, target.Name, source.Name, e.Message);
         }
+    }
+
+    /// <summary>
+    /// Has <paramref name="source"/> push the guest's files named by <paramref name="suffixes"/> (in its order: system, data
+    /// volumes, cloud-init seed; the seed alone while it runs) to the server, each under a ticket added to
+    /// <paramref name="tickets"/>; returns the files that came (a guest may have no seed).
+    /// </summary>
+    private async Task<List<StagedFile>> StageAsync(GuestRow guest, string source, IReadOnlyList<string> suffixes, List<ImageExports.Ticket> tickets,
+        Func<int, Task> progress, CancellationToken ct)
+    {
+        var opened = suffixes.Select(_ => exports.Open()).ToList();
+        tickets.AddRange(opened);
+        var export = new ExportVolumes { GuestId = guest.Id.ToString(), Tickets = { opened.Select(t => t.Id) }, SeedOnly = suffixes is ["ci.iso"] };
+        await gateway.RunAsync(source, new Command { ExportVolumes = export }, ct, progress);
+        return [.. opened.Select((ticket, f) => ticket.Peek() is { } staged
+            ? new StagedFile { Ticket = ticket.Id, Suffix = suffixes[f], Sha256 = staged.Sha256, Size = staged.Size }
+            : null).OfType<StagedFile>()];
     }
 
     /// <summary>What a cell needs to define the guest: its settings, firewall and the image its system volume overlays.</summary>
@@ -156,14 +185,7 @@ public sealed class Migrations(
             {
                 // System volume, data volumes, then the cloud-init seed if the guest has one.
                 var suffixes = guest.Disks.Select((_, d) => d == 0 ? "sys.qcow2" : $"{d}.qcow2").Append("ci.iso").ToList();
-                tickets.AddRange(suffixes.Select(_ => exports.Open()));
-                var export = new ExportVolumes { GuestId = guest.Id.ToString(), Tickets = { tickets.Select(t => t.Id) } };
-                await gateway.RunAsync(source, new Command { ExportVolumes = export }, ct, percent => progress(percent / 2));
-                for (var f = 0; f < suffixes.Count; f++)
-                {
-                    if (tickets[f].Peek() is { } staged)
-                        import.Files.Add(new StagedFile { Ticket = tickets[f].Id, Suffix = suffixes[f], Sha256 = staged.Sha256, Size = staged.Size });
-                }
+                import.Files.AddRange(await StageAsync(guest, source, suffixes, tickets, percent => progress(percent / 2), ct));
                 if (import.Files.Count < guest.Disks.Length)
                     throw Fail.Precondition($"cell '{source}' sent {import.Files.Count} of the guest's {guest.Disks.Length} volumes");
             }

@@ -18,8 +18,8 @@ internal sealed class SimulatedHypervisor : IHypervisor
     public void Start(string guestId) => throw new NotSupportedException();
     public Nano.Libvirt.DomainOwner? OwnerOf(string guestId) => null;
 
-    public void MigrateLiveHere(string sourceUri, string sourceCell, Nano.Libvirt.DomainOwner owner, string address, bool sharedStorage, bool autostart,
-        Action<int> progress, CancellationToken cancellationToken) => throw new NotSupportedException();
+    public void MigrateLiveHere(string sourceUri, string sourceCell, Nano.Libvirt.DomainOwner owner, string address, Nano.Libvirt.MigrationStorage storage,
+        string? folder, bool autostart, Action<int> progress, CancellationToken cancellationToken) => throw new NotSupportedException();
     public void StartFromMedia(string guestId, string isoPath) => throw new NotSupportedException();
     public bool SupportsFirewalls => false;
     public void ApplyFirewall(Nano.Libvirt.FirewallDefinition firewall) => throw new NotSupportedException();
