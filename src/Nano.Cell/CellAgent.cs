@@ -90,8 +90,15 @@ public sealed class CellAgent(
     private async Task RunStreamAsync(CellAgentService.CellAgentServiceClient client, Action welcomed, CancellationToken stoppingToken)
     {
         using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        using var call = client.Connect(cancellationToken: session.Token);
+        // The call outlives the session by the goodbye an orderly stop sends last.
+        using var callEnd = new CancellationTokenSource();
+        using var call = client.Connect(cancellationToken: callEnd.Token);
         var outbound = Channel.CreateUnbounded<ConnectRequest>(new UnboundedChannelOptions { SingleReader = true });
+        using var goodbye = stoppingToken.Register(() =>
+        {
+            outbound.Writer.TryWrite(new ConnectRequest { Goodbye = new Goodbye { Reason = "the agent was stopped" } });
+            outbound.Writer.TryComplete();
+        });
         await call.RequestStream.WriteAsync(new ConnectRequest { Hello = Hello() }, session.Token);
         if (!await call.ResponseStream.MoveNext(session.Token) || call.ResponseStream.Current.Welcome is not { } welcome)
             throw new InvalidOperationException("the server did not welcome this cell");
@@ -113,10 +120,11 @@ public sealed class CellAgent(
         sampler.Sample();
         var tasks = new[]
         {
-            PumpAsync(call.RequestStream, outbound.Reader, session.Token),
+            PumpAsync(call.RequestStream, outbound.Reader, callEnd.Token),
             EveryAsync(TimeSpan.FromMilliseconds(welcome.HeartbeatIntervalMs), sequence => new ConnectRequest { Heartbeat = new Heartbeat { Sequence = sequence } }, outbound.Writer, session.Token),
             EveryAsync(TimeSpan.FromMilliseconds(welcome.MetricsIntervalMs), _ => new ConnectRequest { Metrics = sampler.Sample() }, outbound.Writer, session.Token),
-            ReadCommandsAsync(call.ResponseStream, outbound.Writer, session.Token),
+            // Until the server ends the call: after a goodbye it does so once it has read it.
+            ReadCommandsAsync(call.ResponseStream, outbound.Writer, callEnd.Token, session.Token),
         };
         try
         {
@@ -126,7 +134,10 @@ public sealed class CellAgent(
         {
             session.Cancel();
             outbound.Writer.TryComplete();
+            // The pump ends once what was queued (a goodbye last) is written; a dead stream does not hold it long.
+            callEnd.CancelAfter(TimeSpan.FromSeconds(2));
             await Task.WhenAll(tasks).ContinueWith(_ => { }, TaskScheduler.Default);
+            callEnd.Cancel();
         }
     }
 
@@ -158,6 +169,7 @@ public sealed class CellAgent(
     {
         await foreach (var message in outbound.ReadAllAsync(token))
             await stream.WriteAsync(message, token);
+        await stream.CompleteAsync();
     }
 
     private static async Task EveryAsync(TimeSpan interval, Func<long, ConnectRequest> make, ChannelWriter<ConnectRequest> outbound, CancellationToken token)
@@ -167,9 +179,10 @@ public sealed class CellAgent(
             outbound.TryWrite(make(sequence));
     }
 
-    private async Task ReadCommandsAsync(IAsyncStreamReader<ConnectResponse> stream, ChannelWriter<ConnectRequest> outbound, CancellationToken token)
+    private async Task ReadCommandsAsync(IAsyncStreamReader<ConnectResponse> stream, ChannelWriter<ConnectRequest> outbound, CancellationToken reading,
+        CancellationToken token)
     {
-        while (await stream.MoveNext(token))
+        while (await stream.MoveNext(reading))
         {
             if (stream.Current.Command is not { } command)
                 continue;

@@ -47,6 +47,15 @@ public sealed class AgentProcess : IAsyncDisposable
         await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
     }
 
+    /// <summary>SIGTERM: the agent stops in order (it says goodbye); returns how long it took to exit.</summary>
+    public async Task<TimeSpan> StopAsync()
+    {
+        var started = DateTime.UtcNow;
+        Signal("TERM");
+        await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        return DateTime.UtcNow - started;
+    }
+
     /// <summary>SIGSTOP / SIGCONT: the agent's stream stays open but it falls silent.</summary>
     public void Freeze() => Signal("STOP");
 

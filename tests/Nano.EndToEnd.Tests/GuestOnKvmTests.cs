@@ -527,6 +527,16 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
             Assert.Equal(to, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>());
             Assert.True(QemuRuns(id));
 
+            // An agent stopped in order says goodbye: its guest is lost, not failed over, though a cell could take it.
+            Assert.Equal(0, (await Rest.PutAsync($"/api/v1/compute_pool_cells/ha/{from}", new { enable = true }, _zone.AdminSession)).ErrorCode);
+            Assert.True(await agents[to].StopAsync() < TimeSpan.FromSeconds(10));
+            await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["lost"]?.GetValue<bool>() == true);
+            await Task.Delay(TimeSpan.FromSeconds(8)); // more than twice the grace period
+            Assert.Equal(to, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>());
+            Assert.True(QemuRuns(id)); // the agent's stop leaves its guests running
+            agents[to] = StartAgent(to, $"-{to[^2..]}");
+            await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["lost"]?.GetValue<bool>() != true);
+
             await DeleteRunningGuestAsync(id, shared);
         }
         finally

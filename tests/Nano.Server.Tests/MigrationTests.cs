@@ -131,6 +131,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         var id = await GuestOnAsync("ha");
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin)).ErrorCode);
 
+        var alive = _b.KeepAlive();
         await _a.DisposeAsync(); // the agent dies with its stream
         await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>() == CellB);
         var import = _b.Commands.Single(c => c.ImportInstance?.Settings.GuestId == id).ImportInstance;
@@ -155,6 +156,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         Assert.True((await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["running"]!.GetValue<bool>());
 
         // A copy of the current generation on its own cell is left alone.
+        await alive.DisposeAsync();
         hello = TestAgent.Hello(CellB, cores: 8);
         hello.Domains.Add(new DomainReport { GuestId = id, Uuid = id, Name = id, State = DomainState.Running, Generation = 2 });
         await _b.DisposeAsync();
@@ -163,6 +165,27 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         await _b.HeartbeatAsync();
         await Task.Delay(500);
         Assert.DoesNotContain(_b.Commands, c => c.ReleaseInstance is not null || c.StopInstance is not null || c.DeleteInstance is not null);
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/compute_pool_cells/{Pool}/{CellA}", new { enable = true }, Admin)).ErrorCode);
+    }
+
+    [Fact]
+    public async Task ACellThatStopsInOrder_LosesItsGuests_WithoutFailover_UntilItReturns()
+    {
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/compute_pools/{Pool}", new { storage = $"s_{_suffix}", failover = true }, Admin)).ErrorCode);
+        var id = await GuestOnAsync("kept");
+        await using var alive = _b.KeepAlive();
+        await _a.GoodbyeAsync("maintenance");
+        await _a.DisposeAsync();
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["lost"]?.GetValue<bool>() == true);
+        await Task.Delay(TimeSpan.FromSeconds(4)); // twice the grace period
+        Assert.Equal(CellA, (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>());
+        Assert.DoesNotContain(_b.Commands, c => c.ImportInstance is not null);
+
+        // Back, then gone without a goodbye: now it fails over.
+        _a = await JoinAsync(CellA);
+        await _a.DisposeAsync();
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>() == CellB);
+        _a = await JoinAsync(CellA);
         Assert.Equal(0, (await Rest.PutAsync($"/api/v1/compute_pool_cells/{Pool}/{CellA}", new { enable = true }, Admin)).ErrorCode);
     }
 

@@ -171,6 +171,10 @@ public sealed class CellGateway(
             case ConnectRequest.BodyOneofCase.Progress:
                 connection.Progress(message.Progress);
                 break;
+            case ConnectRequest.BodyOneofCase.Goodbye:
+                logger.LogInformation("Cell {Cell} stops in order ({Reason}): its guests are lost until it returns, not failed over", connection.Cell, message.Goodbye.Reason);
+                await cells.MarkDepartedAsync(connection.Cell);
+                break;
             default:
                 logger.LogWarning("Cell {Cell} sent an unexpected {Kind}", connection.Cell, message.BodyCase);
                 break;

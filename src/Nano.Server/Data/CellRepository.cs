@@ -98,12 +98,19 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
             VALUES (@Name, @Address, true, now(), @AgentVersion, @LibvirtUri, @Hypervisor, @HypervisorVersion, @Kvm, @Cores, @Memory,
                     @StorageMode, @SystemPaths, @DataPaths, @Memory, @DiskAvailable, @DiskTotal, @MigrationUri)
             ON CONFLICT (name) DO UPDATE SET
-                address = EXCLUDED.address, connected = true, last_seen = now(), agent_version = EXCLUDED.agent_version,
+                address = EXCLUDED.address, connected = true, departed = false, last_seen = now(), agent_version = EXCLUDED.agent_version,
                 libvirt_uri = EXCLUDED.libvirt_uri, hypervisor = EXCLUDED.hypervisor, hypervisor_version = EXCLUDED.hypervisor_version,
                 kvm = EXCLUDED.kvm, cores = EXCLUDED.cores, memory = EXCLUDED.memory, storage_mode = EXCLUDED.storage_mode,
                 system_paths = EXCLUDED.system_paths, data_paths = EXCLUDED.data_paths, max_memory = EXCLUDED.max_memory,
                 available_disk = EXCLUDED.available_disk, max_disk = EXCLUDED.max_disk, migration_uri = EXCLUDED.migration_uri
             """, r);
+    }
+
+    /// <summary>The agent said goodbye: it stopped in order, and its guests are not failed over until it returns.</summary>
+    public async Task MarkDepartedAsync(string name)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE cells SET departed = true WHERE name = @name", new { name });
     }
 
     /// <summary>The agent was heard from (heartbeat).</summary>
@@ -146,15 +153,16 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
     }
 
     /// <summary>
-    /// Cells of failover pools (with shared storage) not alive and last heard from more than <paramref name="graceSeconds"/>
-    /// ago, that still hold created guests not being moved: (cell, pool).
+    /// Cells of failover pools (with shared storage) not alive, last heard from more than <paramref name="graceSeconds"/>
+    /// ago and gone without a goodbye (an orderly stop loses its guests, it does not fail them over), that still hold
+    /// created guests not being moved: (cell, pool).
     /// </summary>
     public async Task<IReadOnlyList<(string Cell, string Pool)>> ListLostAsync(int graceSeconds)
     {
         await using var c = await db.OpenConnectionAsync();
         return (await c.QueryAsync<(string, string)>($"""
             SELECT c.name, c.pool FROM cells c JOIN compute_pools p ON p.name = c.pool
-            WHERE p.failover AND p.storage IS NOT NULL AND NOT {Alive} AND c.last_seen < now() - make_interval(secs => @graceSeconds)
+            WHERE p.failover AND p.storage IS NOT NULL AND NOT {Alive} AND NOT c.departed AND c.last_seen < now() - make_interval(secs => @graceSeconds)
               AND EXISTS (SELECT 1 FROM guests g WHERE g.cell = c.name AND g.created AND NOT g.migrating)
             ORDER BY c.name
             """, new { graceSeconds })).AsList();

@@ -77,6 +77,39 @@ public sealed class TestAgent : IAsyncDisposable
 
     public Task MetricsAsync(MetricsSample sample) => WriteAsync(new ConnectRequest { Metrics = sample });
 
+    /// <summary>Heartbeats every 500 ms until disposed, as a live agent sends them (the server's liveness timeout is 3 s).</summary>
+    public IAsyncDisposable KeepAlive()
+    {
+        var stop = new CancellationTokenSource();
+        var beating = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await HeartbeatAsync();
+                await Task.Delay(500, stop.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        });
+        return new Heartbeats(stop, beating);
+    }
+
+    private sealed class Heartbeats(CancellationTokenSource stop, Task beating) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await stop.CancelAsync();
+            await beating.ContinueWith(_ => { }, TaskScheduler.Default);
+            stop.Dispose();
+        }
+    }
+
+    /// <summary>Stops in order, as nano-cell does: a goodbye, the end of its stream, then it waits for the server to end the call.</summary>
+    public async Task GoodbyeAsync(string reason)
+    {
+        await WriteAsync(new ConnectRequest { Goodbye = new Goodbye { Reason = reason } });
+        await _call.RequestStream.CompleteAsync();
+        await _reader.WaitAsync(TestServer.Deadline);
+    }
+
     /// <summary>Ends the stream as an agent that stops would.</summary>
     public async ValueTask DisposeAsync()
     {
