@@ -57,7 +57,19 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         Assert.Contains("libvirt: no space", failed.Data!["error"]!.GetValue<string>());
         Assert.Equal(CellB, (await Rest.GetAsync($"/api/v1/guests/{first}", Admin)).Data!["cell"]!.GetValue<string>());
         Assert.Equal(2, _b.Commands.Count(c => c.ImportInstance?.Settings.GuestId == first)); // moved in, then taken back
-        Assert.Contains(back.Data!["id"]!.GetValue<string>(), (await Rest.GetAsync("/api/v1/migrations/", Admin)).Text);
+        // Returned once finished, a migration is forgotten (ROUTES.md 4.10).
+        JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/migrations/{back.Data!["id"]!.GetValue<string>()}", Admin));
+        Assert.DoesNotContain(back.Data!["id"]!.GetValue<string>(), (await Rest.GetAsync("/api/v1/migrations/", Admin)).Text);
+
+        // One nobody has read yet is listed once, then forgotten as well.
+        _a.Answer = Answer;
+        var again = (await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellB, target_cell = CellA, instances = new[] { second } }, Admin))
+            .Data!["id"]!.GetValue<string>();
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{second}", Admin)).Data!["cell"]!.GetValue<string>() == CellA);
+        await CellTests.WaitForAsync(async () => (await Rest.GetAsync("/api/v1/migrations/", Admin)).Data!.AsArray()
+            .Any(m => m!["id"]!.GetValue<string>() == again && m["finished"]!.GetValue<bool>()));
+        Assert.DoesNotContain(again, (await Rest.GetAsync("/api/v1/migrations/", Admin)).Text);
+        JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/migrations/{again}", Admin));
     }
 
     [Fact]

@@ -62,6 +62,7 @@ public static class NanoApp
         builder.Services.AddSingleton<GuestRepository>();
         builder.Services.AddSingleton<TemplateRepository>();
         builder.Services.AddSingleton<OperationRepository>();
+        builder.Services.AddSingleton<MigrationRepository>();
         builder.Services.AddSingleton<OperationFeed>();
         builder.Services.AddSingleton<Operations>();
         builder.Services.AddSingleton<GuestAccess>();

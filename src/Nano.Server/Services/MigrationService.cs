@@ -6,8 +6,11 @@ using Nano.Server.Hosting;
 
 namespace Nano.Server.Services;
 
-/// <summary>Migrations #96-#98: each is an operation; REST 202 on submission, 201 on reads while it runs (A10).</summary>
-public sealed class MigrationService(Migrations migrations, OperationRepository operations) : Contracts.V1.MigrationService.MigrationServiceBase
+/// <summary>
+/// Migrations #96-#98: each is an operation; REST 202 on submission, 201 on reads while it runs (A10); a finished one
+/// is returned once, by either read, then forgotten (ROUTES.md 4.10).
+/// </summary>
+public sealed class MigrationService(Migrations migrations, MigrationRepository rows) : Contracts.V1.MigrationService.MigrationServiceBase
 {
     public override async Task<CreateMigrationResponse> CreateMigration(CreateMigrationRequest request, ServerCallContext context)
     {
@@ -19,9 +22,8 @@ public sealed class MigrationService(Migrations migrations, OperationRepository 
 
     public override async Task<GetMigrationResponse> GetMigration(GetMigrationRequest request, ServerCallContext context)
     {
-        var row = (Guid.TryParse(request.Id, out var id) ? await operations.FindAsync(id) : null) is { Kind: Migrations.Kind } found
-            ? found
-            : throw Fail.NotFound($"migration '{(request.Id.Length > 40 ? request.Id[..40] : request.Id)}' not found");
+        var row = (Guid.TryParse(request.Id, out var id) ? await rows.TakeAsync(id) : null)
+            ?? throw Fail.NotFound($"migration '{(request.Id.Length > 40 ? request.Id[..40] : request.Id)}' not found (a finished one is returned once)");
         if (row.FinishedAt is null)
             RestStatus.Set(context, StatusCodes.Status201Created);
         return new GetMigrationResponse { Data = new MigrationStatus { Finished = row.FinishedAt is not null, Progress = row.Percent, Error = row.Error } };
@@ -31,8 +33,7 @@ public sealed class MigrationService(Migrations migrations, OperationRepository 
     {
         Data =
         {
-            (await operations.ListAsync(null, null, activeOnly: false, limit: 1000)).Where(o => o.Kind == Migrations.Kind)
-                .Select(o => new Migration { Id = o.Id.ToString(), Finished = o.FinishedAt is not null, Progress = o.Percent, Error = o.Error }),
+            (await rows.TakeAllAsync()).Select(o => new Migration { Id = o.Id.ToString(), Finished = o.FinishedAt is not null, Progress = o.Percent, Error = o.Error }),
         },
     };
 }
