@@ -40,7 +40,7 @@ bench_cleanup() {
     for pid in "${bench_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     # the guests the run created (their domains name this cell in their metadata)
     for d in $(virsh -c qemu:///system list --all --name 2>/dev/null); do
-        virsh -c qemu:///system dumpxml "$d" 2>/dev/null | grep -q "cell=\"$cell\"" || continue
+        [[ $(virsh -c qemu:///system dumpxml "$d" 2>/dev/null) == *"cell=\"$cell\""* ]] || continue
         virsh -c qemu:///system destroy "$d" >/dev/null 2>&1 || true
         virsh -c qemu:///system undefine "$d" >/dev/null 2>&1 || true
     done

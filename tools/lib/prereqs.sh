@@ -103,5 +103,12 @@ XML
         virsh -c qemu:///system net-define "$xml" >/dev/null
         rm -f "$xml"
     fi
-    virsh -c qemu:///system net-info "$name" 2>/dev/null | grep -q '^Active:.*yes' || virsh -c qemu:///system net-start "$name" >/dev/null
+    # libvirtd may be restoring the network's state while this runs: starting it twice is no failure.
+    net_active "$name" || virsh -c qemu:///system net-start "$name" >/dev/null 2>&1 || net_active "$name" \
+        || { say "cannot start the libvirt network $name"; virsh -c qemu:///system net-start "$name"; return 1; }
+}
+
+net_active() {
+    # Not through `| grep -q`: with pipefail, grep leaving early makes virsh's SIGPIPE the pipeline's failure.
+    [[ $(virsh -c qemu:///system net-info "$1" 2>/dev/null) =~ Active:[[:space:]]+yes ]]
 }
