@@ -7,7 +7,7 @@ using Nano.Testing;
 namespace Nano.EndToEnd.Tests;
 
 /// <summary>A guest through the whole stack: REST, server, nano-cell, libvirtd, qemu/KVM.</summary>
-public sealed class GuestOnKvmTests : IAsyncLifetime
+public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Token = "e2e-guest-token";
     private const long MiB = 1L << 20;
@@ -505,9 +505,11 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
             Assert.StartsWith(Path.Combine(_work, $"images-{from[^2..]}", ".images"), QemuImgInfo(system)["full-backing-filename"]!.GetValue<string>());
             var firstQemu = QemuPid(id);
 
+            var killed = Stopwatch.StartNew();
             await agents[from].KillAsync(); // its guest keeps running in libvirtd, as on a host whose agent died
             await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)) is { Data: { } g } &&
                 g["cell"]!.GetValue<string>() == to && g["running"]!.GetValue<bool>());
+            output.WriteLine($"agent killed -> guest running on the other cell: {killed.ElapsedMilliseconds} ms (failover grace 3 s)");
 
             using (var libvirt = Connection.Open("qemu:///system"))
             using (var domain = libvirt.FindDomain(id)!)
@@ -571,11 +573,13 @@ public sealed class GuestOnKvmTests : IAsyncLifetime
             var to = uris.Keys.Single(c => c != from);
             var firstQemu = QemuPid(id);
 
+            var migrating = Stopwatch.StartNew();
             var migration = await Rest.PostAsync("/api/v1/migrations/", new { source_pool = "live", source_cell = from, target_cell = to, instances = new[] { id } }, _zone.AdminSession);
             Assert.True(migration.ErrorCode == 0, migration.Text);
             RestAnswer status = null!;
             await WaitForAsync(async () => (status = await Rest.GetAsync($"/api/v1/migrations/{migration.Data!["id"]!.GetValue<string>()}", _zone.AdminSession)).Data!["finished"]!.GetValue<bool>());
             Assert.True(status.Data!["error"]!.GetValue<string>() == "", status.Text);
+            output.WriteLine($"live migration ({(sharedFolder ? "shared folder" : "local storage, volumes copied")}): {migrating.ElapsedMilliseconds} ms");
 
             var guest = (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!;
             Assert.Equal((to, true), (guest["cell"]!.GetValue<string>(), guest["running"]!.GetValue<bool>()));
