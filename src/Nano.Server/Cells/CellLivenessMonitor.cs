@@ -11,7 +11,7 @@ namespace Nano.Server.Cells;
 /// move to other cells.
 /// </summary>
 public sealed class CellLivenessMonitor(
-    CellRepository cells, CellGateway gateway, CellStatusFeed feed, Migrations migrations, IOptions<NanoOptions> options, ILogger<CellLivenessMonitor> logger)
+    CellRepository cells, CellGateway gateway, CellStatusFeed feed, Failover failover, IOptions<NanoOptions> options, ILogger<CellLivenessMonitor> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -33,7 +33,7 @@ public sealed class CellLivenessMonitor(
                     feed.Publish(cell);
                 }
                 if (DateTime.UtcNow - started >= grace)
-                    await migrations.FailOverLostCellsAsync((int)grace.TotalSeconds);
+                    await failover.RunAsync((int)grace.TotalSeconds);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -100,13 +100,11 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     }
 
     /// <summary>
-    /// A migrated guest belongs to its new cell in its next generation: stopped with no console yet, or as
-    /// <paramref name="live"/> says (a live migration); with <paramref name="cell"/> null, the flag just clears.
+    /// A migrated guest belongs to its new cell in its next generation: stopped with no console yet, or, moved live,
+    /// running with the console at <paramref name="display"/>; with <paramref name="cell"/> null, the flag just clears.
     /// </summary>
-    public async Task FinishMigrationAsync(Guid id, string? cell, Contracts.Cell.V1.InstanceState? live = null)
+    public async Task FinishMigrationAsync(Guid id, string? cell, bool running = false, string display = "")
     {
-        var running = live?.State == Contracts.Cell.V1.DomainState.Running;
-        var display = running ? live!.DisplayAddress : "";
         await using var c = await db.OpenConnectionAsync();
         await c.ExecuteAsync("""
             UPDATE guests SET migrating = false, cell = COALESCE(@cell::text, cell), running = CASE WHEN @cell::text IS NULL THEN running ELSE @running END,

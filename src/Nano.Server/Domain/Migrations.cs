@@ -11,18 +11,13 @@ namespace Nano.Server.Domain;
 /// its domain, and the target defines the guest: over the files it fetched (SHA-256 checked, its system
 /// overlay pointed at the target's own cached copy of the image), or on shared storage over the files it
 /// sees. Only then does the source delete its copy. A guest that fails goes back to its source (the
-/// target's partial copy is removed); the others go on. Failover moves the guests of a lost cell the same
-/// way, without the source. Every move counts the guest's generation up.
+/// target's partial copy is removed); the others go on. Every move counts the guest's generation up.
 /// </summary>
 public sealed class Migrations(
-    GuestRepository guests, ComputePoolRepository pools, CellRepository cells, CellGateway gateway, ImageRepository images, ImageExports exports,
-    SecurityPolicyRepository policies, Operations operations, ILogger<Migrations> logger)
+    GuestRepository guests, ComputePoolRepository pools, CellRepository cells, CellGateway gateway, GuestSettings guestSettings, ImageExports exports,
+    Operations operations, ILogger<Migrations> logger)
 {
     public const string Kind = "migrate_guests";
-    public const string FailoverKind = "failover_guest";
-
-    /// <summary>When each guest whose failover failed may be tried again.</summary>
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, DateTime> _failoverRetry = new();
 
     public async Task<Guid> StartAsync(string sourcePool, string sourceCell, string targetCell, string targetPool, IReadOnlyList<string> instances, string user)
     {
@@ -117,7 +112,7 @@ public sealed class Migrations(
     {
         if (LiveRefusal(guest, source, target) is { } refusal)
             throw Fail.Precondition(refusal);
-        var settings = await SettingsAsync(guest);
+        var settings = await guestSettings.ForAsync(guest);
         settings.Generation = guest.Generation + 1;
         var import = new ImportInstance { Settings = settings, Live = new LiveSource { Uri = source.MigrationUri, Cell = source.Name, CopyStorage = !shared } };
         var tickets = new List<ImageExports.Ticket>();
@@ -126,7 +121,8 @@ public sealed class Migrations(
             if (!shared)
                 import.Files.AddRange(await StageAsync(guest, source.Name, ["ci.iso"], tickets, _ => Task.CompletedTask, ct));
             var moved = await gateway.RunAsync(target.Name, new Command { ImportInstance = import }, ct, progress);
-            await guests.FinishMigrationAsync(guest.Id, target.Name, moved.Instance);
+            var running = moved.Instance?.State == DomainState.Running;
+            await guests.FinishMigrationAsync(guest.Id, target.Name, running, running ? moved.Instance!.DisplayAddress : "");
         }
         finally
         {
@@ -160,20 +156,10 @@ public sealed class Migrations(
             : null).OfType<StagedFile>()];
     }
 
-    /// <summary>What a cell needs to define the guest: its settings, firewall and the image its system volume overlays.</summary>
-    private async Task<CreateInstance> SettingsAsync(GuestRow guest)
-    {
-        var settings = GuestSpec.From(guest);
-        settings.SecurityPolicy = SecurityPolicies.ToCell(await policies.GuestPolicyAsync(guest.Id));
-        if (guest.SystemImage is { } imageId && await images.FindAnyAsync(imageId) is { } image)
-            settings.SystemImage = ImageCatalog.Cached(image);
-        return settings;
-    }
-
     /// <summary>One guest: files (local storage) or only its definition (shared storage) to the target, then the source lets go.</summary>
     private async Task MoveAsync(GuestRow guest, string source, string target, bool shared, Func<int, Task> progress, CancellationToken ct)
     {
-        var settings = await SettingsAsync(guest);
+        var settings = await guestSettings.ForAsync(guest);
         // The target defines the guest's next generation; a take-back keeps the current one.
         var moved = settings.Clone();
         moved.Generation = guest.Generation + 1;
@@ -225,87 +211,5 @@ public sealed class Migrations(
             foreach (var ticket in tickets)
                 ticket.Dispose();
         }
-    }
-
-    /// <summary>
-    /// Failover (ROUTES.md 4.1): a cell of a failover pool lost for longer than <paramref name="graceSeconds"/> is disabled
-    /// (until an administrator enables it again), and each of its guests moves to an alive, enabled cell of the pool in
-    /// its next generation, as its own operation; guests that were running or start automatically are started there. A
-    /// guest whose move fails stays with the lost cell and is tried again after the grace period.
-    /// </summary>
-    public async Task FailOverLostCellsAsync(int graceSeconds)
-    {
-        foreach (var (lost, pool) in await cells.ListLostAsync(graceSeconds))
-        {
-            var now = DateTime.UtcNow;
-            var waiting = (await guests.ListAsync(pool, lost))
-                .Where(g => g.Created && !g.Migrating && _failoverRetry.GetValueOrDefault(g.Id) <= now).ToList();
-            if (waiting.Count == 0)
-                continue;
-            if (await cells.SetEnabledAsync(lost, false))
-                logger.LogWarning("Cell {Cell} of failover pool {Pool} is lost: disabled, its guests move to the other cells", lost, pool);
-            var candidates = (await cells.ListAsync(pool)).Where(c => c.Name != lost).ToList();
-            foreach (var guest in waiting)
-            {
-                _failoverRetry[guest.Id] = now.AddSeconds(graceSeconds);
-                CellRow target;
-                try
-                {
-                    target = Scheduler.Choose(pool, candidates, guest.Cores, guest.Memory, 0);
-                }
-                catch (Grpc.Core.RpcException e)
-                {
-                    logger.LogWarning("Guest {Guest} of lost cell {Cell} has nowhere to go: {Reason}", guest.Name, lost, e.Status.Detail);
-                    continue;
-                }
-                if (!await guests.MarkFailingOverAsync(guest.Id, lost))
-                    continue;
-                // The next guest sees the memory this one takes there.
-                candidates[candidates.IndexOf(target)] = target with { AvailableMemory = target.AvailableMemory - guest.Memory };
-                try
-                {
-                    await operations.StartAsync(FailoverKind, guest.Id.ToString(), "system",
-                        (progress, ct) => FailOverAsync(guest, lost, target.Name, progress, ct));
-                }
-                catch
-                {
-                    await guests.FinishMigrationAsync(guest.Id, null);
-                    throw;
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// Defines a lost cell's guest on <paramref name="target"/> over its files on the shared storage (a stale copy in the
-    /// target's own libvirtd, when the cells share one, is powered off first), then starts it there if it should run.
-    /// </summary>
-    private async Task FailOverAsync(GuestRow guest, string lost, string target, OperationProgress progress, CancellationToken ct)
-    {
-        var settings = await SettingsAsync(guest);
-        settings.Generation = guest.Generation + 1;
-        var stage = $"guest {guest.Name} from lost cell {lost} to {target}";
-        await progress.ReportAsync(stage, 10);
-        try
-        {
-            await gateway.RunAsync(target, new Command { ImportInstance = new ImportInstance { Settings = settings, TakeOverFrom = lost } }, ct,
-                percent => progress.ReportAsync(stage, 10 + percent / 2));
-        }
-        catch
-        {
-            await guests.FinishMigrationAsync(guest.Id, null);
-            throw;
-        }
-        await guests.FinishMigrationAsync(guest.Id, target);
-        _failoverRetry.TryRemove(guest.Id, out _);
-        logger.LogWarning("Guest {Guest} failed over from lost cell {Lost} to {Target} (generation {Generation})", guest.Name, lost, target, settings.Generation);
-        if (guest.Running || guest.AutoStart)
-        {
-            await progress.ReportAsync($"starting guest {guest.Name} on {target}", 70);
-            var start = new StartInstance { GuestId = guest.Id.ToString(), Generation = settings.Generation };
-            var started = (await gateway.RunAsync(target, new Command { StartInstance = start }, ct)).Instance;
-            await guests.SetDisplayAsync(guest.Id, started?.State == DomainState.Running, started?.DisplayAddress ?? "");
-        }
-        await progress.ReportAsync("done", 100);
     }
 }

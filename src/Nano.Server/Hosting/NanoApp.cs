@@ -88,7 +88,9 @@ public static class NanoApp
         builder.Services.AddSingleton<SecurityPolicies>();
         builder.Services.AddSingleton<BatchRepository>();
         builder.Services.AddSingleton<Batches>();
+        builder.Services.AddSingleton<GuestSettings>();
         builder.Services.AddSingleton<Migrations>();
+        builder.Services.AddSingleton<Failover>();
 
         builder.Services.AddGrpc(o => o.Interceptors.Add<SessionInterceptor>()).AddJsonTranscoding();
         builder.Services.AddGrpcReflection();
