@@ -8,7 +8,9 @@ namespace Nano.EndToEnd.Tests;
 /// <summary>
 /// A second libvirtd on this machine, as if on another host: its own mount namespace hides the first one's state
 /// (/run/libvirt, /var/lib/libvirt, a copy of /etc/libvirt without domains or networks), it has a host UUID of its
-/// own, and it listens on qemu+tcp://127.0.0.1:port/system. Disposing destroys its domains and stops it.
+/// own, and it listens on qemu+tcp://127.0.0.1:port/system. Its consoles and incoming migrations use ports of their own
+/// (6900+, 49400+), since both daemons allocate ports on one network stack while other tests run guests. Disposing
+/// destroys its domains and stops it.
 /// </summary>
 public sealed class SecondLibvirtd : IAsyncDisposable
 {
@@ -43,6 +45,7 @@ public sealed class SecondLibvirtd : IAsyncDisposable
             mkdir -p {etc} /var/lib/libvirt/qemu
             cp -r /etc/libvirt/. {etc}/
             rm -rf {etc}/qemu/*.xml {etc}/qemu/autostart {etc}/qemu/networks {etc}/nwfilter/nano-*.xml
+            printf '%s\n' 'remote_display_port_min = 6900' 'remote_display_port_max = 6999' 'migration_port_min = 49400' 'migration_port_max = 49463' >> {etc}/qemu.conf
             mount --bind {etc} /etc/libvirt
             virtlogd -d -p {folder}/virtlogd.pid
             libvirtd -d --listen -p {folder}/libvirtd.pid -f {folder}/libvirtd.conf
