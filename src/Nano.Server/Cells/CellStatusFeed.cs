@@ -17,21 +17,16 @@ public sealed class CellStatusFeed
         }
     }
 
-    /// <summary>Names of changed cells until <paramref name="cancellationToken"/> fires.</summary>
-    public async IAsyncEnumerable<string> SubscribeAsync([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>From now on, the names of changed cells until disposed.</summary>
+    public Domain.FeedSubscription<string> Subscribe()
     {
         var channel = Channel.CreateBounded<string>(new BoundedChannelOptions(10_000) { FullMode = BoundedChannelFullMode.DropOldest });
         lock (_gate)
             _subscribers.Add(channel);
-        try
-        {
-            await foreach (var cell in channel.Reader.ReadAllAsync(cancellationToken))
-                yield return cell;
-        }
-        finally
+        return new Domain.FeedSubscription<string>(channel.Reader, () =>
         {
             lock (_gate)
                 _subscribers.Remove(channel);
-        }
+        });
     }
 }

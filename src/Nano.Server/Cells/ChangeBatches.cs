@@ -10,16 +10,19 @@ public sealed class ChangeBatches : IAsyncDisposable
     private readonly SemaphoreSlim _signal = new(0);
     private readonly TimeSpan _interval;
     private readonly CancellationToken _cancellationToken;
+    private readonly Domain.FeedSubscription<string> _subscription;
     private readonly Task _collector;
     private DateTime _last = DateTime.UtcNow;
 
+    /// <summary>Subscribes at once: a watcher creates this before it reads its first snapshot.</summary>
     public ChangeBatches(CellStatusFeed feed, TimeSpan interval, CancellationToken cancellationToken)
     {
         _interval = interval;
         _cancellationToken = cancellationToken;
+        _subscription = feed.Subscribe();
         _collector = Task.Run(async () =>
         {
-            await foreach (var cell in feed.SubscribeAsync(cancellationToken))
+            await foreach (var cell in _subscription.Changes.ReadAllAsync(cancellationToken))
             {
                 lock (_pending)
                     _pending.Add(cell);
@@ -60,6 +63,7 @@ public sealed class ChangeBatches : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await _collector.ContinueWith(_ => { }, TaskScheduler.Default);
+        _subscription.Dispose();
         _signal.Dispose();
     }
 }

@@ -20,8 +20,8 @@ public sealed class OperationFeed
         }
     }
 
-    /// <summary>A signal per change of <paramref name="id"/> (changes may coalesce) until cancelled.</summary>
-    public async IAsyncEnumerable<bool> SubscribeAsync(Guid id, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>From now on, a signal per change of <paramref name="id"/> (changes may coalesce) until disposed.</summary>
+    public FeedSubscription<bool> Subscribe(Guid id)
     {
         var channel = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
         lock (_gate)
@@ -30,18 +30,13 @@ public sealed class OperationFeed
                 _watchers[id] = list = [];
             list.Add(channel);
         }
-        try
-        {
-            await foreach (var signal in channel.Reader.ReadAllAsync(cancellationToken))
-                yield return signal;
-        }
-        finally
+        return new FeedSubscription<bool>(channel.Reader, () =>
         {
             lock (_gate)
             {
                 if (_watchers.TryGetValue(id, out var list) && list.Remove(channel) && list.Count == 0)
                     _watchers.Remove(id);
             }
-        }
+        });
     }
 }

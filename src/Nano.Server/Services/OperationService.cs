@@ -42,7 +42,8 @@ public sealed class OperationService(OperationRepository rows, Operations operat
     {
         var first = await FindAsync(request.Id, context);
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
-        await using var changes = feed.SubscribeAsync(first.Id, ending.Token).GetAsyncEnumerator(ending.Token);
+        // Subscribed before the state is read: a change in between still signals.
+        using var changes = feed.Subscribe(first.Id);
         var current = await rows.FindAsync(first.Id) ?? first;
         OperationRow? sent = null;
         while (true)
@@ -56,8 +57,9 @@ public sealed class OperationService(OperationRepository rows, Operations operat
                 return;
             try
             {
-                if (!await changes.MoveNextAsync())
+                if (!await changes.Changes.WaitToReadAsync(ending.Token))
                     return;
+                changes.Changes.TryRead(out _);
             }
             catch (OperationCanceledException)
             {
