@@ -131,8 +131,10 @@ public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycl
             throw Fail.Precondition($"guest '{guest.Name}' was created without the qemu module (guest agent)");
         user = string.IsNullOrEmpty(user) ? guest.AdminName : ZoneRules.Name("user", user);
         password = string.IsNullOrEmpty(password) ? Secrets.New(10) : IdentityRules.Text("password", password, 128);
+        // libvirt may wait for the guest agent (its guest-sync alone takes up to 5 s), longer than a plain command's timeout.
         await guests.ChangeAsync(guest.Id, "admin_name = @user, admin_secret = @password", new { user, password }, _ =>
-            lifecycle.SendAsync(guest, new Command { SetGuestPassword = new SetGuestPassword { GuestId = guest.Id.ToString(), User = user, Password = password } }, ct));
+            lifecycle.SendAsync(guest, new Command { SetGuestPassword = new SetGuestPassword { GuestId = guest.Id.ToString(), User = user, Password = password } }, ct,
+                Cells.CellGateway.LongWork));
         return (user, password);
     }
 
