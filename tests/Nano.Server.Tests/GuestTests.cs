@@ -227,6 +227,30 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     }
 
     [Fact]
+    public async Task ReportsOfAGuestWhoseChangeWaitsForItsCell_DoNotHoldUpTheCellsAnswer()
+    {
+        var id = (await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name = "busy-row", pool = Pool, template = General, cores = 1, memory = 256 * MiB, disks = new[] { 1024 * MiB }, modules = new[] { "qemu" },
+        }, Admin)).Data!["id"]!.GetValue<string>();
+        await WaitCreatedAsync(id);
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin)).ErrorCode);
+
+        // The password change holds the guest's row until the cell answers; meanwhile the cell reports on that guest.
+        var gate = new TaskCompletionSource();
+        _agent.HoldAnswers(c => c.SetGuestPassword is not null, gate.Task, Answer);
+        var change = Rest.PutAsync($"/api/v1/guests/{id}/auth", new { password = "Busy-pass1" }, Admin);
+        await CellTests.WaitForAsync(() => Task.FromResult(_agent.Commands.Any(c => c.SetGuestPassword?.GuestId == id)));
+        await _agent.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, Guests = { new GuestMetrics { GuestId = id, CpuUsage = 5 } } });
+        await _agent.SendAsync(new ConnectRequest { DomainEvent = new DomainEvent { GuestId = id, Kind = DomainEventKind.Resumed } });
+        gate.SetResult();
+
+        JsonAssert.Success("""{"user":"root","password":"Busy-pass1"}""", await change); // not 503: the answer was read behind the reports
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, Admin)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin)).ErrorCode);
+    }
+
+    [Fact]
     public async Task Auth_IsSetThroughTheGuestAgent_AndStored()
     {
         var plain = (await Rest.PostAsync("/api/v1/guests/", Body("no-agent"), Admin)).Data!["id"]!.GetValue<string>();

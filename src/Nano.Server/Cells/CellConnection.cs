@@ -23,6 +23,12 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
     /// <summary>Heartbeats are written to the database at most this often.</summary>
     public DateTime LastTouch { get; set; } = DateTime.UtcNow;
 
+    /// <summary>
+    /// The cell's domain events, applied in order beside the stream: applying one may wait for a guest row that a
+    /// transaction holds while it waits for this very stream's next result (e.g. a start under a changed setting).
+    /// </summary>
+    public Channel<DomainEvent> Events { get; } = Channel.CreateUnbounded<DomainEvent>(new UnboundedChannelOptions { SingleReader = true });
+
     public void Send(ConnectResponse message)
     {
         if (!_outbound.Writer.TryWrite(message))

@@ -98,6 +98,7 @@ public sealed class CellGateway(
             hello.Name, hello.Address, hello.Cores, hello.Memory, hello.Hypervisor, hello.HypervisorVersion, hello.Domains.Count);
         feed.Publish(hello.Name);
         var pump = connection.PumpAsync(responses);
+        var events = ApplyEventsAsync(connection);
         _ = RejoinAsync(hello.Name, [.. hello.Domains], connection.Closed);
         try
         {
@@ -123,7 +124,26 @@ public sealed class CellGateway(
                 logger.LogInformation("Cell {Cell} left", hello.Name);
             }
             connection.Close();
+            connection.Events.Writer.TryComplete();
             await pump;
+            await events;
+        }
+    }
+
+    /// <summary>Applies the cell's domain events in order until its stream ends; one that fails is logged and skipped.</summary>
+    private async Task ApplyEventsAsync(CellConnection connection)
+    {
+        await foreach (var change in connection.Events.Reader.ReadAllAsync())
+        {
+            try
+            {
+                await guestStates.DomainChangedAsync(connection.Cell, change);
+                feed.Publish(connection.Cell);
+            }
+            catch (Exception e)
+            {
+                logger.LogWarning("Applying {Kind} of guest {Guest} from cell {Cell} failed: {Reason}", change.Kind, change.GuestId, connection.Cell, e.Message);
+            }
         }
     }
 
@@ -165,8 +185,7 @@ public sealed class CellGateway(
                 connection.Complete(message.Result);
                 break;
             case ConnectRequest.BodyOneofCase.DomainEvent:
-                await guestStates.DomainChangedAsync(connection.Cell, message.DomainEvent);
-                feed.Publish(connection.Cell);
+                connection.Events.Writer.TryWrite(message.DomainEvent);
                 break;
             case ConnectRequest.BodyOneofCase.Progress:
                 connection.Progress(message.Progress);

@@ -281,7 +281,10 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         return unknown;
     }
 
-    /// <summary>The figures a cell reported for its running guests (one statement for all of them).</summary>
+    /// <summary>
+    /// The figures a cell reported for its running guests (one statement for all of them). A guest whose row a transaction
+    /// holds (a change waiting for this cell's answer) is skipped this time: the stream that carries that answer must not wait for it.
+    /// </summary>
     public async Task SaveMetricsAsync(string cell, IReadOnlyList<(Guid Id, double Cpu, long Memory, long Read, long Written, long Received, long Sent)> samples)
     {
         if (samples.Count == 0)
@@ -291,6 +294,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
             UPDATE guests g SET cpu_usage = s.cpu, memory_used = s.memory, bytes_read = s.rd, bytes_written = s.wr, bytes_received = s.rx, bytes_sent = s.tx
             FROM unnest(@ids, @cpu, @memory, @rd, @wr, @rx, @tx) AS s(id, cpu, memory, rd, wr, rx, tx)
             WHERE g.id = s.id AND g.cell = @cell
+              AND g.id IN (SELECT id FROM guests WHERE id = ANY(@ids) FOR UPDATE SKIP LOCKED)
             """, new
         {
             cell,
