@@ -72,10 +72,7 @@ public sealed class InstanceManager(
         }
         catch
         {
-            foreach (var file in made)
-                File.Delete(file);
-            if (firewall)
-                hypervisor.RemoveFirewall(FirewallName(create.GuestId));
+            Undo(create.GuestId, made, firewall);
             throw;
         }
     }
@@ -118,8 +115,7 @@ public sealed class InstanceManager(
         if (hypervisor.Find(settings.GuestId) is null)
             throw new InvalidOperationException($"guest {settings.GuestId} has no domain on this cell");
         var volumes = Volumes(settings.GuestId);
-        var seed = GuestFiles(settings.GuestId).FirstOrDefault(f => f.EndsWith("_ci.iso", StringComparison.Ordinal));
-        hypervisor.Define(Definition(settings, volumes, seed), settings.AutoStart);
+        hypervisor.Define(Definition(settings, volumes, SeedOf(settings.GuestId)), settings.AutoStart);
         return State(settings.GuestId, volumes);
     }
 
@@ -166,7 +162,7 @@ public sealed class InstanceManager(
 
     /// <summary>A stopped guest's files in disk order (system, data volumes, then its cloud-init seed).</summary>
     private List<string> Files(string guestId) =>
-        [.. Volumes(guestId), .. GuestFiles(guestId).Where(f => f.EndsWith("_ci.iso", StringComparison.Ordinal))];
+        [.. Volumes(guestId), .. SeedOf(guestId) is { } seed ? [seed] : Array.Empty<string>()];
 
     /// <summary>
     /// Pushes a stopped guest's files to the server, one per ticket in order (a migration's first half); or only its
@@ -178,7 +174,7 @@ public sealed class InstanceManager(
             throw new InvalidOperationException($"guest {export.GuestId} has no domain on this cell");
         if (found.State == DomainState.Running && !export.SeedOnly)
             throw new InvalidOperationException($"guest {export.GuestId} is running: its volumes are exported only while it is stopped");
-        var files = export.SeedOnly ? Files(export.GuestId).Where(f => f.EndsWith("_ci.iso", StringComparison.Ordinal)).ToList() : Files(export.GuestId);
+        var files = export.SeedOnly ? [.. SeedOf(export.GuestId) is { } seed ? [seed] : Array.Empty<string>()] : Files(export.GuestId);
         if (files.Count > export.Tickets.Count)
             throw new ArgumentException($"guest {export.GuestId} has {files.Count} files but the server sent {export.Tickets.Count} tickets");
         var total = Math.Max(1, files.Sum(f => new FileInfo(f).Length));
@@ -219,19 +215,7 @@ public sealed class InstanceManager(
         var firewall = settings.SecurityPolicy is not null && hypervisor.SupportsFirewalls;
         try
         {
-            var total = Math.Max(1, import.Files.Sum(f => f.Size));
-            long done = 0;
-            foreach (var file in import.Files)
-            {
-                if (file.Suffix is not ("sys.qcow2" or "ci.iso") && !System.Text.RegularExpressions.Regex.IsMatch(file.Suffix, "^[1-9][0-9]?\\.qcow2$"))
-                    throw new ArgumentException($"'{file.Suffix}' is not a volume name");
-                var path = Path.Combine(folder, $"{settings.GuestId}_{file.Suffix}");
-                if (File.Exists(path))
-                    throw new InvalidOperationException($"volume {path} already exists");
-                made.Add(path);
-                await FetchStagedAsync(file, path, fetched => progress((int)((done + fetched) * 100 / total)), cancellationToken);
-                done += file.Size;
-            }
+            await FetchFilesAsync(settings.GuestId, import.Files, made, progress, cancellationToken);
             var volumes = Volumes(settings.GuestId);
             if (volumes.Count == 0)
                 throw new InvalidOperationException($"guest {settings.GuestId} has no volumes in {folder}");
@@ -239,16 +223,12 @@ public sealed class InstanceManager(
                 await images.UseAsync(image, ".qcow2", _ => { }, cached => VolumeTool.RebaseAsync(volumes[0], cached, cancellationToken), cancellationToken);
             if (firewall)
                 ApplyFirewall(settings.GuestId, settings.SecurityPolicy!);
-            var seed = GuestFiles(settings.GuestId).FirstOrDefault(f => f.EndsWith("_ci.iso", StringComparison.Ordinal));
-            hypervisor.Define(Definition(settings, volumes, seed), settings.AutoStart);
+            hypervisor.Define(Definition(settings, volumes, SeedOf(settings.GuestId)), settings.AutoStart);
             return State(settings.GuestId, volumes);
         }
         catch
         {
-            foreach (var file in made)
-                File.Delete(file);
-            if (firewall)
-                hypervisor.RemoveFirewall(FirewallName(settings.GuestId));
+            Undo(settings.GuestId, made, firewall);
             throw;
         }
     }
@@ -284,14 +264,9 @@ public sealed class InstanceManager(
                 settings.AutoStart, progress, cancellationToken), CancellationToken.None);
             if (live.CopyStorage)
             {
-                foreach (var file in import.Files)
-                {
-                    if (file.Suffix != "ci.iso")
-                        throw new ArgumentException($"'{file.Suffix}' is not the cloud-init seed: a live migration copies the volumes itself");
-                    var seed = Path.Combine(folder, $"{guestId}_ci.iso");
-                    made.Add(seed);
-                    await FetchStagedAsync(file, seed, _ => { }, cancellationToken);
-                }
+                if (import.Files.FirstOrDefault(f => f.Suffix != "ci.iso") is { } volume)
+                    throw new ArgumentException($"'{volume.Suffix}' is not the cloud-init seed: a live migration copies the volumes itself");
+                await FetchFilesAsync(guestId, import.Files, made, _ => { }, cancellationToken);
                 for (var i = 1; i < settings.Disks.Count; i++)
                 {
                     made.Add(Path.Combine(folder, $"{guestId}_{i}.qcow2"));
@@ -317,12 +292,7 @@ public sealed class InstanceManager(
         catch
         {
             if (hypervisor.Find(guestId) is null)
-            {
-                foreach (var file in made)
-                    File.Delete(file);
-                if (firewall)
-                    hypervisor.RemoveFirewall(FirewallName(guestId));
-            }
+                Undo(guestId, made, firewall);
             throw;
         }
         return State(guestId, Volumes(guestId));
@@ -352,6 +322,33 @@ public sealed class InstanceManager(
             SweepImages();
         }
         return new InstanceState { GuestId = guestId, State = DomainState.Unspecified };
+    }
+
+    /// <summary>Fetches a guest's staged files into the storage folder (names checked, none overwritten), each added to <paramref name="made"/>.</summary>
+    private async Task FetchFilesAsync(string guestId, IReadOnlyCollection<StagedFile> files, List<string> made, Action<int> progress, CancellationToken cancellationToken)
+    {
+        var total = Math.Max(1, files.Sum(f => f.Size));
+        long done = 0;
+        foreach (var file in files)
+        {
+            if (file.Suffix is not ("sys.qcow2" or "ci.iso") && !System.Text.RegularExpressions.Regex.IsMatch(file.Suffix, "^[1-9][0-9]?\\.qcow2$"))
+                throw new ArgumentException($"'{file.Suffix}' is not a volume name");
+            var path = Path.Combine(storage.CurrentPath, $"{guestId}_{file.Suffix}");
+            if (File.Exists(path))
+                throw new InvalidOperationException($"volume {path} already exists");
+            made.Add(path);
+            await FetchStagedAsync(file, path, fetched => progress((int)((done + fetched) * 100 / total)), cancellationToken);
+            done += file.Size;
+        }
+    }
+
+    /// <summary>Undoes a guest's half-built arrival here: the files made for it, and its firewall if one was defined.</summary>
+    private void Undo(string guestId, IEnumerable<string> made, bool firewall)
+    {
+        foreach (var file in made)
+            File.Delete(file);
+        if (firewall)
+            hypervisor.RemoveFirewall(FirewallName(guestId));
     }
 
     private async Task FetchStagedAsync(StagedFile file, string path, Action<long> fetched, CancellationToken cancellationToken)
@@ -499,6 +496,9 @@ public sealed class InstanceManager(
             .OrderBy(f => int.TryParse(Path.GetFileNameWithoutExtension(f)[(guestId.Length + 1)..], out var n) ? n : int.MaxValue);
         return [.. system, .. data];
     }
+
+    /// <summary>The guest's cloud-init seed ISO in the storage folder, or null.</summary>
+    private string? SeedOf(string guestId) => GuestFiles(guestId).FirstOrDefault(f => f.EndsWith("_ci.iso", StringComparison.Ordinal));
 
     private IEnumerable<string> GuestFiles(string guestId) =>
         Directory.Exists(storage.CurrentPath)
