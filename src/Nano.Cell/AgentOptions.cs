@@ -9,8 +9,11 @@ public sealed class AgentOptions
     /// <summary>Cell name; default: the host name.</summary>
     public string Name { get; set; } = "";
 
-    /// <summary>Join token the server expects.</summary>
+    /// <summary>Join token the server expects (or environment Agent__Token; on the command line every local user sees it in ps).</summary>
     public string Token { get; set; } = "";
+
+    /// <summary>A file holding the join token (--token-file); read at start-up when given.</summary>
+    public string TokenFile { get; set; } = "";
 
     public string LibvirtUri { get; set; } = "qemu:///system";
 

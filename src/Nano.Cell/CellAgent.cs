@@ -25,6 +25,7 @@ public sealed class CellAgent(
 {
     private readonly AgentOptions _options = options.Value;
     private InstanceManager? _instances;
+    private HostCpus? _cpus;
     private GrpcChannel? _channel;
 
     /// <summary>The server's gRPC channel: the command stream and the image transfers share it.</summary>
@@ -49,7 +50,26 @@ public sealed class CellAgent(
         var folder = string.IsNullOrEmpty(_options.ImageCache) ? Path.Combine(_options.StoragePath, ".images") : _options.ImageCache;
         if (string.IsNullOrEmpty(_options.Bridge))
             logger.LogWarning("Guests use user-mode networking (no --bridge): their firewalls are defined but not bound to their NICs");
-        return new InstanceManager(hypervisor, storage, Name, AnnouncedAddress, new ImageCache(folder, source, logger), source, _options.Bridge);
+        return new InstanceManager(hypervisor, storage, Name, AnnouncedAddress, new ImageCache(folder, source, logger), source, _options.Bridge, Cpus);
+    }
+
+    /// <summary>The CPU definitions this host starts: probed once, before the first hello (a probe that fails is tried again at the next).</summary>
+    private HostCpus Cpus => _cpus ?? ProbeCpus();
+
+    private HostCpus ProbeCpus()
+    {
+        try
+        {
+            var cpus = hypervisor.ProbeCpus((cpu, reason) => logger.LogInformation("Guests cannot start with CPU {Cpu} on this host: {Reason}", cpu, reason));
+            if (cpus.Usable.Count > 0)
+                logger.LogInformation("Guests can start with CPU {Cpus} on this host", string.Join(", ", cpus.Usable));
+            return _cpus = cpus;
+        }
+        catch (Nano.Libvirt.LibvirtException e)
+        {
+            logger.LogWarning("Probing the CPU definitions guests can start with failed: {Reason}", e.Message);
+            return HostCpus.None;
+        }
     }
 
     /// <summary>The address the cell announces (and its guests' consoles listen on).</summary>
@@ -158,7 +178,10 @@ public sealed class CellAgent(
             HypervisorVersion = hypervisor.Version,
             Cores = hypervisor.Cores,
             Memory = host.TotalMemory,
+            AvailableMemory = host.AvailableMemory,
             Kvm = hypervisor.Kvm,
+            CpuSignature = Cpus.Signature,
+            Cpus = { Cpus.Usable },
             Storage = storage.Describe(total, available),
         };
         hello.Domains.AddRange(hypervisor.ListOwnDomains(Name));
@@ -230,7 +253,7 @@ public sealed class CellAgent(
                     result.Instance = Instances.Delete(command.DeleteInstance.GuestId);
                     break;
                 case Command.BodyOneofCase.StartInstance:
-                    result.Instance = await Instances.StartAsync(command.StartInstance.GuestId, command.StartInstance.Media, command.StartInstance.Generation, progress, deadline.Token);
+                    result.Instance = await Instances.StartAsync(command.StartInstance.GuestId, command.StartInstance.Media, command.StartInstance.Generation, command.StartInstance.Cpu, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.CreateSnapshot:
                     result.Instance = Instances.Snapshot(command.CreateSnapshot.GuestId, SnapshotAction.Create, command.CreateSnapshot.Name, command.CreateSnapshot.Description);

@@ -7,7 +7,7 @@ using Nano.Cell.Host;
 using Nano.Cell.Hypervisor;
 using Nano.Cell.Storage;
 
-// nano-cell --server http://127.0.0.1:5871 --token TOKEN [--name NAME] [--libvirt-uri qemu:///system]
+// nano-cell --server http://127.0.0.1:5871 (--token-file FILE | --token TOKEN) [--name NAME] [--libvirt-uri qemu:///system]
 //           [--storage-path /var/lib/nano/images] [--image-cache DIR] [--bridge BRIDGE] [--address IPv4] [--migration-uri URI] [--state-file /var/lib/nano/cell.json]
 var builder = Host.CreateApplicationBuilder(args);
 builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
@@ -15,6 +15,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--server"] = "Agent:Server",
     ["--name"] = "Agent:Name",
     ["--token"] = "Agent:Token",
+    ["--token-file"] = "Agent:TokenFile",
     ["--libvirt-uri"] = "Agent:LibvirtUri",
     ["--storage-path"] = "Agent:StoragePath",
     ["--image-cache"] = "Agent:ImageCache",
@@ -24,7 +25,11 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--migration-uri"] = "Agent:MigrationUri",
     ["--state-file"] = "Agent:StateFile",
 });
-builder.Services.AddOptions<AgentOptions>().Bind(builder.Configuration.GetSection("Agent"));
+builder.Services.AddOptions<AgentOptions>().Bind(builder.Configuration.GetSection("Agent")).PostConfigure(o =>
+{
+    if (o.TokenFile.Length > 0)
+        o.Token = File.ReadAllText(o.TokenFile).Trim();
+});
 builder.Services.AddSingleton<IHypervisor>(sp => new LibvirtHypervisor(sp.GetRequiredService<IOptions<AgentOptions>>().Value.LibvirtUri));
 builder.Services.AddSingleton<IHostProbe>(new ProcHostProbe());
 builder.Services.AddSingleton(sp =>

@@ -111,6 +111,21 @@ public sealed class Connection : IDisposable
         }
     }
 
+    /// <summary>The host's capabilities (its CPU among them), as libvirt's XML.</summary>
+    public string GetCapabilities() => Libvirt.TakeString(NativeMethods.virConnectGetCapabilities(_handle)) ?? throw Libvirt.Error("virConnectGetCapabilities");
+
+    /// <summary>What domains of <paramref name="virtType"/> ("kvm", "qemu") may use here, as libvirt's XML.</summary>
+    public string GetDomainCapabilities(string virtType) =>
+        Libvirt.TakeString(NativeMethods.virConnectGetDomainCapabilities(_handle, null, null, null, virtType, 0)) ?? throw Libvirt.Error("virConnectGetDomainCapabilities");
+
+    /// <summary>A CPU definition with every feature it implies listed (virConnectBaselineHypervisorCPU of that one definition).</summary>
+    public string ExpandCpu(string cpuXml, string virtType) =>
+        Libvirt.TakeString(NativeMethods.virConnectBaselineHypervisorCPU(_handle, null, null, null, virtType, [cpuXml], 1, 1))
+        ?? throw Libvirt.Error("virConnectBaselineHypervisorCPU");
+
+    /// <summary>Starts a transient domain, paused, that libvirt destroys if this connection closes first. The caller destroys it.</summary>
+    public Domain StartTransientPaused(string xml) => new(Required(NativeMethods.virDomainCreateXML(_handle, xml, 1 | 2), "start a transient domain"));
+
     /// <summary>Defines (or redefines) a domain from its XML.</summary>
     public Domain DefineDomain(string xml) => new(Required(NativeMethods.virDomainDefineXML(_handle, xml), "define domain"));
 

@@ -49,6 +49,9 @@ public sealed record DomainDefinition
     /// <summary>Bus of an empty CD-ROM drive for media images (see <see cref="DomainMedia"/>); empty for none.</summary>
     public string MediaDriveBus { get; init; } = "";
 
+    /// <summary>The CPU the guest sees (<see cref="DomainCpu"/>); empty for the hypervisor's default.</summary>
+    public string Cpu { get; init; } = "";
+
     /// <summary>The guest clock runs in local time (Windows guests).</summary>
     public bool LocalTimeClock { get; init; }
 
@@ -67,7 +70,7 @@ public sealed record DomainDefinition
             new XElement("os", new XElement("type", "hvm"), new XElement("boot", new XAttribute("dev", "hd")),
                 Disks.Any(d => d.Cdrom) || MediaDriveBus.Length > 0 ? new XElement("boot", new XAttribute("dev", "cdrom")) : null),
             Type == "test" ? null : new XElement("features", new XElement("acpi"), new XElement("apic")),
-            Type == "kvm" ? new XElement("cpu", new XAttribute("mode", "host-passthrough")) : null,
+            Cpu.Length == 0 ? null : DomainCpu.Element(Cpu),
             Type == "test" ? null : new XElement("clock", new XAttribute("offset", LocalTimeClock ? "localtime" : "utc")),
             new XElement("on_poweroff", "destroy"),
             new XElement("on_reboot", "restart"),

@@ -83,5 +83,20 @@ public sealed class CellStorageManagerTests : IDisposable
         Assert.Equal(Path.Combine(_root, "images"), storage.CurrentPath);
     }
 
+    [Theory]
+    [InlineData("../../etc", "nas", "/export")]
+    [InlineData("nas", "-oremount", "/export")]
+    [InlineData("nas", "nas;reboot", "/export")]
+    [InlineData("nas", "nas", "/export/../../etc")]
+    [InlineData("nas", "nas", "export")]
+    public async Task Attach_RefusesNamesAndPathsThatCouldLeaveTheirPlace(string pool, string host, string target)
+    {
+        var storage = new CellStorageManager(Path.Combine(_root, "images"), Path.Combine(_root, "mounts"), StateFile);
+        var error = await storage.AttachAsync(new AttachStorage { Pool = pool, Type = "nfs", Host = host, Target = target }, CancellationToken.None);
+        Assert.StartsWith("refused storage pool", error);
+        Assert.False(Directory.Exists(Path.Combine(_root, "etc")));
+        Assert.Equal("local", storage.Describe(0, 0).Mode);
+    }
+
     public void Dispose() => Directory.Delete(_root, recursive: true);
 }

@@ -44,7 +44,7 @@ public sealed class InstanceManagerTests : IDisposable
         var own = Assert.Single(_hypervisor.ListOwnDomains(_cell));
         Assert.Equal(guest, own.GuestId);
 
-        Assert.Equal(DomainState.Running, (await _instances.StartAsync(guest, null, 0, _ => { }, CancellationToken.None)).State);
+        Assert.Equal(DomainState.Running, (await _instances.StartAsync(guest, null, 0, "", _ => { }, CancellationToken.None)).State);
         Assert.Throws<InvalidOperationException>(() => _instances.Delete(guest));
         Assert.Equal(DomainState.Stopped, _instances.Stop(guest, reboot: false, force: true).State);
         _instances.Delete(guest);
@@ -89,7 +89,7 @@ public sealed class InstanceManagerTests : IDisposable
         _instances.Snapshot(guest, SnapshotAction.Revert, "first", "");
         _instances.Snapshot(guest, SnapshotAction.Delete, "second", "");
         Assert.Throws<LibvirtException>(() => _instances.Snapshot(guest, SnapshotAction.Revert, "second", ""));
-        await _instances.StartAsync(guest, null, 0, _ => { }, CancellationToken.None);
+        await _instances.StartAsync(guest, null, 0, "", _ => { }, CancellationToken.None);
         Assert.Throws<InvalidOperationException>(() => _instances.Snapshot(guest, SnapshotAction.Create, "live", ""));
         _instances.Stop(guest, reboot: false, force: true);
         _instances.Delete(guest);
@@ -217,7 +217,7 @@ public sealed class InstanceManagerTests : IDisposable
         create.Generation = 1;
         var volumes = (await _instances.CreateAsync(create, _ => { }, CancellationToken.None)).Volumes;
         Assert.All(volumes, v => Assert.StartsWith(shared, v));
-        await _instances.StartAsync(guest, null, 1, _ => { }, CancellationToken.None);
+        await _instances.StartAsync(guest, null, 1, "", _ => { }, CancellationToken.None);
 
         // The lost cell's domain is in the same libvirtd: only a take-over from that cell may replace it.
         var next = create.Clone();
@@ -231,9 +231,9 @@ public sealed class InstanceManagerTests : IDisposable
         Assert.Empty(_hypervisor.ListOwnDomains(_cell));
         var report = Assert.Single(_hypervisor.ListOwnDomains(otherCell));
         Assert.Equal((guest, 2L), (report.GuestId, report.Generation));
-        var stale = await Assert.ThrowsAsync<InvalidOperationException>(() => other.StartAsync(guest, null, 3, _ => { }, CancellationToken.None));
+        var stale = await Assert.ThrowsAsync<InvalidOperationException>(() => other.StartAsync(guest, null, 3, "", _ => { }, CancellationToken.None));
         Assert.Contains("stale", stale.Message);
-        Assert.Equal(DomainState.Running, (await other.StartAsync(guest, null, 2, _ => { }, CancellationToken.None)).State);
+        Assert.Equal(DomainState.Running, (await other.StartAsync(guest, null, 2, "", _ => { }, CancellationToken.None)).State);
         other.Stop(guest, reboot: false, force: true);
         other.Delete(guest);
         Assert.Empty(Directory.GetFiles(shared));
@@ -288,11 +288,50 @@ public sealed class InstanceManagerTests : IDisposable
         create.Generation = 3;
         create.Qos = new QosLimits { CpuPriority = "medium", ReadSpeed = 1_048_576, WriteIops = 200, ReceiveSpeed = 2_097_152, SendSpeed = 1_048_576 };
         create.GuestAgent = true;
-        var definition = new InstanceManager(kvm, _storage, "cell-golden", "192.0.2.10", _cache, _source).Definition(create,
-            ["/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_sys.qcow2", "/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_1.qcow2"],
-            "/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_ci.iso");
+        // A host that starts host-passthrough and EPYC; the server names none, so the guest gets the host's best.
+        var manager = new InstanceManager(kvm, _storage, "cell-golden", "192.0.2.10", _cache, _source, cpus: new HostCpus("0123456789abcdef", ["host-passthrough", "EPYC"]));
+        string[] volumes = ["/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_sys.qcow2", "/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_1.qcow2"];
+        const string seed = "/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_ci.iso";
+        var definition = manager.Definition(create, volumes, seed);
         var golden = XElement.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", "guest-kvm-sata-vnc.xml")));
         Assert.Equal(golden.ToString(), XElement.Parse(definition.ToXml()).ToString());
+
+        // A named model the server asks for, in full: no fallback to another model.
+        create.Cpu = "EPYC";
+        var cpu = XElement.Parse(manager.Definition(create, volumes, seed).ToXml()).Element("cpu")!;
+        Assert.Equal("""<cpu mode="custom" match="exact"><model fallback="forbid">EPYC</model></cpu>""", cpu.ToString(SaveOptions.DisableFormatting));
+        // One this host was not seen to start is refused, naming what it starts.
+        create.Cpu = "Skylake-Server";
+        var refused = Assert.Throws<InvalidOperationException>(() => manager.Definition(create, volumes, seed));
+        Assert.Equal("this host cannot start guests with CPU 'Skylake-Server' (it starts host-passthrough, EPYC)", refused.Message);
+    }
+
+    [Fact]
+    public async Task Start_GivesTheStoppedDomainThePoolsCpu_AndReportsIt_ButRefusesOneTheHostCannotStart()
+    {
+        var cpus = new HostCpus("0123456789abcdef", ["host-passthrough", "qemu64"]);
+        var instances = new InstanceManager(_hypervisor, _storage, _cell, "127.0.0.1", _cache, _source, cpus: cpus);
+        var guest = Guid.NewGuid().ToString();
+        await instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
+
+        var started = await instances.StartAsync(guest, null, 0, "qemu64", _ => { }, CancellationToken.None);
+        Assert.Equal(DomainState.Running, started.State);
+        Assert.Equal("qemu64", started.Cpu);
+        Assert.Equal("qemu64", _hypervisor.CpuOf(guest));
+        instances.Stop(guest, reboot: false, force: true);
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => instances.StartAsync(guest, null, 0, "EPYC", _ => { }, CancellationToken.None));
+        Assert.Contains("cannot start guests with CPU 'EPYC'", e.Message);
+        Assert.Equal(DomainState.Stopped, _hypervisor.Find(guest)!.Value.State);
+        Assert.Equal("qemu64", _hypervisor.CpuOf(guest));
+
+        // Redefining (a change of cores, say) keeps the domain's CPU: it changes only when the guest starts.
+        var changed = Create(guest, withSeed: false);
+        changed.Cores = 2;
+        changed.Cpu = "host-passthrough";
+        instances.Redefine(changed);
+        Assert.Equal("qemu64", _hypervisor.CpuOf(guest));
+        instances.Delete(guest);
     }
 
     [Fact]
@@ -359,6 +398,9 @@ public sealed class InstanceManagerTests : IDisposable
         public void Define(DomainDefinition definition, bool autostart) => inner.Define(definition, autostart);
         public (DomainState State, int? ConsolePort)? Find(string guestId) => inner.Find(guestId);
         public void Start(string guestId) => inner.Start(guestId);
+        public HostCpus ProbeCpus(Action<string, string> refused) => inner.ProbeCpus(refused);
+        public string CpuOf(string guestId) => inner.CpuOf(guestId);
+        public void UseCpu(string guestId, string definition) => inner.UseCpu(guestId, definition);
         public DomainOwner? OwnerOf(string guestId) => inner.OwnerOf(guestId);
 
         public void MigrateLiveHere(string sourceUri, string sourceCell, DomainOwner owner, string address, MigrationStorage storage, string? folder,

@@ -58,14 +58,14 @@ public sealed class CellTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         var attach = Assert.Single(agent.Commands);
         Assert.Equal(new AttachStorage(), attach.AttachStorage);
         JsonAssert.Success("""[{"name":"c_attach","address":"127.0.0.1","enabled":true,"alive":true}]""", await Rest.GetAsync("/api/v1/compute_pool_cells/p_attach", Admin));
-        JsonAssert.Success("""{"name":"c_attach","address":"127.0.0.1","enabled":true,"alive":true,"storage":[]}""", await Rest.GetAsync("/api/v1/compute_pool_cells/p_attach/c_attach", Admin));
-        JsonAssert.Success("""{"name":"p_attach","enabled":true,"cells":1,"storage":"","network":"","failover":false}""", await Rest.GetAsync("/api/v1/compute_pools/p_attach", Admin));
+        JsonAssert.Success("""{"name":"c_attach","address":"127.0.0.1","enabled":true,"alive":true,"storage":[],"cpus":[]}""", await Rest.GetAsync("/api/v1/compute_pool_cells/p_attach/c_attach", Admin));
+        JsonAssert.Success("""{"name":"p_attach","enabled":true,"cells":1,"storage":"","network":"","failover":false,"cpu":""}""", await Rest.GetAsync("/api/v1/compute_pools/p_attach", Admin));
         JsonAssert.Failure(412, await Rest.PostAsync("/api/v1/compute_pool_cells/default/c_attach", null, Admin));
         JsonAssert.Failure(412, await Rest.DeleteAsync("/api/v1/compute_pools/p_attach", null, Admin));
 
         JsonAssert.Success("\"\"", await Rest.PutAsync("/api/v1/compute_pool_cells/p_attach/c_attach", new { enable = false }, Admin));
         JsonAssert.Failure(412, await Rest.PutAsync("/api/v1/compute_pool_cells/p_attach/c_attach", new { enable = false }, Admin));
-        JsonAssert.Success("""{"name":"c_attach","address":"127.0.0.1","enabled":false,"alive":true,"storage":[]}""",
+        JsonAssert.Success("""{"name":"c_attach","address":"127.0.0.1","enabled":false,"alive":true,"storage":[],"cpus":[]}""",
             await Rest.GetAsync("/api/v1/compute_pool_cells/p_attach/c_attach", Admin));
         JsonAssert.Success("\"\"", await Rest.PutAsync("/api/v1/compute_pool_cells/p_attach/c_attach", new { enable = true }, Admin));
 
@@ -100,7 +100,7 @@ public sealed class CellTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         var agent = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_remount"));
         agent.Answer = c => new CommandResult { Id = c.Id, Storage = new CellStorage { Mode = "nfs", System = { "/var/lib/nano/mounts/s_remount" }, Data = { "/var/lib/nano/mounts/s_remount" } } };
         Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pool_cells/p_remount/c_remount", null, Admin)).ErrorCode);
-        JsonAssert.Success("""{"name":"c_remount","address":"127.0.0.1","enabled":true,"alive":true,"storage":[{"name":"s_remount","attached":true,"error":""}]}""",
+        JsonAssert.Success("""{"name":"c_remount","address":"127.0.0.1","enabled":true,"alive":true,"storage":[{"name":"s_remount","attached":true,"error":""}],"cpus":[]}""",
             await Rest.GetAsync("/api/v1/compute_pool_cells/p_remount/c_remount", Admin));
         JsonAssert.Success("""{"mode":"nfs","system":["/var/lib/nano/mounts/s_remount"],"data":["/var/lib/nano/mounts/s_remount"]}""",
             await Rest.GetAsync("/api/v1/compute_cell_status/p_remount/c_remount/storages", Admin));

@@ -9,7 +9,7 @@ public sealed class ComputePoolTests(InitializedServer fixture) : ApiTest(fixtur
     [Fact]
     public async Task DefaultPool_ExistsAfterFirstStart()
     {
-        JsonAssert.Success("""{"name":"default","enabled":true,"cells":0,"storage":"","network":"","failover":false}""",
+        JsonAssert.Success("""{"name":"default","enabled":true,"cells":0,"storage":"","network":"","failover":false,"cpu":""}""",
             await Rest.GetAsync("/api/v1/compute_pools/default", Admin));
     }
 
@@ -20,15 +20,15 @@ public sealed class ComputePoolTests(InitializedServer fixture) : ApiTest(fixtur
         Assert.Equal(0, (await Rest.PostAsync("/api/v1/address_pools/cp_net", new { gateway = "172.16.0.1", provider = "dhcp" }, Admin)).ErrorCode);
 
         JsonAssert.Success("\"\"", await Rest.SendAsync(HttpMethod.Post, "/api/v1/compute_pools/cp1", null, Admin));
-        JsonAssert.Success("""{"name":"cp1","enabled":true,"cells":0,"storage":"","network":"","failover":false}""", await Rest.GetAsync("/api/v1/compute_pools/cp1", Admin));
+        JsonAssert.Success("""{"name":"cp1","enabled":true,"cells":0,"storage":"","network":"","failover":false,"cpu":""}""", await Rest.GetAsync("/api/v1/compute_pools/cp1", Admin));
 
         JsonAssert.Success("\"\"", await Rest.PutAsync("/api/v1/compute_pools/cp1", new { storage = "cp_nfs", network = "cp_net", failover = true }, Admin));
-        JsonAssert.Success("""{"name":"cp1","enabled":true,"cells":0,"storage":"cp_nfs","network":"cp_net","failover":true}""", await Rest.GetAsync("/api/v1/compute_pools/cp1/", Admin));
+        JsonAssert.Success("""{"name":"cp1","enabled":true,"cells":0,"storage":"cp_nfs","network":"cp_net","failover":true,"cpu":""}""", await Rest.GetAsync("/api/v1/compute_pools/cp1/", Admin));
         JsonAssert.Failure(412, await Rest.PutAsync("/api/v1/compute_pools/cp1", new { storage = "cp_nfs", network = "cp_net", failover = true }, Admin));
 
         // Full replacement: what is omitted becomes local storage, no network, no failover.
         JsonAssert.Success("\"\"", await Rest.PutAsync("/api/v1/compute_pools/cp1", new { }, Admin));
-        JsonAssert.Success("""{"name":"cp1","enabled":true,"cells":0,"storage":"","network":"","failover":false}""", await Rest.GetAsync("/api/v1/compute_pools/cp1", Admin));
+        JsonAssert.Success("""{"name":"cp1","enabled":true,"cells":0,"storage":"","network":"","failover":false,"cpu":""}""", await Rest.GetAsync("/api/v1/compute_pools/cp1", Admin));
 
         var names = (await Rest.GetAsync("/api/v1/compute_pools/", Admin)).Data!.AsArray().Select(p => p!["name"]!.GetValue<string>()).ToList();
         Assert.Contains("cp1", names);

@@ -22,6 +22,25 @@ public sealed class StoragePoolTests(InitializedServer fixture) : ApiTest(fixtur
         JsonAssert.Failure(404, await Rest.GetAsync("/api/v1/storage_pools/nfs1", Admin));
     }
 
+    [Theory]
+    [InlineData("another_nfs.nano.com")] // the API document's own example of #15
+    [InlineData("_nfs._tcp.example.org")]
+    [InlineData("nas-1.example.org.")]
+    [InlineData("nas")]
+    public async Task HostNames_FollowRealDns_UnderscoresIncluded(string host)
+    {
+        JsonAssert.Success("\"\"", await Rest.PostAsync("/api/v1/storage_pools/nfspool1", new { type = "nfs", host = "192.168.3.1", target = "/var/nfs/nano" }, Admin));
+        try
+        {
+            JsonAssert.Success("\"\"", await Rest.PutAsync("/api/v1/storage_pools/nfspool1", new { type = "nfs", host, target = "/var/nfs/nano2" }, Admin));
+            Assert.Equal(host, (await Rest.GetAsync("/api/v1/storage_pools/nfspool1", Admin)).Data!["host"]!.GetValue<string>());
+        }
+        finally
+        {
+            await Rest.DeleteAsync("/api/v1/storage_pools/nfspool1", null, Admin);
+        }
+    }
+
     [Fact]
     public async Task SharedFolder_IsAStoragePool_WithoutHost()
     {
@@ -33,6 +52,11 @@ public sealed class StoragePoolTests(InitializedServer fixture) : ApiTest(fixtur
     [Theory]
     [InlineData("""{"type":"ceph","host":"10.0.0.1","target":"/x"}""")]
     [InlineData("""{"type":"nfs","host":"bad host!","target":"/x"}""")]
+    [InlineData("""{"type":"nfs","host":"-o/etc","target":"/x"}""")] // would read as an option of mount
+    [InlineData("""{"type":"nfs","host":"nas-.example.org","target":"/x"}""")]
+    [InlineData("""{"type":"nfs","host":"nas..example.org","target":"/x"}""")]
+    [InlineData("""{"type":"nfs","host":"nas:/x","target":"/x"}""")]
+    [InlineData("""{"type":"nfs","host":"nas;reboot","target":"/x"}""")]
     [InlineData("""{"type":"nfs","host":"10.0.0.1","target":"relative"}""")]
     [InlineData("""{"type":"nfs","host":"10.0.0.1","target":"/a/../etc"}""")]
     [InlineData("""{"type":"nfs","host":"","target":"/x"}""")]

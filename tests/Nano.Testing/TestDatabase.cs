@@ -30,7 +30,8 @@ public static class TestDatabase
     private static async Task<EmbeddedPostgres> StartAsync()
     {
         var root = Path.Combine(Path.GetTempPath(), $"nano-tests-{Run}");
-        var cluster = new EmbeddedPostgres(root);
+        // A throwaway cluster: durability is not what the tests are about.
+        var cluster = new EmbeddedPostgres(root, fsync: false);
         await cluster.StartAsync().WaitAsync(TimeSpan.FromMinutes(2));
         AppDomain.CurrentDomain.ProcessExit += (_, _) =>
         {

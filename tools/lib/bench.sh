@@ -17,7 +17,7 @@ bench_platform() {
     bench_pids=()
     trap bench_cleanup EXIT
     dotnet "$NANO_ROOT/src/Nano.Server/bin/Release/net10.0/nano-server.dll" --Nano:RestPort="$rest" --Nano:GrpcPort="$grpc" \
-        --Nano:DataDir="$work/server" --Nano:CellToken="$token" --Nano:SessionTimeoutSeconds=3600 --Nano:CellCommandTimeoutSeconds=60 \
+        --Nano:DataDir="$work/server" "${bench_database_args[@]}" --Nano:CellToken="$token" --Nano:SessionTimeoutSeconds=3600 --Nano:CellCommandTimeoutSeconds=60 \
         --Logging:LogLevel:Default=Warning >"$work/server.log" 2>&1 &
     server=$!
     bench_pids+=("$server")

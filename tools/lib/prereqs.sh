@@ -28,17 +28,21 @@ need_dotnet() {
     have dotnet || { say "the .NET 10 SDK (dotnet) is required and not on PATH"; exit 1; }
 }
 
-# PostgreSQL server binaries (initdb, pg_ctl) for the embedded cluster; runuser for running them as 'postgres'.
+# PostgreSQL server binaries (initdb, pg_ctl) for the embedded cluster; runuser for running them as 'postgres'
+# and setfacl for letting that user into a data folder only root may enter (mktemp -d).
 need_postgres() {
-    if ! have pg_ctl && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
-        apt_install postgresql
-    fi
-    have runuser || apt_install util-linux
+    local missing=()
+    ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || missing+=(postgresql)
+    have runuser || missing+=(util-linux)
+    have setfacl || missing+=(acl)
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
-# buf (proto lint, buf curl) from npm, into tools/node_modules.
+# buf (proto lint, buf curl) from npm, into tools/node_modules. Debian's nodejs has no npm of its own; other
+# builds of nodejs (NodeSource) bring theirs.
 need_buf() {
-    have npm || apt_install nodejs npm
+    have node || apt_install nodejs
+    have npm || apt_install npm
     if [ ! -x "$NANO_ROOT/tools/node_modules/.bin/buf" ]; then
         say "npm ci (buf)"
         (cd "$NANO_ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
@@ -55,9 +59,14 @@ need_libvirt_client() {
 need_libvirtd() {
     local missing=()
     have libvirtd || missing+=(libvirt-daemon libvirt-daemon-driver-qemu)
+    have virsh || missing+=(libvirt-clients)
     have qemu-system-x86_64 || missing+=(qemu-system-x86)
-    have qemu-img || missing+=(qemu-utils)
+    have qemu-img && have qemu-io || missing+=(qemu-utils)
     have genisoimage || missing+=(genisoimage)
+    # What the agent, the end-to-end tests and the benches call beside libvirt.
+    have pgrep || missing+=(procps)
+    have ip || missing+=(iproute2)
+    have unshare && have mount || missing+=(util-linux mount)
     # Guests' firewalls are libvirt nwfilters (iptables and ebtables); NAT networks need dnsmasq.
     # libvirtd looks for these when it starts, so they come first.
     have iptables || missing+=(iptables)
@@ -65,7 +74,9 @@ need_libvirtd() {
     have dnsmasq || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}" libvirt0
     if [ "$(id -u)" = 0 ]; then
-        mkdir -p /var/log/libvirt /var/run/libvirt /var/lib/nano
+        # Debian's packages do not create /etc/libvirt (nor always the daemon's state folders): a host that
+        # never had libvirt installed by hand has none of them.
+        mkdir -p /etc/libvirt /var/log/libvirt /var/run/libvirt /var/lib/libvirt /var/lib/nano
         getent group kvm >/dev/null || groupadd --system kvm
         getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
         id libvirt-qemu >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin -g libvirt-qemu -G kvm libvirt-qemu
@@ -112,3 +123,8 @@ net_active() {
     # Not through `| grep -q`: with pipefail, grep leaving early makes virsh's SIGPIPE the pipeline's failure.
     [[ $(virsh -c qemu:///system net-info "$1" 2>/dev/null) =~ Active:[[:space:]]+yes ]]
 }
+
+# Benchmarks run their embedded PostgreSQL without fsync (a setting for tests and benches only) and say so
+# next to their figures.
+bench_database_args=(--Nano:DatabaseFsync=false)
+bench_database_note() { echo "database: embedded PostgreSQL with fsync off (a benchmark setting; nano up runs it durable)"; }

@@ -13,8 +13,11 @@ namespace Nano.Cell.Guests;
 /// libvirt domain. Creation undoes itself when a step fails.
 /// </summary>
 public sealed class InstanceManager(
-    IHypervisor hypervisor, CellStorageManager storage, string cellName, string consoleListen, ImageCache images, IImageSource server, string? bridge = null)
+    IHypervisor hypervisor, CellStorageManager storage, string cellName, string consoleListen, ImageCache images, IImageSource server, string? bridge = null,
+    HostCpus? cpus = null)
 {
+    private readonly HostCpus _cpus = cpus ?? HostCpus.None;
+
     /// <summary>The name of a guest's network filter (its firewall).</summary>
     public static string FirewallName(string guestId) => $"nano-{guestId}";
 
@@ -109,13 +112,18 @@ public sealed class InstanceManager(
             [.. policy.Rules.Select(r => new FirewallRuleDefinition(r.Action != "reject", r.Protocol, r.FromAddress, r.ToAddress, r.ToPort))]));
     }
 
-    /// <summary>Defines the domain again over the guest's existing volumes (and seed); running guests pick it up at their next start.</summary>
+    /// <summary>
+    /// Defines the domain again over the guest's existing volumes (and seed); running guests pick it up at their next start.
+    /// The CPU definition stays the domain's own: it changes only when the guest starts.
+    /// </summary>
     public InstanceState Redefine(CreateInstance settings)
     {
         if (hypervisor.Find(settings.GuestId) is null)
             throw new InvalidOperationException($"guest {settings.GuestId} has no domain on this cell");
         var volumes = Volumes(settings.GuestId);
-        hypervisor.Define(Definition(settings, volumes, SeedOf(settings.GuestId)), settings.AutoStart);
+        var kept = settings.Clone();
+        kept.Cpu = hypervisor.CpuOf(settings.GuestId);
+        hypervisor.Define(Definition(kept, volumes, SeedOf(settings.GuestId)), settings.AutoStart);
         return State(settings.GuestId, volumes);
     }
 
@@ -124,12 +132,17 @@ public sealed class InstanceManager(
 
     /// <summary>
     /// Starts the guest; with <paramref name="media"/> it boots that ISO (fetched into the cache first). A domain
-    /// of another generation than the server's (<paramref name="generation"/>, 0: unchecked) is a stale copy: refused.
+    /// of another generation than the server's (<paramref name="generation"/>, 0: unchecked) is a stale copy: refused. The
+    /// domain runs with the CPU definition <paramref name="cpu"/> from now on ("" keeps the stored one); one this host cannot
+    /// start is refused.
     /// </summary>
-    public async Task<InstanceState> StartAsync(string guestId, CachedImage? media, long generation, Action<int> progress, CancellationToken cancellationToken)
+    public async Task<InstanceState> StartAsync(string guestId, CachedImage? media, long generation, string cpu, Action<int> progress,
+        CancellationToken cancellationToken)
     {
         if (generation != 0 && hypervisor.OwnerOf(guestId) is { Generation: not 0 and var defined } && defined != generation)
             throw new InvalidOperationException($"guest {guestId}'s domain here is generation {defined}, the server's is {generation}: a stale copy does not start");
+        if (cpu.Length > 0 && _cpus.For(cpu) is { Length: > 0 } definition)
+            hypervisor.UseCpu(guestId, definition);
         if (media is null)
             hypervisor.Start(guestId);
         else
@@ -481,7 +494,10 @@ public sealed class InstanceManager(
     private InstanceState State(string guestId, IReadOnlyList<string> volumes)
     {
         var found = hypervisor.Find(guestId);
-        var state = new InstanceState { GuestId = guestId, State = found?.State ?? DomainState.Unspecified, Volumes = { volumes } };
+        var state = new InstanceState
+        {
+            GuestId = guestId, State = found?.State ?? DomainState.Unspecified, Volumes = { volumes }, Cpu = found is null ? "" : hypervisor.CpuOf(guestId),
+        };
         if (found?.ConsolePort is { } port)
             state.DisplayAddress = $"{consoleListen}:{port}";
         return state;
@@ -525,6 +541,7 @@ public sealed class InstanceManager(
             Uuid = create.GuestId,
             MemoryBytes = create.Memory,
             VirtualCpus = create.Cores,
+            Cpu = _cpus.For(create.Cpu),
             Owner = new DomainOwner(create.GuestId, cellName, create.Generation),
             Disks = disks,
             Nic = new DomainNic(create.Mac, hardware.NicModel.Length > 0 ? hardware.NicModel : "virtio", string.IsNullOrEmpty(bridge) ? null : bridge)

@@ -37,6 +37,18 @@ public interface IHypervisor : IDisposable
 
     void Start(string guestId);
 
+    /// <summary>
+    /// Which CPU definitions this host can really start, best first: host-passthrough, host-model, then the named 64-bit models
+    /// libvirt calls usable, most features first, each kept only if a small paused domain with it starts.
+    /// </summary>
+    HostCpus ProbeCpus(Action<string, string> refused);
+
+    /// <summary>The CPU definition of the guest's stored domain ("" for none).</summary>
+    string CpuOf(string guestId);
+
+    /// <summary>Gives the guest's stored (stopped) domain this CPU definition, from its next start on.</summary>
+    void UseCpu(string guestId, string definition);
+
     /// <summary>The guest's domain metadata (owning cell, generation), or null when it has no Nano domain here.</summary>
     Nano.Libvirt.DomainOwner? OwnerOf(string guestId);
 

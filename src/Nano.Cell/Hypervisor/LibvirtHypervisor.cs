@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
+using System.Xml.Linq;
 using Nano.Contracts.Cell.V1;
 using Nano.Libvirt;
 
@@ -117,6 +118,76 @@ public sealed class LibvirtHypervisor : IHypervisor
     {
         using var domain = Require(guestId);
         domain.Start();
+    }
+
+    public HostCpus ProbeCpus(Action<string, string> refused)
+    {
+        if (Type == "TEST")
+            return HostCpus.None;
+        var named = HostCpu.UsableModels(_connection, DomainType)
+            .Select(model => (Model: model, Features: FeaturesOf(model)))
+            .Where(m => m.Features.Contains("lm")) // 64-bit guests need long mode: 486 and the Pentiums are no choice
+            .OrderByDescending(m => m.Features.Count).ThenBy(m => m.Model, StringComparer.Ordinal)
+            .Select(m => m.Model);
+        var usable = new List<string>();
+        foreach (var candidate in new[] { DomainCpu.HostPassthrough, DomainCpu.HostModel }.Concat(named))
+        {
+            if (StartsWith(candidate) is { } reason)
+                refused(candidate, reason);
+            else
+                usable.Add(candidate);
+        }
+        return new HostCpus(HostCpu.Signature(_connection), usable);
+    }
+
+    private IReadOnlyList<string> FeaturesOf(string model)
+    {
+        try
+        {
+            return HostCpu.RequiredFeatures(_connection, model, DomainType);
+        }
+        catch (LibvirtException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>Starts a small paused transient domain with the CPU definition and destroys it: null when it started, else why not.</summary>
+    private string? StartsWith(string cpu)
+    {
+        var probe = new XElement("domain", new XAttribute("type", DomainType),
+            new XElement("name", $"nano-cpu-probe-{Guid.NewGuid():N}"),
+            new XElement("memory", new XAttribute("unit", "MiB"), 32),
+            new XElement("vcpu", 1),
+            new XElement("os", new XElement("type", "hvm")),
+            DomainCpu.Element(cpu));
+        try
+        {
+            using var domain = _connection.StartTransientPaused(probe.ToString(SaveOptions.DisableFormatting));
+            domain.Destroy();
+            return null;
+        }
+        catch (LibvirtException e)
+        {
+            return e.Message;
+        }
+    }
+
+    public string CpuOf(string guestId)
+    {
+        using var domain = _connection.FindDomain(guestId);
+        return domain is null ? "" : DomainCpu.Of(domain.GetPersistentXml());
+    }
+
+    public void UseCpu(string guestId, string definition)
+    {
+        using var domain = Require(guestId);
+        var persistent = domain.GetPersistentXml();
+        if (DomainCpu.Of(persistent) == definition)
+            return;
+        using (_connection.DefineDomain(DomainCpu.Replace(persistent, definition)))
+        {
+        }
     }
 
     public bool SupportsFirewalls => Type != "TEST";
@@ -239,7 +310,7 @@ public sealed class LibvirtHypervisor : IHypervisor
     public IReadOnlyList<string> ListOwnVolumeFiles(string cell)
     {
         var files = new List<string>();
-        ForEachOwn(cell, (domain, _) => files.AddRange(System.Xml.Linq.XElement.Parse(domain.GetXml()).Element("devices")?.Elements("disk")
+        ForEachOwn(cell, (domain, _) => files.AddRange(XElement.Parse(domain.GetXml()).Element("devices")?.Elements("disk")
             .Select(d => (string?)d.Element("source")?.Attribute("file"))
             .OfType<string>() ?? []));
         return files;

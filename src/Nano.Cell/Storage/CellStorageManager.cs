@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using System.Text.RegularExpressions;
 using Nano.Contracts.Cell.V1;
 
 namespace Nano.Cell.Storage;
@@ -10,7 +11,7 @@ namespace Nano.Cell.Storage;
 /// cell of the pool already sees at the same path (the host mounts it). The local folder survives agent
 /// restarts in a small state file.
 /// </summary>
-public sealed class CellStorageManager
+public sealed partial class CellStorageManager
 {
     private static readonly TimeSpan MountTimeout = TimeSpan.FromSeconds(8);
     private readonly string _mountRoot;
@@ -69,6 +70,10 @@ public sealed class CellStorageManager
             return UseSharedFolder(attach.Pool, attach.Target);
         if (attach.Type != "nfs")
             return $"unsupported storage type '{attach.Type}'";
+        // What reaches a mount point's path and mount's arguments is checked here too, whoever sent it.
+        if (!PoolPattern().IsMatch(attach.Pool) || !HostPattern().IsMatch(attach.Host) || !ExportPattern().IsMatch(attach.Target) ||
+            attach.Target.Split('/').Any(s => s is "." or ".."))
+            return $"refused storage pool '{attach.Pool}' at '{attach.Host}:{attach.Target}': a name, a host name and an absolute path are expected";
         var mountPoint = MountPoint(attach.Pool);
         Directory.CreateDirectory(mountPoint);
         if (!IsMounted(mountPoint))
@@ -135,6 +140,15 @@ public sealed class CellStorageManager
             return "";
         }
     }
+
+    [GeneratedRegex("^[A-Za-z0-9_-]{1,64}$")]
+    private static partial Regex PoolPattern();
+
+    [GeneratedRegex(@"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}$")]
+    private static partial Regex HostPattern();
+
+    [GeneratedRegex("^/[A-Za-z0-9._+/-]{0,1023}$")]
+    private static partial Regex ExportPattern();
 
     private string MountPoint(string pool) => Path.Combine(_mountRoot, pool);
 

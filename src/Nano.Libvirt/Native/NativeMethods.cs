@@ -52,6 +52,23 @@ internal static partial class NativeMethods
     [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial DomainHandle virDomainDefineXML(ConnectHandle conn, string xml);
 
+    /// <summary>Starts a transient domain (flags: VIR_DOMAIN_START_PAUSED 1, VIR_DOMAIN_START_AUTODESTROY 2).</summary>
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial DomainHandle virDomainCreateXML(ConnectHandle conn, string xml, uint flags);
+
+    /// <summary>The host's capabilities XML (the caller frees it).</summary>
+    [LibraryImport(Lib)]
+    internal static partial nint virConnectGetCapabilities(ConnectHandle conn);
+
+    /// <summary>What the hypervisor offers domains of a virtualization type (the caller frees it).</summary>
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint virConnectGetDomainCapabilities(ConnectHandle conn, string? emulatorbin, string? arch, string? machine, string? virttype, uint flags);
+
+    /// <summary>The CPU definition every given one can run (flag VIR_CONNECT_BASELINE_CPU_EXPAND_FEATURES 1 lists its features).</summary>
+    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial nint virConnectBaselineHypervisorCPU(ConnectHandle conn, string? emulator, string? arch, string? machine, string? virttype,
+        [MarshalAs(UnmanagedType.LPArray, ArraySubType = UnmanagedType.LPUTF8Str)] string[] xmlCPUs, uint ncpus, uint flags);
+
     /// <summary>Returns the domain on the destination (a new reference), or 0.</summary>
     [LibraryImport(Lib)]
     internal static partial nint virDomainMigrate3(DomainHandle domain, ConnectHandle dconn, nint parameters, uint nparams, uint flags);

@@ -229,6 +229,8 @@ public sealed class CellGateway(
                 $"agent protocol version {hello.ProtocolVersion} is not supported: this server speaks version {ProtocolVersion}"));
         }
         ZoneRules.Name("cell", hello.Name);
+        if (hello.Cpus.Any(cpu => !CpuRules.IsDefinition(cpu)) || hello.Cpus.Count > 256 || hello.CpuSignature.Length > 64)
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "the cell's CPU definitions are not plain model names"));
         if (!Ipv4.TryParse(hello.Address, out _))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"cell address '{hello.Address}' is not an IPv4 address"));
         return hello;
@@ -244,7 +246,7 @@ public sealed class CellGateway(
 
     private static CellRegistration Registration(Hello hello) => new(
         hello.Name, hello.Address, hello.AgentVersion, hello.LibvirtUri, hello.Hypervisor, hello.HypervisorVersion, hello.Kvm,
-        hello.Cores, hello.Memory, string.IsNullOrEmpty(hello.Storage?.Mode) ? "local" : hello.Storage.Mode,
+        hello.Cores, hello.Memory, Math.Clamp(hello.AvailableMemory, 0, hello.Memory), string.IsNullOrEmpty(hello.Storage?.Mode) ? "local" : hello.Storage.Mode,
         hello.Storage?.System.ToArray() ?? [], hello.Storage?.Data.ToArray() ?? [], hello.Storage?.Total ?? 0, hello.Storage?.Available ?? 0,
-        hello.MigrationUri);
+        hello.MigrationUri, [.. hello.Cpus], hello.CpuSignature);
 }

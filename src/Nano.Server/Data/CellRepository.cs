@@ -35,12 +35,19 @@ public sealed record CellRow
 
     /// <summary>The libvirt URI other cells reach this cell's libvirtd at (live migration); "" for none.</summary>
     public string MigrationUri { get; init; } = "";
+
+    /// <summary>The CPU definitions guests can start with on this cell's host, best first (empty: not known).</summary>
+    public string[] Cpus { get; init; } = [];
+
+    /// <summary>Fingerprint of the host's CPU.</summary>
+    public string CpuSignature { get; init; } = "";
 }
 
 /// <summary>What an agent's hello says about its host.</summary>
 public sealed record CellRegistration(
     string Name, string Address, string AgentVersion, string LibvirtUri, string Hypervisor, long HypervisorVersion, bool Kvm,
-    int Cores, long Memory, string StorageMode, string[] SystemPaths, string[] DataPaths, long DiskTotal, long DiskAvailable, string MigrationUri);
+    int Cores, long Memory, long AvailableMemory, string StorageMode, string[] SystemPaths, string[] DataPaths, long DiskTotal, long DiskAvailable,
+    string MigrationUri, string[] Cpus, string CpuSignature);
 
 /// <summary>One metrics sample of a cell's host.</summary>
 public sealed record CellMetrics(
@@ -65,7 +72,7 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
     private string Select => $"""
         SELECT c.name, c.address, c.pool, c.enabled, {Alive} AS alive, c.cores, c.memory, c.storage_mode, c.system_paths, c.data_paths,
                c.cpu_usage, c.available_memory, c.max_memory, c.available_disk, c.max_disk,
-               c.read_speed, c.write_speed, c.receive_speed, c.send_speed, c.migration_uri,
+               c.read_speed, c.write_speed, c.receive_speed, c.send_speed, c.migration_uri, c.cpus, c.cpu_signature,
                count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND {Alive} AND NOT g.running)::int AS stopped,
                count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND {Alive} AND g.running)::int AS running,
                count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND NOT {Alive})::int AS lost,
@@ -88,21 +95,27 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         return await c.QuerySingleOrDefaultAsync<CellRow>($"{Select} WHERE c.name = @name GROUP BY c.name", new { name });
     }
 
-    /// <summary>Records an agent's hello: a new cell appears unallocated and enabled; a known one is updated.</summary>
+    /// <summary>
+    /// Records an agent's hello: a new cell appears unallocated and enabled; a known one is updated. Its free memory and disk
+    /// count from now on, so a guest created the moment the cell is attached is placed on it.
+    /// </summary>
     public async Task RegisterAsync(CellRegistration r)
     {
         await using var c = await db.OpenConnectionAsync();
         await c.ExecuteAsync("""
             INSERT INTO cells (name, address, connected, last_seen, agent_version, libvirt_uri, hypervisor, hypervisor_version, kvm, cores, memory,
-                               storage_mode, system_paths, data_paths, max_memory, available_disk, max_disk, migration_uri)
+                               storage_mode, system_paths, data_paths, max_memory, available_memory, available_disk, max_disk, migration_uri,
+                               cpus, cpu_signature)
             VALUES (@Name, @Address, true, now(), @AgentVersion, @LibvirtUri, @Hypervisor, @HypervisorVersion, @Kvm, @Cores, @Memory,
-                    @StorageMode, @SystemPaths, @DataPaths, @Memory, @DiskAvailable, @DiskTotal, @MigrationUri)
+                    @StorageMode, @SystemPaths, @DataPaths, @Memory, @AvailableMemory, @DiskAvailable, @DiskTotal, @MigrationUri,
+                    @Cpus, @CpuSignature)
             ON CONFLICT (name) DO UPDATE SET
                 address = EXCLUDED.address, connected = true, departed = false, last_seen = now(), agent_version = EXCLUDED.agent_version,
                 libvirt_uri = EXCLUDED.libvirt_uri, hypervisor = EXCLUDED.hypervisor, hypervisor_version = EXCLUDED.hypervisor_version,
                 kvm = EXCLUDED.kvm, cores = EXCLUDED.cores, memory = EXCLUDED.memory, storage_mode = EXCLUDED.storage_mode,
                 system_paths = EXCLUDED.system_paths, data_paths = EXCLUDED.data_paths, max_memory = EXCLUDED.max_memory,
-                available_disk = EXCLUDED.available_disk, max_disk = EXCLUDED.max_disk, migration_uri = EXCLUDED.migration_uri
+                available_memory = EXCLUDED.available_memory, available_disk = EXCLUDED.available_disk, max_disk = EXCLUDED.max_disk,
+                migration_uri = EXCLUDED.migration_uri, cpus = EXCLUDED.cpus, cpu_signature = EXCLUDED.cpu_signature
             """, r);
     }
 

@@ -4,13 +4,13 @@ using Npgsql;
 
 namespace Nano.Server.Data;
 
-public sealed record ComputePoolRow(string Name, bool Enabled, int Cells, string? Storage, string? Network, bool Failover);
+public sealed record ComputePoolRow(string Name, bool Enabled, int Cells, string? Storage, string? Network, bool Failover, string Cpu = "");
 
 /// <summary>Compute pools: storage, address pool and failover settings.</summary>
 public sealed class ComputePoolRepository(NpgsqlDataSource db)
 {
     private const string Select = """
-        SELECT p.name, p.enabled, (SELECT count(*)::int FROM cells c WHERE c.pool = p.name) AS cells, p.storage, p.network, p.failover
+        SELECT p.name, p.enabled, (SELECT count(*)::int FROM cells c WHERE c.pool = p.name) AS cells, p.storage, p.network, p.failover, p.cpu
         FROM compute_pools p
         """;
 
@@ -26,13 +26,13 @@ public sealed class ComputePoolRepository(NpgsqlDataSource db)
         return await c.QuerySingleOrDefaultAsync<ComputePoolRow>($"{Select} WHERE p.name = @name", new { name });
     }
 
-    public async Task CreateAsync(string name, string? storage, string? network, bool failover)
+    public async Task CreateAsync(string name, string? storage, string? network, bool failover, string cpu)
     {
         await using var c = await db.OpenConnectionAsync();
         try
         {
-            await c.ExecuteAsync("INSERT INTO compute_pools (name, storage, network, failover) VALUES (@name, @storage, @network, @failover)",
-                new { name, storage, network, failover });
+            await c.ExecuteAsync("INSERT INTO compute_pools (name, storage, network, failover, cpu) VALUES (@name, @storage, @network, @failover, @cpu)",
+                new { name, storage, network, failover, cpu });
         }
         catch (PostgresException e) when (e.IsUniqueViolation())
         {
@@ -45,16 +45,16 @@ public sealed class ComputePoolRepository(NpgsqlDataSource db)
     }
 
     /// <summary>
-    /// Replaces (storage, network, failover). The storage may change only while the pool has no cells,
+    /// Replaces (storage, network, failover, cpu). The storage may change only while the pool has no cells,
     /// the address pool only while no guest of the pool holds an address of the current one.
     /// </summary>
-    public async Task UpdateAsync(string name, string? storage, string? network, bool failover)
+    public async Task UpdateAsync(string name, string? storage, string? network, bool failover, string cpu)
     {
         await using var c = await db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
         var current = await c.QuerySingleOrDefaultAsync<ComputePoolRow>($"{Select} WHERE p.name = @name FOR UPDATE OF p", new { name }, tx)
             ?? throw Fail.NotFound($"compute pool '{name}' not found");
-        if (current.Storage == storage && current.Network == network && current.Failover == failover)
+        if (current.Storage == storage && current.Network == network && current.Failover == failover && current.Cpu == cpu)
             throw Fail.Precondition($"compute pool '{name}' already has these settings");
         if (current.Storage != storage && current.Cells > 0)
             throw Fail.Precondition($"the storage of compute pool '{name}' cannot change while it has cells");
@@ -69,8 +69,8 @@ public sealed class ComputePoolRepository(NpgsqlDataSource db)
         }
         try
         {
-            await c.ExecuteAsync("UPDATE compute_pools SET storage = @storage, network = @network, failover = @failover WHERE name = @name",
-                new { name, storage, network, failover }, tx);
+            await c.ExecuteAsync("UPDATE compute_pools SET storage = @storage, network = @network, failover = @failover, cpu = @cpu WHERE name = @name",
+                new { name, storage, network, failover, cpu }, tx);
             await tx.CommitAsync();
         }
         catch (PostgresException e) when (e.IsForeignKeyViolation())

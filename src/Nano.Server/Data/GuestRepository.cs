@@ -59,6 +59,9 @@ public sealed record GuestRow
 
     /// <summary>Counted up each time the guest moves to another cell; its domain carries the generation it was defined with.</summary>
     public long Generation { get; init; } = 1;
+
+    /// <summary>The CPU definition of the guest's domain ("" unknown: the hypervisor's default).</summary>
+    public string Cpu { get; init; } = "";
 }
 
 /// <summary>A guest to insert: the configuration chosen at creation.</summary>
@@ -78,7 +81,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
                g.template, g.monitor_secret, g.ethernet_address, g.display_protocol, g.display_address, g.internal_address, g.admin_name, g.admin_secret,
                g.modules, g.cpu_priority, g.read_speed, g.write_speed, g.read_iops, g.write_iops, g.receive_speed, g.send_speed,
                g.cpu_usage, g.memory_used, g.bytes_read, g.bytes_written, g.bytes_received, g.bytes_sent, g.operation,
-               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source, g.security_policy_group, g.migrating, g.generation
+               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source, g.security_policy_group, g.migrating, g.generation, g.cpu
         FROM guests g LEFT JOIN cells cl ON cl.name = g.cell
         """;
 
@@ -226,18 +229,25 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         await c.ExecuteAsync("UPDATE guests SET created = true WHERE id = @id", new { id });
     }
 
-    public async Task MarkCreatedAsync(Guid id, bool running, string displayAddress)
+    /// <summary>The guest's cell created it; <paramref name="cpu"/> is its domain's CPU definition ("" keeps the recorded one).</summary>
+    public async Task MarkCreatedAsync(Guid id, bool running, string displayAddress, string cpu = "")
     {
         await using var c = await db.OpenConnectionAsync();
         await c.ExecuteAsync("""
-            UPDATE guests SET created = true, create_time = now(), running = @running, display_address = @displayAddress WHERE id = @id
-            """, new { id, running, displayAddress });
+            UPDATE guests SET created = true, create_time = now(), running = @running, display_address = @displayAddress,
+                cpu = COALESCE(NULLIF(@cpu, ''), cpu)
+            WHERE id = @id
+            """, new { id, running, displayAddress, cpu });
     }
 
-    public async Task SetDisplayAsync(Guid id, bool running, string displayAddress)
+    /// <summary>What the cell says of the guest's domain: running, its console, its CPU definition ("" keeps the recorded one).</summary>
+    public async Task SetDisplayAsync(Guid id, bool running, string displayAddress, string cpu = "")
     {
         await using var c = await db.OpenConnectionAsync();
-        await c.ExecuteAsync($"UPDATE guests SET running = @running, display_address = @displayAddress, {MediaFollowsRunning} WHERE id = @id", new { id, running, displayAddress });
+        await c.ExecuteAsync($"""
+            UPDATE guests SET running = @running, display_address = @displayAddress, cpu = COALESCE(NULLIF(@cpu, ''), cpu), {MediaFollowsRunning}
+            WHERE id = @id
+            """, new { id, running, displayAddress, cpu });
     }
 
     /// <summary>Removes the row and frees its address, in one transaction.</summary>

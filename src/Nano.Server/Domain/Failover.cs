@@ -92,9 +92,9 @@ public sealed class Failover(
         if (guest.Running || guest.AutoStart)
         {
             await progress.ReportAsync($"starting guest {guest.Name} on {target}", 70);
-            var start = new StartInstance { GuestId = guest.Id.ToString(), Generation = settings.Generation };
+            var start = new StartInstance { GuestId = guest.Id.ToString(), Generation = settings.Generation, Cpu = settings.Cpu };
             var started = (await gateway.RunAsync(target, new Command { StartInstance = start }, ct)).Instance;
-            await guests.SetDisplayAsync(guest.Id, started?.State == DomainState.Running, started?.DisplayAddress ?? "");
+            await guests.SetDisplayAsync(guest.Id, started?.State == DomainState.Running, started?.DisplayAddress ?? "", started?.Cpu ?? "");
         }
         await progress.ReportAsync("done", 100);
     }

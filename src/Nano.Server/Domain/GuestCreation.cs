@@ -24,7 +24,7 @@ public sealed record CloudInitSettings(bool RootEnabled, string AdminName, strin
 /// </summary>
 public sealed class GuestCreation(
     GuestRepository guests, ComputePoolRepository pools, CellRepository cells, TemplateRepository templates, AddressPoolRepository addressPools,
-    ImageCatalog images, SecurityPolicies policies, CellGateway gateway, Operations operations, ILogger<GuestCreation> logger)
+    ImageCatalog images, SecurityPolicies policies, CellGateway gateway, Operations operations, PoolCpu poolCpu, ILogger<GuestCreation> logger)
 {
     public const string Kind = "create_guest";
 
@@ -52,6 +52,7 @@ public sealed class GuestCreation(
             var command = GuestSpec.From(await guests.FindAsync(id) ?? throw Fail.NotFound($"guest {id} vanished while being created"));
             command.SystemImage = image is null ? null : ImageCatalog.Cached(image);
             command.SecurityPolicy = SecurityPolicies.ToCell(policy);
+            command.Cpu = await poolCpu.ForAsync(pool.Name);
             if (cloudInit is not null)
             {
                 command.CloudInit = new CloudInitSeed
@@ -71,13 +72,14 @@ public sealed class GuestCreation(
                 // With an image the cell may first fetch it (once per cell): a long step that reports progress.
                 var created = await gateway.RunAsync(cell.Name, new Command { CreateInstance = command }, cancel,
                     image is null ? null : percent => progress.ReportAsync("fetching the disk image", 20 + percent * 60 / 100));
-                var display = created.Instance?.DisplayAddress ?? "";
+                var state = created.Instance ?? new InstanceState();
                 if (request.AutoStart)
                 {
                     await progress.ReportAsync("starting", 80);
-                    display = (await gateway.RunAsync(cell.Name, new Command { StartInstance = new StartInstance { GuestId = id.ToString(), Generation = command.Generation } }, cancel)).Instance?.DisplayAddress ?? "";
+                    var start = new StartInstance { GuestId = id.ToString(), Generation = command.Generation, Cpu = command.Cpu };
+                    state = (await gateway.RunAsync(cell.Name, new Command { StartInstance = start }, cancel)).Instance ?? new InstanceState();
                 }
-                await guests.MarkCreatedAsync(id, running: request.AutoStart, display);
+                await guests.MarkCreatedAsync(id, running: request.AutoStart, state.DisplayAddress, state.Cpu);
                 await progress.ReportAsync("created", 100);
             }
             catch

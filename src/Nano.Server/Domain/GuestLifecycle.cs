@@ -5,17 +5,23 @@ using Nano.Server.Data;
 namespace Nano.Server.Domain;
 
 /// <summary>Starting, stopping and deleting created guests on their cells (ROUTES.md 4.5).</summary>
-public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway)
+public sealed class GuestLifecycle(GuestRepository guests, CellGateway gateway, PoolCpu poolCpu)
 {
-    /// <summary>Starts a stopped guest; with <paramref name="media"/> it boots that ISO (its cell fetches it first, once).</summary>
+    /// <summary>
+    /// Starts a stopped guest with its pool's CPU definition as of now (it keeps that one until it stops); with
+    /// <paramref name="media"/> it boots that ISO (its cell fetches it first, once).
+    /// </summary>
     public async Task StartAsync(GuestRow guest, CancellationToken cancellationToken, ImageRow? media = null)
     {
         RequireCreated(guest);
         if (guest.Running)
             throw Fail.Precondition($"guest '{guest.Name}' is already running");
-        var start = new StartInstance { GuestId = guest.Id.ToString(), Generation = guest.Generation, Media = media is null ? null : ImageCatalog.Cached(media) };
+        var start = new StartInstance
+        {
+            GuestId = guest.Id.ToString(), Generation = guest.Generation, Media = media is null ? null : ImageCatalog.Cached(media), Cpu = await poolCpu.ForAsync(guest.Pool),
+        };
         var state = await SendAsync(guest, new Command { StartInstance = start }, cancellationToken, media is null ? null : CellGateway.LongWork);
-        await guests.SetDisplayAsync(guest.Id, state.State == DomainState.Running, state.DisplayAddress);
+        await guests.SetDisplayAsync(guest.Id, state.State == DomainState.Running, state.DisplayAddress, state.Cpu);
         if (media is not null && state.State == DomainState.Running)
             await guests.SetMediaAsync(guest.Id, media.Id);
     }

@@ -100,7 +100,7 @@ public sealed class Migrations(
         guest.MediaSource is not null ? $"guest '{guest.Name}' is running with media in its CD-ROM drive: eject it first"
         : source.MigrationUri.Length == 0 ? $"guest '{guest.Name}' is running, but cell '{source.Name}' announces no migration URI for other cells to reach its libvirtd (nano-cell --migration-uri); stop it first"
         : target.MigrationUri.Length == 0 ? $"guest '{guest.Name}' is running, but cell '{target.Name}' takes no live migrations (no nano-cell --migration-uri); stop it first"
-        : null;
+        : CpuRules.LiveMigrationRefusal(guest.Name, guest.Cpu, PoolCpu.Of(source), PoolCpu.Of(target));
 
     /// <summary>
     /// A running guest: the target cell pulls its domain live from the source's libvirtd (libvirt managed migration) in

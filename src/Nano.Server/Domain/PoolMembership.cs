@@ -18,6 +18,8 @@ public sealed class PoolMembership(CellRepository cells, ComputePoolRepository p
             throw Fail.Precondition($"cell '{cellName}' already belongs to compute pool '{cell.Pool}'");
         if (!cell.Alive || !gateway.IsConnected(cellName))
             throw Unreachable(cellName);
+        if (CpuRules.AttachRefusal(poolName, pool.Cpu, [.. (await cells.ListAsync(poolName)).Select(PoolCpu.Of)], PoolCpu.Of(cell)) is { } refusal)
+            throw Fail.Precondition(refusal);
         if (!await cells.AttachAsync(cellName, poolName))
             throw Fail.Precondition($"cell '{cellName}' was attached to another pool meanwhile");
         try

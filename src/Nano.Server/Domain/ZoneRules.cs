@@ -34,10 +34,12 @@ public static partial class ZoneRules
             ? value
             : throw Fail.Invalid($"invalid snapshot name '{value}': 1 to 64 letters, digits, '_', '.' or '-'");
 
-    [GeneratedRegex(@"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")]
+    // Labels of letters, digits, '-' and '_' (real DNS names carry underscores), neither starting nor ending with '-':
+    // what reaches mount's "host:target" argument can never read as an option.
+    [GeneratedRegex(@"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$")]
     private static partial Regex HostPattern();
 
-    /// <summary>An IPv4 address or a DNS host name.</summary>
+    /// <summary>An IPv4 address or a DNS host name (a trailing dot allowed).</summary>
     public static string Host(string field, string? value)
     {
         if (string.IsNullOrEmpty(value))

@@ -12,7 +12,7 @@ public sealed class DatabaseEndpoint
         var configured = options.Value.Database;
         if (string.IsNullOrWhiteSpace(configured))
         {
-            Embedded = new EmbeddedPostgres(Path.Combine(options.Value.DataDir, "postgres"));
+            Embedded = new EmbeddedPostgres(Path.Combine(options.Value.DataDir, "postgres"), options.Value.DatabaseFsync);
             configured = Embedded.ConnectionString;
         }
         // Requests run one or two short statements each: multiplexing them over few connections and

@@ -3,21 +3,18 @@ using System.Diagnostics;
 namespace Nano.Server.Hosting;
 
 /// <summary>
-/// A private PostgreSQL cluster in a folder, reached over a Unix socket in that folder only.
+/// A private PostgreSQL cluster in a folder, reached over a Unix socket in that folder only. It is durable
+/// (fsync on) unless made for tests or benchmarks, and always runs with the binaries of the major version
+/// that made it (PG_VERSION): a newer PostgreSQL on the host does not open an older cluster.
 /// initdb refuses to run as root, so as root the cluster belongs to the system user "postgres".
 /// </summary>
-public sealed class EmbeddedPostgres : IAsyncDisposable
+public sealed class EmbeddedPostgres(string root, bool fsync = true) : IAsyncDisposable
 {
     private const int Port = 5432;
-    private readonly string _root;
-    private readonly string _bin;
+    private const string Installed = "/usr/lib/postgresql";
+    private readonly string _root = Path.GetFullPath(root);
+    private string _bin = "";
     private bool _started;
-
-    public EmbeddedPostgres(string root)
-    {
-        _root = Path.GetFullPath(root);
-        _bin = FindBinaries();
-    }
 
     private string DataPath => Path.Combine(_root, "data");
 
@@ -27,16 +24,16 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         Directory.CreateDirectory(_root);
+        var versionFile = Path.Combine(DataPath, "PG_VERSION");
+        var existing = File.Exists(versionFile) ? File.ReadAllText(versionFile).Trim() : null;
+        _bin = FindBinaries(existing, DataPath);
         if (Environment.UserName == "root")
         {
             await EnsureSystemUserAsync(cancellationToken);
             await RunAsync("chown", ["postgres:postgres", _root], asPostgres: false, cancellationToken);
-            var reachable = await RunProcessAsync("runuser", ["-u", "postgres", "--", "test", "-w", _root], cancellationToken);
-            if (reachable.ExitCode != 0)
-                throw new InvalidOperationException(
-                    $"the PostgreSQL cluster runs as user 'postgres', which cannot reach {_root}: choose a data folder whose parent folders others may enter (chmod o+x)");
+            await LetPostgresInAsync(cancellationToken);
         }
-        if (!File.Exists(Path.Combine(DataPath, "PG_VERSION")))
+        if (existing is null)
         {
             await RunAsync(Path.Combine(_bin, "initdb"),
                 ["-D", DataPath, "-U", "postgres", "--auth=trust", "--no-instructions", "-E", "UTF8", "--locale=C"],
@@ -48,7 +45,7 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
             await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataPath, "-m", "immediate", "-w", "stop"],
                 asPostgres: true, cancellationToken, allowFailure: true);
         }
-        var options = $"-p {Port} -k {_root} -c listen_addresses='' -c fsync=off -c max_connections=200";
+        var options = $"-p {Port} -k {_root} -c listen_addresses='' -c max_connections=200" + (fsync ? "" : " -c fsync=off");
         await RunAsync(Path.Combine(_bin, "pg_ctl"),
             ["-D", DataPath, "-w", "-l", Path.Combine(_root, "postgres.log"), "-o", options, "start"],
             asPostgres: true, cancellationToken);
@@ -66,21 +63,54 @@ public sealed class EmbeddedPostgres : IAsyncDisposable
 
     public ValueTask DisposeAsync() => new(StopAsync());
 
-    private static string FindBinaries()
+    /// <summary>
+    /// The folder of pg_ctl and initdb: of the cluster's own major version when it exists, else the newest installed.
+    /// Debian installs each major version beside the others, in /usr/lib/postgresql/&lt;major&gt;/bin.
+    /// </summary>
+    internal static string FindBinaries(string? major, string dataPath, string installed = Installed)
     {
-        var fromPath = (Environment.GetEnvironmentVariable("PATH") ?? "")
-            .Split(':', StringSplitOptions.RemoveEmptyEntries)
-            .Select(dir => Path.Combine(dir, "pg_ctl"))
-            .FirstOrDefault(File.Exists);
-        if (fromPath is not null)
-            return Path.GetDirectoryName(Path.GetFullPath(new FileInfo(fromPath).ResolveLinkTarget(true)?.FullName ?? fromPath))!;
-        var installed = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d).Select(d => Path.Combine(d, "bin"))
-                .FirstOrDefault(d => File.Exists(Path.Combine(d, "pg_ctl")))
+        if (major is not null)
+        {
+            var own = Path.Combine(installed, major, "bin");
+            return File.Exists(Path.Combine(own, "pg_ctl")) ? own : throw new InvalidOperationException(
+                $"the database in {dataPath} was made by PostgreSQL {major}, whose server binaries ({own}) are not installed: " +
+                $"install the Debian package postgresql-{major} (a newer PostgreSQL cannot open it without pg_upgrade)");
+        }
+        var newest = Directory.Exists(installed)
+            ? Directory.GetDirectories(installed)
+                .Where(d => int.TryParse(Path.GetFileName(d), out _) && File.Exists(Path.Combine(d, "bin", "pg_ctl")))
+                .OrderByDescending(d => int.Parse(Path.GetFileName(d)))
+                .FirstOrDefault()
             : null;
-        return installed ?? throw new InvalidOperationException(
-            "PostgreSQL server binaries (pg_ctl, initdb) were not found on PATH nor in /usr/lib/postgresql/*/bin; install the postgresql package or set Nano:Database.");
+        return newest is not null ? Path.Combine(newest, "bin") : throw new InvalidOperationException(
+            $"PostgreSQL server binaries (pg_ctl, initdb) were not found in {installed}/*/bin: install the Debian package postgresql, or set Nano:Database");
     }
+
+    /// <summary>
+    /// The user "postgres" must reach the cluster's folder. A parent only root may enter (a data folder made by
+    /// mktemp -d) gets an access entry letting that one user through, nothing more; a folder above it that
+    /// blocks the way is named, not changed.
+    /// </summary>
+    private async Task LetPostgresInAsync(CancellationToken cancellationToken)
+    {
+        var parent = Path.GetDirectoryName(_root)!;
+        if (!await PostgresCanAsync("-x", parent, cancellationToken))
+            await RunAsync("setfacl", ["-m", "u:postgres:x", parent], asPostgres: false, cancellationToken, allowFailure: true);
+        if (await PostgresCanAsync("-w", _root, cancellationToken))
+            return;
+        var blocking = _root;
+        for (var folder = Path.GetDirectoryName(_root); folder is not null; folder = Path.GetDirectoryName(folder))
+        {
+            if (!await PostgresCanAsync("-x", folder, cancellationToken))
+                blocking = folder;
+        }
+        throw new InvalidOperationException(
+            $"the PostgreSQL cluster runs as user 'postgres', which cannot reach {_root} ({blocking} does not let it in): " +
+            "choose a data folder whose parent folders others may enter (chmod o+x), or set Nano:Database");
+    }
+
+    private static async Task<bool> PostgresCanAsync(string test, string path, CancellationToken cancellationToken) =>
+        (await RunProcessAsync("runuser", ["-u", "postgres", "--", "test", test, path], cancellationToken)).ExitCode == 0;
 
     private static async Task EnsureSystemUserAsync(CancellationToken cancellationToken)
     {

@@ -73,6 +73,7 @@ public static class NanoApp
         builder.Services.AddSingleton<SnapshotRepository>();
         builder.Services.AddSingleton<Snapshots>();
         builder.Services.AddSingleton<PoolMembership>();
+        builder.Services.AddSingleton<PoolCpu>();
         builder.Services.AddSingleton<ServerClock>();
         builder.Services.AddSingleton<CellStatusFeed>();
         builder.Services.AddSingleton<CellGateway>();

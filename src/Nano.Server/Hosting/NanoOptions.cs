@@ -29,6 +29,12 @@ public sealed class NanoOptions
     /// <summary>PostgreSQL connection string; empty starts the embedded cluster under <see cref="DataDir"/>.</summary>
     public string Database { get; set; } = "";
 
+    /// <summary>
+    /// Whether the embedded cluster syncs its writes to disk (fsync). Only tests and benchmarks turn it off: without it a
+    /// power cut can corrupt the zone's whole state.
+    /// </summary>
+    public bool DatabaseFsync { get; set; } = true;
+
     /// <summary>Seconds a session lives after login or its last keep-alive.</summary>
     public int SessionTimeoutSeconds { get; set; } = 180;
 

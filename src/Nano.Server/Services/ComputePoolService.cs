@@ -19,7 +19,7 @@ public sealed class ComputePoolService(
     public override async Task<CreateComputePoolResponse> CreateComputePool(CreateComputePoolRequest request, ServerCallContext context)
     {
         var (storage, network) = await SettingsAsync(request.Storage, request.Network, request.Failover);
-        await pools.CreateAsync(ZoneRules.Name("compute pool", request.Pool), storage, network, request.Failover);
+        await pools.CreateAsync(ZoneRules.Name("compute pool", request.Pool), storage, network, request.Failover, CpuRules.Setting(request.Cpu));
         return new CreateComputePoolResponse();
     }
 
@@ -33,7 +33,10 @@ public sealed class ComputePoolService(
     {
         var name = ZoneRules.Name("compute pool", request.Pool);
         var (storage, network) = await SettingsAsync(request.Storage, request.Network, request.Failover);
-        await pools.UpdateAsync(name, storage, network, request.Failover);
+        var cpu = CpuRules.Setting(request.Cpu);
+        if (CpuRules.SettingRefusal(name, cpu, (await cells.ListAsync(name)).Select(PoolCpu.Of)) is { } refusal)
+            throw Fail.Precondition(refusal);
+        await pools.UpdateAsync(name, storage, network, request.Failover, cpu);
         return new ModifyComputePoolResponse();
     }
 
@@ -69,7 +72,7 @@ public sealed class ComputePoolService(
     public override async Task<GetPoolCellResponse> GetPoolCell(GetPoolCellRequest request, ServerCallContext context)
     {
         var cell = await FindCellAsync(request.Pool, request.Cell);
-        var detail = new CellDetail { Name = cell.Name, Address = cell.Address, Enabled = cell.Enabled, Alive = cell.Alive };
+        var detail = new CellDetail { Name = cell.Name, Address = cell.Address, Enabled = cell.Enabled, Alive = cell.Alive, Cpus = { cell.Cpus } };
         if (cell.Alive && cell.Enabled)
         {
             detail.Storage.AddRange((await cells.ListAttachmentsAsync(cell.Name))
@@ -114,6 +117,7 @@ public sealed class ComputePoolService(
         Storage = p.Storage ?? "",
         Network = p.Network ?? "",
         Failover = p.Failover,
+        Cpu = p.Cpu,
     };
 
     private static Cell ToCell(CellRow c) => new() { Name = c.Name, Address = c.Address, Enabled = c.Enabled, Alive = c.Alive };

@@ -56,6 +56,7 @@ public sealed class TestAgent : IAsyncDisposable
         HypervisorVersion = 2,
         Cores = cores,
         Memory = memory,
+        AvailableMemory = memory,
         Storage = LocalStorage("/var/lib/nano/images"),
     };
 

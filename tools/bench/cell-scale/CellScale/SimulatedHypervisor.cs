@@ -16,6 +16,9 @@ internal sealed class SimulatedHypervisor : IHypervisor
     public void Define(Nano.Libvirt.DomainDefinition definition, bool autostart) => throw new NotSupportedException();
     public (DomainState State, int? ConsolePort)? Find(string guestId) => null;
     public void Start(string guestId) => throw new NotSupportedException();
+    public HostCpus ProbeCpus(Action<string, string> refused) => HostCpus.None;
+    public string CpuOf(string guestId) => "";
+    public void UseCpu(string guestId, string definition) => throw new NotSupportedException();
     public Nano.Libvirt.DomainOwner? OwnerOf(string guestId) => null;
 
     public void MigrateLiveHere(string sourceUri, string sourceCell, Nano.Libvirt.DomainOwner owner, string address, Nano.Libvirt.MigrationStorage storage,
