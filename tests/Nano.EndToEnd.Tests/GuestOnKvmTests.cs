@@ -209,6 +209,63 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AGuest_StartsWithTheCpuDefinitionItsCellWasProbedToStart_AndWithThePoolsOwnChoice()
+    {
+        // The agent started a paused probe domain per candidate when it joined; what started is in its hello.
+        var cpus = (await Rest.GetAsync($"/api/v1/compute_pool_cells/default/{_cell}", _zone.AdminSession)).Data!["cpus"]!.AsArray()
+            .Select(c => c!.GetValue<string>()).ToList();
+        output.WriteLine($"CPU definitions this host starts: {string.Join(", ", cpus)}");
+        Assert.NotEmpty(cpus);
+        // Alone in its pool, the cell's guests get host-passthrough if it starts, else the best named model.
+        var automatic = cpus.Contains(DomainCpu.HostPassthrough) ? DomainCpu.HostPassthrough : cpus.First(DomainCpu.IsNamedModel);
+        var id = (await Rest.PostAsync("/api/v1/guests/", new
+        {
+            name = "cpu", pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 128 * MiB, disks = new[] { 1024 * MiB }, auto_start = true,
+        }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["running"]?.GetValue<bool>() == true);
+        using var libvirt = Connection.Open("qemu:///system");
+        using (var domain = libvirt.FindDomain(id)!)
+        {
+            Assert.Equal(DomainState.Running, domain.GetState());
+            Assert.Equal(automatic, DomainCpu.Of(domain.GetPersistentXml()));
+        }
+        Assert.Equal(automatic == DomainCpu.HostPassthrough ? "host" : automatic, QemuCpu(id).Split(',')[0]);
+
+        // The pool names another definition the cell starts: the running guest keeps its CPU until it stops, then starts with the new one.
+        var other = cpus.First(c => c != automatic);
+        Assert.Equal(0, (await Rest.PutAsync("/api/v1/compute_pools/default", new { cpu = other }, _zone.AdminSession)).ErrorCode);
+        using (var domain = libvirt.FindDomain(id)!)
+            Assert.Equal(automatic, DomainCpu.Of(domain.GetPersistentXml()));
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, _zone.AdminSession)).ErrorCode);
+        using (var domain = libvirt.FindDomain(id)!)
+        {
+            Assert.Equal(DomainState.Running, domain.GetState());
+            Assert.Equal(other, DomainCpu.Of(domain.GetPersistentXml()));
+            Assert.DoesNotContain("host-passthrough", domain.GetXml());
+        }
+        Assert.NotEqual("host", QemuCpu(id).Split(',')[0]);
+        output.WriteLine($"automatic: {automatic}; then {other}: qemu -cpu {QemuCpu(id)}");
+
+        // A definition the cell was not seen to start cannot become the pool's.
+        var refused = await Rest.PutAsync("/api/v1/compute_pools/default", new { cpu = "Opteron_G1-nano-test" }, _zone.AdminSession);
+        Assert.Equal(412, refused.ErrorCode);
+        Assert.Contains($"cell '{_cell}'", refused.Message);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
+    }
+
+    /// <summary>The value of the -cpu argument of the guest's qemu process.</summary>
+    private static string QemuCpu(string guestId)
+    {
+        using var pgrep = Process.Start(new ProcessStartInfo("pgrep", ["-f", $"guest={guestId}"]) { RedirectStandardOutput = true })!;
+        var pid = pgrep.StandardOutput.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries).First();
+        pgrep.WaitForExit();
+        var args = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0');
+        return args[Array.IndexOf(args, "-cpu") + 1];
+    }
+
+    [Fact]
     public async Task SettingAPassword_GoesThroughLibvirtToTheGuestAgent()
     {
         var created = await Rest.PostAsync("/api/v1/guests/", new
