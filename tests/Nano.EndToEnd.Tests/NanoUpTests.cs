@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 
 namespace Nano.EndToEnd.Tests;
 
@@ -106,83 +105,47 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
     }
 
     /// <summary>One run of tools/nano up (built already: --no-build), its output kept.</summary>
-    private sealed class NanoUp : IAsyncDisposable
+    private sealed class NanoUp(WatchedProcess process) : IAsyncDisposable
     {
-        private readonly Process _process;
-        private readonly StringBuilder _output = new();
-
-        private NanoUp(Process process)
-        {
-            _process = process;
-            _process.OutputDataReceived += (_, e) => Append(e.Data);
-            _process.ErrorDataReceived += (_, e) => Append(e.Data);
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public string Output
-        {
-            get
-            {
-                lock (_output)
-                    return _output.ToString();
-            }
-        }
+        public string Output => process.Output;
 
         public static NanoUp Start(string root, string data, int rest, int grpc, bool cell)
         {
-            var info = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = root };
+            var info = new ProcessStartInfo("bash") { WorkingDirectory = root };
             foreach (var arg in new[] { "tools/nano", "up", "--data-dir", data, "--port", $"{rest}", "--grpc-port", $"{grpc}", "--no-build", "--ready-timeout", "90" })
                 info.ArgumentList.Add(arg);
             if (!cell)
                 info.ArgumentList.Add("--no-cell");
             info.Environment.Remove("NANO_DATABASE");
-            return new NanoUp(Process.Start(info) ?? throw new InvalidOperationException("cannot start tools/nano"));
+            return new NanoUp(new WatchedProcess(info, "nano up"));
         }
 
         public async Task WaitForAsync(string text, TimeSpan patience)
         {
-            var deadline = DateTime.UtcNow + patience;
-            while (!Output.Contains(text))
+            var waiting = process.WaitForOutputAsync(text, patience);
+            while (!waiting.IsCompleted)
             {
-                Assert.False(_process.HasExited, $"nano up exited before '{text}':\n{Output}");
-                Assert.True(DateTime.UtcNow < deadline, $"no '{text}' within {patience}:\n{Output}");
-                await Task.Delay(200);
+                Assert.False(process.HasExited && !process.Output.Contains(text), $"nano up exited before '{text}':\n{Output}");
+                await Task.WhenAny(waiting, Task.Delay(200));
             }
+            await waiting;
         }
 
-        public async Task<int> ExitAsync(TimeSpan patience)
-        {
-            await _process.WaitForExitAsync().WaitAsync(patience);
-            _process.WaitForExit(); // the output is read to its end
-            return _process.ExitCode;
-        }
+        public Task<int> ExitAsync(TimeSpan patience) => process.WaitForExitAsync(patience);
 
         /// <summary>What Ctrl-C sends.</summary>
-        public void Interrupt()
-        {
-            using var kill = Process.Start("kill", ["-INT", $"{_process.Id}"]);
-            kill.WaitForExit();
-        }
+        public void Interrupt() => process.Signal("INT");
 
         public async ValueTask DisposeAsync()
         {
-            if (!_process.HasExited)
+            if (!process.HasExited)
             {
                 Interrupt();
-                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(1)).ContinueWith(_ => { }, TaskScheduler.Default);
-                if (!_process.HasExited)
-                    _process.Kill(entireProcessTree: true);
+                await process.WaitForExitAsync(TimeSpan.FromMinutes(1)).ContinueWith(_ => { }, TaskScheduler.Default);
+                if (!process.HasExited)
+                    process.Kill();
             }
-            _process.Dispose();
-        }
-
-        private void Append(string? line)
-        {
-            if (line is null)
-                return;
-            lock (_output)
-                _output.AppendLine(line);
+            process.Dispose();
         }
     }
 }
