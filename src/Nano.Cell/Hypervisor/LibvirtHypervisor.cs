@@ -120,25 +120,9 @@ public sealed class LibvirtHypervisor : IHypervisor
         domain.Start();
     }
 
-    public HostCpus ProbeCpus(Action<string, string> refused)
-    {
-        if (Type == "TEST")
-            return HostCpus.None;
-        var named = HostCpu.UsableModels(_connection, DomainType)
-            .Select(model => (Model: model, Features: FeaturesOf(model)))
-            .Where(m => m.Features.Contains("lm")) // 64-bit guests need long mode: 486 and the Pentiums are no choice
-            .OrderByDescending(m => m.Features.Count).ThenBy(m => m.Model, StringComparer.Ordinal)
-            .Select(m => m.Model);
-        var usable = new List<string>();
-        foreach (var candidate in new[] { DomainCpu.HostPassthrough, DomainCpu.HostModel }.Concat(named))
-        {
-            if (StartsWith(candidate) is { } reason)
-                refused(candidate, reason);
-            else
-                usable.Add(candidate);
-        }
-        return new HostCpus(HostCpu.Signature(_connection), usable);
-    }
+    public HostCpus ProbeCpus(Action<string, string> refused) =>
+        Type == "TEST" ? HostCpus.None
+            : CpuProbe.Run(HostCpu.Signature(_connection), HostCpu.UsableModels(_connection, DomainType), FeaturesOf, StartsWith, refused);
 
     private IReadOnlyList<string> FeaturesOf(string model)
     {
