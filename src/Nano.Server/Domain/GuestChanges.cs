@@ -1,4 +1,4 @@
-using Nano.Contracts.Cell.V1;
+using Nano.Server.Cells;
 using Nano.Server.Data;
 
 namespace Nano.Server.Domain;
@@ -8,7 +8,7 @@ namespace Nano.Server.Domain;
 /// define the domain again from the changed row, and commits only when the cell did: the domain and
 /// the row never disagree. Cores, memory and QoS take effect at the next start.
 /// </summary>
-public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycle, Operations operations, SnapshotRepository snapshots, ImageCatalog images)
+public sealed class GuestChanges(GuestRepository guests, CellCommands commands, Operations operations, SnapshotRepository snapshots, ImageCatalog images)
 {
     private static readonly string[] Priorities = ["high", "medium", "low"];
 
@@ -78,7 +78,7 @@ public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycl
         var disks = guest.Disks.ToArray();
         disks[disk] = size;
         return guests.ChangeAsync(guest.Id, "disks = @disks", new { disks }, changed =>
-            lifecycle.SendAsync(changed, new Command { ChangeDisk = new ChangeDisk { GuestId = guest.Id.ToString(), Disk = disk, Size = size } }, ct));
+            commands.ResizeDiskAsync(changed, disk, size, ct));
     }
 
     /// <summary>Compacts disk <paramref name="disk"/> of a stopped guest; sizes do not change.</summary>
@@ -87,7 +87,7 @@ public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycl
         if (disk < 0 || disk >= guest.Disks.Length)
             throw Fail.NotFound($"guest '{guest.Name}' has no disk {disk}");
         RequireStopped(guest, "disks are compacted only while the guest is stopped");
-        await lifecycle.SendAsync(guest, new Command { ChangeDisk = new ChangeDisk { GuestId = guest.Id.ToString(), Disk = disk } }, ct);
+        await commands.CompactDiskAsync(guest, disk, ct);
     }
 
     /// <summary>
@@ -105,10 +105,9 @@ public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycl
             await guests.MarkRebuildingAsync(guest.Id, progress.Id);
             try
             {
-                var reset = new ResetSystem { GuestId = guest.Id.ToString(), Size = guest.Disks[0], Image = image is null ? null : ImageCatalog.Cached(image) };
                 await progress.ReportAsync(image is null ? "writing a blank system disk" : "building the system disk over the image", 10);
-                await lifecycle.SendAsync(guest, new Command { ResetSystem = reset }, cancel,
-                    image is null ? null : percent => progress.ReportAsync("fetching the disk image", 10 + percent * 80 / 100));
+                await commands.ResetSystemAsync(guest, image,
+                    image is null ? null : percent => progress.ReportAsync("fetching the disk image", 10 + percent * 80 / 100), cancel);
                 await guests.SetSystemImageAsync(guest.Id, image?.Id);
             }
             finally
@@ -133,8 +132,7 @@ public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycl
         password = string.IsNullOrEmpty(password) ? Secrets.New(10) : IdentityRules.Text("password", password, 128);
         // libvirt may wait for the guest agent (its guest-sync alone takes up to 5 s), longer than a plain command's timeout.
         await guests.ChangeAsync(guest.Id, "admin_name = @user, admin_secret = @password", new { user, password }, _ =>
-            lifecycle.SendAsync(guest, new Command { SetGuestPassword = new SetGuestPassword { GuestId = guest.Id.ToString(), User = user, Password = password } }, ct,
-                Cells.CellGateway.LongWork));
+            commands.SetPasswordAsync(guest, user, password, ct));
         return (user, password);
     }
 
@@ -151,7 +149,7 @@ public sealed class GuestChanges(GuestRepository guests, GuestLifecycle lifecycl
     {
         GuestLifecycle.RequireCreated(guest);
         return guests.ChangeAsync(guest.Id, assignments, args, changed =>
-            lifecycle.SendAsync(changed, new Command { RedefineInstance = new RedefineInstance { Settings = GuestSpec.From(changed) } }, ct));
+            commands.RedefineAsync(changed, ct));
     }
 
     private static void RequireStopped(GuestRow guest, string why)

@@ -50,8 +50,8 @@ public sealed class GuestCreation(
         await operations.StartAsync(Kind, id.ToString(), session.User, async (progress, cancel) =>
         {
             var command = GuestSpec.From(await guests.FindAsync(id) ?? throw Fail.NotFound($"guest {id} vanished while being created"));
-            command.SystemImage = image is null ? null : ImageCatalog.Cached(image);
-            command.SecurityPolicy = SecurityPolicies.ToCell(policy);
+            command.SystemImage = image is null ? null : CellCommands.Cached(image);
+            command.SecurityPolicy = CellCommands.Firewall(policy);
             command.Cpu = await poolCpu.ForAsync(pool.Name);
             if (cloudInit is not null)
             {

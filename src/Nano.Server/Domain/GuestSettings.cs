@@ -1,4 +1,5 @@
 using Nano.Contracts.Cell.V1;
+using Nano.Server.Cells;
 using Nano.Server.Data;
 
 namespace Nano.Server.Domain;
@@ -14,9 +15,9 @@ public sealed class GuestSettings(SecurityPolicyRepository policies, ImageReposi
     {
         var settings = GuestSpec.From(guest);
         settings.Cpu = await poolCpu.ForAsync(guest.Pool);
-        settings.SecurityPolicy = SecurityPolicies.ToCell(await policies.GuestPolicyAsync(guest.Id));
+        settings.SecurityPolicy = CellCommands.Firewall(await policies.GuestPolicyAsync(guest.Id));
         if (guest.SystemImage is { } imageId && await images.FindAnyAsync(imageId) is { } image)
-            settings.SystemImage = ImageCatalog.Cached(image);
+            settings.SystemImage = CellCommands.Cached(image);
         return settings;
     }
 }

@@ -136,9 +136,6 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
         return image;
     }
 
-    /// <summary>The version of an image a cell fetches into its cache.</summary>
-    public static Contracts.Cell.V1.CachedImage Cached(ImageRow image) => new() { Id = image.Id.ToString(), Sha256 = image.Sha256, Size = image.Size };
-
     /// <summary>
     /// #68/#76: files dropped into the import folder (.iso for media, .qcow2 for disks) become images named
     /// after the file and the time; records whose files vanished from the store are forgotten.

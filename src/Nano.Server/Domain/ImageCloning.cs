@@ -1,4 +1,4 @@
-using Nano.Contracts.Cell.V1;
+using Nano.Server.Cells;
 using Nano.Server.Data;
 using Nano.Server.Images;
 
@@ -11,7 +11,7 @@ namespace Nano.Server.Domain;
 /// clone fails.
 /// </summary>
 public sealed class ImageCloning(
-    ImageRepository images, ImageStore store, ImageExports exports, GuestAccess access, GuestLifecycle lifecycle, SnapshotRepository snapshots,
+    ImageRepository images, ImageStore store, ImageExports exports, GuestAccess access, CellCommands commands, SnapshotRepository snapshots,
     Operations operations)
 {
     public const string Kind = "clone_disk_image";
@@ -32,8 +32,7 @@ public sealed class ImageCloning(
             {
                 using var ticket = exports.Open();
                 await progress.ReportAsync("copying the system disk", 1);
-                await lifecycle.SendAsync(guest, new Command { ExportSystem = new ExportSystem { GuestId = guest.Id.ToString(), Ticket = ticket.Id } },
-                    cancel, percent => progress.ReportAsync("copying the system disk", Math.Clamp(percent, 1, 99)));
+                await commands.ExportSystemAsync(guest, ticket.Id, percent => progress.ReportAsync("copying the system disk", Math.Clamp(percent, 1, 99)), cancel);
                 var staged = ticket.Take() ?? throw Fail.Precondition($"guest '{guest.Name}''s cell finished without sending the disk");
                 store.Commit(staged, ImageKinds.Disk, id);
                 await images.SetContentAsync(id, progress.Id, staged.Size, staged.Sha256, staged.Sha1);

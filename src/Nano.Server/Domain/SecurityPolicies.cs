@@ -1,4 +1,4 @@
-using Nano.Contracts.Cell.V1;
+using Nano.Server.Cells;
 using Nano.Server.Data;
 
 namespace Nano.Server.Domain;
@@ -8,7 +8,7 @@ namespace Nano.Server.Domain;
 /// cell has applied it (the guest's nwfilter is replaced; running guests included), so the stored policy
 /// is the enforced one. A guest not created yet, or on a cell that is offline, cannot change its policy.
 /// </summary>
-public sealed class SecurityPolicies(SecurityPolicyRepository policies, GuestLifecycle lifecycle)
+public sealed class SecurityPolicies(SecurityPolicyRepository policies, CellCommands commands)
 {
     public static PolicyGroupFields Fields(string? name, string? description, string? owner, string? group, bool enabled, bool global,
         string? defaultAction, SessionContext session) => new(
@@ -41,24 +41,8 @@ public sealed class SecurityPolicies(SecurityPolicyRepository policies, GuestLif
     public Task ChangeGuestAsync(GuestRow guest, Func<SecurityPolicy, SecurityPolicy> edit, CancellationToken cancellationToken)
     {
         GuestLifecycle.RequireCreated(guest);
-        return policies.ChangeGuestPolicyAsync(guest.Id, edit, changed => lifecycle.SendAsync(guest, new Command
-        {
-            ApplySecurityPolicy = new ApplySecurityPolicy { GuestId = guest.Id.ToString(), Policy = ToCell(changed) },
-        }, cancellationToken));
+        return policies.ChangeGuestPolicyAsync(guest.Id, edit, changed => commands.ApplyFirewallAsync(guest, changed, cancellationToken));
     }
-
-    /// <summary>A policy as the cell protocol carries it (the NIC number is not part of it: guests have one NIC).</summary>
-    public static FirewallPolicy ToCell(SecurityPolicy policy) => new()
-    {
-        DefaultAction = policy.DefaultAction,
-        Rules =
-        {
-            policy.Rules.Select(r => new FirewallRule
-            {
-                Action = r.Action, Protocol = r.Protocol, FromAddress = r.FromAddress, ToAddress = r.ToAddress, ToPort = r.ToPort,
-            }),
-        },
-    };
 
     private static string Short(string id) => id.Length > 40 ? id[..40] : id;
 }

@@ -1,4 +1,4 @@
-using Nano.Contracts.Cell.V1;
+using Nano.Server.Cells;
 using Nano.Server.Data;
 
 namespace Nano.Server.Domain;
@@ -7,7 +7,7 @@ namespace Nano.Server.Domain;
 /// Snapshot trees of stopped guests (ROUTES.md 4.6), kept as internal qcow2 snapshots by the cell and
 /// as rows here. Creating and reverting are operations; deleting follows the upstream dependency rules.
 /// </summary>
-public sealed class Snapshots(SnapshotRepository snapshots, GuestLifecycle lifecycle, Operations operations)
+public sealed class Snapshots(SnapshotRepository snapshots, CellCommands commands, Operations operations)
 {
     public Task<IReadOnlyList<SnapshotRow>> ListAsync(GuestRow guest) => snapshots.ListAsync(guest.Id);
 
@@ -25,7 +25,7 @@ public sealed class Snapshots(SnapshotRepository snapshots, GuestLifecycle lifec
         await operations.RunAsync("create_snapshot", guest.Id.ToString(), user, async (progress, cancel) =>
         {
             await progress.ReportAsync($"snapshotting as {name}", 10);
-            await lifecycle.SendAsync(guest, new Command { CreateSnapshot = new CreateSnapshot { GuestId = guest.Id.ToString(), Name = name, Description = description } }, cancel);
+            await commands.CreateSnapshotAsync(guest, name, description, cancel);
             await snapshots.AddAsync(guest.Id, name, description);
         }, cancellationToken);
     }
@@ -37,7 +37,7 @@ public sealed class Snapshots(SnapshotRepository snapshots, GuestLifecycle lifec
         await operations.RunAsync("revert_snapshot", guest.Id.ToString(), user, async (progress, cancel) =>
         {
             await progress.ReportAsync($"reverting to {snapshot.Name}", 10);
-            await lifecycle.SendAsync(guest, new Command { RevertSnapshot = new RevertSnapshot { GuestId = guest.Id.ToString(), Name = snapshot.Name } }, cancel);
+            await commands.RevertSnapshotAsync(guest, snapshot.Name, cancel);
             await snapshots.MakeCurrentAsync(guest.Id, snapshot.Name);
         }, cancellationToken);
     }
@@ -53,7 +53,7 @@ public sealed class Snapshots(SnapshotRepository snapshots, GuestLifecycle lifec
             throw Fail.Precondition($"{children} snapshots depend on '{name}'");
         if (snapshot.IsCurrent && children == 1)
             throw Fail.Precondition($"'{name}' is current and another snapshot depends on it");
-        await lifecycle.SendAsync(guest, new Command { DeleteSnapshot = new DeleteSnapshot { GuestId = guest.Id.ToString(), Name = name } }, cancellationToken);
+        await commands.DeleteSnapshotAsync(guest, name, cancellationToken);
         await snapshots.RemoveAsync(guest.Id, snapshot);
     }
 

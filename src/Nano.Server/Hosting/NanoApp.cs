@@ -77,6 +77,7 @@ public static class NanoApp
         builder.Services.AddSingleton<ServerClock>();
         builder.Services.AddSingleton<CellStatusFeed>();
         builder.Services.AddSingleton<CellGateway>();
+        builder.Services.AddSingleton<CellCommands>();
         builder.Services.AddSingleton<CellJoined>();
         builder.Services.AddSingleton<GuestStates>();
         builder.Services.AddHostedService<CellLivenessMonitor>();

@@ -1,7 +1,7 @@
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Data;
 
-namespace Nano.Server.Domain;
+namespace Nano.Server.Cells;
 
 /// <summary>A guest's row as the settings its cell builds the domain from: the one mapping from row to domain.</summary>
 public static class GuestSpec
