@@ -11,13 +11,24 @@ public sealed record GuestDomain(bool Running, string DisplayAddress, string Cpu
         new(state?.State == DomainState.Running, state?.DisplayAddress ?? "", state?.Cpu ?? "");
 }
 
+/// <summary>What a new guest's cloud-init seed says.</summary>
+public sealed record GuestSeed(
+    string AdminName, string AdminSecret, string Hostname, bool RootEnabled, string DataPath, string Address, string Gateway, IReadOnlyList<string> Dns);
+
+/// <summary>One of a guest's files staged on the server on its way to another cell ("sys.qcow2", "1.qcow2", ..., "ci.iso").</summary>
+public sealed record StagedVolume(string Ticket, string Suffix, string Sha256, long Size);
+
+/// <summary>Where a running guest's domain is when it moves live: the source cell's libvirt URI and name; local storage copies its volumes.</summary>
+public sealed record LiveOrigin(string Uri, string Cell, bool CopyStorage);
+
 /// <summary>
-/// The commands the server sends a guest's own cell, one typed method each: the cell must be connected (else
-/// UNAVAILABLE), the message is built here, the call waits for the answer (a refusal is FAILED_PRECONDITION with the
-/// cell's reason) and what the answer says of the domain comes back as a <see cref="GuestDomain"/>. The mappings from
-/// server rows to the cell protocol live here too.
+/// Every command the server sends a cell, one typed method each. The message is built here and the call waits for the
+/// answer; a refusal is FAILED_PRECONDITION with the cell's reason. Commands for a guest's own cell first check that the
+/// cell is connected (else UNAVAILABLE, "offline"); commands for a cell chosen by the caller (creation, moves, storage)
+/// leave that to the gateway ("not connected"). What an answer says of a domain comes back as a <see cref="GuestDomain"/>;
+/// what it says of a cell's storage is recorded here. The mappings from server rows to the cell protocol live here too.
 /// </summary>
-public sealed class CellCommands(CellGateway gateway)
+public sealed class CellCommands(CellGateway gateway, GuestSettings settings, CellRepository cells)
 {
     /// <summary>Starts the guest with CPU definition <paramref name="cpu"/> (""; the domain's), booting <paramref name="media"/> this time if given.</summary>
     public Task<GuestDomain> StartAsync(GuestRow guest, string cpu, ImageRow? media, CancellationToken ct) =>
@@ -82,6 +93,117 @@ public sealed class CellCommands(CellGateway gateway)
     /// <summary>Replaces the guest's firewall (its nwfilter), running or not.</summary>
     public Task ApplyFirewallAsync(GuestRow guest, SecurityPolicy policy, CancellationToken ct) =>
         OnGuestCellAsync(guest, new Command { ApplySecurityPolicy = new ApplySecurityPolicy { GuestId = Id(guest), Policy = Firewall(policy) } }, ct);
+
+    /// <summary>
+    /// Creates the guest's volumes and domain on <paramref name="cell"/> (the system volume over <paramref name="image"/> if
+    /// given, fetched first while reporting progress), with its firewall, CPU definition and cloud-init seed.
+    /// </summary>
+    public async Task<GuestDomain> CreateAsync(string cell, GuestRow guest, string cpu, ImageRow? image, SecurityPolicy policy, GuestSeed? seed,
+        Func<int, Task>? progress, CancellationToken ct)
+    {
+        var create = GuestSpec.From(guest);
+        create.SystemImage = image is null ? null : Cached(image);
+        create.SecurityPolicy = Firewall(policy);
+        create.Cpu = cpu;
+        if (seed is not null)
+        {
+            create.CloudInit = new CloudInitSeed
+            {
+                AdminName = seed.AdminName, AdminSecret = seed.AdminSecret, Hostname = seed.Hostname, RootEnabled = seed.RootEnabled,
+                DataPath = seed.DataPath, Address = seed.Address, Gateway = seed.Gateway, Dns = { seed.Dns },
+            };
+        }
+        return GuestDomain.Of((await gateway.RunAsync(cell, new Command { CreateInstance = create }, ct, progress)).Instance);
+    }
+
+    /// <summary>Starts a guest defined on <paramref name="cell"/> in <paramref name="generation"/> with CPU definition <paramref name="cpu"/>.</summary>
+    public async Task<GuestDomain> StartOnAsync(string cell, Guid guest, long generation, string cpu, CancellationToken ct) =>
+        GuestDomain.Of((await gateway.RunAsync(cell, new Command
+        {
+            StartInstance = new StartInstance { GuestId = guest.ToString(), Generation = generation, Cpu = cpu },
+        }, ct)).Instance);
+
+    /// <summary>Undoes a creation: the cell forgets the domain and deletes the files; its refusal is not an error here.</summary>
+    public Task ForgetAsync(string cell, Guid guest) =>
+        gateway.SendAsync(cell, new Command { DeleteInstance = new DeleteInstance { GuestId = guest.ToString() } }, CancellationToken.None);
+
+    /// <summary>
+    /// A domain a cell reported when it joined that must go (<see cref="CellJoined"/>): powered off if
+    /// <paramref name="running"/>, then deleted with its files (no record), or let go keeping them (a stale copy whose files
+    /// may be the guest's on shared storage). Returns the cell's error, "" when it is gone.
+    /// </summary>
+    public async Task<string> RemoveDomainAsync(string cell, Guid guest, bool running, bool deleteFiles, CancellationToken ct)
+    {
+        var id = guest.ToString();
+        if (running)
+            await gateway.SendAsync(cell, new Command { StopInstance = new StopInstance { GuestId = id, Force = true } }, ct);
+        var removal = deleteFiles
+            ? new Command { DeleteInstance = new DeleteInstance { GuestId = id } }
+            : new Command { ReleaseInstance = new ReleaseInstance { GuestId = id, DeleteFiles = false } };
+        return (await gateway.SendAsync(cell, removal, ct)).Error;
+    }
+
+    /// <summary>Has <paramref name="cell"/> push the stopped guest's files (or only its seed) to the server under <paramref name="tickets"/>.</summary>
+    public Task ExportVolumesAsync(string cell, GuestRow guest, IReadOnlyList<string> tickets, bool seedOnly, Func<int, Task> progress, CancellationToken ct) =>
+        gateway.RunAsync(cell, new Command { ExportVolumes = new ExportVolumes { GuestId = Id(guest), Tickets = { tickets }, SeedOnly = seedOnly } }, ct, progress);
+
+    /// <summary>
+    /// Defines the guest on <paramref name="cell"/> in <paramref name="generation"/>, with its pool's CPU, its firewall and
+    /// image: over <paramref name="files"/> staged on the server, over the files the cell sees (shared storage), or moved
+    /// live from <paramref name="live"/>. <paramref name="takeOverFrom"/> names a lost cell whose stale copy in the same
+    /// libvirtd is powered off first (failover).
+    /// </summary>
+    public async Task<GuestDomain> ImportAsync(string cell, GuestRow guest, long generation, IReadOnlyList<StagedVolume> files, string takeOverFrom,
+        LiveOrigin? live, Func<int, Task>? progress, CancellationToken ct)
+    {
+        var defined = await settings.ForAsync(guest);
+        defined.Generation = generation;
+        var import = new ImportInstance
+        {
+            Settings = defined, TakeOverFrom = takeOverFrom,
+            Live = live is null ? null : new LiveSource { Uri = live.Uri, Cell = live.Cell, CopyStorage = live.CopyStorage },
+            Files = { files.Select(f => new StagedFile { Ticket = f.Ticket, Suffix = f.Suffix, Sha256 = f.Sha256, Size = f.Size }) },
+        };
+        return GuestDomain.Of((await gateway.RunAsync(cell, new Command { ImportInstance = import }, ct, progress)).Instance);
+    }
+
+    /// <summary>Has <paramref name="cell"/> let the guest go: its domain and firewall, and its files if <paramref name="deleteFiles"/>.</summary>
+    public Task ReleaseAsync(string cell, GuestRow guest, bool deleteFiles, CancellationToken ct) =>
+        gateway.RunAsync(cell, new Command { ReleaseInstance = new ReleaseInstance { GuestId = Id(guest), DeleteFiles = deleteFiles } }, ct);
+
+    /// <summary>
+    /// Has <paramref name="cell"/> use <paramref name="storage"/> (null: local storage) and records the outcome: the
+    /// attachment of a storage pool and the folders the cell reports. Returns the cell's error, "" when it attached.
+    /// </summary>
+    public async Task<string> AttachStorageAsync(string cell, StoragePoolRow? storage, CancellationToken ct)
+    {
+        var result = await gateway.SendAsync(cell, new Command
+        {
+            AttachStorage = new AttachStorage { Pool = storage?.Name ?? "", Type = storage?.Type ?? "", Host = storage?.Host ?? "", Target = storage?.Target ?? "" },
+        }, ct);
+        if (storage is not null)
+            await cells.SetAttachmentAsync(cell, storage.Name, result.Error.Length == 0, result.Error);
+        await RecordStorageAsync(cell, result);
+        return result.Error;
+    }
+
+    /// <summary>Has <paramref name="cell"/> stop using storage pool <paramref name="pool"/>; records the folders it reports.</summary>
+    public async Task DetachStorageAsync(string cell, string pool, CancellationToken ct) =>
+        await RecordStorageAsync(cell, await gateway.SendAsync(cell, new Command { DetachStorage = new DetachStorage { Pool = pool } }, ct));
+
+    /// <summary>Moves a connected cell's local storage to <paramref name="path"/>; records the folders it reports.</summary>
+    public async Task ChangeStoragePathAsync(string cell, string path, CancellationToken ct)
+    {
+        if (!gateway.IsConnected(cell))
+            throw PoolMembership.Unreachable(cell);
+        await RecordStorageAsync(cell, await gateway.RunAsync(cell, new Command { ChangeStoragePath = new ChangeStoragePath { Path = path } }, ct));
+    }
+
+    private async Task RecordStorageAsync(string cell, CommandResult result)
+    {
+        if (result.Storage is { } reported)
+            await cells.SetStorageAsync(cell, reported.Mode, [.. reported.System], [.. reported.Data]);
+    }
 
     /// <summary>An image version as a cell caches it.</summary>
     public static CachedImage Cached(ImageRow image) => new() { Id = image.Id.ToString(), Sha256 = image.Sha256, Size = image.Size };

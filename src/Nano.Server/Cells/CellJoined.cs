@@ -12,8 +12,8 @@ namespace Nano.Server.Cells;
 /// lost its mounts) and the outcome recorded for #11.
 /// </summary>
 public sealed class CellJoined(
-    CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, GuestRepository guests, CellGateway gateway,
-    ILogger<CellJoined> logger)
+    CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, GuestRepository guests,
+    CellCommands commands, ILogger<CellJoined> logger)
 {
     public async Task HandleAsync(string cellName, IReadOnlyList<DomainReport> domains, CancellationToken cancellationToken)
     {
@@ -22,25 +22,22 @@ public sealed class CellJoined(
             if (!Guid.TryParse(domain.GuestId, out var id))
                 continue;
             var row = await guests.FindAsync(id);
-            Command removal;
+            bool deleteFiles;
             if (row is null)
             {
                 logger.LogWarning("Cell {Cell} has a domain for guest {Guest}, which has no record: removing it", cellName, id);
-                removal = new Command { DeleteInstance = new DeleteInstance { GuestId = domain.GuestId } };
+                deleteFiles = true;
             }
             else if (!row.Migrating && (row.Cell != cellName || (domain.Generation != 0 && domain.Generation != row.Generation)))
             {
                 logger.LogWarning("Cell {Cell} has a stale copy of guest {Guest} (generation {Stale}), which is generation {Generation} on {Owner}: fencing it",
                     cellName, row.Name, domain.Generation, row.Generation, row.Cell);
-                removal = new Command { ReleaseInstance = new ReleaseInstance { GuestId = domain.GuestId, DeleteFiles = false } };
+                deleteFiles = false;
             }
             else
                 continue;
-            if (domain.State == DomainState.Running)
-                await gateway.SendAsync(cellName, new Command { StopInstance = new StopInstance { GuestId = domain.GuestId, Force = true } }, cancellationToken);
-            var removed = await gateway.SendAsync(cellName, removal, cancellationToken);
-            if (removed.Error.Length > 0)
-                logger.LogWarning("Cell {Cell} could not remove the domain of guest {Guest}: {Error}", cellName, id, removed.Error);
+            if (await commands.RemoveDomainAsync(cellName, id, domain.State == DomainState.Running, deleteFiles, cancellationToken) is { Length: > 0 } error)
+                logger.LogWarning("Cell {Cell} could not remove the domain of guest {Guest}: {Error}", cellName, id, error);
         }
         await RemountAsync(cellName, cancellationToken);
     }
@@ -53,14 +50,7 @@ public sealed class CellJoined(
         var storage = await storagePools.FindAsync(storageName);
         if (storage is null)
             return;
-        var result = await gateway.SendAsync(cellName, new Command
-        {
-            AttachStorage = new AttachStorage { Pool = storage.Name, Type = storage.Type, Host = storage.Host, Target = storage.Target },
-        }, cancellationToken);
-        await cells.SetAttachmentAsync(cellName, storage.Name, result.Error.Length == 0, result.Error);
-        if (result.Storage is { } reported)
-            await cells.SetStorageAsync(cellName, reported.Mode, [.. reported.System], [.. reported.Data]);
-        if (result.Error.Length > 0)
-            logger.LogWarning("Cell {Cell} could not mount storage pool {Storage}: {Error}", cellName, storage.Name, result.Error);
+        if (await commands.AttachStorageAsync(cellName, storage, cancellationToken) is { Length: > 0 } error)
+            logger.LogWarning("Cell {Cell} could not mount storage pool {Storage}: {Error}", cellName, storage.Name, error);
     }
 }

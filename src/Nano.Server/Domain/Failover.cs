@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Nano.Contracts.Cell.V1;
 using Nano.Server.Cells;
 using Nano.Server.Data;
 
@@ -10,7 +9,7 @@ namespace Nano.Server.Domain;
 /// pool's other cells in their next generation, each as an operation, without the lost cell taking part.
 /// </summary>
 public sealed class Failover(
-    GuestRepository guests, CellRepository cells, CellGateway gateway, GuestSettings guestSettings, Operations operations, ILogger<Failover> logger)
+    GuestRepository guests, CellRepository cells, CellCommands commands, PoolCpu poolCpu, Operations operations, ILogger<Failover> logger)
 {
     public const string Kind = "failover_guest";
 
@@ -72,14 +71,12 @@ public sealed class Failover(
     /// </summary>
     private async Task FailOverAsync(GuestRow guest, string lost, string target, OperationProgress progress, CancellationToken ct)
     {
-        var settings = await guestSettings.ForAsync(guest);
-        settings.Generation = guest.Generation + 1;
+        var generation = guest.Generation + 1;
         var stage = $"guest {guest.Name} from lost cell {lost} to {target}";
         await progress.ReportAsync(stage, 10);
         try
         {
-            await gateway.RunAsync(target, new Command { ImportInstance = new ImportInstance { Settings = settings, TakeOverFrom = lost } }, ct,
-                percent => progress.ReportAsync(stage, 10 + percent / 2));
+            await commands.ImportAsync(target, guest, generation, [], lost, null, percent => progress.ReportAsync(stage, 10 + percent / 2), ct);
         }
         catch
         {
@@ -88,13 +85,12 @@ public sealed class Failover(
         }
         await guests.FinishMigrationAsync(guest.Id, target);
         _retry.TryRemove(guest.Id, out _);
-        logger.LogWarning("Guest {Guest} failed over from lost cell {Lost} to {Target} (generation {Generation})", guest.Name, lost, target, settings.Generation);
+        logger.LogWarning("Guest {Guest} failed over from lost cell {Lost} to {Target} (generation {Generation})", guest.Name, lost, target, generation);
         if (guest.Running || guest.AutoStart)
         {
             await progress.ReportAsync($"starting guest {guest.Name} on {target}", 70);
-            var start = new StartInstance { GuestId = guest.Id.ToString(), Generation = settings.Generation, Cpu = settings.Cpu };
-            var started = (await gateway.RunAsync(target, new Command { StartInstance = start }, ct)).Instance;
-            await guests.SetDisplayAsync(guest.Id, started?.State == DomainState.Running, started?.DisplayAddress ?? "", started?.Cpu ?? "");
+            var started = await commands.StartOnAsync(target, guest.Id, generation, await poolCpu.ForAsync(guest.Pool), ct);
+            await guests.SetDisplayAsync(guest.Id, started.Running, started.DisplayAddress, started.Cpu);
         }
         await progress.ReportAsync("done", 100);
     }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using Nano.Contracts.Cell.V1;
 using Nano.Server.Cells;
 using Nano.Server.Data;
 
@@ -24,7 +23,7 @@ public sealed record CloudInitSettings(bool RootEnabled, string AdminName, strin
 /// </summary>
 public sealed class GuestCreation(
     GuestRepository guests, ComputePoolRepository pools, CellRepository cells, TemplateRepository templates, AddressPoolRepository addressPools,
-    ImageCatalog images, SecurityPolicies policies, CellGateway gateway, Operations operations, PoolCpu poolCpu, ILogger<GuestCreation> logger)
+    ImageCatalog images, SecurityPolicies policies, CellCommands commands, Operations operations, PoolCpu poolCpu, ILogger<GuestCreation> logger)
 {
     public const string Kind = "create_guest";
 
@@ -49,35 +48,25 @@ public sealed class GuestCreation(
         var address = "";
         await operations.StartAsync(Kind, id.ToString(), session.User, async (progress, cancel) =>
         {
-            var command = GuestSpec.From(await guests.FindAsync(id) ?? throw Fail.NotFound($"guest {id} vanished while being created"));
-            command.SystemImage = image is null ? null : CellCommands.Cached(image);
-            command.SecurityPolicy = CellCommands.Firewall(policy);
-            command.Cpu = await poolCpu.ForAsync(pool.Name);
+            var row = await guests.FindAsync(id) ?? throw Fail.NotFound($"guest {id} vanished while being created");
+            var cpu = await poolCpu.ForAsync(pool.Name);
+            GuestSeed? seed = null;
             if (cloudInit is not null)
             {
-                command.CloudInit = new CloudInitSeed
-                {
-                    AdminName = adminName, AdminSecret = adminSecret, Hostname = request.Name, RootEnabled = cloudInit.RootEnabled,
-                    DataPath = cloudInit.DataPath.Length > 0 ? cloudInit.DataPath : "/opt/data", Address = address,
-                };
-                if (pool.Network is not null && await addressPools.FindAsync(pool.Network) is { } network)
-                {
-                    command.CloudInit.Gateway = network.Gateway;
-                    command.CloudInit.Dns.AddRange(network.Dns);
-                }
+                var network = pool.Network is null ? null : await addressPools.FindAsync(pool.Network);
+                seed = new GuestSeed(adminName, adminSecret, request.Name, cloudInit.RootEnabled,
+                    cloudInit.DataPath.Length > 0 ? cloudInit.DataPath : "/opt/data", address, network?.Gateway ?? "", network?.Dns ?? []);
             }
             try
             {
                 await progress.ReportAsync(image is null ? "creating volumes and domain" : "fetching the disk image, creating volumes and domain", 20);
                 // With an image the cell may first fetch it (once per cell): a long step that reports progress.
-                var created = await gateway.RunAsync(cell.Name, new Command { CreateInstance = command }, cancel,
-                    image is null ? null : percent => progress.ReportAsync("fetching the disk image", 20 + percent * 60 / 100));
-                var state = created.Instance ?? new InstanceState();
+                var state = await commands.CreateAsync(cell.Name, row, cpu, image, policy, seed,
+                    image is null ? null : percent => progress.ReportAsync("fetching the disk image", 20 + percent * 60 / 100), cancel);
                 if (request.AutoStart)
                 {
                     await progress.ReportAsync("starting", 80);
-                    var start = new StartInstance { GuestId = id.ToString(), Generation = command.Generation, Cpu = command.Cpu };
-                    state = (await gateway.RunAsync(cell.Name, new Command { StartInstance = start }, cancel)).Instance ?? new InstanceState();
+                    state = await commands.StartOnAsync(cell.Name, id, row.Generation, cpu, cancel);
                 }
                 await guests.MarkCreatedAsync(id, running: request.AutoStart, state.DisplayAddress, state.Cpu);
                 await progress.ReportAsync("created", 100);
@@ -96,7 +85,7 @@ public sealed class GuestCreation(
     {
         try
         {
-            await gateway.SendAsync(cell, new Command { DeleteInstance = new DeleteInstance { GuestId = id.ToString() } }, CancellationToken.None);
+            await commands.ForgetAsync(cell, id);
         }
         catch (Exception e)
         {

@@ -1,4 +1,3 @@
-using Nano.Contracts.Cell.V1;
 using Nano.Server.Cells;
 using Nano.Server.Data;
 using Nano.Server.Images;
@@ -14,7 +13,7 @@ namespace Nano.Server.Domain;
 /// target's partial copy is removed); the others go on. Every move counts the guest's generation up.
 /// </summary>
 public sealed class Migrations(
-    GuestRepository guests, ComputePoolRepository pools, CellRepository cells, CellGateway gateway, GuestSettings guestSettings, ImageExports exports,
+    GuestRepository guests, ComputePoolRepository pools, CellRepository cells, CellGateway gateway, CellCommands commands, ImageExports exports,
     Operations operations, ILogger<Migrations> logger)
 {
     public const string Kind = "migrate_guests";
@@ -92,9 +91,6 @@ public sealed class Migrations(
         });
     }
 
-    private static Command Release(GuestRow guest, bool deleteFiles) =>
-        new() { ReleaseInstance = new ReleaseInstance { GuestId = guest.Id.ToString(), DeleteFiles = deleteFiles } };
-
     /// <summary>Why a running guest cannot move live from <paramref name="source"/> to <paramref name="target"/>; null when it can.</summary>
     private static string? LiveRefusal(GuestRow guest, CellRow source, CellRow target) =>
         guest.MediaSource is not null ? $"guest '{guest.Name}' is running with media in its CD-ROM drive: eject it first"
@@ -112,17 +108,13 @@ public sealed class Migrations(
     {
         if (LiveRefusal(guest, source, target) is { } refusal)
             throw Fail.Precondition(refusal);
-        var settings = await guestSettings.ForAsync(guest);
-        settings.Generation = guest.Generation + 1;
-        var import = new ImportInstance { Settings = settings, Live = new LiveSource { Uri = source.MigrationUri, Cell = source.Name, CopyStorage = !shared } };
         var tickets = new List<ImageExports.Ticket>();
         try
         {
-            if (!shared)
-                import.Files.AddRange(await StageAsync(guest, source.Name, ["ci.iso"], tickets, _ => Task.CompletedTask, ct));
-            var moved = await gateway.RunAsync(target.Name, new Command { ImportInstance = import }, ct, progress);
-            var running = moved.Instance?.State == DomainState.Running;
-            await guests.FinishMigrationAsync(guest.Id, target.Name, running, running ? moved.Instance!.DisplayAddress : "");
+            var files = shared ? [] : await StageAsync(guest, source.Name, ["ci.iso"], tickets, _ => Task.CompletedTask, ct);
+            var moved = await commands.ImportAsync(target.Name, guest, guest.Generation + 1, files, "", new LiveOrigin(source.MigrationUri, source.Name, !shared),
+                progress, ct);
+            await guests.FinishMigrationAsync(guest.Id, target.Name, moved.Running, moved.Running ? moved.DisplayAddress : "");
         }
         finally
         {
@@ -131,7 +123,7 @@ public sealed class Migrations(
         }
         try
         {
-            await gateway.RunAsync(source.Name, Release(guest, deleteFiles: !shared), ct);
+            await commands.ReleaseAsync(source.Name, guest, deleteFiles: !shared, ct);
         }
         catch (Exception e)
         {
@@ -144,49 +136,44 @@ public sealed class Migrations(
     /// volumes, cloud-init seed; the seed alone while it runs) to the server, each under a ticket added to
     /// <paramref name="tickets"/>; returns the files that came (a guest may have no seed).
     /// </summary>
-    private async Task<List<StagedFile>> StageAsync(GuestRow guest, string source, IReadOnlyList<string> suffixes, List<ImageExports.Ticket> tickets,
+    private async Task<List<StagedVolume>> StageAsync(GuestRow guest, string source, IReadOnlyList<string> suffixes, List<ImageExports.Ticket> tickets,
         Func<int, Task> progress, CancellationToken ct)
     {
         var opened = suffixes.Select(_ => exports.Open()).ToList();
         tickets.AddRange(opened);
-        var export = new ExportVolumes { GuestId = guest.Id.ToString(), Tickets = { opened.Select(t => t.Id) }, SeedOnly = suffixes is ["ci.iso"] };
-        await gateway.RunAsync(source, new Command { ExportVolumes = export }, ct, progress);
-        return [.. opened.Select((ticket, f) => ticket.Peek() is { } staged
-            ? new StagedFile { Ticket = ticket.Id, Suffix = suffixes[f], Sha256 = staged.Sha256, Size = staged.Size }
-            : null).OfType<StagedFile>()];
+        await commands.ExportVolumesAsync(source, guest, [.. opened.Select(t => t.Id)], seedOnly: suffixes is ["ci.iso"], progress, ct);
+        return [.. opened.Select((ticket, f) => ticket.Peek() is { } staged ? new StagedVolume(ticket.Id, suffixes[f], staged.Sha256, staged.Size) : null)
+            .OfType<StagedVolume>()];
     }
 
     /// <summary>One guest: files (local storage) or only its definition (shared storage) to the target, then the source lets go.</summary>
     private async Task MoveAsync(GuestRow guest, string source, string target, bool shared, Func<int, Task> progress, CancellationToken ct)
     {
-        var settings = await guestSettings.ForAsync(guest);
-        // The target defines the guest's next generation; a take-back keeps the current one.
-        var moved = settings.Clone();
-        moved.Generation = guest.Generation + 1;
-        var import = new ImportInstance { Settings = moved };
         var tickets = new List<ImageExports.Ticket>();
         try
         {
+            List<StagedVolume> files = [];
             if (!shared)
             {
                 // System volume, data volumes, then the cloud-init seed if the guest has one.
                 var suffixes = guest.Disks.Select((_, d) => d == 0 ? "sys.qcow2" : $"{d}.qcow2").Append("ci.iso").ToList();
-                import.Files.AddRange(await StageAsync(guest, source, suffixes, tickets, percent => progress(percent / 2), ct));
-                if (import.Files.Count < guest.Disks.Length)
-                    throw Fail.Precondition($"cell '{source}' sent {import.Files.Count} of the guest's {guest.Disks.Length} volumes");
+                files = await StageAsync(guest, source, suffixes, tickets, percent => progress(percent / 2), ct);
+                if (files.Count < guest.Disks.Length)
+                    throw Fail.Precondition($"cell '{source}' sent {files.Count} of the guest's {guest.Disks.Length} volumes");
             }
             // The source lets go of the domain first: cells may share one libvirtd, where the names would clash.
-            await gateway.RunAsync(source, Release(guest, deleteFiles: false), ct);
+            await commands.ReleaseAsync(source, guest, deleteFiles: false, ct);
             try
             {
-                await gateway.RunAsync(target, new Command { ImportInstance = import }, ct, percent => progress(50 + percent / 2));
+                // The target defines the guest's next generation; a take-back keeps the current one.
+                await commands.ImportAsync(target, guest, guest.Generation + 1, files, "", null, percent => progress(50 + percent / 2), ct);
             }
             catch
             {
                 // The target cleaned up after itself; the source takes the guest back over its own files.
                 try
                 {
-                    await gateway.RunAsync(source, new Command { ImportInstance = new ImportInstance { Settings = settings } }, CancellationToken.None);
+                    await commands.ImportAsync(source, guest, guest.Generation, [], "", null, null, CancellationToken.None);
                 }
                 catch (Exception e)
                 {
@@ -198,7 +185,7 @@ public sealed class Migrations(
             {
                 try
                 {
-                    await gateway.RunAsync(source, Release(guest, deleteFiles: true), ct);
+                    await commands.ReleaseAsync(source, guest, deleteFiles: true, ct);
                 }
                 catch (Exception e)
                 {

@@ -1,4 +1,3 @@
-using Nano.Contracts.Cell.V1;
 using Nano.Server.Cells;
 using Nano.Server.Data;
 
@@ -8,7 +7,7 @@ namespace Nano.Server.Domain;
 /// Attaching cells to compute pools and taking them out: the pool's storage is pushed to the cell,
 /// which must confirm within the command timeout; a failure undoes the attach.
 /// </summary>
-public sealed class PoolMembership(CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, CellGateway gateway)
+public sealed class PoolMembership(CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, CellGateway gateway, CellCommands commands)
 {
     public async Task AttachAsync(string poolName, string cellName, CancellationToken cancellationToken)
     {
@@ -25,20 +24,8 @@ public sealed class PoolMembership(CellRepository cells, ComputePoolRepository p
         try
         {
             var storage = pool.Storage is null ? null : await storagePools.FindAsync(pool.Storage);
-            var command = new AttachStorage
-            {
-                Pool = storage?.Name ?? "",
-                Type = storage?.Type ?? "",
-                Host = storage?.Host ?? "",
-                Target = storage?.Target ?? "",
-            };
-            var result = await gateway.SendAsync(cellName, new Command { AttachStorage = command }, cancellationToken);
-            if (storage is not null)
-                await cells.SetAttachmentAsync(cellName, storage.Name, result.Error.Length == 0, result.Error);
-            if (result.Error.Length > 0)
-                throw Fail.Precondition($"cell '{cellName}' could not attach the storage of '{poolName}': {result.Error}");
-            if (result.Storage is { } reported)
-                await cells.SetStorageAsync(cellName, reported.Mode, [.. reported.System], [.. reported.Data]);
+            if (await commands.AttachStorageAsync(cellName, storage, cancellationToken) is { Length: > 0 } error)
+                throw Fail.Precondition($"cell '{cellName}' could not attach the storage of '{poolName}': {error}");
         }
         catch
         {
@@ -53,11 +40,7 @@ public sealed class PoolMembership(CellRepository cells, ComputePoolRepository p
         var pool = await pools.FindAsync(poolName) ?? throw Fail.NotFound($"compute pool '{poolName}' not found");
         await cells.DetachAsync(cellName, poolName);
         if (pool.Storage is not null && gateway.IsConnected(cellName))
-        {
-            var result = await gateway.SendAsync(cellName, new Command { DetachStorage = new DetachStorage { Pool = pool.Storage } }, cancellationToken);
-            if (result.Storage is { } reported)
-                await cells.SetStorageAsync(cellName, reported.Mode, [.. reported.System], [.. reported.Data]);
-        }
+            await commands.DetachStorageAsync(cellName, pool.Storage, cancellationToken);
     }
 
     public static Grpc.Core.RpcException Unreachable(string cell) =>

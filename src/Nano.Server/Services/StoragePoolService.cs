@@ -1,5 +1,4 @@
 using Grpc.Core;
-using Nano.Contracts.Cell.V1;
 using Nano.Contracts.V1;
 using Nano.Server.Cells;
 using Nano.Server.Data;
@@ -8,7 +7,7 @@ using Nano.Server.Domain;
 namespace Nano.Server.Services;
 
 /// <summary>Storage pools (#12-#16) and the storage folders of cells (#22-#23).</summary>
-public sealed class StoragePoolService(StoragePoolRepository storagePools, CellRepository cells, CellGateway gateway)
+public sealed class StoragePoolService(StoragePoolRepository storagePools, CellRepository cells, CellCommands commands)
     : Contracts.V1.StoragePoolService.StoragePoolServiceBase
 {
     public override async Task<ListStoragePoolsResponse> ListStoragePools(ListStoragePoolsRequest request, ServerCallContext context) =>
@@ -57,11 +56,7 @@ public sealed class StoragePoolService(StoragePoolRepository storagePools, CellR
             throw Fail.Precondition($"cell '{cell.Name}' uses {cell.StorageMode} storage; only a local storage path can change");
         if (cell.SystemPaths.FirstOrDefault() == path)
             throw Fail.Precondition($"'{path}' is already the default storage path of '{cell.Name}'");
-        if (!gateway.IsConnected(cell.Name))
-            throw PoolMembership.Unreachable(cell.Name);
-        var result = await gateway.RunAsync(cell.Name, new Command { ChangeStoragePath = new ChangeStoragePath { Path = path } }, context.CancellationToken);
-        if (result.Storage is { } reported)
-            await cells.SetStorageAsync(cell.Name, reported.Mode, [.. reported.System], [.. reported.Data]);
+        await commands.ChangeStoragePathAsync(cell.Name, path, context.CancellationToken);
         return new ModifyCellStoragesResponse();
     }
 

@@ -1,8 +1,8 @@
 using Nano.Contracts.Cell.V1;
-using Nano.Server.Cells;
 using Nano.Server.Data;
+using Nano.Server.Domain;
 
-namespace Nano.Server.Domain;
+namespace Nano.Server.Cells;
 
 /// <summary>What a cell needs to define an existing guest elsewhere (a migration, a failover).</summary>
 public sealed class GuestSettings(SecurityPolicyRepository policies, ImageRepository images, PoolCpu poolCpu)
