@@ -154,15 +154,7 @@ public sealed class CellOnKvmTests : IAsyncLifetime
     private async Task<System.Text.Json.Nodes.JsonNode> CellStatusAsync() =>
         (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!;
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + Join;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 60 s");
-            await Task.Delay(200);
-        }
-    }
+    private static Task WaitForAsync(Func<Task<bool>> condition) => Wait.ForAsync(condition, Join, TimeSpan.FromMilliseconds(200));
 
     private static long MemTotal() =>
         long.Parse(File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal))

@@ -847,13 +847,5 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         return json["virtual-size"]!.GetValue<long>();
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + Patience;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 90 s");
-            await Task.Delay(250);
-        }
-    }
+    private static Task WaitForAsync(Func<Task<bool>> condition) => Wait.ForAsync(condition, Patience, TimeSpan.FromMilliseconds(250));
 }

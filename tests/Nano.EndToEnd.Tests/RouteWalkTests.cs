@@ -406,13 +406,5 @@ public sealed class RouteWalkTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.True(process.ExitCode == 0, $"{program}: {errors}");
     }
 
-    private static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met within 90 s");
-            await Task.Delay(250);
-        }
-    }
+    private static Task WaitForAsync(Func<Task<bool>> condition) => Wait.ForAsync(condition, TimeSpan.FromSeconds(90), TimeSpan.FromMilliseconds(250));
 }

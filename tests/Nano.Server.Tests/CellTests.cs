@@ -108,7 +108,7 @@ public sealed class CellTests(ZoneServer fixture) : IClassFixture<ZoneServer>
 
         await using var back = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_remount"));
         back.Answer = c => new CommandResult { Id = c.Id, Error = "mount.nfs: access denied" };
-        await WaitForAsync(async () => (await CellAsync("p_remount", "c_remount"))["storage"]!.ToJsonString() ==
+        await Wait.ForAsync(async () => (await CellAsync("p_remount", "c_remount"))["storage"]!.ToJsonString() ==
             """[{"name":"s_remount","attached":false,"error":"mount.nfs: access denied"}]""");
         Assert.Equal("s_remount", Assert.Single(back.Commands).AttachStorage.Pool);
     }
@@ -155,7 +155,7 @@ public sealed class CellTests(ZoneServer fixture) : IClassFixture<ZoneServer>
 
         // The agent stops talking (no heartbeats): offline after the 3 s liveness timeout.
         var silentSince = DateTime.UtcNow;
-        await WaitForAsync(async () => (await CellAsync("p_silent", "c_silent"))["alive"]!.GetValue<bool>() == false);
+        await Wait.ForAsync(async () => (await CellAsync("p_silent", "c_silent"))["alive"]!.GetValue<bool>() == false);
         Assert.True(DateTime.UtcNow - silentSince >= TimeSpan.FromSeconds(2), "offline before the liveness timeout");
         var status = await Rest.GetAsync("/api/v1/compute_pool_status/p_silent", Admin);
         Assert.Equal("[1,0]", status.Data!["cells"]!.ToJsonString());
@@ -182,14 +182,4 @@ public sealed class CellTests(ZoneServer fixture) : IClassFixture<ZoneServer>
 
     private async Task<System.Text.Json.Nodes.JsonNode> CellAsync(string pool, string cell) =>
         (await Rest.GetAsync($"/api/v1/compute_pool_cells/{pool}/{cell}", Admin)).Data!;
-
-    internal static async Task WaitForAsync(Func<Task<bool>> condition)
-    {
-        var deadline = DateTime.UtcNow + TestServer.Deadline;
-        while (!await condition())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "condition not met before the deadline");
-            await Task.Delay(100);
-        }
-    }
 }

@@ -137,7 +137,7 @@ public sealed class CpuTests(ZoneServer fixture) : IClassFixture<ZoneServer>, IA
         Assert.Equal("Skylake-Client", StartOf(id, source).Cpu);
         var started = await Rest.PostAsync("/api/v1/migrations/", migrate, Admin);
         Assert.Equal(0, started.ErrorCode);
-        await CellTests.WaitForAsync(() => Task.FromResult(target.Commands.Any(c => c.ImportInstance?.Settings.GuestId == id)));
+        await Wait.ForAsync(() => Task.FromResult(target.Commands.Any(c => c.ImportInstance?.Settings.GuestId == id)));
         Assert.NotNull(target.Commands.Single(c => c.ImportInstance?.Settings.GuestId == id).ImportInstance.Live);
     }
 
@@ -188,7 +188,7 @@ public sealed class CpuTests(ZoneServer fixture) : IClassFixture<ZoneServer>, IA
         var created = await Rest.PostAsync("/api/v1/guests/", Guest(pool, name, autoStart: autoStart), Admin);
         Assert.True(created.ErrorCode == 0, created.Message);
         var id = created.Data!["id"]!.GetValue<string>();
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data?["created"]?.GetValue<bool>() == true);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data?["created"]?.GetValue<bool>() == true);
         return id;
     }
 }

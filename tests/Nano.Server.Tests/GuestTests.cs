@@ -28,7 +28,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
         _agent.Answer = Answer;
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/{Pool}/cg_{_suffix}", null, Admin)).ErrorCode);
         await _agent.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/cg_{_suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/cg_{_suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
     }
 
     public async Task DisposeAsync() => await _agent.DisposeAsync();
@@ -77,7 +77,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
         var gate = new TaskCompletionSource();
         _agent.HoldAnswers(c => c.CreateInstance is not null, gate.Task, Answer);
         var id = (await Rest.PostAsync("/api/v1/guests/", Body("slow"), Admin)).Data!["id"]!.GetValue<string>();
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["progress"]!.GetValue<int>() == 20);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["progress"]!.GetValue<int>() == 20);
         var pending = await Rest.GetAsync($"/api/v1/guests/{id}", Admin);
         Assert.Equal(HttpStatusCode.Created, pending.Status);
         Assert.False(pending.Data!["created"]!.GetValue<bool>());
@@ -91,7 +91,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     {
         _agent.Answer = c => c.CreateInstance is not null ? new CommandResult { Id = c.Id, Error = "qemu-img failed: No space left on device" } : Answer(c);
         var id = (await Rest.PostAsync("/api/v1/guests/", Body("doomed"), Admin)).Data!["id"]!.GetValue<string>();
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).ErrorCode != 201 && await GuestRowsAsync(id) == 0);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).ErrorCode != 201 && await GuestRowsAsync(id) == 0);
 
         Assert.Single(_agent.Commands, c => c.DeleteInstance?.GuestId == id);
         Assert.Equal(0, await AllocationsAsync(id));
@@ -240,7 +240,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
         var gate = new TaskCompletionSource();
         _agent.HoldAnswers(c => c.SetGuestPassword is not null, gate.Task, Answer);
         var change = Rest.PutAsync($"/api/v1/guests/{id}/auth", new { password = "Busy-pass1" }, Admin);
-        await CellTests.WaitForAsync(() => Task.FromResult(_agent.Commands.Any(c => c.SetGuestPassword?.GuestId == id)));
+        await Wait.ForAsync(() => Task.FromResult(_agent.Commands.Any(c => c.SetGuestPassword?.GuestId == id)));
         await _agent.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, Guests = { new GuestMetrics { GuestId = id, CpuUsage = 5 } } });
         await _agent.SendAsync(new ConnectRequest { DomainEvent = new DomainEvent { GuestId = id, Kind = DomainEventKind.Resumed } });
         gate.SetResult();
@@ -484,7 +484,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     private async Task<System.Text.Json.Nodes.JsonArray> WaitBatchAsync(string kind, string id)
     {
         RestAnswer answer = null!;
-        await CellTests.WaitForAsync(async () =>
+        await Wait.ForAsync(async () =>
         {
             answer = await Rest.GetAsync($"/api/v1/batch/{kind}/{id}", Admin);
             return answer.Status == System.Net.HttpStatusCode.OK;
@@ -528,7 +528,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     private async Task<System.Text.Json.Nodes.JsonNode> WaitCreatedAsync(string id)
     {
         RestAnswer answer = null!;
-        await CellTests.WaitForAsync(async () =>
+        await Wait.ForAsync(async () =>
         {
             answer = await Rest.GetAsync($"/api/v1/guests/{id}", Admin);
             return answer.ErrorCode == 0 && answer.Data!["created"]!.GetValue<bool>();
@@ -540,7 +540,7 @@ public sealed class GuestTests(ZoneServer fixture) : IClassFixture<ZoneServer>, 
     private async Task<RestAnswer> WaitForFailureAsync(string id)
     {
         RestAnswer answer = null!;
-        await CellTests.WaitForAsync(async () =>
+        await Wait.ForAsync(async () =>
         {
             answer = await Rest.GetAsync($"/api/v1/guests/{id}", Admin);
             return answer.ErrorCode != 0;

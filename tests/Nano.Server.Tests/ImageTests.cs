@@ -92,7 +92,7 @@ public sealed class ImageTests(InitializedServer fixture) : ApiTest(fixture)
             await Task.Delay(300);
         }
 
-        await CellTests.WaitForAsync(async () => (await Rest.PutAsync($"/api/v1/media_images/{id}", new { description = "after" }, Admin)).ErrorCode == 0);
+        await Wait.ForAsync(async () => (await Rest.PutAsync($"/api/v1/media_images/{id}", new { description = "after" }, Admin)).ErrorCode == 0);
         var detail = await Rest.GetAsync($"/api/v1/media_images/{id}", Admin);
         Assert.Equal($"{first.Length}|after", $"{detail.Data!["size"]}|{detail.Data!["description"]}");
         using var download = await GetAsync($"/api/v1/media_image_files/{id}");

@@ -65,8 +65,8 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         _a.Answer = Answer;
         var again = (await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellB, target_cell = CellA, instances = new[] { second } }, Admin))
             .Data!["id"]!.GetValue<string>();
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{second}", Admin)).Data!["cell"]!.GetValue<string>() == CellA);
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync("/api/v1/migrations/", Admin)).Data!.AsArray()
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{second}", Admin)).Data!["cell"]!.GetValue<string>() == CellA);
+        await Wait.ForAsync(async () => (await Rest.GetAsync("/api/v1/migrations/", Admin)).Data!.AsArray()
             .Any(m => m!["id"]!.GetValue<string>() == again && m["finished"]!.GetValue<bool>()));
         Assert.DoesNotContain(again, (await Rest.GetAsync("/api/v1/migrations/", Admin)).Text);
         JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/migrations/{again}", Admin));
@@ -79,7 +79,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         var gate = new TaskCompletionSource();
         _b.HoldAnswers(c => c.ImportInstance is not null, gate.Task, Answer);
         var started = await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB }, Admin);
-        await CellTests.WaitForAsync(() => Task.FromResult(_b.Commands.Any(c => c.ImportInstance?.Settings.GuestId == id)));
+        await Wait.ForAsync(() => Task.FromResult(_b.Commands.Any(c => c.ImportInstance?.Settings.GuestId == id)));
         var refused = await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin);
         JsonAssert.Failure(412, refused);
         Assert.Contains("being migrated", refused.Message);
@@ -145,12 +145,12 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
 
         var alive = _b.KeepAlive();
         await _a.DisposeAsync(); // the agent dies with its stream
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>() == CellB);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>() == CellB);
         var import = _b.Commands.Single(c => c.ImportInstance?.Settings.GuestId == id).ImportInstance;
         Assert.Equal(CellA, import.TakeOverFrom);
         Assert.Empty(import.Files); // shared storage: only the definition
         Assert.Equal(2, import.Settings.Generation);
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["running"]!.GetValue<bool>());
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["running"]!.GetValue<bool>());
         Assert.Equal(2, _b.Commands.Single(c => c.StartInstance?.GuestId == id).StartInstance.Generation);
         var cellA = (await Rest.GetAsync($"/api/v1/compute_pool_cells/{Pool}", Admin)).Data!.AsArray().Single(c => c!["name"]!.GetValue<string>() == CellA)!;
         Assert.False(cellA["enabled"]!.GetValue<bool>()); // disabled until an administrator enables it again
@@ -161,7 +161,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         hello.Domains.Add(new DomainReport { GuestId = id, Uuid = id, Name = id, State = DomainState.Running, Generation = 1 });
         _a = await TestAgent.ConnectAsync(fixture.Server.Channel, hello);
         _a.Answer = Answer;
-        await CellTests.WaitForAsync(() => Task.FromResult(_a.Commands.Any(c => c.ReleaseInstance?.GuestId == id)));
+        await Wait.ForAsync(() => Task.FromResult(_a.Commands.Any(c => c.ReleaseInstance?.GuestId == id)));
         Assert.True(_a.Commands.Single(c => c.StopInstance?.GuestId == id).StopInstance.Force);
         Assert.False(_a.Commands.Single(c => c.ReleaseInstance?.GuestId == id).ReleaseInstance.DeleteFiles);
         Assert.Equal(CellB, (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>());
@@ -188,7 +188,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         await using var alive = _b.KeepAlive();
         await _a.GoodbyeAsync("maintenance");
         await _a.DisposeAsync();
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["lost"]?.GetValue<bool>() == true);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["lost"]?.GetValue<bool>() == true);
         await Task.Delay(TimeSpan.FromSeconds(4)); // twice the grace period
         Assert.Equal(CellA, (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>());
         Assert.DoesNotContain(_b.Commands, c => c.ImportInstance is not null);
@@ -196,7 +196,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         // Back, then gone without a goodbye: now it fails over.
         _a = await JoinAsync(CellA);
         await _a.DisposeAsync();
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>() == CellB);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>() == CellB);
         _a = await JoinAsync(CellA);
         Assert.Equal(0, (await Rest.PutAsync($"/api/v1/compute_pool_cells/{Pool}/{CellA}", new { enable = true }, Admin)).ErrorCode);
     }
@@ -213,7 +213,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin)).ErrorCode);
         JsonAssert.Failure(412, await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB }, Admin)); // running
         await _b.DisposeAsync();
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/{CellB}", Admin)).Data!["alive"]!.GetValue<bool>() == false);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/{CellB}", Admin)).Data!["alive"]!.GetValue<bool>() == false);
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, Admin)).ErrorCode);
         JsonAssert.Failure(503, await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB }, Admin));
         Assert.Equal(CellA, (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>());
@@ -235,10 +235,10 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
     private async Task<string> GuestOnAsync(string name)
     {
         await _b.MetricsAsync(new MetricsSample { AvailableMemory = 0, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/{CellB}", Admin)).Data!["available_memory"]!.GetValue<long>() == 0);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/{CellB}", Admin)).Data!["available_memory"]!.GetValue<long>() == 0);
         var id = (await Rest.PostAsync("/api/v1/guests/", new { name, pool = Pool, template = "0qodbfbd15imbt3g0004", cores = 1, memory = 256 * MiB, disks = new[] { 1024 * MiB } }, Admin))
             .Data!["id"]!.GetValue<string>();
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data?["created"]?.GetValue<bool>() == true);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data?["created"]?.GetValue<bool>() == true);
         Assert.Equal(CellA, (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["cell"]!.GetValue<string>());
         await _b.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
         return id;
@@ -247,7 +247,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
     private async Task<RestAnswer> WaitAsync(string migration)
     {
         RestAnswer answer = null!;
-        await CellTests.WaitForAsync(async () => (answer = await Rest.GetAsync($"/api/v1/migrations/{migration}", Admin)).Data!["finished"]!.GetValue<bool>());
+        await Wait.ForAsync(async () => (answer = await Rest.GetAsync($"/api/v1/migrations/{migration}", Admin)).Data!["finished"]!.GetValue<bool>());
         return answer;
     }
 

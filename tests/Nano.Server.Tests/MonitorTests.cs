@@ -35,10 +35,10 @@ public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         };
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/pm_{_suffix}/cm_{_suffix}", null, Admin)).ErrorCode);
         await _agent.MetricsAsync(new MetricsSample { AvailableMemory = 8L << 30, AvailableDisk = 100L << 30 });
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/cm_{_suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/cm_{_suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
         _guest = (await Rest.PostAsync("/api/v1/guests/", new { name = "console", pool = $"pm_{_suffix}", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 1L << 28, disks = new[] { 1L << 30 } }, Admin))
             .Data!["id"]!.GetValue<string>();
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{_guest}", Admin)).Data?["created"]?.GetValue<bool>() == true);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{_guest}", Admin)).Data?["created"]?.GetValue<bool>() == true);
     }
 
     public async Task DisposeAsync()

@@ -67,10 +67,10 @@ public sealed class OperationTests(InitializedServer fixture) : ApiTest(fixture)
                 throw;
             }
         });
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/operations/{id}", Admin)).Data!["state"]!.GetValue<string>() == "running");
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/operations/{id}", Admin)).Data!["state"]!.GetValue<string>() == "running");
         JsonAssert.Success("\"\"", await Rest.DeleteAsync($"/api/v1/operations/{id}", null, Admin));
         await undone.Task.WaitAsync(TestServer.Deadline);
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/operations/{id}", Admin)).Data!["state"]!.GetValue<string>() == "cancelled");
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/operations/{id}", Admin)).Data!["state"]!.GetValue<string>() == "cancelled");
         JsonAssert.Failure(412, await Rest.DeleteAsync($"/api/v1/operations/{id}", null, Admin));
     }
 
@@ -79,7 +79,7 @@ public sealed class OperationTests(InitializedServer fixture) : ApiTest(fixture)
     {
         var id = await Operations.StartAsync("test_fail", "t", "admin", (_, _) =>
             throw new RpcException(new Status(StatusCode.Unavailable, "cell 'x' did not answer within 10 s")));
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/operations/{id}", Admin)).Data!["finished"]!.GetValue<bool>());
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/operations/{id}", Admin)).Data!["finished"]!.GetValue<bool>());
         var failed = await Rest.GetAsync($"/api/v1/operations/{id}", Admin);
         Assert.Equal("failed", failed.Data!["state"]!.GetValue<string>());
         Assert.Equal("cell 'x' did not answer within 10 s", failed.Data!["error"]!.GetValue<string>());

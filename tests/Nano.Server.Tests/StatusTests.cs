@@ -22,7 +22,7 @@ public sealed class StatusTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pool_cells/p_stats/c_stats2", null, Admin)).ErrorCode);
         await one.MetricsAsync(Sample(cpu: 50, memory: 1000, disk: 100));
         await two.MetricsAsync(Sample(cpu: 10.5, memory: 3000, disk: 300));
-        await CellTests.WaitForAsync(async () => (await Rest.GetAsync("/api/v1/compute_pool_status/p_stats", Admin)).Data!["available_memory"]!.GetValue<long>() == 4000);
+        await Wait.ForAsync(async () => (await Rest.GetAsync("/api/v1/compute_pool_status/p_stats", Admin)).Data!["available_memory"]!.GetValue<long>() == 4000);
 
         // CPU is weighted by cores: (50*4 + 10.5*12) / 16 = 20.375, rounded to 20.38.
         JsonAssert.Success("""
@@ -89,7 +89,7 @@ public sealed class StatusTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         Assert.Equal("[1,1,0,0]", (await Rest.GetAsync("/api/v1/compute_cell_status/c_guests", Admin)).Data!["instances"]!.ToJsonString());
         Assert.Equal("[1,1,0,0]", (await Rest.GetAsync("/api/v1/compute_pool_status/p_guests", Admin)).Data!["instances"]!.ToJsonString());
         await agent.DisposeAsync();
-        await CellTests.WaitForAsync(async () =>
+        await Wait.ForAsync(async () =>
             (await Rest.GetAsync("/api/v1/compute_cell_status/c_guests", Admin)).Data!["instances"]!.ToJsonString() == "[0,0,2,0]");
         Assert.True((await Rest.GetAsync("/api/v1/instance_status/p_guests", Admin)).Data![2]!["lost"]!.GetValue<bool>());
     }
@@ -116,13 +116,13 @@ public sealed class StatusTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         await using var agent = await TestAgent.ConnectAsync(fixture.Server.Channel, hello);
         Assert.Equal("a:True b:False", await RunningAsync());
         // The domain of a guest without a record is stopped and removed: no VM lives without a row.
-        await CellTests.WaitForAsync(() => Task.FromResult(agent.Commands.Any(c => c.DeleteInstance?.GuestId == "00000000-0000-0000-0000-0000000000ff")));
+        await Wait.ForAsync(() => Task.FromResult(agent.Commands.Any(c => c.DeleteInstance?.GuestId == "00000000-0000-0000-0000-0000000000ff")));
         Assert.True(agent.Commands.Single(c => c.StopInstance is not null).StopInstance is { GuestId: "00000000-0000-0000-0000-0000000000ff", Force: true });
         Assert.DoesNotContain(agent.Commands, c => c.DeleteInstance?.GuestId == "00000000-0000-0000-0000-0000000000a1");
 
         await agent.SendAsync(new ConnectRequest { DomainEvent = new DomainEvent { GuestId = "00000000-0000-0000-0000-0000000000a1", Kind = DomainEventKind.Stopped } });
         await agent.SendAsync(new ConnectRequest { DomainEvent = new DomainEvent { GuestId = "00000000-0000-0000-0000-0000000000b2", Kind = DomainEventKind.Started } });
-        await CellTests.WaitForAsync(async () => await RunningAsync() == "a:False b:True");
+        await Wait.ForAsync(async () => await RunningAsync() == "a:False b:True");
         Assert.Equal(2, (await Rest.GetAsync("/api/v1/instance_status/p_recon", Admin)).Data!.AsArray().Count);
     }
 

@@ -228,7 +228,7 @@ public sealed class CellGateway(
             throw new RpcException(new Status(StatusCode.FailedPrecondition,
                 $"agent protocol version {hello.ProtocolVersion} is not supported: this server speaks version {ProtocolVersion}"));
         }
-        ZoneRules.Name("cell", hello.Name);
+        InputRules.Name("cell", hello.Name);
         if (hello.Cpus.Any(cpu => !CpuRules.IsDefinition(cpu)) || hello.Cpus.Count > 256 || hello.CpuSignature.Length > 64)
             throw new RpcException(new Status(StatusCode.InvalidArgument, "the cell's CPU definitions are not plain model names"));
         if (!Ipv4.TryParse(hello.Address, out _))

@@ -65,6 +65,18 @@ public static class AccessRules
         throw new InvalidOperationException($"no access rule for {method.Path}");
     }
 
+    /// <summary>
+    /// A user administrator (one of its roles carries the user menu) sees everyone's guests, images, operations and
+    /// sessions, and may act on them: the one place of that rule.
+    /// </summary>
+    public static bool SeesEverything(SessionContext session) => session.Menu.Contains(UserMenu, StringComparer.Ordinal);
+
+    /// <summary>Whether the session may see what <paramref name="owner"/> owns: its own, or anything as a user administrator.</summary>
+    public static bool MaySee(SessionContext session, string owner) => owner == session.User || SeesEverything(session);
+
+    /// <summary>The owner a listing is limited to: none (null) for a user administrator, else the session's user.</summary>
+    public static string? ListedOwner(SessionContext session) => SeesEverything(session) ? null : session.User;
+
     /// <summary>Throws PERMISSION_DENIED unless the session's roles carry <paramref name="menu"/>.</summary>
     public static void Demand(SessionContext session, string menu)
     {

@@ -25,7 +25,7 @@ public sealed class Batches(
     {
         if (r.NameRule is not ("" or "order"))
             throw Fail.Invalid($"name_rule '{r.NameRule}' is not supported: only order");
-        var prefix = ZoneRules.Name("name_prefix", r.NamePrefix);
+        var prefix = InputRules.Name("name_prefix", r.NamePrefix);
         if (r.Count is <= 0 or > MaxGuests)
             throw Fail.Invalid($"count must be between 1 and {MaxGuests}");
         var names = Enumerable.Range(0, r.Count).Select(i => $"{prefix}_{i}").ToList();
@@ -66,7 +66,7 @@ public sealed class Batches(
     public async Task<(IReadOnlyList<BatchItemRow> Items, bool Finished)> GetAsync(string kind, string id, SessionContext session)
     {
         var operation = Guid.TryParse(id, out var guid) ? await operations.FindAsync(guid) : null;
-        if (operation is null || operation.Kind != kind || (operation.CreatedBy != session.User && !session.Menu.Contains(AccessRules.UserMenu)))
+        if (operation is null || operation.Kind != kind || !AccessRules.MaySee(session, operation.CreatedBy))
             throw Fail.NotFound($"batch '{(id.Length > 40 ? id[..40] : id)}' not found");
         var list = await items.ListAsync(guid);
         return (list, list.All(i => !Running.Contains(i.Status)));

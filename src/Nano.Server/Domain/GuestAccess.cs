@@ -25,7 +25,7 @@ public sealed class GuestAccess(GuestRepository guests, UserGroupRepository grou
 
     private async Task<bool> MaySeeAsync(SessionContext session, GuestRow guest)
     {
-        if (guest.Owner == session.User || session.Menu.Contains(AccessRules.UserMenu))
+        if (AccessRules.MaySee(session, guest.Owner))
             return true;
         return guest.GroupName == session.Group && (await groups.GetVisibilityAsync(session.Group))?.InstanceVisible == true;
     }

@@ -16,7 +16,7 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
     {
         if (cores is <= 0 or > GuestRules.MaxCores)
             throw Fail.Invalid($"cores must be between 1 and {GuestRules.MaxCores}");
-        Unchanged(guest.Cores == cores, $"guest '{guest.Name}' already has {cores} cores");
+        RefuseUnchanged(guest.Cores == cores, $"guest '{guest.Name}' already has {cores} cores");
         return RedefineAsync(guest, "cores = @cores", new { cores }, ct);
     }
 
@@ -24,13 +24,13 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
     {
         if (memory is <= 0 or > GuestRules.MaxMemory)
             throw Fail.Invalid("memory must be a positive number of bytes");
-        Unchanged(guest.Memory == memory, $"guest '{guest.Name}' already has {memory} bytes of memory");
+        RefuseUnchanged(guest.Memory == memory, $"guest '{guest.Name}' already has {memory} bytes of memory");
         return RedefineAsync(guest, "memory = @memory", new { memory }, ct);
     }
 
     public Task SetAutoStartAsync(GuestRow guest, bool enable, CancellationToken ct)
     {
-        Unchanged(guest.AutoStart == enable, $"auto start of guest '{guest.Name}' is already {(enable ? "on" : "off")}");
+        RefuseUnchanged(guest.AutoStart == enable, $"auto start of guest '{guest.Name}' is already {(enable ? "on" : "off")}");
         return RedefineAsync(guest, "auto_start = @enable", new { enable }, ct);
     }
 
@@ -38,7 +38,7 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
     {
         if (!Priorities.Contains(priority))
             throw Fail.Invalid($"priority must be high, medium or low, not '{priority}'");
-        Unchanged(guest.CpuPriority == priority, $"guest '{guest.Name}' already has CPU priority {priority}");
+        RefuseUnchanged(guest.CpuPriority == priority, $"guest '{guest.Name}' already has CPU priority {priority}");
         return RedefineAsync(guest, "cpu_priority = @priority", new { priority }, ct);
     }
 
@@ -48,7 +48,7 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
         if (new[] { readSpeed, writeSpeed, readIops, writeIops }.Any(v => v < 0))
             throw Fail.Invalid("disk limits must not be negative");
         RequireStopped(guest, "disk limits change only while the guest is stopped");
-        Unchanged((guest.ReadSpeed, guest.WriteSpeed, guest.ReadIops, guest.WriteIops) == (readSpeed, writeSpeed, readIops, writeIops),
+        RefuseUnchanged((guest.ReadSpeed, guest.WriteSpeed, guest.ReadIops, guest.WriteIops) == (readSpeed, writeSpeed, readIops, writeIops),
             $"guest '{guest.Name}' already has these disk limits");
         return RedefineAsync(guest, "read_speed = @readSpeed, write_speed = @writeSpeed, read_iops = @readIops, write_iops = @writeIops",
             new { readSpeed, writeSpeed, readIops, writeIops }, ct);
@@ -59,7 +59,7 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
     {
         if (receiveSpeed < 0 || sendSpeed < 0)
             throw Fail.Invalid("network limits must not be negative");
-        Unchanged((guest.ReceiveSpeed, guest.SendSpeed) == (receiveSpeed, sendSpeed), $"guest '{guest.Name}' already has these network limits");
+        RefuseUnchanged((guest.ReceiveSpeed, guest.SendSpeed) == (receiveSpeed, sendSpeed), $"guest '{guest.Name}' already has these network limits");
         return RedefineAsync(guest, "receive_speed = @receiveSpeed, send_speed = @sendSpeed", new { receiveSpeed, sendSpeed }, ct);
     }
 
@@ -128,7 +128,7 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
             throw Fail.Precondition($"guest '{guest.Name}' is not running: its guest agent sets passwords");
         if (!guest.Modules.Contains("qemu"))
             throw Fail.Precondition($"guest '{guest.Name}' was created without the qemu module (guest agent)");
-        user = string.IsNullOrEmpty(user) ? guest.AdminName : ZoneRules.Name("user", user);
+        user = string.IsNullOrEmpty(user) ? guest.AdminName : InputRules.Name("user", user);
         password = string.IsNullOrEmpty(password) ? Secrets.New(10) : IdentityRules.Text("password", password, 128);
         // libvirt may wait for the guest agent (its guest-sync alone takes up to 5 s), longer than a plain command's timeout.
         await guests.ChangeAsync(guest.Id, "admin_name = @user, admin_secret = @password", new { user, password }, _ =>
@@ -139,9 +139,9 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
     /// <summary>Renames a stopped guest; stored exactly as given (upstream adds no group prefix on rename).</summary>
     public async Task RenameAsync(GuestRow guest, string name, CancellationToken ct)
     {
-        name = ZoneRules.Name("guest", name);
+        name = InputRules.Name("guest", name);
         RequireStopped(guest, "a guest is renamed only while it is stopped");
-        Unchanged(guest.Name == name, $"guest is already named '{name}'");
+        RefuseUnchanged(guest.Name == name, $"guest is already named '{name}'");
         await guests.ChangeAsync(guest.Id, "name = @name", new { name }, _ => Task.CompletedTask);
     }
 
@@ -159,7 +159,7 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
             throw Fail.Precondition(why);
     }
 
-    private static void Unchanged(bool same, string message)
+    private static void RefuseUnchanged(bool same, string message)
     {
         if (same)
             throw Fail.Precondition(message);

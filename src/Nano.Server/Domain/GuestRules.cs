@@ -13,10 +13,10 @@ public static class GuestRules
 
     public static GuestRequest Validate(CreateGuestRequest r, SessionContext session)
     {
-        var name = ZoneRules.Name("guest", r.Name);
-        var owner = ZoneRules.Name("owner", string.IsNullOrEmpty(r.Owner) ? session.User : r.Owner);
-        var group = ZoneRules.Name("group", string.IsNullOrEmpty(r.Group) ? session.Group : r.Group);
-        var pool = ZoneRules.Name("compute pool", r.Pool);
+        var name = InputRules.Name("guest", r.Name);
+        var owner = InputRules.Name("owner", string.IsNullOrEmpty(r.Owner) ? session.User : r.Owner);
+        var group = InputRules.Name("group", string.IsNullOrEmpty(r.Group) ? session.Group : r.Group);
+        var pool = InputRules.Name("compute pool", r.Pool);
         if (string.IsNullOrEmpty(r.Template))
             throw Fail.Invalid("template is required");
         if (r.Cores is <= 0 or > MaxCores)
@@ -36,9 +36,9 @@ public static class GuestRules
         CloudInitSettings? cloudInit = null;
         if (r.CloudInit is { } ci)
         {
-            var admin = string.IsNullOrEmpty(ci.AdminName) ? "" : ZoneRules.Name("admin_name", ci.AdminName);
+            var admin = string.IsNullOrEmpty(ci.AdminName) ? "" : InputRules.Name("admin_name", ci.AdminName);
             var secret = IdentityRules.Text("admin_secret", ci.AdminSecret, 128);
-            var path = string.IsNullOrEmpty(ci.DataPath) ? "" : ZoneRules.AbsolutePath("data_path", ci.DataPath);
+            var path = string.IsNullOrEmpty(ci.DataPath) ? "" : InputRules.AbsolutePath("data_path", ci.DataPath);
             cloudInit = new CloudInitSettings(ci.RootEnabled, admin, secret, path);
         }
         return new GuestRequest(name, owner, group, pool, r.Template, r.Cores, r.Memory, [.. r.Disks], r.AutoStart, modules, qos, cloudInit,

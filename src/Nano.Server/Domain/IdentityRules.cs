@@ -3,7 +3,7 @@ namespace Nano.Server.Domain;
 /// <summary>Rules for user, group and role names, passwords and free text (ROUTES.md section 3.4).</summary>
 public static class IdentityRules
 {
-    public const int MaxNameLength = ZoneRules.MaxNameLength;
+    public const int MaxNameLength = InputRules.MaxNameLength;
     public const int MaxTextLength = 256;
     public const int MaxPasswordLength = 128;
 
@@ -11,10 +11,10 @@ public static class IdentityRules
     public const string ReservedGroupName = "members";
 
     /// <summary>
-    /// The core-side name rule (<see cref="ZoneRules.Name"/>). Upstream also allows '.', but guest owners
+    /// The core-side name rule (<see cref="InputRules.Name"/>). Upstream also allows '.', but guest owners
     /// and groups cannot contain it, so a user or group with a dot could never own a guest: it is rejected here.
     /// </summary>
-    public static string Name(string kind, string? value) => ZoneRules.Name(kind, value);
+    public static string Name(string kind, string? value) => InputRules.Name(kind, value);
 
     public static string Text(string field, string? value, int maxLength = MaxTextLength)
     {

@@ -32,8 +32,8 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
             throw Fail.Invalid($"at most {MaxTags} tags of at most 64 characters");
         return new ImageFields(
             string.IsNullOrEmpty(name) ? null : Name(name),
-            ZoneRules.OptionalName("owner", owner),
-            ZoneRules.OptionalName("group", group),
+            InputRules.OptionalName("owner", owner),
+            InputRules.OptionalName("group", group),
             string.IsNullOrEmpty(description) ? null : IdentityRules.Text("description", description, 1024),
             tagList.Length == 0 ? null : tagList);
     }
@@ -62,7 +62,7 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
     public async Task<ImageRow> FindAsync(SessionContext session, string kind, string id)
     {
         var image = Guid.TryParse(id, out var guid) ? await images.FindAsync(kind, guid) : null;
-        if (image is null || !(image.Owner == session.User || session.Menu.Contains(AccessRules.UserMenu) ||
+        if (image is null || !(AccessRules.MaySee(session, image.Owner) ||
                                (image.GroupName == session.Group && await VisibleGroupAsync(session, kind) is not null)))
             throw Fail.NotFound($"{kind} image '{(id.Length > 40 ? id[..40] : id)}' not found");
         return image;
@@ -144,7 +144,7 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
     {
         AccessRules.Demand(session, MenuOf(kind));
         // The name is set per file below; Complete fills owner and group from the session when not given.
-        var fields = Complete(new ImageFields("import", ZoneRules.OptionalName("owner", owner), ZoneRules.OptionalName("group", group), null, null), session);
+        var fields = Complete(new ImageFields("import", InputRules.OptionalName("owner", owner), InputRules.OptionalName("group", group), null, null), session);
         var added = 0;
         foreach (var file in Directory.EnumerateFiles(store.ImportFolder, "*" + ImageStore.Extension(kind)).Order(StringComparer.Ordinal).ToList())
         {

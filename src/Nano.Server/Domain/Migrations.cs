@@ -20,11 +20,11 @@ public sealed class Migrations(
 
     public async Task<Guid> StartAsync(string sourcePool, string sourceCell, string targetCell, string targetPool, IReadOnlyList<string> instances, string user)
     {
-        var pool = await pools.FindAsync(ZoneRules.Name("source_pool", sourcePool)) ?? throw Fail.NotFound($"compute pool '{sourcePool}' not found");
+        var pool = await pools.FindAsync(InputRules.Name("source_pool", sourcePool)) ?? throw Fail.NotFound($"compute pool '{sourcePool}' not found");
         if (!string.IsNullOrEmpty(targetPool) && targetPool != pool.Name)
             throw Fail.Invalid("migrations between pools are not supported: target_pool must be empty or the source pool");
-        var source = await cells.FindAsync(ZoneRules.Name("source_cell", sourceCell)) ?? throw Fail.NotFound($"cell '{sourceCell}' not found");
-        var target = await cells.FindAsync(ZoneRules.Name("target_cell", targetCell)) ?? throw Fail.NotFound($"cell '{targetCell}' not found");
+        var source = await cells.FindAsync(InputRules.Name("source_cell", sourceCell)) ?? throw Fail.NotFound($"cell '{sourceCell}' not found");
+        var target = await cells.FindAsync(InputRules.Name("target_cell", targetCell)) ?? throw Fail.NotFound($"cell '{targetCell}' not found");
         if (source.Name == target.Name)
             throw Fail.Invalid("source and target cell are the same");
         if (source.Pool != pool.Name || target.Pool != pool.Name)

@@ -12,10 +12,10 @@ public sealed class SecurityPolicies(SecurityPolicyRepository policies, CellComm
 {
     public static PolicyGroupFields Fields(string? name, string? description, string? owner, string? group, bool enabled, bool global,
         string? defaultAction, SessionContext session) => new(
-        ZoneRules.Name("security policy group", name),
+        InputRules.Name("security policy group", name),
         string.IsNullOrEmpty(description) ? "" : IdentityRules.Text("description", description, 1024),
-        ZoneRules.Name("user", string.IsNullOrEmpty(owner) ? session.User : owner),
-        ZoneRules.Name("group", string.IsNullOrEmpty(group) ? (session.Group.Length > 0 ? session.Group : throw Fail.Invalid("group is required")) : group),
+        InputRules.Name("user", string.IsNullOrEmpty(owner) ? session.User : owner),
+        InputRules.Name("group", string.IsNullOrEmpty(group) ? (session.Group.Length > 0 ? session.Group : throw Fail.Invalid("group is required")) : group),
         enabled, global, SecurityRules.Action(defaultAction, "default_action"));
 
     public async Task<PolicyGroupRow> FindGroupAsync(string id) =>
@@ -29,7 +29,7 @@ public sealed class SecurityPolicies(SecurityPolicyRepository policies, CellComm
         var group = await FindGroupAsync(groupId);
         if (!group.Enabled)
             throw Fail.Precondition($"security policy group '{group.Name}' is disabled");
-        if (!group.Global && group.Owner != session.User && group.GroupName != session.Group && !session.Menu.Contains(AccessRules.UserMenu))
+        if (!group.Global && group.GroupName != session.Group && !AccessRules.MaySee(session, group.Owner))
             throw Fail.NotFound($"security policy group '{Short(groupId)}' not found");
         return (await policies.GroupPolicyAsync(group.Id) ?? throw Fail.NotFound($"security policy group '{Short(groupId)}' not found"), group.Id);
     }

@@ -18,7 +18,7 @@ public sealed class Snapshots(SnapshotRepository snapshots, CellCommands command
     public async Task CreateAsync(GuestRow guest, string name, string description, string user, CancellationToken cancellationToken)
     {
         RequireStopped(guest);
-        name = ZoneRules.SnapshotName(name);
+        name = InputRules.SnapshotName(name);
         description = IdentityRules.Text("description", description, 1024);
         if ((await snapshots.ListAsync(guest.Id)).Any(s => s.Name == name))
             throw Fail.Exists($"guest '{guest.Name}' already has a snapshot '{name}'");

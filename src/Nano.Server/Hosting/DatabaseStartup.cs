@@ -7,7 +7,7 @@ namespace Nano.Server.Hosting;
 /// Runs first among the hosted services: starts the embedded PostgreSQL cluster when no connection
 /// string is configured, then applies the schema migrations. Stops the cluster when the server stops.
 /// </summary>
-public sealed class DatabaseStartup(DatabaseEndpoint endpoint, Migrator migrator) : IHostedService
+public sealed class DatabaseStartup(DatabaseEndpoint endpoint, SchemaMigrator migrator) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {

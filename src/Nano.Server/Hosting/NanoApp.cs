@@ -44,7 +44,7 @@ public static class NanoApp
 
         builder.Services.AddSingleton<DatabaseEndpoint>();
         builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<DatabaseEndpoint>().ConnectionString));
-        builder.Services.AddSingleton<Migrator>();
+        builder.Services.AddSingleton<SchemaMigrator>();
         builder.Services.AddHostedService<DatabaseStartup>();
         builder.Services.AddHostedService<OperationRecovery>();
         builder.Services.AddHostedService<SessionSweeper>();

@@ -53,7 +53,7 @@ public sealed class AddressPoolService(AddressPoolRepository addressPools) : Con
 
     public override async Task<DeleteAddressPoolResponse> DeleteAddressPool(DeleteAddressPoolRequest request, ServerCallContext context)
     {
-        await addressPools.DeleteAsync(ZoneRules.Name("address pool", request.Name));
+        await addressPools.DeleteAsync(InputRules.Name("address pool", request.Name));
         return new DeleteAddressPoolResponse();
     }
 
@@ -140,7 +140,7 @@ public sealed class AddressPoolService(AddressPoolRepository addressPools) : Con
 
     private async Task<AddressPoolRow> FindAsync(string name)
     {
-        ZoneRules.Name("address pool", name);
+        InputRules.Name("address pool", name);
         return await addressPools.FindAsync(name) ?? throw Fail.NotFound($"address pool '{name}' not found");
     }
 
@@ -153,7 +153,7 @@ public sealed class AddressPoolService(AddressPoolRepository addressPools) : Con
 
     private static AddressPoolRow Validate(string name, string gateway, string provider, IEnumerable<string> dns, string mode)
     {
-        ZoneRules.Name("address pool", name);
+        InputRules.Name("address pool", name);
         Ipv4.Parse("gateway", gateway);
         if (!Providers.Contains(provider))
             throw Fail.Invalid($"provider must be dhcp or cloudinit, not '{provider}'");

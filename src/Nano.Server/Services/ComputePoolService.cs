@@ -19,19 +19,19 @@ public sealed class ComputePoolService(
     public override async Task<CreateComputePoolResponse> CreateComputePool(CreateComputePoolRequest request, ServerCallContext context)
     {
         var (storage, network) = await SettingsAsync(request.Storage, request.Network, request.Failover);
-        await pools.CreateAsync(ZoneRules.Name("compute pool", request.Pool), storage, network, request.Failover, CpuRules.Setting(request.Cpu));
+        await pools.CreateAsync(InputRules.Name("compute pool", request.Pool), storage, network, request.Failover, CpuRules.Setting(request.Cpu));
         return new CreateComputePoolResponse();
     }
 
     public override async Task<DeleteComputePoolResponse> DeleteComputePool(DeleteComputePoolRequest request, ServerCallContext context)
     {
-        await pools.DeleteAsync(ZoneRules.Name("compute pool", request.Pool));
+        await pools.DeleteAsync(InputRules.Name("compute pool", request.Pool));
         return new DeleteComputePoolResponse();
     }
 
     public override async Task<ModifyComputePoolResponse> ModifyComputePool(ModifyComputePoolRequest request, ServerCallContext context)
     {
-        var name = ZoneRules.Name("compute pool", request.Pool);
+        var name = InputRules.Name("compute pool", request.Pool);
         var (storage, network) = await SettingsAsync(request.Storage, request.Network, request.Failover);
         var cpu = CpuRules.Setting(request.Cpu);
         if (CpuRules.SettingRefusal(name, cpu, (await cells.ListAsync(name)).Select(PoolCpu.Of)) is { } refusal)
@@ -51,13 +51,13 @@ public sealed class ComputePoolService(
 
     public override async Task<AddPoolCellResponse> AddPoolCell(AddPoolCellRequest request, ServerCallContext context)
     {
-        await membership.AttachAsync(ZoneRules.Name("compute pool", request.Pool), ZoneRules.Name("cell", request.Cell), context.CancellationToken);
+        await membership.AttachAsync(InputRules.Name("compute pool", request.Pool), InputRules.Name("cell", request.Cell), context.CancellationToken);
         return new AddPoolCellResponse();
     }
 
     public override async Task<RemovePoolCellResponse> RemovePoolCell(RemovePoolCellRequest request, ServerCallContext context)
     {
-        await membership.DetachAsync(ZoneRules.Name("compute pool", request.Pool), ZoneRules.Name("cell", request.Cell), context.CancellationToken);
+        await membership.DetachAsync(InputRules.Name("compute pool", request.Pool), InputRules.Name("cell", request.Cell), context.CancellationToken);
         return new RemovePoolCellResponse();
     }
 
@@ -83,14 +83,14 @@ public sealed class ComputePoolService(
 
     private async Task<ComputePoolRow> FindAsync(string name)
     {
-        ZoneRules.Name("compute pool", name);
+        InputRules.Name("compute pool", name);
         return await pools.FindAsync(name) ?? throw Fail.NotFound($"compute pool '{name}' not found");
     }
 
     private async Task<CellRow> FindCellAsync(string pool, string name)
     {
         await FindAsync(pool);
-        ZoneRules.Name("cell", name);
+        InputRules.Name("cell", name);
         var cell = await cells.FindAsync(name) ?? throw Fail.NotFound($"cell '{name}' not found");
         return cell.Pool == pool ? cell : throw Fail.NotFound($"cell '{name}' is not in compute pool '{pool}'");
     }
@@ -98,8 +98,8 @@ public sealed class ComputePoolService(
     /// <summary>Validates (storage, network, failover): named pools must exist; failover needs shared storage.</summary>
     private async Task<(string? Storage, string? Network)> SettingsAsync(string storage, string network, bool failover)
     {
-        var storageName = ZoneRules.OptionalName("storage pool", storage);
-        var networkName = ZoneRules.OptionalName("address pool", network);
+        var storageName = InputRules.OptionalName("storage pool", storage);
+        var networkName = InputRules.OptionalName("address pool", network);
         if (failover && storageName is null)
             throw Fail.Invalid("failover needs a storage pool");
         if (storageName is not null && await storagePools.FindAsync(storageName) is null)

@@ -32,7 +32,7 @@ public sealed class GuestService(
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && Guid.TryParse(request.Id, out _))
         {
-            var user = session.Menu.Contains(AccessRules.UserMenu) ? null : session.User;
+            var user = AccessRules.ListedOwner(session);
             var failure = await operations.TakeFailureAsync(GuestCreation.Kind, request.Id, user);
             throw failure is null ? e : Fail.Precondition($"creating guest {request.Id} failed: {failure}");
         }
@@ -172,8 +172,8 @@ public sealed class GuestService(
     public override async Task<QueryGuestsResponse> QueryGuests(QueryGuestsRequest request, ServerCallContext context)
     {
         var session = SessionInterceptor.SessionOf(context);
-        var cell = ZoneRules.OptionalName("cell", request.Cell);
-        var pool = cell is null ? ZoneRules.Name("compute pool", request.Pool) : null;
+        var cell = InputRules.OptionalName("cell", request.Cell);
+        var pool = cell is null ? InputRules.Name("compute pool", request.Pool) : null;
         bool? running = request.HasStatus ? request.Status == 1 : null;
         bool? created = request.Created switch
         {
@@ -195,8 +195,8 @@ public sealed class GuestService(
         if (request.Offset < 0)
             throw Fail.Invalid("offset must not be negative");
         var limit = request.Limit <= 0 ? 20 : Math.Min(request.Limit, 1000);
-        var cell = ZoneRules.OptionalName("cell", request.Cell);
-        var found = await guests.SearchAsync(session.User, await access.VisibleGroupAsync(session), ZoneRules.OptionalName("compute pool", request.Pool), cell,
+        var cell = InputRules.OptionalName("cell", request.Cell);
+        var found = await guests.SearchAsync(session.User, await access.VisibleGroupAsync(session), InputRules.OptionalName("compute pool", request.Pool), cell,
             created: cell is null ? null : true, running: null, keyword: string.IsNullOrEmpty(request.Keyword) ? null : request.Keyword);
         if (found.Count > 0 && request.Offset >= found.Count)
             throw Fail.Invalid($"offset {request.Offset} is past the {found.Count} matching guests");

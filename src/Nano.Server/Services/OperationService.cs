@@ -19,7 +19,7 @@ public sealed class OperationService(OperationRepository rows, Operations operat
     {
         var session = SessionInterceptor.SessionOf(context);
         var limit = request.Limit is <= 0 or > 100 ? DefaultLimit : request.Limit;
-        var user = session.Menu.Contains(AccessRules.UserMenu) ? null : session.User;
+        var user = AccessRules.ListedOwner(session);
         var target = string.IsNullOrEmpty(request.Target) ? null : request.Target;
         return new ListOperationsResponse { Data = { (await rows.ListAsync(user, target, request.ActiveOnly, limit)).Select(ToMessage) } };
     }
@@ -76,7 +76,7 @@ public sealed class OperationService(OperationRepository rows, Operations operat
         if (!Guid.TryParse(id, out var guid))
             throw Fail.NotFound($"operation '{(id.Length > 40 ? id[..40] : id)}' not found");
         var row = await rows.FindAsync(guid);
-        if (row is null || (row.CreatedBy != session.User && !session.Menu.Contains(AccessRules.UserMenu)))
+        if (row is null || !AccessRules.MaySee(session, row.CreatedBy))
             throw Fail.NotFound($"operation '{id}' not found");
         return row;
     }

@@ -76,7 +76,7 @@ public sealed class SecurityPolicyGroupService(SecurityPolicies domain, Security
         {
             Data =
             {
-                (await policies.SearchGroupsAsync(ZoneRules.OptionalName("user", request.Owner), ZoneRules.OptionalName("group", request.Group),
+                (await policies.SearchGroupsAsync(InputRules.OptionalName("user", request.Owner), InputRules.OptionalName("group", request.Group),
                     request.EnabledOnly, request.GlobalOnly)).Select(ToMessage),
             },
         };

@@ -74,7 +74,7 @@ public sealed class SessionService(
     public override async Task<ListSessionsResponse> ListSessions(ListSessionsRequest request, ServerCallContext context)
     {
         var session = SessionInterceptor.SessionOf(context);
-        var ids = session.Menu.Contains(AccessRules.UserMenu) ? await sessions.ListLiveIdsAsync() : [session.Id];
+        var ids = AccessRules.SeesEverything(session) ? await sessions.ListLiveIdsAsync() : [session.Id];
         return new ListSessionsResponse { Data = { ids } };
     }
 

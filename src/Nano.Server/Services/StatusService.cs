@@ -31,7 +31,7 @@ public sealed class StatusService(ComputePoolRepository pools, CellRepository ce
     /// <summary>#20/#21 on one path: a pool name answers the list of its cells, a cell name that cell (A1).</summary>
     public override async Task<QueryCellStatusResponse> QueryCellStatus(QueryCellStatusRequest request, ServerCallContext context)
     {
-        ZoneRules.Name("compute pool or cell", request.Name);
+        InputRules.Name("compute pool or cell", request.Name);
         if (await pools.FindAsync(request.Name) is { } pool)
         {
             var list = (await cells.ListAsync(pool.Name)).Select(c => ProtoValues.Of(StatusMessages.ToCellStatus(c, truncateCpu: true)));
@@ -50,7 +50,7 @@ public sealed class StatusService(ComputePoolRepository pools, CellRepository ce
     public override async Task<GetCellStatusResponse> GetCellStatus(GetCellStatusRequest request, ServerCallContext context)
     {
         var pool = await FindPoolAsync(request.Pool);
-        ZoneRules.Name("cell", request.Cell);
+        InputRules.Name("cell", request.Cell);
         var cell = await cells.FindAsync(request.Cell);
         if (cell is null || cell.Pool != pool.Name)
             throw Fail.NotFound($"cell '{request.Cell}' is not in compute pool '{pool.Name}'");
@@ -65,13 +65,13 @@ public sealed class StatusService(ComputePoolRepository pools, CellRepository ce
         if (!string.IsNullOrEmpty(request.Pool))
         {
             pool = (await FindPoolAsync(request.Pool)).Name;
-            cell = ZoneRules.Name("cell", request.Cell);
+            cell = InputRules.Name("cell", request.Cell);
             if ((await cells.FindAsync(cell))?.Pool != pool)
                 throw Fail.NotFound($"cell '{cell}' is not in compute pool '{pool}'");
         }
         else
         {
-            ZoneRules.Name("compute pool or cell", request.Name);
+            InputRules.Name("compute pool or cell", request.Name);
             if (await pools.FindAsync(request.Name) is { } found)
             {
                 pool = found.Name;
@@ -88,7 +88,7 @@ public sealed class StatusService(ComputePoolRepository pools, CellRepository ce
 
     private async Task<ComputePoolRow> FindPoolAsync(string name)
     {
-        ZoneRules.Name("compute pool", name);
+        InputRules.Name("compute pool", name);
         return await pools.FindAsync(name) ?? throw Fail.NotFound($"compute pool '{name}' not found");
     }
 }

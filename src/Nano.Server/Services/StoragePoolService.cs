@@ -15,7 +15,7 @@ public sealed class StoragePoolService(StoragePoolRepository storagePools, CellR
 
     public override async Task<GetStoragePoolResponse> GetStoragePool(GetStoragePoolRequest request, ServerCallContext context)
     {
-        var name = ZoneRules.Name("storage pool", request.Pool);
+        var name = InputRules.Name("storage pool", request.Pool);
         var pool = await storagePools.FindAsync(name) ?? throw Fail.NotFound($"storage pool '{name}' not found");
         return new GetStoragePoolResponse { Data = ToMessage(pool, withName: false) };
     }
@@ -34,7 +34,7 @@ public sealed class StoragePoolService(StoragePoolRepository storagePools, CellR
 
     public override async Task<DeleteStoragePoolResponse> DeleteStoragePool(DeleteStoragePoolRequest request, ServerCallContext context)
     {
-        await storagePools.DeleteAsync(ZoneRules.Name("storage pool", request.Pool));
+        await storagePools.DeleteAsync(InputRules.Name("storage pool", request.Pool));
         return new DeleteStoragePoolResponse();
     }
 
@@ -51,7 +51,7 @@ public sealed class StoragePoolService(StoragePoolRepository storagePools, CellR
     public override async Task<ModifyCellStoragesResponse> ModifyCellStorages(ModifyCellStoragesRequest request, ServerCallContext context)
     {
         var cell = await FindCellAsync(request.Pool, request.Cell);
-        var path = ZoneRules.AbsolutePath("default", request.Default);
+        var path = InputRules.AbsolutePath("default", request.Default);
         if (cell.StorageMode != "local")
             throw Fail.Precondition($"cell '{cell.Name}' uses {cell.StorageMode} storage; only a local storage path can change");
         if (cell.SystemPaths.FirstOrDefault() == path)
@@ -62,20 +62,20 @@ public sealed class StoragePoolService(StoragePoolRepository storagePools, CellR
 
     private async Task<CellRow> FindCellAsync(string pool, string name)
     {
-        ZoneRules.Name("compute pool", pool);
-        ZoneRules.Name("cell", name);
+        InputRules.Name("compute pool", pool);
+        InputRules.Name("cell", name);
         var cell = await cells.FindAsync(name) ?? throw Fail.NotFound($"cell '{name}' not found");
         return cell.Pool == pool ? cell : throw Fail.NotFound($"cell '{name}' is not in compute pool '{pool}'");
     }
 
     private static StoragePoolRow Validate(string name, string type, string host, string target)
     {
-        ZoneRules.Name("storage pool", name);
+        InputRules.Name("storage pool", name);
         return type switch
         {
-            "nfs" => new StoragePoolRow(name, type, ZoneRules.Host("host", host), ZoneRules.AbsolutePath("target", target)),
+            "nfs" => new StoragePoolRow(name, type, InputRules.Host("host", host), InputRules.AbsolutePath("target", target)),
             "shared" when !string.IsNullOrEmpty(host) => throw Fail.Invalid("a shared folder has no host: leave host empty"),
-            "shared" => new StoragePoolRow(name, type, "", ZoneRules.AbsolutePath("target", target)),
+            "shared" => new StoragePoolRow(name, type, "", InputRules.AbsolutePath("target", target)),
             _ => throw Fail.Invalid($"unsupported storage type '{type}': \"nfs\" or \"shared\""),
         };
     }

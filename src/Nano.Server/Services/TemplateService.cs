@@ -74,7 +74,7 @@ public sealed class TemplateService(TemplateRepository templates) : Contracts.V1
         name = IdentityRules.Text("name", name, 64).Trim();
         if (name.Length == 0)
             throw Fail.Invalid("template name is required");
-        admin = ZoneRules.Name("admin", admin);
+        admin = InputRules.Name("admin", admin);
         usb = usb == "none" ? "" : usb;
         tablet = tablet == "none" ? "" : tablet;
         return new TemplateConfig(name, admin, OneOf("operating_system", system, Systems), OneOf("disk", disk, Disks),

@@ -16,7 +16,7 @@ public sealed class ZoneService(
     {
         var interval = Interval(request.IntervalMs);
         using var ending = Ending(context);
-        await using var changes = new ChangeBatches(feed, interval, ending.Token);
+        await using var changes = new CoalescedChanges(feed, interval, ending.Token);
         do
         {
             var zone = StatusMessages.ToZoneStatus(await pools.ListAsync(), await cells.ListAsync(pool: null), clock.StartedAt);
@@ -26,12 +26,12 @@ public sealed class ZoneService(
 
     public override async Task WatchCellStatus(WatchCellStatusRequest request, IServerStreamWriter<WatchCellStatusResponse> responseStream, ServerCallContext context)
     {
-        var pool = ZoneRules.OptionalName("compute pool", request.Pool);
+        var pool = InputRules.OptionalName("compute pool", request.Pool);
         if (pool is not null && await pools.FindAsync(pool) is null)
             throw Fail.NotFound($"compute pool '{pool}' not found");
         var interval = Interval(request.IntervalMs);
         using var ending = Ending(context);
-        await using var changes = new ChangeBatches(feed, interval, ending.Token);
+        await using var changes = new CoalescedChanges(feed, interval, ending.Token);
         IReadOnlySet<string>? changed = null;
         do
         {

@@ -2,8 +2,8 @@ using System.Text.RegularExpressions;
 
 namespace Nano.Server.Domain;
 
-/// <summary>Rules for core-side names (pools, cells, guests, owners): ROUTES.md section 5.</summary>
-public static partial class ZoneRules
+/// <summary>What names, host names and paths in requests may be (pools, cells, guests, users, snapshots, NFS hosts, folders).</summary>
+public static partial class InputRules
 {
     public const int MaxNameLength = 64;
 

@@ -4,7 +4,7 @@ namespace Nano.Server.Cells;
 /// Collects the names of cells that changed and hands them out as one set per interval at most, so a
 /// watcher sends at most one update per cell per interval however often cells report.
 /// </summary>
-public sealed class ChangeBatches : IAsyncDisposable
+public sealed class CoalescedChanges : IAsyncDisposable
 {
     private readonly HashSet<string> _pending = [];
     private readonly SemaphoreSlim _signal = new(0);
@@ -15,7 +15,7 @@ public sealed class ChangeBatches : IAsyncDisposable
     private DateTime _last = DateTime.UtcNow;
 
     /// <summary>Subscribes at once: a watcher creates this before it reads its first snapshot.</summary>
-    public ChangeBatches(CellStatusFeed feed, TimeSpan interval, CancellationToken cancellationToken)
+    public CoalescedChanges(CellStatusFeed feed, TimeSpan interval, CancellationToken cancellationToken)
     {
         _interval = interval;
         _cancellationToken = cancellationToken;

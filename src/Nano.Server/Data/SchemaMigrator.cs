@@ -6,10 +6,10 @@ using Npgsql;
 namespace Nano.Server.Data;
 
 /// <summary>
-/// Applies the numbered scripts under Data/Migrations in order, each in its own transaction,
+/// Applies the numbered scripts under Data/Schema in order, each in its own transaction,
 /// recording them in schema_journal. Replicas starting together serialise on an advisory lock.
 /// </summary>
-public sealed class Migrator(DatabaseEndpoint database, ILogger<Migrator> logger)
+public sealed class SchemaMigrator(DatabaseEndpoint database, ILogger<SchemaMigrator> logger)
 {
     private const long LockKey = 0x4e414e4f; // "NANO"
 
@@ -45,7 +45,7 @@ public sealed class Migrator(DatabaseEndpoint database, ILogger<Migrator> logger
     private static IEnumerable<(string Version, string Sql)> Scripts()
     {
         var assembly = Assembly.GetExecutingAssembly();
-        const string prefix = "Nano.Server.Data.Migrations.";
+        const string prefix = "Nano.Server.Data.Schema.";
         foreach (var name in assembly.GetManifestResourceNames().Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal))
         {
             using var reader = new StreamReader(assembly.GetManifestResourceStream(name)!);
