@@ -283,7 +283,7 @@ public sealed class InstanceManagerTests : IDisposable
     [Fact]
     public void TheDomainXml_MatchesTheGoldenFile()
     {
-        var kvm = new FixedType("kvm", _hypervisor);
+        using var kvm = new LibvirtHypervisor("test:///default", domainType: "kvm");
         var create = Create("6f9619ff-8b86-d011-b42d-00c04fc964ff", withSeed: true);
         create.Generation = 3;
         create.Qos = new QosLimits { CpuPriority = "medium", ReadSpeed = 1_048_576, WriteIops = 200, ReceiveSpeed = 2_097_152, SendSpeed = 1_048_576 };
@@ -384,46 +384,5 @@ public sealed class InstanceManagerTests : IDisposable
         process.WaitForExit();
         Assert.Equal("qcow2", json["format"]!.GetValue<string>());
         return json["virtual-size"]!.GetValue<long>();
-    }
-
-    /// <summary>The real hypervisor with another domain type, to build the XML a KVM host gets.</summary>
-    private sealed class FixedType(string type, IHypervisor inner) : IHypervisor
-    {
-        public string DomainType => type;
-        public string Uri => inner.Uri;
-        public string Type => inner.Type;
-        public long Version => inner.Version;
-        public int Cores => inner.Cores;
-        public bool Kvm => true;
-        public void Define(DomainDefinition definition, bool autostart) => inner.Define(definition, autostart);
-        public (DomainState State, int? ConsolePort)? Find(string guestId) => inner.Find(guestId);
-        public void Start(string guestId) => inner.Start(guestId);
-        public HostCpus ProbeCpus(Action<string, string> refused) => inner.ProbeCpus(refused);
-        public string CpuOf(string guestId) => inner.CpuOf(guestId);
-        public void UseCpu(string guestId, string definition) => inner.UseCpu(guestId, definition);
-        public DomainOwner? OwnerOf(string guestId) => inner.OwnerOf(guestId);
-
-        public void MigrateLiveHere(string sourceUri, string sourceCell, DomainOwner owner, string address, MigrationStorage storage, string? folder,
-            bool autostart, Action<int> progress, CancellationToken cancellationToken) =>
-            inner.MigrateLiveHere(sourceUri, sourceCell, owner, address, storage, folder, autostart, progress, cancellationToken);
-        public bool SupportsFirewalls => inner.SupportsFirewalls;
-        public void ApplyFirewall(FirewallDefinition firewall) => inner.ApplyFirewall(firewall);
-        public string? FirewallXml(string name) => inner.FirewallXml(name);
-        public bool RemoveFirewall(string name) => inner.RemoveFirewall(name);
-        public IReadOnlyList<string> ListFirewalls() => inner.ListFirewalls();
-        public void StartFromMedia(string guestId, string isoPath) => inner.StartFromMedia(guestId, isoPath);
-        public void ChangeMedia(string guestId, string? isoPath) => inner.ChangeMedia(guestId, isoPath);
-        public string? InsertedMedia(string guestId) => inner.InsertedMedia(guestId);
-        public void Stop(string guestId, bool reboot, bool force) => inner.Stop(guestId, reboot, force);
-        public bool Undefine(string guestId) => inner.Undefine(guestId);
-        public void SetUserPassword(string guestId, string user, string password) => inner.SetUserPassword(guestId, user, password);
-        public void Snapshot(string guestId, SnapshotAction action, string name, string description = "") => inner.Snapshot(guestId, action, name, description);
-        public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => inner.ListOwnDomains(cell);
-        public IReadOnlyList<string> ListOwnVolumeFiles(string cell) => inner.ListOwnVolumeFiles(cell);
-        public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell) => inner.SampleOwnDomains(cell);
-        public IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler) => inner.SubscribeOwnDomainEvents(cell, handler);
-        public void Dispose()
-        {
-        }
     }
 }

@@ -4,7 +4,7 @@ using Nano.Contracts.Cell.V1;
 namespace Nano.Cell.Host;
 
 /// <summary>Turns two readings of the host's and the guests' counters into a metrics sample (rates per second).</summary>
-public sealed class MetricsSampler(IHostProbe probe, IHypervisor hypervisor, Func<string> storagePath, string cell)
+public sealed class MetricsSampler(IHostProbe probe, IGuestFigures hypervisor, Func<string> storagePath, string cell)
 {
     private HostCounters? _last;
     private IReadOnlyDictionary<string, DomainSample> _lastGuests = new Dictionary<string, DomainSample>();

@@ -2,8 +2,15 @@ using Nano.Contracts.Cell.V1;
 
 namespace Nano.Cell.Hypervisor;
 
+/// <summary>The figures of a cell's running guests, what the metrics sampler needs of the hypervisor.</summary>
+public interface IGuestFigures
+{
+    /// <summary>Counters of each running own domain, by guest id.</summary>
+    IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell);
+}
+
 /// <summary>What the agent needs of the hypervisor: the host, its own domains, their figures and events.</summary>
-public interface IHypervisor : IDisposable
+public interface IHypervisor : IGuestFigures, IDisposable
 {
     string Uri { get; }
 
@@ -22,9 +29,6 @@ public interface IHypervisor : IDisposable
 
     /// <summary>The files in the disk and CD-ROM drives of the domains whose metadata names <paramref name="cell"/> (live ones while running).</summary>
     IReadOnlyList<string> ListOwnVolumeFiles(string cell);
-
-    /// <summary>Counters of each running own domain, by guest id.</summary>
-    IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell);
 
     /// <summary>The libvirt domain type guests get here: "kvm", "qemu" (emulated) or "test".</summary>
     string DomainType { get; }

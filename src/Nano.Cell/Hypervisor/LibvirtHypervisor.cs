@@ -13,8 +13,13 @@ public sealed class LibvirtHypervisor : IHypervisor
     private readonly NodeInfo _node;
     private readonly ConcurrentDictionary<string, string> _guestByUuid = new();
 
-    public LibvirtHypervisor(string uri)
+    private readonly string? _domainType;
+
+    /// <param name="uri">The libvirt connection URI.</param>
+    /// <param name="domainType">Tests only: the domain type to write instead of the host's ("kvm" on the test driver, for the XML a KVM host gets).</param>
+    public LibvirtHypervisor(string uri, string? domainType = null)
     {
+        _domainType = domainType;
         _connection = Connection.Open(uri);
         if (!uri.StartsWith("test:", StringComparison.Ordinal))
             _connection.SetKeepAlive(5, 3);
@@ -36,7 +41,7 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     public bool Kvm => File.Exists("/dev/kvm");
 
-    public string DomainType => Type switch
+    public string DomainType => _domainType ?? Type switch
     {
         "TEST" => "test",
         _ => Kvm ? "kvm" : "qemu",
