@@ -6,7 +6,7 @@ using Nano.Server.Hosting;
 
 namespace Nano.Server.Services;
 
-/// <summary>Guests: create, get, delete and modify; routes of later steps (search, disks, system, auth, policies) answer UNIMPLEMENTED.</summary>
+/// <summary>Guests: create, get, search, delete, and every change of a created guest (hardware, disks, system, credentials, security policy).</summary>
 public sealed class GuestService(
     GuestCreation creation, GuestAccess access, GuestLifecycle lifecycle, GuestChanges changes, GuestRepository guests, OperationRepository operations,
     SecurityPolicies policies, SecurityPolicyRepository policyRows)
