@@ -38,8 +38,8 @@ public sealed class InstanceManager(
         if (hypervisor.Find(create.GuestId) is not null)
             throw new InvalidOperationException($"guest {create.GuestId} already has a domain on this cell");
         var folder = storage.CurrentPath;
-        var volumes = create.Disks.Select((_, i) => Path.Combine(folder, i == 0 ? $"{create.GuestId}_sys.qcow2" : $"{create.GuestId}_{i}.qcow2")).ToList();
-        var seed = create.CloudInit is null ? null : Path.Combine(folder, $"{create.GuestId}_ci.iso");
+        var volumes = create.Disks.Select((_, i) => GuestFiles.Volume(folder, create.GuestId, i)).ToList();
+        var seed = create.CloudInit is null ? null : GuestFiles.Seed(folder, create.GuestId);
         var made = new List<string>();
         var firewall = create.SecurityPolicy is not null && hypervisor.SupportsFirewalls;
         try
@@ -260,8 +260,8 @@ public sealed class InstanceManager(
         if (hypervisor.Find(guestId) is not null)
             throw new InvalidOperationException($"guest {guestId} already has a domain in this cell's libvirtd: cells sharing one libvirtd cannot migrate live between them");
         var folder = storage.CurrentPath;
-        var system = Path.Combine(folder, $"{guestId}_sys.qcow2");
-        if (live.CopyStorage ? GuestFiles(guestId).Any() : !File.Exists(system))
+        var system = GuestFiles.Volume(folder, guestId, 0);
+        if (live.CopyStorage ? GuestFiles.In(folder, guestId).Count > 0 : !File.Exists(system))
             throw new InvalidOperationException(live.CopyStorage
                 ? $"guest {guestId} already has files in {folder}"
                 : $"guest {guestId} has no volumes in {folder}: this cell does not share the source's storage");
@@ -277,12 +277,12 @@ public sealed class InstanceManager(
                 settings.AutoStart, progress, cancellationToken), CancellationToken.None);
             if (live.CopyStorage)
             {
-                if (import.Files.FirstOrDefault(f => f.Suffix != "ci.iso") is { } volume)
+                if (import.Files.FirstOrDefault(f => f.Suffix != GuestFiles.SeedSuffix) is { } volume)
                     throw new ArgumentException($"'{volume.Suffix}' is not the cloud-init seed: a live migration copies the volumes itself");
                 await FetchFilesAsync(guestId, import.Files, made, _ => { }, cancellationToken);
                 for (var i = 1; i < settings.Disks.Count; i++)
                 {
-                    made.Add(Path.Combine(folder, $"{guestId}_{i}.qcow2"));
+                    made.Add(GuestFiles.Volume(folder, guestId, i));
                     await VolumeTool.CreateQcow2Async(made[^1], settings.Disks[i], cancellationToken);
                 }
                 made.Add(system);
@@ -330,7 +330,7 @@ public sealed class InstanceManager(
             hypervisor.RemoveFirewall(FirewallName(guestId)); // the domain left live: its firewall stayed behind
         if (release.DeleteFiles)
         {
-            foreach (var file in GuestFiles(guestId))
+            foreach (var file in GuestFiles.In(storage.CurrentPath, guestId))
                 File.Delete(file);
             SweepImages();
         }
@@ -344,9 +344,9 @@ public sealed class InstanceManager(
         long done = 0;
         foreach (var file in files)
         {
-            if (file.Suffix is not ("sys.qcow2" or "ci.iso") && !System.Text.RegularExpressions.Regex.IsMatch(file.Suffix, "^[1-9][0-9]?\\.qcow2$"))
+            if (!GuestFiles.IsSuffix(file.Suffix))
                 throw new ArgumentException($"'{file.Suffix}' is not a volume name");
-            var path = Path.Combine(storage.CurrentPath, $"{guestId}_{file.Suffix}");
+            var path = GuestFiles.Path(storage.CurrentPath, guestId, file.Suffix);
             if (File.Exists(path))
                 throw new InvalidOperationException($"volume {path} already exists");
             made.Add(path);
@@ -394,7 +394,7 @@ public sealed class InstanceManager(
         var volumes = Volumes(export.GuestId);
         if (volumes.Count == 0)
             throw new InvalidOperationException($"guest {export.GuestId} has no system volume");
-        var flat = Path.Combine(storage.CurrentPath, $".{export.GuestId}_export.qcow2");
+        var flat = GuestFiles.Export(storage.CurrentPath, export.GuestId);
         try
         {
             File.Delete(flat);
@@ -422,7 +422,7 @@ public sealed class InstanceManager(
             throw new InvalidOperationException($"guest {change.GuestId} has no domain on this cell");
         if (found.State == DomainState.Running)
             throw new InvalidOperationException($"guest {change.GuestId} is running: its disks change only while it is stopped");
-        var path = Path.Combine(storage.CurrentPath, change.Disk == 0 ? $"{change.GuestId}_sys.qcow2" : $"{change.GuestId}_{change.Disk}.qcow2");
+        var path = GuestFiles.Volume(storage.CurrentPath, change.GuestId, change.Disk);
         if (!File.Exists(path))
             throw new InvalidOperationException($"guest {change.GuestId} has no disk {change.Disk}");
         if (change.Size > 0)
@@ -444,7 +444,7 @@ public sealed class InstanceManager(
             throw new InvalidOperationException($"guest {reset.GuestId} is running: its system is reset only while it is stopped");
         if (reset.Size <= 0)
             throw new ArgumentException("the system volume size must be positive");
-        var path = Path.Combine(storage.CurrentPath, $"{reset.GuestId}_sys.qcow2");
+        var path = GuestFiles.Volume(storage.CurrentPath, reset.GuestId, 0);
         var fresh = path + ".new";
         File.Delete(fresh);
         if (reset.Image is null)
@@ -490,7 +490,6 @@ public sealed class InstanceManager(
         images.Sweep([.. inFolder, .. hypervisor.ListOwnVolumeFiles(cellName)]);
     }
 
-
     private InstanceState State(string guestId, IReadOnlyList<string> volumes)
     {
         var found = hypervisor.Find(guestId);
@@ -503,23 +502,11 @@ public sealed class InstanceManager(
         return state;
     }
 
-    /// <summary>The guest's qcow2 volumes in disk order: the system volume, then data volumes by number.</summary>
-    private List<string> Volumes(string guestId)
-    {
-        var files = GuestFiles(guestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList();
-        var system = files.Where(f => f.EndsWith("_sys.qcow2", StringComparison.Ordinal));
-        var data = files.Except(system)
-            .OrderBy(f => int.TryParse(Path.GetFileNameWithoutExtension(f)[(guestId.Length + 1)..], out var n) ? n : int.MaxValue);
-        return [.. system, .. data];
-    }
+    /// <summary>The guest's qcow2 volumes in the storage folder, in disk order.</summary>
+    private List<string> Volumes(string guestId) => GuestFiles.Volumes(storage.CurrentPath, guestId);
 
     /// <summary>The guest's cloud-init seed ISO in the storage folder, or null.</summary>
-    private string? SeedOf(string guestId) => GuestFiles(guestId).FirstOrDefault(f => f.EndsWith("_ci.iso", StringComparison.Ordinal));
-
-    private IEnumerable<string> GuestFiles(string guestId) =>
-        Directory.Exists(storage.CurrentPath)
-            ? Directory.EnumerateFiles(storage.CurrentPath, $"{guestId}_*").Order(StringComparer.Ordinal).ToList()
-            : [];
+    private string? SeedOf(string guestId) => GuestFiles.SeedIn(storage.CurrentPath, guestId);
 
     internal DomainDefinition Definition(CreateInstance create, IReadOnlyList<string> volumes, string? seed)
     {

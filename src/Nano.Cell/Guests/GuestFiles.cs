@@ -1,0 +1,48 @@
+using System.Text.RegularExpressions;
+
+namespace Nano.Cell.Guests;
+
+/// <summary>
+/// The names of a guest's files in a storage folder, the one place that knows them: <c>&lt;id&gt;_sys.qcow2</c> (the system
+/// volume), <c>&lt;id&gt;_&lt;n&gt;.qcow2</c> (data volume n, from 1), <c>&lt;id&gt;_ci.iso</c> (the cloud-init seed), and the hidden
+/// <c>.&lt;id&gt;_export.qcow2</c> a system volume is flattened into before it is pushed to the server.
+/// </summary>
+public static partial class GuestFiles
+{
+    public const string SystemSuffix = "sys.qcow2";
+    public const string SeedSuffix = "ci.iso";
+
+    [GeneratedRegex("^[1-9][0-9]?\\.qcow2$")]
+    private static partial Regex DataSuffix();
+
+    /// <summary>What follows "&lt;id&gt;_" in the name of volume <paramref name="disk"/> (0 the system volume).</summary>
+    public static string Suffix(int disk) => disk == 0 ? SystemSuffix : $"{disk}.qcow2";
+
+    /// <summary>Whether a suffix another cell sent names one of a guest's files (and nothing else).</summary>
+    public static bool IsSuffix(string suffix) => suffix is SystemSuffix or SeedSuffix || DataSuffix().IsMatch(suffix);
+
+    public static string Path(string folder, string guestId, string suffix) => System.IO.Path.Combine(folder, $"{guestId}_{suffix}");
+
+    public static string Volume(string folder, string guestId, int disk) => Path(folder, guestId, Suffix(disk));
+
+    public static string Seed(string folder, string guestId) => Path(folder, guestId, SeedSuffix);
+
+    public static string Export(string folder, string guestId) => System.IO.Path.Combine(folder, $".{guestId}_export.qcow2");
+
+    /// <summary>Every file of the guest in the folder, by name.</summary>
+    public static IReadOnlyList<string> In(string folder, string guestId) =>
+        Directory.Exists(folder) ? [.. Directory.EnumerateFiles(folder, $"{guestId}_*").Order(StringComparer.Ordinal)] : [];
+
+    /// <summary>The guest's volumes in the folder in disk order: the system volume, then data volumes by number.</summary>
+    public static List<string> Volumes(string folder, string guestId)
+    {
+        var files = In(folder, guestId).Where(f => f.EndsWith(".qcow2", StringComparison.Ordinal)).ToList();
+        var system = files.Where(f => f.EndsWith($"_{SystemSuffix}", StringComparison.Ordinal));
+        var data = files.Except(system)
+            .OrderBy(f => int.TryParse(System.IO.Path.GetFileNameWithoutExtension(f)[(guestId.Length + 1)..], out var n) ? n : int.MaxValue);
+        return [.. system, .. data];
+    }
+
+    /// <summary>The guest's cloud-init seed in the folder, or null.</summary>
+    public static string? SeedIn(string folder, string guestId) => In(folder, guestId).FirstOrDefault(f => f.EndsWith($"_{SeedSuffix}", StringComparison.Ordinal));
+}
