@@ -47,7 +47,7 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
 
     /// <summary>Defines the domain again from the (changed) row; running guests pick it up at their next start.</summary>
     public Task RedefineAsync(GuestRow guest, CancellationToken ct) =>
-        OnGuestCellAsync(guest, new Command { RedefineInstance = new RedefineInstance { Settings = GuestSpec.From(guest) } }, ct);
+        OnGuestCellAsync(guest, new Command { RedefineInstance = new RedefineInstance { Settings = GuestSettings.Of(guest) } }, ct);
 
     /// <summary>Grows volume <paramref name="disk"/> (0 system, 1.. data) to <paramref name="size"/> bytes.</summary>
     public Task ResizeDiskAsync(GuestRow guest, int disk, long size, CancellationToken ct) =>
@@ -101,7 +101,7 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
     public async Task<GuestDomain> CreateAsync(string cell, GuestRow guest, string cpu, ImageRow? image, SecurityPolicy policy, GuestSeed? seed,
         Func<int, Task>? progress, CancellationToken ct)
     {
-        var create = GuestSpec.From(guest);
+        var create = GuestSettings.Of(guest);
         create.SystemImage = image is null ? null : Cached(image);
         create.SecurityPolicy = Firewall(policy);
         create.Cpu = cpu;
@@ -156,7 +156,7 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
     public async Task<GuestDomain> ImportAsync(string cell, GuestRow guest, long generation, IReadOnlyList<StagedVolume> files, string takeOverFrom,
         LiveOrigin? live, Func<int, Task>? progress, CancellationToken ct)
     {
-        var defined = await settings.ForAsync(guest);
+        var defined = await settings.ForMoveAsync(guest);
         defined.Generation = generation;
         var import = new ImportInstance
         {
