@@ -26,6 +26,7 @@ public sealed class CellAgent(
     private readonly AgentOptions _options = options.Value;
     private InstanceManager? _instances;
     private HostCpus? _cpus;
+    private CommandDispatcher? _commands;
     private GrpcChannel? _channel;
 
     /// <summary>The server's gRPC channel: the command stream and the image transfers share it.</summary>
@@ -43,6 +44,8 @@ public sealed class CellAgent(
     });
 
     private InstanceManager Instances => _instances ??= CreateInstances();
+
+    private CommandDispatcher Commands => _commands ??= new CommandDispatcher(() => Instances, storage, hypervisor, probe, logger);
 
     private InstanceManager CreateInstances()
     {
@@ -211,111 +214,9 @@ public sealed class CellAgent(
                 continue;
             _ = Task.Run(async () => outbound.TryWrite(new ConnectRequest
             {
-                Result = await RunAsync(command, token, percent => outbound.TryWrite(new ConnectRequest { Progress = new CommandProgress { Id = command.Id, Percent = percent } })),
+                Result = await Commands.RunAsync(command, token, percent => outbound.TryWrite(new ConnectRequest { Progress = new CommandProgress { Id = command.Id, Percent = percent } })),
             }), token);
         }
-    }
-
-    /// <summary>Runs one command until its deadline; every failure becomes the result's error.</summary>
-    internal async Task<CommandResult> RunAsync(Command command, CancellationToken token, Action<int>? progress = null)
-    {
-        progress ??= _ => { };
-        var result = new CommandResult { Id = command.Id };
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
-        if (command.Deadline is { } at)
-        {
-            var left = at.ToDateTime() - DateTime.UtcNow;
-            if (left <= TimeSpan.Zero)
-            {
-                // The server has given up on it (and undone its side): doing it now would leave an orphan.
-                result.Error = $"the command's deadline passed {-left.TotalSeconds:0.0} s before it could run";
-                return result;
-            }
-            deadline.CancelAfter(left);
-        }
-        try
-        {
-            switch (command.BodyCase)
-            {
-                case Command.BodyOneofCase.AttachStorage:
-                    result.Error = await storage.AttachAsync(command.AttachStorage, deadline.Token);
-                    break;
-                case Command.BodyOneofCase.DetachStorage:
-                    await storage.DetachAsync(command.DetachStorage.Pool, deadline.Token);
-                    break;
-                case Command.BodyOneofCase.ChangeStoragePath:
-                    result.Error = storage.ChangeLocalPath(command.ChangeStoragePath.Path);
-                    break;
-                case Command.BodyOneofCase.CreateInstance:
-                    result.Instance = await Instances.CreateAsync(command.CreateInstance, progress, deadline.Token);
-                    break;
-                case Command.BodyOneofCase.DeleteInstance:
-                    result.Instance = Instances.Delete(command.DeleteInstance.GuestId);
-                    break;
-                case Command.BodyOneofCase.StartInstance:
-                    result.Instance = await Instances.StartAsync(command.StartInstance.GuestId, command.StartInstance.Media, command.StartInstance.Generation, command.StartInstance.Cpu, progress, deadline.Token);
-                    break;
-                case Command.BodyOneofCase.CreateSnapshot:
-                    result.Instance = Instances.Snapshot(command.CreateSnapshot.GuestId, SnapshotAction.Create, command.CreateSnapshot.Name, command.CreateSnapshot.Description);
-                    break;
-                case Command.BodyOneofCase.RevertSnapshot:
-                    result.Instance = Instances.Snapshot(command.RevertSnapshot.GuestId, SnapshotAction.Revert, command.RevertSnapshot.Name, "");
-                    break;
-                case Command.BodyOneofCase.DeleteSnapshot:
-                    result.Instance = Instances.Snapshot(command.DeleteSnapshot.GuestId, SnapshotAction.Delete, command.DeleteSnapshot.Name, "");
-                    break;
-                case Command.BodyOneofCase.SetGuestPassword:
-                    hypervisor.SetUserPassword(command.SetGuestPassword.GuestId, command.SetGuestPassword.User, command.SetGuestPassword.Password);
-                    break;
-                case Command.BodyOneofCase.ResetSystem:
-                    result.Instance = await Instances.ResetSystemAsync(command.ResetSystem, progress, deadline.Token);
-                    break;
-                case Command.BodyOneofCase.ChangeDisk:
-                    result.Instance = await Instances.ChangeDiskAsync(command.ChangeDisk, deadline.Token);
-                    break;
-                case Command.BodyOneofCase.RedefineInstance:
-                    result.Instance = Instances.Redefine(command.RedefineInstance.Settings);
-                    break;
-                case Command.BodyOneofCase.InsertMedia:
-                    result.Instance = await Instances.ChangeMediaAsync(command.InsertMedia.GuestId, command.InsertMedia.Image, progress, deadline.Token);
-                    break;
-                case Command.BodyOneofCase.EjectMedia:
-                    result.Instance = await Instances.ChangeMediaAsync(command.EjectMedia.GuestId, null, progress, deadline.Token);
-                    break;
-                case Command.BodyOneofCase.ExportSystem:
-                    result.Instance = await Instances.ExportSystemAsync(command.ExportSystem, progress, deadline.Token);
-                    break;
-                case Command.BodyOneofCase.ExportVolumes:
-                    result.Instance = await Instances.ExportVolumesAsync(command.ExportVolumes, progress, deadline.Token);
-                    break;
-                case Command.BodyOneofCase.ImportInstance:
-                    result.Instance = await Instances.ImportAsync(command.ImportInstance, progress, deadline.Token);
-                    break;
-                case Command.BodyOneofCase.ReleaseInstance:
-                    result.Instance = Instances.Release(command.ReleaseInstance);
-                    break;
-                case Command.BodyOneofCase.ApplySecurityPolicy:
-                    Instances.ApplyFirewall(command.ApplySecurityPolicy.GuestId, command.ApplySecurityPolicy.Policy);
-                    break;
-                case Command.BodyOneofCase.StopInstance:
-                    result.Instance = Instances.Stop(command.StopInstance.GuestId, command.StopInstance.Reboot, command.StopInstance.Force);
-                    break;
-                default:
-                    result.Error = $"this agent does not know the command {command.BodyCase}";
-                    break;
-            }
-        }
-        catch (Exception e)
-        {
-            logger.LogWarning(e, "Command {Kind} failed", command.BodyCase);
-            result.Error = e.Message;
-        }
-        if (result.BodyCase == CommandResult.BodyOneofCase.None)
-        {
-            var (total, available) = probe.Space(storage.CurrentPath);
-            result.Storage = storage.Describe(total, available);
-        }
-        return result;
     }
 
     public override void Dispose()
