@@ -13,9 +13,9 @@ public sealed class Batches(
     ComputePoolRepository pools, Microsoft.Extensions.Options.IOptions<Hosting.NanoOptions> options)
 {
     public const int MaxGuests = 1000;
-    public const string CreateKind = "batch_create_guest";
-    public const string DeleteKind = "batch_delete_guest";
-    public const string StopKind = "batch_stop_guest";
+    public const string CreateKind = OperationKinds.BatchCreateGuest;
+    public const string DeleteKind = OperationKinds.BatchDeleteGuest;
+    public const string StopKind = OperationKinds.BatchStopGuest;
 
     /// <summary>Statuses of items not finished yet.</summary>
     public static readonly string[] Running = ["creating", "deleting", "stopping"];

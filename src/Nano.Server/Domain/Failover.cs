@@ -11,7 +11,7 @@ namespace Nano.Server.Domain;
 public sealed class Failover(
     GuestRepository guests, CellRepository cells, CellCommands commands, PoolCpu poolCpu, Operations operations, ILogger<Failover> logger)
 {
-    public const string Kind = "failover_guest";
+    public const string Kind = OperationKinds.FailoverGuest;
 
     /// <summary>When each guest whose failover failed may be tried again.</summary>
     private readonly ConcurrentDictionary<Guid, DateTime> _retry = new();
@@ -76,7 +76,7 @@ public sealed class Failover(
         await progress.ReportAsync(stage, 10);
         try
         {
-            await commands.ImportAsync(target, guest, generation, [], lost, null, percent => progress.ReportAsync(stage, 10 + percent / 2), ct);
+            await commands.ImportAsync(target, guest, generation, [], lost, null, progress.Within(stage, 10, 60), ct);
         }
         catch
         {

@@ -100,14 +100,14 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
         if ((await snapshots.ListAsync(guest.Id)).Count > 0)
             throw Fail.Precondition($"guest '{guest.Name}' has snapshots: delete them before resetting its system");
         var image = string.IsNullOrEmpty(fromImage) ? null : await images.FindUsableAsync(session, Images.ImageKinds.Disk, fromImage);
-        await operations.RunAsync("reset_system", guest.Id.ToString(), session.User, async (progress, cancel) =>
+        await operations.RunAsync(OperationKinds.ResetSystem, guest.Id.ToString(), session.User, async (progress, cancel) =>
         {
             await guests.MarkRebuildingAsync(guest.Id, progress.Id);
             try
             {
                 await progress.ReportAsync(image is null ? "writing a blank system disk" : "building the system disk over the image", 10);
                 await commands.ResetSystemAsync(guest, image,
-                    image is null ? null : percent => progress.ReportAsync("fetching the disk image", 10 + percent * 80 / 100), cancel);
+                    image is null ? null : progress.Within("fetching the disk image", 10, 90), cancel);
                 await guests.SetSystemImageAsync(guest.Id, image?.Id);
             }
             finally

@@ -25,7 +25,7 @@ public sealed class GuestCreation(
     GuestRepository guests, ComputePoolRepository pools, CellRepository cells, TemplateRepository templates, AddressPoolRepository addressPools,
     ImageCatalog images, SecurityPolicies policies, CellCommands commands, Operations operations, PoolCpu poolCpu, ILogger<GuestCreation> logger)
 {
-    public const string Kind = "create_guest";
+    public const string Kind = OperationKinds.CreateGuest;
 
     /// <summary>Validates, schedules and records the guest; returns its id while the cell works (the operation goes on).</summary>
     public async Task<Guid> StartAsync(GuestRequest request, SessionContext session)
@@ -62,7 +62,7 @@ public sealed class GuestCreation(
                 await progress.ReportAsync(image is null ? "creating volumes and domain" : "fetching the disk image, creating volumes and domain", 20);
                 // With an image the cell may first fetch it (once per cell): a long step that reports progress.
                 var state = await commands.CreateAsync(cell.Name, row, cpu, image, policy, seed,
-                    image is null ? null : percent => progress.ReportAsync("fetching the disk image", 20 + percent * 60 / 100), cancel);
+                    image is null ? null : progress.Within("fetching the disk image", 20, 80), cancel);
                 if (request.AutoStart)
                 {
                     await progress.ReportAsync("starting", 80);

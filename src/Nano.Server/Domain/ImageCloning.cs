@@ -14,7 +14,7 @@ public sealed class ImageCloning(
     ImageRepository images, ImageStore store, ImageExports exports, GuestAccess access, CellCommands commands, SnapshotRepository snapshots,
     Operations operations)
 {
-    public const string Kind = "clone_disk_image";
+    public const string Kind = OperationKinds.CloneDiskImage;
 
     public async Task<Guid> StartAsync(SessionContext session, ImageFields fields, string guestId)
     {

@@ -16,7 +16,7 @@ public sealed class Migrations(
     GuestRepository guests, ComputePoolRepository pools, CellRepository cells, CellGateway gateway, CellCommands commands, ImageExports exports,
     Operations operations, ILogger<Migrations> logger)
 {
-    public const string Kind = "migrate_guests";
+    public const string Kind = OperationKinds.MigrateGuests;
 
     public async Task<Guid> StartAsync(string sourcePool, string sourceCell, string targetCell, string targetPool, IReadOnlyList<string> instances, string user)
     {
@@ -157,7 +157,7 @@ public sealed class Migrations(
             {
                 // System volume, data volumes, then the cloud-init seed if the guest has one.
                 var suffixes = guest.Disks.Select((_, d) => d == 0 ? "sys.qcow2" : $"{d}.qcow2").Append("ci.iso").ToList();
-                files = await StageAsync(guest, source, suffixes, tickets, percent => progress(percent / 2), ct);
+                files = await StageAsync(guest, source, suffixes, tickets, OperationProgress.Scaled(progress, 0, 50), ct);
                 if (files.Count < guest.Disks.Length)
                     throw Fail.Precondition($"cell '{source}' sent {files.Count} of the guest's {guest.Disks.Length} volumes");
             }
@@ -166,7 +166,7 @@ public sealed class Migrations(
             try
             {
                 // The target defines the guest's next generation; a take-back keeps the current one.
-                await commands.ImportAsync(target, guest, guest.Generation + 1, files, "", null, percent => progress(50 + percent / 2), ct);
+                await commands.ImportAsync(target, guest, guest.Generation + 1, files, "", null, OperationProgress.Scaled(progress, 50, 100), ct);
             }
             catch
             {

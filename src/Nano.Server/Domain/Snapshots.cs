@@ -22,7 +22,7 @@ public sealed class Snapshots(SnapshotRepository snapshots, CellCommands command
         description = IdentityRules.Text("description", description, 1024);
         if ((await snapshots.ListAsync(guest.Id)).Any(s => s.Name == name))
             throw Fail.Exists($"guest '{guest.Name}' already has a snapshot '{name}'");
-        await operations.RunAsync("create_snapshot", guest.Id.ToString(), user, async (progress, cancel) =>
+        await operations.RunAsync(OperationKinds.CreateSnapshot, guest.Id.ToString(), user, async (progress, cancel) =>
         {
             await progress.ReportAsync($"snapshotting as {name}", 10);
             await commands.CreateSnapshotAsync(guest, name, description, cancel);
@@ -34,7 +34,7 @@ public sealed class Snapshots(SnapshotRepository snapshots, CellCommands command
     {
         RequireStopped(guest);
         var snapshot = await FindAsync(guest, target);
-        await operations.RunAsync("revert_snapshot", guest.Id.ToString(), user, async (progress, cancel) =>
+        await operations.RunAsync(OperationKinds.RevertSnapshot, guest.Id.ToString(), user, async (progress, cancel) =>
         {
             await progress.ReportAsync($"reverting to {snapshot.Name}", 10);
             await commands.RevertSnapshotAsync(guest, snapshot.Name, cancel);
