@@ -564,8 +564,16 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
 
             var killed = Stopwatch.StartNew();
             await agents[from].KillAsync(); // its guest keeps running in libvirtd, as on a host whose agent died
-            await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)) is { Data: { } g } &&
-                g["cell"]!.GetValue<string>() == to && g["running"]!.GetValue<bool>());
+            await WaitForAsync(async () =>
+            {
+                var answer = await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession);
+                if (answer.Data is not System.Text.Json.Nodes.JsonObject g)
+                {
+                    output.WriteLine($"while failing over, GET /guests/{id} answered {answer.Text}");
+                    return false;
+                }
+                return g["cell"]!.GetValue<string>() == to && g["running"]!.GetValue<bool>();
+            });
             output.WriteLine($"agent killed -> guest running on the other cell: {killed.ElapsedMilliseconds} ms (failover grace 3 s)");
 
             using (var libvirt = Connection.Open("qemu:///system"))

@@ -162,7 +162,10 @@ public sealed class CpuTests(ZoneServer fixture) : IClassFixture<ZoneServer>, IA
         _agents.Add(agent.KeepAlive());
         agent.Answer = c => Answer(c);
         if (attached)
+        {
             Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/{pool}/{hello.Name}", null, Admin)).ErrorCode);
+            await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{pool}/{hello.Name}", Admin)).Data?["alive"]?.GetValue<bool>() == true);
+        }
         return agent;
     }
 
