@@ -48,6 +48,19 @@ public sealed class CellTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
     }
 
+    [Theory]
+    [InlineData("EPYC'/><model>x")]
+    [InlineData("-host-passthrough")]
+    [InlineData("")]
+    public async Task AHelloWithCpuDefinitionsThatAreNoPlainNames_IsRefused(string cpu)
+    {
+        var hello = TestAgent.Hello("cpu_liar");
+        hello.Cpus.AddRange(["host-passthrough", cpu]);
+        var e = await Assert.ThrowsAsync<RpcException>(() => TestAgent.ConnectAsync(fixture.Server.Channel, hello));
+        Assert.Equal(StatusCode.InvalidArgument, e.StatusCode);
+        Assert.DoesNotContain((await Rest.GetAsync("/api/v1/compute_pool_cells/", Admin)).Data!.AsArray(), c => c!["name"]!.GetValue<string>() == "cpu_liar");
+    }
+
     [Fact]
     public async Task Cell_AttachEnableDisableDetach()
     {
