@@ -8,7 +8,7 @@ namespace Nano.Server.Tests;
 /// <summary>Address pools and ranges #26-#34, and address allocation.</summary>
 public sealed class AddressPoolTests(InitializedServer fixture) : ApiTest(fixture)
 {
-    private AddressPoolRepository Repository => Fixture.Server.Services.GetRequiredService<AddressPoolRepository>();
+    private AddressAllocations Repository => Fixture.Server.Services.GetRequiredService<AddressAllocations>();
 
     [Fact]
     public async Task Pool_AndRanges_Lifecycle()

@@ -82,7 +82,7 @@ public sealed class GuestChangeTests(ZoneServer fixture) : GuestTestBase(fixture
         await WaitCreatedAsync(id);
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin)).ErrorCode);
 
-        // The password change holds the guest's row until the cell answers; meanwhile the cell reports on that guest.
+        // The password change waits for the cell; meanwhile the cell reports on that guest.
         var gate = new TaskCompletionSource();
         Agent.HoldAnswers(c => c.SetGuestPassword is not null, gate.Task, Answer);
         var change = Rest.PutAsync($"/api/v1/guests/{id}/auth", new { password = "Busy-pass1" }, Admin);
@@ -94,6 +94,37 @@ public sealed class GuestChangeTests(ZoneServer fixture) : GuestTestBase(fixture
         JsonAssert.Success("""{"user":"root","password":"Busy-pass1"}""", await change); // not 503: the answer was read behind the reports
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, Admin)).ErrorCode);
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin)).ErrorCode);
+    }
+
+    [Fact]
+    public async Task TwoChangesWhileTheCellWorks_BothLand_AndTheRowIsNotHeld()
+    {
+        var id = (await Rest.PostAsync("/api/v1/guests/", Body("two-changes"), Admin)).Data!["id"]!.GetValue<string>();
+        await WaitCreatedAsync(id);
+        var gate = new TaskCompletionSource();
+        Agent.HoldAnswers(c => c.RedefineInstance?.Settings.GuestId == id, gate.Task, Answer);
+        var cores = Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 3 }, Admin);
+        var memory = Rest.PutAsync($"/api/v1/guests/{id}/memory", new { memory = 768 * MiB }, Admin);
+        await Wait.ForAsync(() => Task.FromResult(Agent.Commands.Count(c => c.RedefineInstance?.Settings.GuestId == id) == 2));
+
+        // Both changes wait for the cell; neither holds the guest's row meanwhile.
+        await using (var c = await Npgsql.NpgsqlDataSource.Create(Zone.Server.Database).OpenConnectionAsync())
+        await using (var lockRow = new Npgsql.NpgsqlCommand("SELECT 1 FROM guests WHERE id = @id FOR UPDATE NOWAIT", c))
+        {
+            lockRow.Parameters.AddWithValue("id", Guid.Parse(id));
+            Assert.Equal(1, await lockRow.ExecuteScalarAsync());
+        }
+        gate.SetResult();
+
+        // Both read the same row: the one written second starts again from the first's and has the cell apply both.
+        JsonAssert.Success("\"\"", await cores);
+        JsonAssert.Success("\"\"", await memory);
+        var guest = (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!;
+        Assert.Equal($"3|{768 * MiB}", $"{guest["cores"]}|{guest["memory"]}");
+        var redefines = Agent.Commands.Where(c => c.RedefineInstance?.Settings.GuestId == id).Select(c => c.RedefineInstance.Settings).ToList();
+        Assert.Equal(3, redefines.Count);
+        Assert.Equal((3, 768 * MiB), (redefines[^1].Cores, redefines[^1].Memory));
+        JsonAssert.Success("\"\"", await Rest.DeleteAsync($"/api/v1/guests/{id}", null, Admin));
     }
 
     [Fact]

@@ -1,6 +1,5 @@
 using Dapper;
 using Microsoft.Extensions.Options;
-using Nano.Server.Domain;
 using Nano.Server.Hosting;
 using Npgsql;
 
@@ -195,18 +194,23 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         return await c.ExecuteAsync("UPDATE cells SET pool = @pool WHERE name = @name AND pool IS NULL", new { name, pool }) == 1;
     }
 
-    /// <summary>Takes a cell out of its pool when it hosts no guest (not even one being created).</summary>
-    public async Task DetachAsync(string name, string pool)
+    /// <summary>
+    /// Takes a cell out of its pool when it hosts no guest, not even one being created (else InUse with the number
+    /// of its guests); Missing when the cell is not in that pool.
+    /// </summary>
+    public async Task<Written> DetachAsync(string name, string pool)
     {
         await using var c = await db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
         var guests = await c.ExecuteScalarAsync<int>("SELECT count(*) FROM guests WHERE cell = @name", new { name }, tx);
         if (guests > 0)
-            throw Fail.Precondition($"cell '{name}' still hosts {guests} guest(s)");
-        if (await c.ExecuteAsync("UPDATE cells SET pool = NULL WHERE name = @name AND pool = @pool", new { name, pool }, tx) == 0)
-            throw Fail.NotFound($"cell '{name}' is not in compute pool '{pool}'");
+            return Written.InUse(guests.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var written = await c.WriteAsync("UPDATE cells SET pool = NULL WHERE name = @name AND pool = @pool", new { name, pool }, tx);
+        if (written.Outcome != WriteOutcome.Done)
+            return written;
         await c.ExecuteAsync("DELETE FROM cell_storage_attachments WHERE cell = @name", new { name }, tx);
         await tx.CommitAsync();
+        return written;
     }
 
     /// <summary>Undoes an attach whose storage set-up failed.</summary>

@@ -1,5 +1,4 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -26,63 +25,42 @@ public sealed class ComputePoolRepository(NpgsqlDataSource db)
         return await c.QuerySingleOrDefaultAsync<ComputePoolRow>($"{Select} WHERE p.name = @name", new { name });
     }
 
-    public async Task CreateAsync(string name, string? storage, string? network, bool failover, string cpu)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        try
-        {
-            await c.ExecuteAsync("INSERT INTO compute_pools (name, storage, network, failover, cpu) VALUES (@name, @storage, @network, @failover, @cpu)",
-                new { name, storage, network, failover, cpu });
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists($"compute pool '{name}' already exists");
-        }
-        catch (PostgresException e) when (e.IsForeignKeyViolation())
-        {
-            throw MissingReference(storage, network);
-        }
-    }
+    /// <summary>Exists when the name is taken, Missing when the storage or address pool it names does not exist.</summary>
+    public Task<Written> CreateAsync(string name, string? storage, string? network, bool failover, string cpu) => db.WriteOneAsync(
+        "INSERT INTO compute_pools (name, storage, network, failover, cpu) VALUES (@name, @storage, @network, @failover, @cpu)",
+        new { name, storage, network, failover, cpu });
 
     /// <summary>
-    /// Replaces (storage, network, failover, cpu). The storage may change only while the pool has no cells,
-    /// the address pool only while no guest of the pool holds an address of the current one.
+    /// Replaces (storage, network, failover, cpu). The storage may change only while the pool has no cells (else
+    /// InUse), the address pool only while no guest of the pool holds an address of the current one (else InUse
+    /// with the current address pool's name). Missing with cause <see cref="MissingReference"/> when the new storage
+    /// or address pool does not exist.
     /// </summary>
-    public async Task UpdateAsync(string name, string? storage, string? network, bool failover, string cpu)
+    public async Task<Written> UpdateAsync(string name, string? storage, string? network, bool failover, string cpu)
     {
         await using var c = await db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
-        var current = await c.QuerySingleOrDefaultAsync<ComputePoolRow>($"{Select} WHERE p.name = @name FOR UPDATE OF p", new { name }, tx)
-            ?? throw Fail.NotFound($"compute pool '{name}' not found");
+        var current = await c.QuerySingleOrDefaultAsync<ComputePoolRow>($"{Select} WHERE p.name = @name FOR UPDATE OF p", new { name }, tx);
+        if (current is null)
+            return Written.Missing();
         if (current.Storage == storage && current.Network == network && current.Failover == failover && current.Cpu == cpu)
-            throw Fail.Precondition($"compute pool '{name}' already has these settings");
+            return Written.Unchanged;
         if (current.Storage != storage && current.Cells > 0)
-            throw Fail.Precondition($"the storage of compute pool '{name}' cannot change while it has cells");
-        if (current.Network != network && current.Network is not null)
-        {
-            var held = await c.ExecuteScalarAsync<bool>("""
-                SELECT EXISTS (SELECT 1 FROM address_allocations a JOIN guests g ON g.id::text = a.instance
-                               WHERE a.pool = @network AND g.pool = @name)
-                """, new { network = current.Network, name }, tx);
-            if (held)
-                throw Fail.Precondition($"guests of compute pool '{name}' still hold addresses of '{current.Network}'");
-        }
-        try
-        {
-            await c.ExecuteAsync("UPDATE compute_pools SET storage = @storage, network = @network, failover = @failover, cpu = @cpu WHERE name = @name",
-                new { name, storage, network, failover, cpu }, tx);
-            await tx.CommitAsync();
-        }
-        catch (PostgresException e) when (e.IsForeignKeyViolation())
-        {
-            throw MissingReference(storage, network);
-        }
+            return Written.InUse();
+        if (current.Network != network && current.Network is not null &&
+            await AddressAllocations.HeldByGuestsOfAsync(c, tx, current.Network, name))
+            return Written.InUse(current.Network);
+        var written = await c.WriteAsync("UPDATE compute_pools SET storage = @storage, network = @network, failover = @failover, cpu = @cpu WHERE name = @name",
+            new { name, storage, network, failover, cpu }, tx);
+        if (written.Outcome == WriteOutcome.Missing)
+            return Written.Missing(MissingReference);
+        await tx.CommitAsync();
+        return written;
     }
 
-    public Task DeleteAsync(string name) =>
-        db.DeleteOneAsync("DELETE FROM compute_pools WHERE name = @name", new { name },
-            notFound: $"compute pool '{name}' not found", inUse: $"compute pool '{name}' still has cells");
+    /// <summary>InUse while cells are attached.</summary>
+    public Task<Written> DeleteAsync(string name) => db.WriteOneAsync("DELETE FROM compute_pools WHERE name = @name", new { name });
 
-    private static Grpc.Core.RpcException MissingReference(string? storage, string? network) =>
-        Fail.NotFound($"storage pool '{storage}' or address pool '{network}' not found");
+    /// <summary>The cause of a Missing <see cref="UpdateAsync"/>: a storage or address pool it names does not exist.</summary>
+    public const string MissingReference = "reference";
 }

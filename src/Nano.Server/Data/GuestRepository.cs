@@ -62,6 +62,9 @@ public sealed record GuestRow
 
     /// <summary>The CPU definition of the guest's domain ("" unknown: the hypervisor's default).</summary>
     public string Cpu { get; init; } = "";
+
+    /// <summary>Counted up by each write of the settings a user changes (<see cref="GuestRepository.UpdateSettingsAsync"/>).</summary>
+    public long SettingsVersion { get; init; }
 }
 
 /// <summary>A guest to insert: the configuration chosen at creation.</summary>
@@ -72,7 +75,7 @@ public sealed record NewGuest(
     string DiskBus, string NicModel, string Display, string Usb, string Tablet, Guid? SystemImage, Guid? SecurityPolicyGroup);
 
 /// <summary>Guest rows, with the address allocation that goes with them.</summary>
-public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, AddressPoolRepository addresses)
+public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, AddressAllocations addresses)
 {
     private string Select => $"""
         SELECT g.id, g.name, g.owner, g.group_name, g.pool, g.cell, cl.address AS host, g.created,
@@ -81,7 +84,8 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
                g.template, g.monitor_secret, g.ethernet_address, g.display_protocol, g.display_address, g.internal_address, g.admin_name, g.admin_secret,
                g.modules, g.cpu_priority, g.read_speed, g.write_speed, g.read_iops, g.write_iops, g.receive_speed, g.send_speed,
                g.cpu_usage, g.memory_used, g.bytes_read, g.bytes_written, g.bytes_received, g.bytes_sent, g.operation,
-               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source, g.security_policy_group, g.migrating, g.generation, g.cpu
+               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source, g.security_policy_group, g.migrating, g.generation, g.cpu,
+               g.settings_version
         FROM guests g LEFT JOIN cells cl ON cl.name = g.cell
         """;
 
@@ -160,60 +164,56 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
 
     /// <summary>
     /// Inserts the guest (not created yet, its creation operation attached) with its security policy and, when the pool uses an
-    /// address pool, allocates its address in the same transaction. Returns the address in CIDR form, or "".
+    /// address pool, its address, in one transaction. Returns the address in CIDR form ("" without an address pool); Exists
+    /// when the pool has a guest of that name, InUse when the address pool has no free address.
     /// </summary>
-    public async Task<string> InsertAsync(NewGuest guest, SecurityPolicy policy, string? addressPool, Guid operation)
+    public async Task<(Written Written, string Address)> InsertAsync(NewGuest guest, SecurityPolicy policy, string? addressPool, Guid operation)
     {
         await using var c = await db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
-        try
-        {
-            await c.ExecuteAsync("""
+        var written = await c.WriteAsync("""
                 INSERT INTO guests (id, name, owner, group_name, pool, cell, cores, memory, disks, auto_start, system, template, monitor_secret,
                                     ethernet_address, display_protocol, admin_name, admin_secret, modules, cpu_priority, read_speed, write_speed,
                                     read_iops, write_iops, receive_speed, send_speed, operation, disk_bus, nic_model, display, usb, tablet, system_image, security_policy_group)
                 VALUES (@Id, @Name, @Owner, @GroupName, @Pool, @Cell, @Cores, @Memory, @Disks, @AutoStart, @System, @Template, @MonitorSecret,
                         @EthernetAddress, @DisplayProtocol, @AdminName, @AdminSecret, @Modules, @CpuPriority, @ReadSpeed, @WriteSpeed,
                         @ReadIops, @WriteIops, @ReceiveSpeed, @SendSpeed, @operation, @DiskBus, @NicModel, @Display, @Usb, @Tablet, @SystemImage, @SecurityPolicyGroup)
-                """, new DynamicParameters(guest).With("operation", operation), tx);
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists($"compute pool '{guest.Pool}' already has a guest named '{guest.Name}'");
-        }
+            """, new DynamicParameters(guest).With("operation", operation), tx);
+        if (written.Outcome != WriteOutcome.Done)
+            return (written, "");
         await SecurityPolicyRepository.InsertGuestPolicyAsync(c, tx, guest.Id, policy);
         var cidr = "";
         if (addressPool is not null)
         {
-            var allocation = await addresses.AllocateAsync(c, tx, addressPool, guest.Id.ToString())
-                ?? throw Fail.Precondition($"address pool '{addressPool}' has no free address");
-            var range = (await addresses.ListRangesAsync(addressPool, "internal")).First(r => r.StartAddress == allocation.RangeStart);
-            cidr = $"{Ipv4.Format(allocation.Address)}/{Ipv4.PrefixLength("netmask", range.Netmask)}";
+            cidr = await addresses.AllocateCidrAsync(c, tx, addressPool, guest.Id.ToString()) ?? "";
+            if (cidr.Length == 0)
+                return (Written.InUse(addressPool), "");
             await c.ExecuteAsync("UPDATE guests SET internal_address = @cidr WHERE id = @Id", new { cidr, guest.Id }, tx);
         }
         await tx.CommitAsync();
-        return cidr;
+        return (written, cidr);
     }
 
     /// <summary>
-    /// Changes a guest's row with <paramref name="assignments"/> (a SET clause written in code) and runs
-    /// <paramref name="apply"/> on the changed row before committing: when the cell refuses, the row stays as it was.
+    /// Writes the settings a user changes (name, cores, memory, disk sizes, auto start, QoS, console and admin secrets)
+    /// from <paramref name="changed"/>, if the row is still at <see cref="GuestRow.SettingsVersion"/>: Busy when another
+    /// change was written since it was read, Missing when the guest is gone, Exists when the name is taken in the pool.
     /// </summary>
-    public async Task ChangeAsync(Guid id, string assignments, object args, Func<GuestRow, Task> apply)
+    public async Task<Written> UpdateSettingsAsync(GuestRow changed)
     {
         await using var c = await db.OpenConnectionAsync();
-        await using var tx = await c.BeginTransactionAsync();
-        try
-        {
-            await c.ExecuteAsync($"UPDATE guests SET {assignments} WHERE id = @id", new DynamicParameters(args).With("id", id), tx);
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists("another guest of the pool already has that name");
-        }
-        var changed = await c.QuerySingleAsync<GuestRow>($"{Select} WHERE g.id = @id", new { id }, tx);
-        await apply(changed);
-        await tx.CommitAsync();
+        var written = await c.WriteAsync("""
+            UPDATE guests SET name = @Name, cores = @Cores, memory = @Memory, disks = @Disks, auto_start = @AutoStart,
+                              cpu_priority = @CpuPriority, read_speed = @ReadSpeed, write_speed = @WriteSpeed, read_iops = @ReadIops,
+                              write_iops = @WriteIops, receive_speed = @ReceiveSpeed, send_speed = @SendSpeed,
+                              monitor_secret = @MonitorSecret, admin_name = @AdminName, admin_secret = @AdminSecret,
+                              settings_version = settings_version + 1
+            WHERE id = @Id AND settings_version = @SettingsVersion
+            """, changed);
+        return written.Outcome == WriteOutcome.Missing &&
+               await c.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM guests WHERE id = @Id)", changed)
+            ? Written.Busy
+            : written;
     }
 
     /// <summary>The guest is being rebuilt (system reset): not created, its operation attached for progress.</summary>
@@ -255,7 +255,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     {
         await using var c = await db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
-        await c.ExecuteAsync("DELETE FROM address_allocations WHERE instance = @instance", new { instance = id.ToString() }, tx);
+        await AddressAllocations.ReleaseAsync(c, tx, id.ToString());
         await c.ExecuteAsync("DELETE FROM guests WHERE id = @id", new { id }, tx);
         await tx.CommitAsync();
     }

@@ -1,5 +1,4 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -62,66 +61,49 @@ public sealed class ImageRepository(NpgsqlDataSource db)
     }
 
     /// <summary>A new record without content; with <paramref name="operation"/>, that operation builds it and holds its lock.</summary>
-    public Task InsertAsync(string kind, Guid id, ImageFields f, Guid? operation = null) => db.InsertOneAsync("""
+    public Task<Written> InsertAsync(string kind, Guid id, ImageFields f, Guid? operation = null) => db.WriteOneAsync("""
         INSERT INTO images (id, kind, name, owner, group_name, description, tags, operation, locked_by)
         VALUES (@id, @kind, @Name, @Owner, @GroupName, @Description, @Tags, @operation, @operation)
-        """, new DynamicParameters(f).With("id", id).With("kind", kind).With("operation", operation),
-        $"group '{f.GroupName}' already has a {kind} image named '{f.Name}'");
+        """, new DynamicParameters(f).With("id", id).With("kind", kind).With("operation", operation));
 
     /// <summary>A file found in the store: a record with its content, created at once.</summary>
-    public Task InsertFoundAsync(string kind, Guid id, ImageFields f, long size, string sha256, string sha1) => db.InsertOneAsync("""
+    public Task<Written> InsertFoundAsync(string kind, Guid id, ImageFields f, long size, string sha256, string sha1) => db.WriteOneAsync("""
         INSERT INTO images (id, kind, name, owner, group_name, description, tags, created, size, sha256, sha1)
         VALUES (@id, @kind, @Name, @Owner, @GroupName, @Description, @Tags, true, @size, @sha256, @sha1)
-        """, new DynamicParameters(f).With("id", id).With("kind", kind).With("size", size).With("sha256", sha256).With("sha1", sha1),
-        $"group '{f.GroupName}' already has a {kind} image named '{f.Name}'");
+        """, new DynamicParameters(f).With("id", id).With("kind", kind).With("size", size).With("sha256", sha256).With("sha1", sha1));
 
-    /// <summary>Changes the given (non-null) fields of an unlocked image.</summary>
-    public async Task ModifyAsync(string kind, Guid id, ImageFields f)
+    /// <summary>Changes the given (non-null) fields of an unlocked image: Busy while it is being written, Exists when the name is taken.</summary>
+    public async Task<Written> ModifyAsync(string kind, Guid id, ImageFields f)
     {
         await using var c = await db.OpenConnectionAsync();
-        int changed;
-        try
-        {
-            changed = await c.ExecuteAsync("""
-                UPDATE images SET name = COALESCE(@Name, name), owner = COALESCE(@Owner, owner), group_name = COALESCE(@GroupName, group_name),
-                                  description = COALESCE(@Description, description), tags = COALESCE(@Tags, tags), modify_time = now()
-                WHERE id = @id AND kind = @kind AND locked_by IS NULL
-                """, new DynamicParameters(f).With("id", id).With("kind", kind));
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists($"that group already has a {kind} image named '{f.Name}'");
-        }
-        if (changed == 0)
-            throw await MissingOrLockedAsync(c, kind, id);
+        return await MissingOrBusyAsync(c, kind, id, await c.WriteAsync("""
+            UPDATE images SET name = COALESCE(@Name, name), owner = COALESCE(@Owner, owner), group_name = COALESCE(@GroupName, group_name),
+                              description = COALESCE(@Description, description), tags = COALESCE(@Tags, tags), modify_time = now()
+            WHERE id = @id AND kind = @kind AND locked_by IS NULL
+            """, new DynamicParameters(f).With("id", id).With("kind", kind)));
     }
 
-    /// <summary>Deletes an unlocked image no guest uses; returns nothing (the caller removes the file).</summary>
-    public async Task DeleteAsync(string kind, Guid id)
+    /// <summary>
+    /// Deletes an unlocked image no guest uses (else InUse with up to five of their names); Busy while it is being
+    /// written. The caller removes the file.
+    /// </summary>
+    public async Task<Written> DeleteAsync(string kind, Guid id)
     {
         await using var c = await db.OpenConnectionAsync();
-        int deleted;
-        try
-        {
-            deleted = await c.ExecuteAsync("DELETE FROM images WHERE id = @id AND kind = @kind AND locked_by IS NULL", new { id, kind });
-        }
-        catch (PostgresException e) when (e.IsForeignKeyViolation())
-        {
-            var users = await c.QueryAsync<string>(
-                "SELECT name FROM guests WHERE system_image = @id OR media_source = @id ORDER BY name LIMIT 5", new { id });
-            throw Fail.Precondition($"{kind} image {id} is in use by guest(s) {string.Join(", ", users)}");
-        }
-        if (deleted == 0)
-            throw await MissingOrLockedAsync(c, kind, id);
+        var written = await c.WriteAsync("DELETE FROM images WHERE id = @id AND kind = @kind AND locked_by IS NULL", new { id, kind });
+        if (written.Outcome != WriteOutcome.InUse)
+            return await MissingOrBusyAsync(c, kind, id, written);
+        var users = await c.QueryAsync<string>(
+            "SELECT name FROM guests WHERE system_image = @id OR media_source = @id ORDER BY name LIMIT 5", new { id });
+        return Written.InUse(string.Join(", ", users));
     }
 
-    /// <summary>Takes the write lock of an image; fails when it is unknown or another write holds it.</summary>
-    public async Task LockAsync(string kind, Guid id, Guid holder)
+    /// <summary>Takes the write lock of an image: Missing when it is unknown, Busy when another write holds it.</summary>
+    public async Task<Written> LockAsync(string kind, Guid id, Guid holder)
     {
         await using var c = await db.OpenConnectionAsync();
-        if (await c.ExecuteAsync("UPDATE images SET locked_by = @holder WHERE id = @id AND kind = @kind AND locked_by IS NULL",
-                new { id, kind, holder }) == 0)
-            throw await MissingOrLockedAsync(c, kind, id);
+        return await MissingOrBusyAsync(c, kind, id, await c.WriteAsync(
+            "UPDATE images SET locked_by = @holder WHERE id = @id AND kind = @kind AND locked_by IS NULL", new { id, kind, holder }));
     }
 
     public async Task UnlockAsync(Guid id, Guid holder)
@@ -173,8 +155,10 @@ public sealed class ImageRepository(NpgsqlDataSource db)
             """, new { kind, ids = ids.ToArray() });
     }
 
-    private static async Task<Grpc.Core.RpcException> MissingOrLockedAsync(NpgsqlConnection c, string kind, Guid id) =>
+    /// <summary>A write that touched no unlocked row: Busy when the image exists (another write holds it), Missing otherwise.</summary>
+    private static async Task<Written> MissingOrBusyAsync(NpgsqlConnection c, string kind, Guid id, Written written) =>
+        written.Outcome == WriteOutcome.Missing &&
         await c.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM images WHERE id = @id AND kind = @kind)", new { id, kind })
-            ? Fail.Precondition($"{kind} image {id} is being written: try again when it is done")
-            : Fail.NotFound($"{kind} image '{id}' not found");
+            ? Written.Busy
+            : written;
 }

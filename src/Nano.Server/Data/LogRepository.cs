@@ -11,8 +11,11 @@ public sealed class LogRepository(NpgsqlDataSource db)
     /// <summary>At most this many entries are counted in a query's total.</summary>
     public const int MaxTotal = 1000;
 
-    /// <summary>Appends a line at <paramref name="at"/> (server local time). Ids of one second are handed out under a lock.</summary>
-    public async Task<string> AddAsync(DateTime at, string content)
+    /// <summary>
+    /// Appends a line at <paramref name="at"/> (server local time) and returns its id; null when that second has
+    /// used all its 999 ids. Ids of one second are handed out under a lock.
+    /// </summary>
+    public async Task<string?> AddAsync(DateTime at, string content)
     {
         at = new DateTime(at.Ticks - at.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Unspecified);
         var second = at.ToString("yyyyMMddHHmmss", System.Globalization.CultureInfo.InvariantCulture);
@@ -22,7 +25,7 @@ public sealed class LogRepository(NpgsqlDataSource db)
         var used = await c.ExecuteScalarAsync<int>(
             "SELECT COALESCE(max(right(id, 3)::int), 0) FROM operation_logs WHERE id LIKE @prefix", new { prefix = second + "%" }, tx);
         if (used >= 999)
-            throw Domain.Fail.Conflict("too many log entries in one second");
+            return null;
         var id = second + (used + 1).ToString("000", System.Globalization.CultureInfo.InvariantCulture);
         await c.ExecuteAsync("INSERT INTO operation_logs (id, logged_at, content) VALUES (@id, @at, @content)",
             new { id, at, content }, tx);

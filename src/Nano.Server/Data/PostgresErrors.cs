@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace Nano.Server.Data;
 
-/// <summary>SQLSTATE codes the repositories turn into API failures.</summary>
+/// <summary>The SQLSTATE codes the repositories report as write outcomes.</summary>
 internal static class PostgresErrors
 {
     public static bool IsUniqueViolation(this PostgresException e) => e.SqlState == PostgresErrorCodes.UniqueViolation;

@@ -1,5 +1,4 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -19,17 +18,12 @@ public sealed class RoleRepository(NpgsqlDataSource db)
         return await c.QuerySingleOrDefaultAsync<string[]>("SELECT menu FROM roles WHERE name = @name", new { name });
     }
 
-    public Task CreateAsync(string name, string[] menu) =>
-        db.InsertOneAsync("INSERT INTO roles (name, menu) VALUES (@name, @menu)", new { name, menu }, exists: $"role '{name}' already exists");
+    public Task<Written> CreateAsync(string name, string[] menu) =>
+        db.WriteOneAsync("INSERT INTO roles (name, menu) VALUES (@name, @menu)", new { name, menu });
 
-    public async Task UpdateAsync(string name, string[] menu)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        if (await c.ExecuteAsync("UPDATE roles SET menu = @menu WHERE name = @name", new { name, menu }) == 0)
-            throw Fail.NotFound($"role '{name}' not found");
-    }
+    public Task<Written> UpdateAsync(string name, string[] menu) =>
+        db.WriteOneAsync("UPDATE roles SET menu = @menu WHERE name = @name", new { name, menu });
 
-    public Task DeleteAsync(string name) =>
-        db.DeleteOneAsync("DELETE FROM roles WHERE name = @name", new { name },
-            notFound: $"role '{name}' not found", inUse: $"role '{name}' is attached to a user group");
+    /// <summary>InUse while a user group has the role.</summary>
+    public Task<Written> DeleteAsync(string name) => db.WriteOneAsync("DELETE FROM roles WHERE name = @name", new { name });
 }

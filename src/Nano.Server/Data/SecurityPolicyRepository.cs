@@ -10,9 +10,13 @@ public sealed record PolicyGroupRow(Guid Id, string Name, string Description, st
 /// <summary>The fields of a policy group a client sets (create and replace).</summary>
 public sealed record PolicyGroupFields(string Name, string Description, string Owner, string GroupName, bool Enabled, bool Global, string DefaultAction);
 
+/// <summary>A policy as stored, with the version of its row when it was read.</summary>
+public sealed record StoredPolicy(SecurityPolicy Policy, long Version);
+
 /// <summary>
-/// Security policy groups and guests' policies. Rule lists change under a row lock: read, edit,
-/// (for a guest) apply on its cell, write, in one transaction, so concurrent edits never lose one another.
+/// Security policy groups and guests' policies. Rule lists are read with their row's version and written only
+/// at that version (the domain starts again when another edit came in between), so concurrent edits never lose
+/// one another and no row is held while a cell applies a guest's policy.
 /// </summary>
 public sealed class SecurityPolicyRepository(NpgsqlDataSource db)
 {
@@ -36,30 +40,17 @@ public sealed class SecurityPolicyRepository(NpgsqlDataSource db)
             """, new { owner, group, enabledOnly, globalOnly })).AsList();
     }
 
-    public Task CreateGroupAsync(Guid id, PolicyGroupFields f) => db.InsertOneAsync($"""
+    public Task<Written> CreateGroupAsync(Guid id, PolicyGroupFields f) => db.WriteOneAsync($"""
         INSERT INTO security_policy_groups ({GroupColumns}) VALUES (@id, @Name, @Description, @Owner, @GroupName, @Enabled, @Global, @DefaultAction)
-        """, new DynamicParameters(f).With("id", id), $"a security policy group named '{f.Name}' exists already");
+        """, new DynamicParameters(f).With("id", id));
 
-    public async Task ReplaceGroupAsync(Guid id, PolicyGroupFields f)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        try
-        {
-            if (await c.ExecuteAsync("""
-                    UPDATE security_policy_groups SET name = @Name, description = @Description, owner = @Owner, group_name = @GroupName,
-                                                      enabled = @Enabled, global = @Global, default_action = @DefaultAction
-                    WHERE id = @id
-                    """, new DynamicParameters(f).With("id", id)) == 0)
-                throw GroupNotFound(id);
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists($"a security policy group named '{f.Name}' exists already");
-        }
-    }
+    public Task<Written> ReplaceGroupAsync(Guid id, PolicyGroupFields f) => db.WriteOneAsync("""
+        UPDATE security_policy_groups SET name = @Name, description = @Description, owner = @Owner, group_name = @GroupName,
+                                          enabled = @Enabled, global = @Global, default_action = @DefaultAction
+        WHERE id = @id
+        """, new DynamicParameters(f).With("id", id));
 
-    public Task DeleteGroupAsync(Guid id) =>
-        db.DeleteOneAsync("DELETE FROM security_policy_groups WHERE id = @id", new { id }, $"security policy group '{id}' not found", "");
+    public Task<Written> DeleteGroupAsync(Guid id) => db.WriteOneAsync("DELETE FROM security_policy_groups WHERE id = @id", new { id });
 
     /// <summary>A group's default action and rules (what a new guest copies).</summary>
     public async Task<SecurityPolicy?> GroupPolicyAsync(Guid id)
@@ -70,16 +61,23 @@ public sealed class SecurityPolicyRepository(NpgsqlDataSource db)
         return row.DefaultAction is null ? null : new SecurityPolicy(row.DefaultAction, SecurityRules.FromJson(row.Rules));
     }
 
-    /// <summary>Edits a group's rules under its row lock.</summary>
-    public async Task ChangeGroupRulesAsync(Guid id, Func<IReadOnlyList<PolicyRule>, List<PolicyRule>> edit)
+    /// <summary>A group's policy with the version of its rules, to change them.</summary>
+    public async Task<StoredPolicy?> ReadGroupRulesAsync(Guid id)
     {
         await using var c = await db.OpenConnectionAsync();
-        await using var tx = await c.BeginTransactionAsync();
-        var json = await c.QuerySingleOrDefaultAsync<string>("SELECT rules::text FROM security_policy_groups WHERE id = @id FOR UPDATE", new { id }, tx)
-            ?? throw GroupNotFound(id);
-        var rules = SecurityRules.ToJson(edit(SecurityRules.FromJson(json)));
-        await c.ExecuteAsync("UPDATE security_policy_groups SET rules = @rules::jsonb WHERE id = @id", new { id, rules }, tx);
-        await tx.CommitAsync();
+        var row = await c.QuerySingleOrDefaultAsync<(string DefaultAction, string Rules, long Version)>(
+            "SELECT default_action, rules::text, rules_version FROM security_policy_groups WHERE id = @id", new { id });
+        return row.DefaultAction is null ? null : new StoredPolicy(new SecurityPolicy(row.DefaultAction, SecurityRules.FromJson(row.Rules)), row.Version);
+    }
+
+    /// <summary>Writes a group's rules if they are still at <paramref name="version"/>: Busy when another edit came first, Missing when the group is gone.</summary>
+    public async Task<Written> WriteGroupRulesAsync(Guid id, IReadOnlyList<PolicyRule> rules, long version)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        var written = await c.WriteAsync("""
+            UPDATE security_policy_groups SET rules = @rules::jsonb, rules_version = rules_version + 1 WHERE id = @id AND rules_version = @version
+            """, new { id, rules = SecurityRules.ToJson(rules), version });
+        return await BusyIfExistsAsync(c, written, "SELECT EXISTS (SELECT 1 FROM security_policy_groups WHERE id = @id)", new { id });
     }
 
     public async Task<SecurityPolicy> GuestPolicyAsync(Guid guest)
@@ -95,24 +93,27 @@ public sealed class SecurityPolicyRepository(NpgsqlDataSource db)
         "INSERT INTO guest_security_policies (guest, default_action, rules) VALUES (@guest, @action, @rules::jsonb)",
         new { guest, action = policy.DefaultAction, rules = SecurityRules.ToJson(policy.Rules) }, tx);
 
-    /// <summary>
-    /// Edits a guest's policy under its row lock; <paramref name="apply"/> enforces the new policy (on the
-    /// guest's cell) before it is written: when the cell refuses, the policy stays as it was.
-    /// </summary>
-    public async Task ChangeGuestPolicyAsync(Guid guest, Func<SecurityPolicy, SecurityPolicy> edit, Func<SecurityPolicy, Task> apply)
+    /// <summary>A guest's policy with the version of its row, to change it; null when the guest has none.</summary>
+    public async Task<StoredPolicy?> ReadGuestPolicyAsync(Guid guest)
     {
         await using var c = await db.OpenConnectionAsync();
-        await using var tx = await c.BeginTransactionAsync();
-        var row = await c.QuerySingleOrDefaultAsync<(string DefaultAction, string Rules)>(
-            "SELECT default_action, rules::text FROM guest_security_policies WHERE guest = @guest FOR UPDATE", new { guest }, tx);
-        if (row.DefaultAction is null)
-            throw Fail.NotFound($"guest '{guest}' has no security policy");
-        var changed = edit(new SecurityPolicy(row.DefaultAction, SecurityRules.FromJson(row.Rules)));
-        await apply(changed);
-        await c.ExecuteAsync("UPDATE guest_security_policies SET default_action = @action, rules = @rules::jsonb WHERE guest = @guest",
-            new { guest, action = changed.DefaultAction, rules = SecurityRules.ToJson(changed.Rules) }, tx);
-        await tx.CommitAsync();
+        var row = await c.QuerySingleOrDefaultAsync<(string DefaultAction, string Rules, long Version)>(
+            "SELECT default_action, rules::text, version FROM guest_security_policies WHERE guest = @guest", new { guest });
+        return row.DefaultAction is null ? null : new StoredPolicy(new SecurityPolicy(row.DefaultAction, SecurityRules.FromJson(row.Rules)), row.Version);
     }
 
-    private static Grpc.Core.RpcException GroupNotFound(Guid id) => Fail.NotFound($"security policy group '{id}' not found");
+    /// <summary>Writes a guest's policy if it is still at <paramref name="version"/>: Busy when another edit came first, Missing when it is gone.</summary>
+    public async Task<Written> WriteGuestPolicyAsync(Guid guest, SecurityPolicy policy, long version)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        var written = await c.WriteAsync("""
+            UPDATE guest_security_policies SET default_action = @action, rules = @rules::jsonb, version = version + 1
+            WHERE guest = @guest AND version = @version
+            """, new { guest, action = policy.DefaultAction, rules = SecurityRules.ToJson(policy.Rules), version });
+        return await BusyIfExistsAsync(c, written, "SELECT EXISTS (SELECT 1 FROM guest_security_policies WHERE guest = @guest)", new { guest });
+    }
+
+    /// <summary>A versioned write that touched no row: Busy when the row exists (its version moved on), else Missing.</summary>
+    private static async Task<Written> BusyIfExistsAsync(NpgsqlConnection c, Written written, string exists, object args) =>
+        written.Outcome == WriteOutcome.Missing && await c.ExecuteScalarAsync<bool>(exists, args) ? Written.Busy : written;
 }

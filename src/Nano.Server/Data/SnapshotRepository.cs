@@ -1,5 +1,4 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -16,23 +15,18 @@ public sealed class SnapshotRepository(NpgsqlDataSource db)
             "SELECT name, parent, is_current, description, created_at FROM snapshots WHERE guest = @guest ORDER BY created_at, name", new { guest })).AsList();
     }
 
-    /// <summary>Adds a snapshot below the current one and makes it current.</summary>
-    public async Task AddAsync(Guid guest, string name, string description)
+    /// <summary>Adds a snapshot below the current one and makes it current; Exists when the guest has one of that name.</summary>
+    public async Task<Written> AddAsync(Guid guest, string name, string description)
     {
         await using var c = await db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
         var parent = await c.QuerySingleOrDefaultAsync<string>("SELECT name FROM snapshots WHERE guest = @guest AND is_current FOR UPDATE", new { guest }, tx);
         await c.ExecuteAsync("UPDATE snapshots SET is_current = false WHERE guest = @guest AND is_current", new { guest }, tx);
-        try
-        {
-            await c.ExecuteAsync("INSERT INTO snapshots (guest, name, parent, is_current, description) VALUES (@guest, @name, @parent, true, @description)",
-                new { guest, name, parent, description }, tx);
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists($"a snapshot named '{name}' already exists");
-        }
-        await tx.CommitAsync();
+        var written = await c.WriteAsync("INSERT INTO snapshots (guest, name, parent, is_current, description) VALUES (@guest, @name, @parent, true, @description)",
+            new { guest, name, parent, description }, tx);
+        if (written.Outcome == WriteOutcome.Done)
+            await tx.CommitAsync();
+        return written;
     }
 
     public async Task MakeCurrentAsync(Guid guest, string name)

@@ -1,5 +1,4 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -7,35 +6,30 @@ namespace Nano.Server.Data;
 /// <summary>Statement shapes the repositories share.</summary>
 internal static class Statements
 {
-    /// <summary>Runs an INSERT of one row; a unique violation is ALREADY_EXISTS (<paramref name="exists"/>).</summary>
-    public static async Task InsertOneAsync(this NpgsqlDataSource db, string sql, object args, string exists)
+    /// <summary>Runs one INSERT, UPDATE or DELETE of one row and says how it ended (see <see cref="WriteAsync"/>).</summary>
+    public static async Task<Written> WriteOneAsync(this NpgsqlDataSource db, string sql, object args)
     {
         await using var c = await db.OpenConnectionAsync();
-        try
-        {
-            await c.ExecuteAsync(sql, args);
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists(exists);
-        }
+        return await c.WriteAsync(sql, args);
     }
 
     /// <summary>
-    /// Runs a DELETE of one row: no row is NOT_FOUND (<paramref name="notFound"/>), a row still
-    /// referenced (a RESTRICT foreign key) is FAILED_PRECONDITION (<paramref name="inUse"/>).
+    /// Runs one write statement: Missing when it touched no row, Exists on a unique violation; a foreign key
+    /// violation is InUse for a DELETE (the row is still referenced) and Missing otherwise (a row it names does not exist).
     /// </summary>
-    public static async Task DeleteOneAsync(this NpgsqlDataSource db, string sql, object args, string notFound, string inUse)
+    public static async Task<Written> WriteAsync(this NpgsqlConnection c, string sql, object args, NpgsqlTransaction? tx = null)
     {
-        await using var c = await db.OpenConnectionAsync();
         try
         {
-            if (await c.ExecuteAsync(sql, args) == 0)
-                throw Fail.NotFound(notFound);
+            return Written.OneRow(await c.ExecuteAsync(sql, args, tx));
+        }
+        catch (PostgresException e) when (e.IsUniqueViolation())
+        {
+            return Written.Exists;
         }
         catch (PostgresException e) when (e.IsForeignKeyViolation())
         {
-            throw Fail.Precondition(inUse);
+            return sql.TrimStart().StartsWith("DELETE", StringComparison.OrdinalIgnoreCase) ? Written.InUse() : Written.Missing();
         }
     }
 }

@@ -1,5 +1,4 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -23,28 +22,31 @@ public sealed class StoragePoolRepository(NpgsqlDataSource db)
         return await c.QuerySingleOrDefaultAsync<StoragePoolRow>($"SELECT {Columns} FROM storage_pools WHERE name = @name", new { name });
     }
 
-    public Task CreateAsync(StoragePoolRow pool) =>
-        db.InsertOneAsync("INSERT INTO storage_pools (name, type, host, target) VALUES (@Name, @Type, @Host, @Target)", pool,
-            exists: $"storage pool '{pool.Name}' already exists");
+    public Task<Written> CreateAsync(StoragePoolRow pool) =>
+        db.WriteOneAsync("INSERT INTO storage_pools (name, type, host, target) VALUES (@Name, @Type, @Host, @Target)", pool);
 
-    /// <summary>Replaces type, host and target of a pool no compute pool uses; identical values are refused.</summary>
-    public async Task UpdateAsync(StoragePoolRow pool)
+    /// <summary>
+    /// Replaces type, host and target of a pool no compute pool uses (else InUse with that compute pool's name);
+    /// identical values are Unchanged.
+    /// </summary>
+    public async Task<Written> UpdateAsync(StoragePoolRow pool)
     {
         await using var c = await db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
         var current = await c.QuerySingleOrDefaultAsync<StoragePoolRow>(
-            $"SELECT {Columns} FROM storage_pools WHERE name = @Name FOR UPDATE", pool, tx)
-            ?? throw Fail.NotFound($"storage pool '{pool.Name}' not found");
+            $"SELECT {Columns} FROM storage_pools WHERE name = @Name FOR UPDATE", pool, tx);
+        if (current is null)
+            return Written.Missing();
         if (current == pool)
-            throw Fail.Precondition($"storage pool '{pool.Name}' already has these settings");
+            return Written.Unchanged;
         var user = await c.QueryFirstOrDefaultAsync<string>("SELECT name FROM compute_pools WHERE storage = @Name LIMIT 1", pool, tx);
         if (user is not null)
-            throw Fail.Precondition($"storage pool '{pool.Name}' is used by compute pool '{user}'");
+            return Written.InUse(user);
         await c.ExecuteAsync("UPDATE storage_pools SET type = @Type, host = @Host, target = @Target WHERE name = @Name", pool, tx);
         await tx.CommitAsync();
+        return Written.Done;
     }
 
-    public Task DeleteAsync(string name) =>
-        db.DeleteOneAsync("DELETE FROM storage_pools WHERE name = @name", new { name },
-            notFound: $"storage pool '{name}' not found", inUse: $"storage pool '{name}' is used by a compute pool");
+    /// <summary>InUse while a compute pool uses it.</summary>
+    public Task<Written> DeleteAsync(string name) => db.WriteOneAsync("DELETE FROM storage_pools WHERE name = @name", new { name });
 }

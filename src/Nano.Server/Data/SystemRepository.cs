@@ -1,5 +1,4 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -7,13 +6,14 @@ namespace Nano.Server.Data;
 /// <summary>First-run initialisation: the first role, group and administrator in one transaction.</summary>
 public sealed class SystemRepository(NpgsqlDataSource db)
 {
-    public async Task InitializeAsync(string role, string[] menu, string group, string display, string user, string passwordHash)
+    /// <summary>InUse when a user exists already (the system is initialised).</summary>
+    public async Task<Written> InitializeAsync(string role, string[] menu, string group, string display, string user, string passwordHash)
     {
         await using var c = await db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
         await c.ExecuteAsync("SELECT pg_advisory_xact_lock(hashtext('first-run'))", transaction: tx);
         if (await c.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM users)", transaction: tx))
-            throw Fail.Precondition("the system is already initialised");
+            return Written.InUse();
         await c.ExecuteAsync("""
             INSERT INTO roles (name, menu) VALUES (@role, @menu) ON CONFLICT (name) DO UPDATE SET menu = EXCLUDED.menu;
             INSERT INTO user_groups (name, display) VALUES (@group, @display) ON CONFLICT (name) DO UPDATE SET display = EXCLUDED.display;
@@ -21,5 +21,6 @@ public sealed class SystemRepository(NpgsqlDataSource db)
             INSERT INTO users (name, password_hash, group_name) VALUES (@user, @passwordHash, @group);
             """, new { role, menu, group, display, user, passwordHash }, tx);
         await tx.CommitAsync();
+        return Written.Done;
     }
 }

@@ -1,5 +1,4 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -31,38 +30,19 @@ public sealed class TemplateRepository(NpgsqlDataSource db)
         return await c.QuerySingleOrDefaultAsync<TemplateRow>($"{Select} WHERE id = @id", new { id });
     }
 
-    public async Task CreateAsync(string id, TemplateConfig t) =>
-        await db.InsertOneAsync("""
+    public Task<Written> CreateAsync(string id, TemplateConfig t) =>
+        db.WriteOneAsync("""
             INSERT INTO templates (id, name, admin, operating_system, disk, network, display, control, usb, tablet)
             VALUES (@id, @Name, @Admin, @OperatingSystem, @Disk, @Network, @Display, @Control, @Usb, @Tablet)
-            """, new { id, t.Name, t.Admin, t.OperatingSystem, t.Disk, t.Network, t.Display, t.Control, t.Usb, t.Tablet },
-            exists: $"a template named '{t.Name}' already exists");
+            """, new { id, t.Name, t.Admin, t.OperatingSystem, t.Disk, t.Network, t.Display, t.Control, t.Usb, t.Tablet });
 
     /// <summary>Replaces the whole configuration; the name stays unique.</summary>
-    public async Task UpdateAsync(string id, TemplateConfig t)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        try
-        {
-            var rows = await c.ExecuteAsync("""
-                UPDATE templates SET name = @Name, admin = @Admin, operating_system = @OperatingSystem, disk = @Disk, network = @Network,
-                    display = @Display, control = @Control, usb = @Usb, tablet = @Tablet, modified_at = now()
-                WHERE id = @id
-                """, new { id, t.Name, t.Admin, t.OperatingSystem, t.Disk, t.Network, t.Display, t.Control, t.Usb, t.Tablet });
-            if (rows == 0)
-                throw Fail.NotFound($"template '{id}' not found");
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists($"a template named '{t.Name}' already exists");
-        }
-    }
+    public Task<Written> UpdateAsync(string id, TemplateConfig t) => db.WriteOneAsync("""
+        UPDATE templates SET name = @Name, admin = @Admin, operating_system = @OperatingSystem, disk = @Disk, network = @Network,
+            display = @Display, control = @Control, usb = @Usb, tablet = @Tablet, modified_at = now()
+        WHERE id = @id
+        """, new { id, t.Name, t.Admin, t.OperatingSystem, t.Disk, t.Network, t.Display, t.Control, t.Usb, t.Tablet });
 
     /// <summary>Unconditional: guests keep the hardware they were created with.</summary>
-    public async Task DeleteAsync(string id)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        if (await c.ExecuteAsync("DELETE FROM templates WHERE id = @id", new { id }) == 0)
-            throw Fail.NotFound($"template '{id}' not found");
-    }
+    public Task<Written> DeleteAsync(string id) => db.WriteOneAsync("DELETE FROM templates WHERE id = @id", new { id });
 }

@@ -1,5 +1,4 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -45,60 +44,38 @@ public sealed class UserGroupRepository(NpgsqlDataSource db)
         return await c.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM user_groups WHERE name = @name)", new { name });
     }
 
-    public async Task CreateAsync(string name, string display, string[] roles)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        await using var tx = await c.BeginTransactionAsync();
-        try
-        {
-            await c.ExecuteAsync("INSERT INTO user_groups (name, display) VALUES (@name, @display)", new { name, display }, tx);
-            await InsertRolesAsync(c, tx, name, roles);
-            await tx.CommitAsync();
-        }
-        catch (PostgresException e) when (e.IsUniqueViolation())
-        {
-            throw Fail.Exists($"user group '{name}' already exists");
-        }
-    }
+    /// <summary>Exists when the name is taken; Missing (with the role's name) when a listed role does not exist.</summary>
+    public Task<Written> CreateAsync(string name, string display, string[] roles) =>
+        WriteWithRolesAsync("INSERT INTO user_groups (name, display) VALUES (@name, @display)", name, display, roles);
 
-    /// <summary>Replaces the display text and the whole role set.</summary>
-    public async Task UpdateAsync(string name, string display, string[] roles)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        await using var tx = await c.BeginTransactionAsync();
-        if (await c.ExecuteAsync("UPDATE user_groups SET display = @display WHERE name = @name", new { name, display }, tx) == 0)
-            throw Fail.NotFound($"user group '{name}' not found");
-        await c.ExecuteAsync("DELETE FROM user_group_roles WHERE group_name = @name", new { name }, tx);
-        await InsertRolesAsync(c, tx, name, roles);
-        await tx.CommitAsync();
-    }
+    /// <summary>Replaces the display text and the whole role set; Missing (with the role's name) when a listed role does not exist.</summary>
+    public Task<Written> UpdateAsync(string name, string display, string[] roles) =>
+        WriteWithRolesAsync("UPDATE user_groups SET display = @display WHERE name = @name", name, display, roles);
 
-    public Task DeleteAsync(string name) =>
-        db.DeleteOneAsync("DELETE FROM user_groups WHERE name = @name", new { name },
-            notFound: $"user group '{name}' not found", inUse: $"user group '{name}' still has members");
+    /// <summary>InUse while the group has members.</summary>
+    public Task<Written> DeleteAsync(string name) => db.WriteOneAsync("DELETE FROM user_groups WHERE name = @name", new { name });
 
-    /// <summary>Adds a user that belongs to no group yet.</summary>
-    public async Task AddMemberAsync(string group, string user)
+    /// <summary>
+    /// Adds a user that belongs to no group yet: Missing with cause "user" or "group" when that one does not exist,
+    /// InUse when the user has a group.
+    /// </summary>
+    public async Task<Written> AddMemberAsync(string group, string user)
     {
         await using var c = await db.OpenConnectionAsync();
         if (!await c.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM users WHERE name = @user)", new { user }))
-            throw Fail.NotFound($"user '{user}' not found");
+            return Written.Missing("user");
         if (!await ExistsAsync(group))
-            throw Fail.NotFound($"user group '{group}' not found");
-        var rows = await c.ExecuteAsync(
-            "UPDATE users SET group_name = @group WHERE name = @user AND group_name IS NULL", new { group, user });
-        if (rows == 0)
-            throw Fail.Precondition($"user '{user}' already belongs to a group");
+            return Written.Missing("group");
+        return await c.ExecuteAsync("UPDATE users SET group_name = @group WHERE name = @user AND group_name IS NULL", new { group, user }) == 1
+            ? Written.Done
+            : Written.InUse();
     }
 
-    public async Task RemoveMemberAsync(string group, string user)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        if (!await ExistsAsync(group))
-            throw Fail.NotFound($"user group '{group}' not found");
-        if (await c.ExecuteAsync("UPDATE users SET group_name = NULL WHERE name = @user AND group_name = @group", new { group, user }) == 0)
-            throw Fail.NotFound($"user '{user}' is not a member of '{group}'");
-    }
+    /// <summary>Missing with cause "group" when the group does not exist, Missing when the user is not one of its members.</summary>
+    public async Task<Written> RemoveMemberAsync(string group, string user) =>
+        await ExistsAsync(group)
+            ? await db.WriteOneAsync("UPDATE users SET group_name = NULL WHERE name = @user AND group_name = @group", new { group, user })
+            : Written.Missing("group");
 
     public async Task<VisibilityRow?> GetVisibilityAsync(string group)
     {
@@ -107,26 +84,35 @@ public sealed class UserGroupRepository(NpgsqlDataSource db)
             "SELECT instance_visible, media_image_visible, disk_image_visible FROM user_groups WHERE name = @group", new { group });
     }
 
-    public async Task SetVisibilityAsync(string group, VisibilityRow flags)
+    public Task<Written> SetVisibilityAsync(string group, VisibilityRow flags) => db.WriteOneAsync("""
+        UPDATE user_groups SET instance_visible = @InstanceVisible, media_image_visible = @MediaImageVisible,
+                               disk_image_visible = @DiskImageVisible
+        WHERE name = @group
+        """, new { group, flags.InstanceVisible, flags.MediaImageVisible, flags.DiskImageVisible });
+
+    /// <summary>Writes the group's row with <paramref name="sql"/>, then its role set, in one transaction.</summary>
+    private async Task<Written> WriteWithRolesAsync(string sql, string name, string display, string[] roles)
     {
         await using var c = await db.OpenConnectionAsync();
-        var rows = await c.ExecuteAsync("""
-            UPDATE user_groups SET instance_visible = @InstanceVisible, media_image_visible = @MediaImageVisible,
-                                   disk_image_visible = @DiskImageVisible
-            WHERE name = @group
-            """, new { group, flags.InstanceVisible, flags.MediaImageVisible, flags.DiskImageVisible });
-        if (rows == 0)
-            throw Fail.NotFound($"user group '{group}' not found");
+        await using var tx = await c.BeginTransactionAsync();
+        var written = await c.WriteAsync(sql, new { name, display }, tx);
+        if (written.Outcome == WriteOutcome.Done)
+            written = await ReplaceRolesAsync(c, tx, name, roles);
+        if (written.Outcome == WriteOutcome.Done)
+            await tx.CommitAsync();
+        return written;
     }
 
-    private static async Task InsertRolesAsync(NpgsqlConnection c, NpgsqlTransaction tx, string group, string[] roles)
+    private static async Task<Written> ReplaceRolesAsync(NpgsqlConnection c, NpgsqlTransaction tx, string group, string[] roles)
     {
         var missing = await c.QueryFirstOrDefaultAsync<string>(
             "SELECT r FROM unnest(@roles) AS r WHERE NOT EXISTS (SELECT 1 FROM roles WHERE name = r)", new { roles }, tx);
         if (missing is not null)
-            throw Fail.NotFound($"role '{missing}' not found");
+            return Written.Missing(missing);
+        await c.ExecuteAsync("DELETE FROM user_group_roles WHERE group_name = @group", new { group }, tx);
         await c.ExecuteAsync(
             "INSERT INTO user_group_roles (group_name, role_name) SELECT @group, r FROM unnest(@roles) AS r",
             new { group, roles }, tx);
+        return Written.Done;
     }
 }

@@ -1,5 +1,4 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -37,21 +36,15 @@ public sealed class UserRepository(NpgsqlDataSource db)
         return await c.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM users)");
     }
 
-    public Task CreateAsync(string name, string nick, string mail, string passwordHash) =>
-        db.InsertOneAsync("INSERT INTO users (name, nick, mail, password_hash) VALUES (@name, @nick, @mail, @passwordHash)",
-            new { name, nick, mail, passwordHash }, exists: $"user '{name}' already exists");
+    public Task<Written> CreateAsync(string name, string nick, string mail, string passwordHash) =>
+        db.WriteOneAsync("INSERT INTO users (name, nick, mail, password_hash) VALUES (@name, @nick, @mail, @passwordHash)",
+            new { name, nick, mail, passwordHash });
 
     /// <summary>Changes nick and mail; an empty value keeps the stored one.</summary>
-    public async Task UpdateProfileAsync(string name, string nick, string mail)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        var rows = await c.ExecuteAsync("""
-            UPDATE users SET nick = COALESCE(NULLIF(@nick, ''), nick), mail = COALESCE(NULLIF(@mail, ''), mail)
-            WHERE name = @name
-            """, new { name, nick, mail });
-        if (rows == 0)
-            throw Fail.NotFound($"user '{name}' not found");
-    }
+    public Task<Written> UpdateProfileAsync(string name, string nick, string mail) => db.WriteOneAsync("""
+        UPDATE users SET nick = COALESCE(NULLIF(@nick, ''), nick), mail = COALESCE(NULLIF(@mail, ''), mail)
+        WHERE name = @name
+        """, new { name, nick, mail });
 
     public async Task SetPasswordAsync(string name, string passwordHash)
     {
@@ -60,10 +53,5 @@ public sealed class UserRepository(NpgsqlDataSource db)
     }
 
     /// <summary>Deletes the user; its membership goes with the row and its sessions by cascade.</summary>
-    public async Task DeleteAsync(string name)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        if (await c.ExecuteAsync("DELETE FROM users WHERE name = @name", new { name }) == 0)
-            throw Fail.NotFound($"user '{name}' not found");
-    }
+    public Task<Written> DeleteAsync(string name) => db.WriteOneAsync("DELETE FROM users WHERE name = @name", new { name });
 }

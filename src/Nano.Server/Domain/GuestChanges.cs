@@ -4,9 +4,9 @@ using Nano.Server.Data;
 namespace Nano.Server.Domain;
 
 /// <summary>
-/// Changes to a created guest's settings (ROUTES.md 4.5 Modify). Each changes the row, has the cell
-/// define the domain again from the changed row, and commits only when the cell did: the domain and
-/// the row never disagree. Cores, memory and QoS take effect at the next start.
+/// Changes to a created guest's settings (ROUTES.md 4.5 Modify). Each decides the changed row, has the cell
+/// define the domain again from it, and writes the row only when the cell did (<see cref="OptimisticChange"/>):
+/// the domain and the row agree, and no row is held while the cell works. Cores, memory and QoS take effect at the next start.
 /// </summary>
 public sealed class GuestChanges(GuestRepository guests, CellCommands commands, Operations operations, SnapshotRepository snapshots, ImageCatalog images)
 {
@@ -16,30 +16,40 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
     {
         if (cores is <= 0 or > GuestRules.MaxCores)
             throw Fail.Invalid($"cores must be between 1 and {GuestRules.MaxCores}");
-        RefuseUnchanged(guest.Cores == cores, $"guest '{guest.Name}' already has {cores} cores");
-        return RedefineAsync(guest, "cores = @cores", new { cores }, ct);
+        return RedefineAsync(guest, row =>
+        {
+            RefuseUnchanged(row.Cores == cores, $"guest '{row.Name}' already has {cores} cores");
+            return row with { Cores = cores };
+        }, ct);
     }
 
     public Task SetMemoryAsync(GuestRow guest, long memory, CancellationToken ct)
     {
         if (memory is <= 0 or > GuestRules.MaxMemory)
             throw Fail.Invalid("memory must be a positive number of bytes");
-        RefuseUnchanged(guest.Memory == memory, $"guest '{guest.Name}' already has {memory} bytes of memory");
-        return RedefineAsync(guest, "memory = @memory", new { memory }, ct);
+        return RedefineAsync(guest, row =>
+        {
+            RefuseUnchanged(row.Memory == memory, $"guest '{row.Name}' already has {memory} bytes of memory");
+            return row with { Memory = memory };
+        }, ct);
     }
 
-    public Task SetAutoStartAsync(GuestRow guest, bool enable, CancellationToken ct)
-    {
-        RefuseUnchanged(guest.AutoStart == enable, $"auto start of guest '{guest.Name}' is already {(enable ? "on" : "off")}");
-        return RedefineAsync(guest, "auto_start = @enable", new { enable }, ct);
-    }
+    public Task SetAutoStartAsync(GuestRow guest, bool enable, CancellationToken ct) =>
+        RedefineAsync(guest, row =>
+        {
+            RefuseUnchanged(row.AutoStart == enable, $"auto start of guest '{row.Name}' is already {(enable ? "on" : "off")}");
+            return row with { AutoStart = enable };
+        }, ct);
 
     public Task SetCpuPriorityAsync(GuestRow guest, string priority, CancellationToken ct)
     {
         if (!Priorities.Contains(priority))
             throw Fail.Invalid($"priority must be high, medium or low, not '{priority}'");
-        RefuseUnchanged(guest.CpuPriority == priority, $"guest '{guest.Name}' already has CPU priority {priority}");
-        return RedefineAsync(guest, "cpu_priority = @priority", new { priority }, ct);
+        return RedefineAsync(guest, row =>
+        {
+            RefuseUnchanged(row.CpuPriority == priority, $"guest '{row.Name}' already has CPU priority {priority}");
+            return row with { CpuPriority = priority };
+        }, ct);
     }
 
     /// <summary>Replaces all four disk limits; the guest must be stopped.</summary>
@@ -47,11 +57,13 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
     {
         if (new[] { readSpeed, writeSpeed, readIops, writeIops }.Any(v => v < 0))
             throw Fail.Invalid("disk limits must not be negative");
-        RequireStopped(guest, "disk limits change only while the guest is stopped");
-        RefuseUnchanged((guest.ReadSpeed, guest.WriteSpeed, guest.ReadIops, guest.WriteIops) == (readSpeed, writeSpeed, readIops, writeIops),
-            $"guest '{guest.Name}' already has these disk limits");
-        return RedefineAsync(guest, "read_speed = @readSpeed, write_speed = @writeSpeed, read_iops = @readIops, write_iops = @writeIops",
-            new { readSpeed, writeSpeed, readIops, writeIops }, ct);
+        return RedefineAsync(guest, row =>
+        {
+            RequireStopped(row, "disk limits change only while the guest is stopped");
+            RefuseUnchanged((row.ReadSpeed, row.WriteSpeed, row.ReadIops, row.WriteIops) == (readSpeed, writeSpeed, readIops, writeIops),
+                $"guest '{row.Name}' already has these disk limits");
+            return row with { ReadSpeed = readSpeed, WriteSpeed = writeSpeed, ReadIops = readIops, WriteIops = writeIops };
+        }, ct);
     }
 
     /// <summary>Replaces both network limits.</summary>
@@ -59,27 +71,33 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
     {
         if (receiveSpeed < 0 || sendSpeed < 0)
             throw Fail.Invalid("network limits must not be negative");
-        RefuseUnchanged((guest.ReceiveSpeed, guest.SendSpeed) == (receiveSpeed, sendSpeed), $"guest '{guest.Name}' already has these network limits");
-        return RedefineAsync(guest, "receive_speed = @receiveSpeed, send_speed = @sendSpeed", new { receiveSpeed, sendSpeed }, ct);
+        return RedefineAsync(guest, row =>
+        {
+            RefuseUnchanged((row.ReceiveSpeed, row.SendSpeed) == (receiveSpeed, sendSpeed), $"guest '{row.Name}' already has these network limits");
+            return row with { ReceiveSpeed = receiveSpeed, SendSpeed = sendSpeed };
+        }, ct);
     }
 
     /// <summary>A new 12-character console password (B3).</summary>
-    public Task ResetMonitorSecretAsync(GuestRow guest, CancellationToken ct) =>
-        RedefineAsync(guest, "monitor_secret = @secret", new { secret = Secrets.New(12) }, ct);
+    public Task ResetMonitorSecretAsync(GuestRow guest, CancellationToken ct)
+    {
+        var secret = Secrets.New(12);
+        return RedefineAsync(guest, row => row with { MonitorSecret = secret }, ct);
+    }
 
     /// <summary>Grows disk <paramref name="disk"/> (0 system, 1.. data) of a stopped guest to <paramref name="size"/> bytes.</summary>
-    public Task ResizeDiskAsync(GuestRow guest, int disk, long size, CancellationToken ct)
-    {
-        if (disk < 0 || disk >= guest.Disks.Length)
-            throw Fail.NotFound($"guest '{guest.Name}' has no disk {disk}");
-        if (size <= guest.Disks[disk] || size > GuestRules.MaxDisk)
-            throw Fail.Invalid($"the new size must be larger than {guest.Disks[disk]} bytes");
-        RequireStopped(guest, "disks are resized only while the guest is stopped");
-        var disks = guest.Disks.ToArray();
-        disks[disk] = size;
-        return guests.ChangeAsync(guest.Id, "disks = @disks", new { disks }, changed =>
-            commands.ResizeDiskAsync(changed, disk, size, ct));
-    }
+    public Task ResizeDiskAsync(GuestRow guest, int disk, long size, CancellationToken ct) =>
+        ChangeAsync(guest, row =>
+        {
+            if (disk < 0 || disk >= row.Disks.Length)
+                throw Fail.NotFound($"guest '{row.Name}' has no disk {disk}");
+            if (size <= row.Disks[disk] || size > GuestRules.MaxDisk)
+                throw Fail.Invalid($"the new size must be larger than {row.Disks[disk]} bytes");
+            RequireStopped(row, "disks are resized only while the guest is stopped");
+            var disks = row.Disks.ToArray();
+            disks[disk] = size;
+            return row with { Disks = disks };
+        }, changed => commands.ResizeDiskAsync(changed, disk, size, ct), restore: null);
 
     /// <summary>Compacts disk <paramref name="disk"/> of a stopped guest; sizes do not change.</summary>
     public async Task ShrinkDiskAsync(GuestRow guest, int disk, CancellationToken ct)
@@ -130,9 +148,8 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
             throw Fail.Precondition($"guest '{guest.Name}' was created without the qemu module (guest agent)");
         user = string.IsNullOrEmpty(user) ? guest.AdminName : InputRules.Name("user", user);
         password = string.IsNullOrEmpty(password) ? Secrets.New(10) : IdentityRules.Text("password", password, 128);
-        // libvirt may wait for the guest agent (its guest-sync alone takes up to 5 s), longer than a plain command's timeout.
-        await guests.ChangeAsync(guest.Id, "admin_name = @user, admin_secret = @password", new { user, password }, _ =>
-            commands.SetPasswordAsync(guest, user, password, ct));
+        await ChangeAsync(guest, row => row with { AdminName = user, AdminSecret = password },
+            changed => commands.SetPasswordAsync(changed, user, password, ct), restore: null);
         return (user, password);
     }
 
@@ -141,15 +158,34 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
     {
         name = InputRules.Name("guest", name);
         RequireStopped(guest, "a guest is renamed only while it is stopped");
-        RefuseUnchanged(guest.Name == name, $"guest is already named '{name}'");
-        await guests.ChangeAsync(guest.Id, "name = @name", new { name }, _ => Task.CompletedTask);
+        await ChangeAsync(guest, row =>
+        {
+            RefuseUnchanged(row.Name == name, $"guest is already named '{name}'");
+            return row with { Name = name };
+        }, _ => Task.CompletedTask, restore: null);
     }
 
-    private Task RedefineAsync(GuestRow guest, string assignments, object args, CancellationToken ct)
+    /// <summary>A change of the domain's definition: the cell defines the domain again from the whole changed row.</summary>
+    private Task RedefineAsync(GuestRow guest, Func<GuestRow, GuestRow> edit, CancellationToken ct)
     {
         GuestLifecycle.RequireCreated(guest);
-        return guests.ChangeAsync(guest.Id, assignments, args, changed =>
-            commands.RedefineAsync(changed, ct));
+        return ChangeAsync(guest, edit, changed => commands.RedefineAsync(changed, ct), restore: stored => commands.RedefineAsync(stored, ct));
+    }
+
+    /// <summary>
+    /// Changes a guest's settings the way <see cref="OptimisticChange"/> says: <paramref name="edit"/> checks the stored
+    /// row and returns it changed, <paramref name="atCell"/> has the cell apply it, then the row is written; nothing is held
+    /// while the cell works. <paramref name="restore"/> puts the cell back to the stored row (null: the change cannot be undone).
+    /// </summary>
+    private async Task ChangeAsync(GuestRow guest, Func<GuestRow, GuestRow> edit, Func<GuestRow, Task> atCell, Func<GuestRow, Task>? restore)
+    {
+        var written = await OptimisticChange.RunAsync(guest, () => guests.FindAsync(guest.Id), async row =>
+        {
+            var changed = edit(row);
+            await atCell(changed);
+            return await guests.UpdateSettingsAsync(changed);
+        }, restore ?? (_ => Task.CompletedTask), $"guest '{guest.Name}'");
+        written.OrFail(missing: $"guest '{guest.Name}' not found", exists: "another guest of the pool already has that name");
     }
 
     private static void RequireStopped(GuestRow guest, string why)

@@ -76,7 +76,12 @@ public sealed class GuestCreation(
                 await UndoAsync(id, cell.Name);
                 throw;
             }
-        }, prepare: async operation => address = await guests.InsertAsync(guest, policy, pool.Network, operation));
+        }, prepare: async operation =>
+        {
+            (var written, address) = await guests.InsertAsync(guest, policy, pool.Network, operation);
+            written.OrFail(exists: $"compute pool '{guest.Pool}' already has a guest named '{guest.Name}'",
+                inUse: $"address pool '{pool.Network}' has no free address");
+        });
         return id;
     }
 

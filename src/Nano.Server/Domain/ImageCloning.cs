@@ -44,7 +44,8 @@ public sealed class ImageCloning(
                 await images.DeleteUnfinishedAsync(id);
                 throw;
             }
-        }, prepare: operation => images.InsertAsync(ImageKinds.Disk, id, record, operation));
+        }, prepare: operation => images.InsertAsync(ImageKinds.Disk, id, record, operation)
+            .OrFail(exists: ImageCatalog.Duplicate(ImageKinds.Disk, record)));
         return id;
     }
 }

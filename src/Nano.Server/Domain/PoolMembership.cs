@@ -38,7 +38,8 @@ public sealed class PoolMembership(CellRepository cells, ComputePoolRepository p
     public async Task DetachAsync(string poolName, string cellName, CancellationToken cancellationToken)
     {
         var pool = await pools.FindAsync(poolName) ?? throw Fail.NotFound($"compute pool '{poolName}' not found");
-        await cells.DetachAsync(cellName, poolName);
+        var written = await cells.DetachAsync(cellName, poolName);
+        written.OrFail(inUse: $"cell '{cellName}' still hosts {written.Cause} guest(s)", missing: $"cell '{cellName}' is not in compute pool '{poolName}'");
         if (pool.Storage is not null && gateway.IsConnected(cellName))
             await commands.DetachStorageAsync(cellName, pool.Storage, cancellationToken);
     }

@@ -34,14 +34,31 @@ public sealed class SecurityPolicies(SecurityPolicyRepository policies, CellComm
         return (await policies.GroupPolicyAsync(group.Id) ?? throw Fail.NotFound($"security policy group '{Short(groupId)}' not found"), group.Id);
     }
 
-    public Task ChangeGroupRulesAsync(string id, Func<IReadOnlyList<PolicyRule>, List<PolicyRule>> edit) =>
-        Guid.TryParse(id, out var guid) ? policies.ChangeGroupRulesAsync(guid, edit) : throw Fail.NotFound($"security policy group '{Short(id)}' not found");
+    /// <summary>Edits a group's rules (<see cref="OptimisticChange"/>: an edit that came in between is kept).</summary>
+    public async Task ChangeGroupRulesAsync(string id, Func<IReadOnlyList<PolicyRule>, List<PolicyRule>> edit)
+    {
+        var guid = Guid.TryParse(id, out var parsed) ? parsed : throw Fail.NotFound($"security policy group '{Short(id)}' not found");
+        var notFound = $"security policy group '{guid}' not found";
+        var stored = await policies.ReadGroupRulesAsync(guid) ?? throw Fail.NotFound(notFound);
+        var written = await OptimisticChange.RunAsync(stored, () => policies.ReadGroupRulesAsync(guid),
+            row => policies.WriteGroupRulesAsync(guid, edit(row.Policy.Rules), row.Version), _ => Task.CompletedTask, $"security policy group '{guid}'");
+        written.OrFail(missing: notFound);
+    }
 
-    /// <summary>Edits a created guest's policy: its cell applies the result first, then it is stored.</summary>
-    public Task ChangeGuestAsync(GuestRow guest, Func<SecurityPolicy, SecurityPolicy> edit, CancellationToken cancellationToken)
+    /// <summary>Edits a created guest's policy: its cell applies the result first, then it is stored (<see cref="OptimisticChange"/>).</summary>
+    public async Task ChangeGuestAsync(GuestRow guest, Func<SecurityPolicy, SecurityPolicy> edit, CancellationToken cancellationToken)
     {
         GuestLifecycle.RequireCreated(guest);
-        return policies.ChangeGuestPolicyAsync(guest.Id, edit, changed => commands.ApplyFirewallAsync(guest, changed, cancellationToken));
+        var notFound = $"guest '{guest.Id}' has no security policy";
+        var stored = await policies.ReadGuestPolicyAsync(guest.Id) ?? throw Fail.NotFound(notFound);
+        var written = await OptimisticChange.RunAsync(stored, () => policies.ReadGuestPolicyAsync(guest.Id), async row =>
+            {
+                var changed = edit(row.Policy);
+                await commands.ApplyFirewallAsync(guest, changed, cancellationToken);
+                return await policies.WriteGuestPolicyAsync(guest.Id, changed, row.Version);
+            },
+            row => commands.ApplyFirewallAsync(guest, row.Policy, cancellationToken), $"the security policy of guest '{guest.Name}'");
+        written.OrFail(missing: notFound);
     }
 
     private static string Short(string id) => id.Length > 40 ? id[..40] : id;

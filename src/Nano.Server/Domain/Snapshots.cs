@@ -26,7 +26,7 @@ public sealed class Snapshots(SnapshotRepository snapshots, CellCommands command
         {
             await progress.ReportAsync($"snapshotting as {name}", 10);
             await commands.CreateSnapshotAsync(guest, name, description, cancel);
-            await snapshots.AddAsync(guest.Id, name, description);
+            await snapshots.AddAsync(guest.Id, name, description).OrFail(exists: $"a snapshot named '{name}' already exists");
         }, cancellationToken);
     }
 

@@ -57,6 +57,7 @@ public static class NanoApp
         builder.Services.AddSingleton<SessionInterceptor>();
         builder.Services.AddSingleton<StoragePoolRepository>();
         builder.Services.AddSingleton<AddressPoolRepository>();
+        builder.Services.AddSingleton<AddressAllocations>();
         builder.Services.AddSingleton<ComputePoolRepository>();
         builder.Services.AddSingleton<CellRepository>();
         builder.Services.AddSingleton<GuestRepository>();

@@ -6,7 +6,7 @@ using Nano.Server.Domain;
 namespace Nano.Server.Services;
 
 /// <summary>Address pools and ranges (#26-#34); the documented paths without a pool follow ROUTES.md A3.</summary>
-public sealed class AddressPoolService(AddressPoolRepository addressPools) : Contracts.V1.AddressPoolService.AddressPoolServiceBase
+public sealed class AddressPoolService(AddressPoolRepository addressPools, AddressAllocations allocations) : Contracts.V1.AddressPoolService.AddressPoolServiceBase
 {
     private static readonly string[] Providers = ["dhcp", "cloudinit"];
     private static readonly string[] Modes = ["internal", "external", "both"];
@@ -27,7 +27,7 @@ public sealed class AddressPoolService(AddressPoolRepository addressPools) : Con
     {
         var pool = await FindAsync(request.Name);
         var ranges = await addressPools.ListRangesAsync(pool.Name);
-        var allocated = await addressPools.ListAllocationsAsync(pool.Name);
+        var allocated = await allocations.ListAsync(pool.Name);
         return new GetAddressPoolResponse
         {
             Data = new AddressPool
@@ -41,19 +41,25 @@ public sealed class AddressPoolService(AddressPoolRepository addressPools) : Con
 
     public override async Task<CreateAddressPoolResponse> CreateAddressPool(CreateAddressPoolRequest request, ServerCallContext context)
     {
-        await addressPools.CreateAsync(Validate(request.Name, request.Gateway, request.Provider, request.Dns, request.Mode));
+        var pool = Validate(request.Name, request.Gateway, request.Provider, request.Dns, request.Mode);
+        await addressPools.CreateAsync(pool).OrFail(exists: $"address pool '{pool.Name}' already exists");
         return new CreateAddressPoolResponse();
     }
 
     public override async Task<ModifyAddressPoolResponse> ModifyAddressPool(ModifyAddressPoolRequest request, ServerCallContext context)
     {
-        await addressPools.UpdateAsync(Validate(request.Name, request.Gateway, request.Provider, request.Dns, request.Mode));
+        var pool = Validate(request.Name, request.Gateway, request.Provider, request.Dns, request.Mode);
+        await addressPools.UpdateAsync(pool).OrFail(missing: $"address pool '{pool.Name}' not found");
         return new ModifyAddressPoolResponse();
     }
 
     public override async Task<DeleteAddressPoolResponse> DeleteAddressPool(DeleteAddressPoolRequest request, ServerCallContext context)
     {
-        await addressPools.DeleteAsync(InputRules.Name("address pool", request.Name));
+        var name = InputRules.Name("address pool", request.Name);
+        var written = await addressPools.DeleteAsync(name);
+        written.OrFail(missing: $"address pool '{name}' not found", inUse: written.Cause.Length > 0
+            ? $"address pool '{name}' is used by compute pool '{written.Cause}'"
+            : $"address pool '{name}' still has allocated addresses");
         return new DeleteAddressPoolResponse();
     }
 
@@ -70,7 +76,7 @@ public sealed class AddressPoolService(AddressPoolRepository addressPools) : Con
     public override async Task<GetAddressRangeResponse> GetAddressRange(GetAddressRangeRequest request, ServerCallContext context)
     {
         var range = await ResolveRangeAsync(request.Pool, request.Type, request.Start);
-        var allocated = await addressPools.ListAllocationsAsync(range.Pool, range.StartAddress);
+        var allocated = await allocations.ListAsync(range.Pool, range.StartAddress);
         return new GetAddressRangeResponse
         {
             Data = new AddressRangeStatus
@@ -101,14 +107,18 @@ public sealed class AddressPoolService(AddressPoolRepository addressPools) : Con
             throw Fail.Invalid($"end {request.End} is before start {request.Start}");
         if (Ipv4.Network(end, prefix) != Ipv4.Network(start, prefix))
             throw Fail.Invalid($"end {request.End} is outside the subnet {request.Start}/{prefix}");
-        await addressPools.AddRangeAsync(new AddressRangeRow(pool, type, start, end, request.Netmask));
+        var written = await addressPools.AddRangeAsync(new AddressRangeRow(pool, type, start, end, request.Netmask));
+        written.OrFail(missing: $"address pool '{pool}' not found",
+            inUse: $"range {Ipv4.Format(start)}-{Ipv4.Format(end)} overlaps {written.Cause} of '{pool}'");
         return new AddAddressRangeResponse();
     }
 
     public override async Task<RemoveAddressRangeResponse> RemoveAddressRange(RemoveAddressRangeRequest request, ServerCallContext context)
     {
         var range = await ResolveRangeAsync(request.Pool, request.Type, request.Start);
-        await addressPools.RemoveRangeAsync(range.Pool, range.Type, range.StartAddress);
+        await addressPools.RemoveRangeAsync(range.Pool, range.Type, range.StartAddress).OrFail(
+            missing: $"address pool '{range.Pool}' has no {range.Type} range starting at {Ipv4.Format(range.StartAddress)}",
+            inUse: $"the range starting at {Ipv4.Format(range.StartAddress)} still has allocated addresses");
         return new RemoveAddressRangeResponse();
     }
 

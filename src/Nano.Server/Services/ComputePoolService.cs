@@ -19,13 +19,16 @@ public sealed class ComputePoolService(
     public override async Task<CreateComputePoolResponse> CreateComputePool(CreateComputePoolRequest request, ServerCallContext context)
     {
         var (storage, network) = await SettingsAsync(request.Storage, request.Network, request.Failover);
-        await pools.CreateAsync(InputRules.Name("compute pool", request.Pool), storage, network, request.Failover, CpuRules.Setting(request.Cpu));
+        var name = InputRules.Name("compute pool", request.Pool);
+        await pools.CreateAsync(name, storage, network, request.Failover, CpuRules.Setting(request.Cpu)).OrFail(
+            exists: $"compute pool '{name}' already exists", missing: MissingReference(storage, network));
         return new CreateComputePoolResponse();
     }
 
     public override async Task<DeleteComputePoolResponse> DeleteComputePool(DeleteComputePoolRequest request, ServerCallContext context)
     {
-        await pools.DeleteAsync(InputRules.Name("compute pool", request.Pool));
+        var name = InputRules.Name("compute pool", request.Pool);
+        await pools.DeleteAsync(name).OrFail(missing: $"compute pool '{name}' not found", inUse: $"compute pool '{name}' still has cells");
         return new DeleteComputePoolResponse();
     }
 
@@ -36,7 +39,13 @@ public sealed class ComputePoolService(
         var cpu = CpuRules.Setting(request.Cpu);
         if (CpuRules.SettingRefusal(name, cpu, (await cells.ListAsync(name)).Select(PoolCpu.Of)) is { } refusal)
             throw Fail.Precondition(refusal);
-        await pools.UpdateAsync(name, storage, network, request.Failover, cpu);
+        var written = await pools.UpdateAsync(name, storage, network, request.Failover, cpu);
+        written.OrFail(
+            missing: written.Cause == ComputePoolRepository.MissingReference ? MissingReference(storage, network) : $"compute pool '{name}' not found",
+            unchanged: $"compute pool '{name}' already has these settings",
+            inUse: written.Cause.Length == 0
+                ? $"the storage of compute pool '{name}' cannot change while it has cells"
+                : $"guests of compute pool '{name}' still hold addresses of '{written.Cause}'");
         return new ModifyComputePoolResponse();
     }
 
@@ -121,4 +130,6 @@ public sealed class ComputePoolService(
     };
 
     private static Cell ToCell(CellRow c) => new() { Name = c.Name, Address = c.Address, Enabled = c.Enabled, Alive = c.Alive };
+
+    private static string MissingReference(string? storage, string? network) => $"storage pool '{storage}' or address pool '{network}' not found";
 }

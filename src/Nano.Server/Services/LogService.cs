@@ -9,6 +9,9 @@ namespace Nano.Server.Services;
 /// <summary>The operation log: query, append, delete by id.</summary>
 public sealed class LogService(LogRepository logs) : Contracts.V1.LogService.LogServiceBase
 {
+    /// <summary>The failure when a second has used all its log ids.</summary>
+    public const string LogFull = "too many log entries in one second";
+
     private const int DefaultLimit = 20;
     private const int MaxLimit = 100;
     private const int MaxContentLength = 4096;
@@ -40,7 +43,7 @@ public sealed class LogService(LogRepository logs) : Contracts.V1.LogService.Log
             throw Fail.Invalid("content is required");
         if (content.Length > MaxContentLength)
             throw Fail.Invalid($"content is longer than {MaxContentLength} characters");
-        await logs.AddAsync(DateTime.Now, content);
+        _ = await logs.AddAsync(DateTime.Now, content) ?? throw Fail.Conflict(LogFull);
         return new AddLogResponse();
     }
 

@@ -28,8 +28,9 @@ public sealed class ResourceVisibilityService(UserGroupRepository groups)
     /// <summary>Replaces all three flags; omitted ones become false.</summary>
     public override async Task<ModifyResourceVisibilityResponse> ModifyResourceVisibility(ModifyResourceVisibilityRequest request, ServerCallContext context)
     {
-        await groups.SetVisibilityAsync(CallerGroup(context),
-            new VisibilityRow(request.InstanceVisible, request.MediaImageVisible, request.DiskImageVisible));
+        var group = CallerGroup(context);
+        await groups.SetVisibilityAsync(group, new VisibilityRow(request.InstanceVisible, request.MediaImageVisible, request.DiskImageVisible))
+            .OrFail(missing: $"user group '{group}' not found");
         return new ModifyResourceVisibilityResponse();
     }
 

@@ -20,19 +20,22 @@ public sealed class RoleService(RoleRepository roles) : Contracts.V1.RoleService
 
     public override async Task<CreateRoleResponse> CreateRole(CreateRoleRequest request, ServerCallContext context)
     {
-        await roles.CreateAsync(IdentityRules.Name("role", request.RoleName), IdentityRules.Menu(request.Menu, required: false));
+        var name = IdentityRules.Name("role", request.RoleName);
+        await roles.CreateAsync(name, IdentityRules.Menu(request.Menu, required: false)).OrFail(exists: $"role '{name}' already exists");
         return new CreateRoleResponse();
     }
 
     public override async Task<ModifyRoleResponse> ModifyRole(ModifyRoleRequest request, ServerCallContext context)
     {
-        await roles.UpdateAsync(IdentityRules.Name("role", request.RoleName), IdentityRules.Menu(request.Menu, required: false));
+        var name = IdentityRules.Name("role", request.RoleName);
+        await roles.UpdateAsync(name, IdentityRules.Menu(request.Menu, required: false)).OrFail(missing: $"role '{name}' not found");
         return new ModifyRoleResponse();
     }
 
     public override async Task<DeleteRoleResponse> DeleteRole(DeleteRoleRequest request, ServerCallContext context)
     {
-        await roles.DeleteAsync(IdentityRules.Name("role", request.RoleName));
+        var name = IdentityRules.Name("role", request.RoleName);
+        await roles.DeleteAsync(name).OrFail(missing: $"role '{name}' not found", inUse: $"role '{name}' is attached to a user group");
         return new DeleteRoleResponse();
     }
 }

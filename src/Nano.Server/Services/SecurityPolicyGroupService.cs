@@ -18,7 +18,7 @@ public sealed class SecurityPolicyGroupService(SecurityPolicies domain, Security
         var fields = SecurityPolicies.Fields(request.Name, request.Description, request.User, request.Group, request.Enabled, request.Global,
             request.DefaultAction, SessionInterceptor.SessionOf(context));
         var id = Guid.NewGuid();
-        await policies.CreateGroupAsync(id, fields);
+        await policies.CreateGroupAsync(id, fields).OrFail(exists: Duplicate(fields));
         return new CreateSecurityPolicyGroupResponse { Data = new IdData { Id = id.ToString() } };
     }
 
@@ -27,13 +27,14 @@ public sealed class SecurityPolicyGroupService(SecurityPolicies domain, Security
         var group = await domain.FindGroupAsync(request.Id);
         var fields = SecurityPolicies.Fields(request.Name, request.Description, request.User, request.Group, request.Enabled, request.Global,
             request.DefaultAction, SessionInterceptor.SessionOf(context));
-        await policies.ReplaceGroupAsync(group.Id, fields);
+        await policies.ReplaceGroupAsync(group.Id, fields).OrFail(missing: NotFound(group.Id), exists: Duplicate(fields));
         return new ModifySecurityPolicyGroupResponse();
     }
 
     public override async Task<DeleteSecurityPolicyGroupResponse> DeleteSecurityPolicyGroup(DeleteSecurityPolicyGroupRequest request, ServerCallContext context)
     {
-        await policies.DeleteGroupAsync((await domain.FindGroupAsync(request.Id)).Id);
+        var group = await domain.FindGroupAsync(request.Id);
+        await policies.DeleteGroupAsync(group.Id).OrFail(missing: NotFound(group.Id));
         return new DeleteSecurityPolicyGroupResponse();
     }
 
@@ -91,4 +92,8 @@ public sealed class SecurityPolicyGroupService(SecurityPolicies domain, Security
     {
         Action = r.Action, Protocol = r.Protocol, FromAddress = r.FromAddress, ToAddress = r.ToAddress, ToPort = r.ToPort, Interface = r.Interface,
     };
+
+    private static string Duplicate(PolicyGroupFields fields) => $"a security policy group named '{fields.Name}' exists already";
+
+    private static string NotFound(Guid id) => $"security policy group '{id}' not found";
 }

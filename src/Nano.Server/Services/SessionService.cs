@@ -24,7 +24,7 @@ public sealed class SessionService(
         var user = name.Length == 0 ? null : await users.FindAsync(name);
         if (!PasswordHasher.Verify(password, user?.PasswordHash))
         {
-            await logs.AddAsync(DateTime.Now, $"login failed for user '{name}' from {address}");
+            _ = await logs.AddAsync(DateTime.Now, $"login failed for user '{name}' from {address}") ?? throw Fail.Conflict(LogService.LogFull);
             throw Fail.Unauthenticated("invalid user or password");
         }
         if (user!.GroupName is null)

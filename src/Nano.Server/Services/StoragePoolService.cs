@@ -22,19 +22,24 @@ public sealed class StoragePoolService(StoragePoolRepository storagePools, CellR
 
     public override async Task<CreateStoragePoolResponse> CreateStoragePool(CreateStoragePoolRequest request, ServerCallContext context)
     {
-        await storagePools.CreateAsync(Validate(request.Pool, request.Type, request.Host, request.Target));
+        var pool = Validate(request.Pool, request.Type, request.Host, request.Target);
+        await storagePools.CreateAsync(pool).OrFail(exists: $"storage pool '{pool.Name}' already exists");
         return new CreateStoragePoolResponse();
     }
 
     public override async Task<ModifyStoragePoolResponse> ModifyStoragePool(ModifyStoragePoolRequest request, ServerCallContext context)
     {
-        await storagePools.UpdateAsync(Validate(request.Pool, request.Type, request.Host, request.Target));
+        var pool = Validate(request.Pool, request.Type, request.Host, request.Target);
+        var written = await storagePools.UpdateAsync(pool);
+        written.OrFail(missing: $"storage pool '{pool.Name}' not found", unchanged: $"storage pool '{pool.Name}' already has these settings",
+            inUse: $"storage pool '{pool.Name}' is used by compute pool '{written.Cause}'");
         return new ModifyStoragePoolResponse();
     }
 
     public override async Task<DeleteStoragePoolResponse> DeleteStoragePool(DeleteStoragePoolRequest request, ServerCallContext context)
     {
-        await storagePools.DeleteAsync(InputRules.Name("storage pool", request.Pool));
+        var name = InputRules.Name("storage pool", request.Pool);
+        await storagePools.DeleteAsync(name).OrFail(missing: $"storage pool '{name}' not found", inUse: $"storage pool '{name}' is used by a compute pool");
         return new DeleteStoragePoolResponse();
     }
 

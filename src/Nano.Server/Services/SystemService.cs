@@ -36,7 +36,8 @@ public sealed class SystemService(UserRepository users, SystemRepository system,
         var display = IdentityRules.Text("display", Or(request.Display, DefaultDisplay));
         if (group == IdentityRules.ReservedGroupName)
             throw Fail.Invalid($"user group name '{group}' is reserved");
-        await system.InitializeAsync(role, menu, group, display, user, PasswordHasher.Hash(password));
+        await system.InitializeAsync(role, menu, group, display, user, PasswordHasher.Hash(password))
+            .OrFail(inUse: "the system is already initialised");
         return new InitializeSystemResponse();
     }
 

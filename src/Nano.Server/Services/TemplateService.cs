@@ -47,7 +47,7 @@ public sealed class TemplateService(TemplateRepository templates) : Contracts.V1
         var config = Validate(request.Name, request.Admin, request.OperatingSystem, request.Disk, request.Network, request.Display,
             request.Control, request.Usb, request.Tablet);
         var id = Xid.New();
-        await templates.CreateAsync(id, config);
+        await templates.CreateAsync(id, config).OrFail(exists: $"a template named '{config.Name}' already exists");
         return new CreateTemplateResponse { Data = new IdData { Id = id } };
     }
 
@@ -55,13 +55,15 @@ public sealed class TemplateService(TemplateRepository templates) : Contracts.V1
     {
         var config = Validate(request.Name, request.Admin, request.OperatingSystem, request.Disk, request.Network, request.Display,
             request.Control, request.Usb, request.Tablet);
-        await templates.UpdateAsync(Id(request.Id), config);
+        var id = Id(request.Id);
+        await templates.UpdateAsync(id, config).OrFail(missing: $"template '{id}' not found", exists: $"a template named '{config.Name}' already exists");
         return new ModifyTemplateResponse();
     }
 
     public override async Task<DeleteTemplateResponse> DeleteTemplate(DeleteTemplateRequest request, ServerCallContext context)
     {
-        await templates.DeleteAsync(Id(request.Id));
+        var id = Id(request.Id);
+        await templates.DeleteAsync(id).OrFail(missing: $"template '{id}' not found");
         return new DeleteTemplateResponse();
     }
 

@@ -28,20 +28,23 @@ public sealed class UserGroupService(UserGroupRepository groups) : Contracts.V1.
         var name = IdentityRules.Name("user group", request.GroupName);
         if (name == IdentityRules.ReservedGroupName)
             throw Fail.Invalid($"user group name '{name}' is reserved");
-        await groups.CreateAsync(name, IdentityRules.Text("display", request.Display), RoleNames(request.Role));
+        var written = await groups.CreateAsync(name, IdentityRules.Text("display", request.Display), RoleNames(request.Role));
+        written.OrFail(exists: $"user group '{name}' already exists", missing: $"role '{written.Cause}' not found");
         return new CreateUserGroupResponse();
     }
 
     public override async Task<ModifyUserGroupResponse> ModifyUserGroup(ModifyUserGroupRequest request, ServerCallContext context)
     {
-        await groups.UpdateAsync(IdentityRules.Name("user group", request.GroupName),
-            IdentityRules.Text("display", request.Display), RoleNames(request.Role));
+        var name = IdentityRules.Name("user group", request.GroupName);
+        var written = await groups.UpdateAsync(name, IdentityRules.Text("display", request.Display), RoleNames(request.Role));
+        written.OrFail(missing: written.Cause.Length > 0 ? $"role '{written.Cause}' not found" : $"user group '{name}' not found");
         return new ModifyUserGroupResponse();
     }
 
     public override async Task<DeleteUserGroupResponse> DeleteUserGroup(DeleteUserGroupRequest request, ServerCallContext context)
     {
-        await groups.DeleteAsync(IdentityRules.Name("user group", request.GroupName));
+        var name = IdentityRules.Name("user group", request.GroupName);
+        await groups.DeleteAsync(name).OrFail(missing: $"user group '{name}' not found", inUse: $"user group '{name}' still has members");
         return new DeleteUserGroupResponse();
     }
 
@@ -55,13 +58,18 @@ public sealed class UserGroupService(UserGroupRepository groups) : Contracts.V1.
 
     public override async Task<AddUserGroupMemberResponse> AddUserGroupMember(AddUserGroupMemberRequest request, ServerCallContext context)
     {
-        await groups.AddMemberAsync(IdentityRules.Name("user group", request.GroupName), IdentityRules.Name("user", request.UserName));
+        var (group, user) = (IdentityRules.Name("user group", request.GroupName), IdentityRules.Name("user", request.UserName));
+        var written = await groups.AddMemberAsync(group, user);
+        written.OrFail(missing: written.Cause == "user" ? $"user '{user}' not found" : $"user group '{group}' not found",
+            inUse: $"user '{user}' already belongs to a group");
         return new AddUserGroupMemberResponse();
     }
 
     public override async Task<RemoveUserGroupMemberResponse> RemoveUserGroupMember(RemoveUserGroupMemberRequest request, ServerCallContext context)
     {
-        await groups.RemoveMemberAsync(IdentityRules.Name("user group", request.GroupName), IdentityRules.Name("user", request.UserName));
+        var (group, user) = (IdentityRules.Name("user group", request.GroupName), IdentityRules.Name("user", request.UserName));
+        var written = await groups.RemoveMemberAsync(group, user);
+        written.OrFail(missing: written.Cause == "group" ? $"user group '{group}' not found" : $"user '{user}' is not a member of '{group}'");
         return new RemoveUserGroupMemberResponse();
     }
 

@@ -24,20 +24,22 @@ public sealed class UserService(UserRepository users, UserGroupRepository groups
         var name = IdentityRules.Name("user", request.UserName);
         var password = IdentityRules.Password(request.Password);
         await users.CreateAsync(name, IdentityRules.Text("nick", request.Nick), IdentityRules.Text("mail", request.Mail),
-            PasswordHasher.Hash(password));
+            PasswordHasher.Hash(password)).OrFail(exists: $"user '{name}' already exists");
         return new CreateUserResponse();
     }
 
     public override async Task<ModifyUserResponse> ModifyUser(ModifyUserRequest request, ServerCallContext context)
     {
-        await users.UpdateProfileAsync(IdentityRules.Name("user", request.UserName),
-            IdentityRules.Text("nick", request.Nick), IdentityRules.Text("mail", request.Mail));
+        var name = IdentityRules.Name("user", request.UserName);
+        await users.UpdateProfileAsync(name, IdentityRules.Text("nick", request.Nick), IdentityRules.Text("mail", request.Mail))
+            .OrFail(missing: $"user '{name}' not found");
         return new ModifyUserResponse();
     }
 
     public override async Task<DeleteUserResponse> DeleteUser(DeleteUserRequest request, ServerCallContext context)
     {
-        await users.DeleteAsync(IdentityRules.Name("user", request.UserName));
+        var name = IdentityRules.Name("user", request.UserName);
+        await users.DeleteAsync(name).OrFail(missing: $"user '{name}' not found");
         return new DeleteUserResponse();
     }
 
