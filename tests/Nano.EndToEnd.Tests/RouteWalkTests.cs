@@ -319,7 +319,7 @@ public sealed class RouteWalkTests(ITestOutputHelper output) : IAsyncLifetime
         return items;
     }
 
-    /// <summary>Calls one documented route (as documented, or at the equivalent ROUTES.md serves) and records what it answered.</summary>
+    /// <summary>Calls one documented route (as documented, or at the equivalent the server also serves, docs/api-decisions.md) and records what it answered.</summary>
     private async Task<RestAnswer> CheckAsync(int route, string method, string path, object? body, Shape shape, HttpStatusCode status = HttpStatusCode.OK,
         string? session = "")
     {

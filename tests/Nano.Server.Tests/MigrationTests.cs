@@ -57,7 +57,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         Assert.Contains("libvirt: no space", failed.Data!["error"]!.GetValue<string>());
         Assert.Equal(CellB, (await Rest.GetAsync($"/api/v1/guests/{first}", Admin)).Data!["cell"]!.GetValue<string>());
         Assert.Equal(2, _b.Commands.Count(c => c.ImportInstance?.Settings.GuestId == first)); // moved in, then taken back
-        // Returned once finished, a migration is forgotten (ROUTES.md 4.10).
+        // Returned once finished, a migration is forgotten (api-decisions.md 4.10).
         JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/migrations/{back.Data!["id"]!.GetValue<string>()}", Admin));
         Assert.DoesNotContain(back.Data!["id"]!.GetValue<string>(), (await Rest.GetAsync("/api/v1/migrations/", Admin)).Text);
 

@@ -21,7 +21,7 @@ public sealed class InstanceManager(
     /// <summary>The name of a guest's network filter (its firewall).</summary>
     public static string FirewallName(string guestId) => $"nano-{guestId}";
 
-    /// <summary>CPU priority: cputune shares and the share of each period a vCPU may run (ROUTES.md 4.5).</summary>
+    /// <summary>CPU priority: cputune shares and the share of each period a vCPU may run (api-decisions.md 4.5).</summary>
     private static (int Shares, int QuotaPercent) CpuPriority(string priority) => priority switch
     {
         "medium" => (1000, 50),

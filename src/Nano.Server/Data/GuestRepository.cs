@@ -319,7 +319,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     }
 
     /// <summary>
-    /// Guests a user may list (ROUTES.md 3.6): its own, plus its group's when <paramref name="group"/> is given,
+    /// Guests a user may list (api-decisions.md 3.6): its own, plus its group's when <paramref name="group"/> is given,
     /// narrowed by pool or cell, created/running flags and a keyword in the name, allocated address or host IP. Sorted by name.
     /// </summary>
     public async Task<IReadOnlyList<GuestRow>> SearchAsync(

@@ -6,7 +6,7 @@ namespace Nano.Server.Data;
 
 /// <summary>
 /// Migrations as their callers see them (#97, #98): operations of the migration kind, where one that has finished is
-/// handed out once, by either route, and forgotten after that (ROUTES.md 4.10). Taking is atomic: of two readers, one gets it.
+/// handed out once, by either route, and forgotten after that (api-decisions.md 4.10). Taking is atomic: of two readers, one gets it.
 /// </summary>
 public sealed class MigrationRepository(NpgsqlDataSource db)
 {

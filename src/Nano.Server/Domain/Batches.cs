@@ -4,7 +4,7 @@ using Nano.Server.Data;
 namespace Nano.Server.Domain;
 
 /// <summary>
-/// Batch tasks (ROUTES.md 4.11): create, delete or stop many guests as one operation whose items carry
+/// Batch tasks (api-decisions.md 4.11): create, delete or stop many guests as one operation whose items carry
 /// each guest's status and error. Items run independently (one failing stops no other), at most
 /// Nano:BatchConcurrency at a time, so a large batch does not swamp its cells.
 /// </summary>

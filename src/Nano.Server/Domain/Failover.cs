@@ -5,7 +5,7 @@ using Nano.Server.Data;
 namespace Nano.Server.Domain;
 
 /// <summary>
-/// Failover (ROUTES.md 4.1): the guests of a cell of a failover pool (on shared storage) that stays lost move to the
+/// Failover (api-decisions.md 4.1): the guests of a cell of a failover pool (on shared storage) that stays lost move to the
 /// pool's other cells in their next generation, each as an operation, without the lost cell taking part.
 /// </summary>
 public sealed class Failover(

@@ -4,7 +4,7 @@ using Nano.Server.Data;
 namespace Nano.Server.Domain;
 
 /// <summary>
-/// Changes to a created guest's settings (ROUTES.md 4.5 Modify). Each decides the changed row, has the cell
+/// Changes to a created guest's settings (api-decisions.md 4.5 Modify). Each decides the changed row, has the cell
 /// define the domain again from it, and writes the row only when the cell did (<see cref="OptimisticChange"/>):
 /// the domain and the row agree, and no row is held while the cell works. Cores, memory and QoS take effect at the next start.
 /// </summary>

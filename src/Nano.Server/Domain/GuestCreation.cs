@@ -16,7 +16,7 @@ public sealed record GuestQos(string CpuPriority, long ReadSpeed, long WriteSpee
 public sealed record CloudInitSettings(bool RootEnabled, string AdminName, string AdminSecret, string DataPath);
 
 /// <summary>
-/// Creating a guest (ROUTES.md 4.5): schedule a cell, insert the row and its address together, then
+/// Creating a guest (api-decisions.md 4.5): schedule a cell, insert the row and its address together, then
 /// an operation asks the cell to create volumes and define the domain. If the cell fails or does not
 /// answer, everything is undone in one place (<see cref="UndoAsync"/>): the cell's domain and disks,
 /// the address, the row.

@@ -3,7 +3,7 @@ using Nano.Server.Data;
 
 namespace Nano.Server.Domain;
 
-/// <summary>Starting, stopping and deleting created guests on their cells (ROUTES.md 4.5).</summary>
+/// <summary>Starting, stopping and deleting created guests on their cells (api-decisions.md 4.5).</summary>
 public sealed class GuestLifecycle(GuestRepository guests, CellCommands commands, PoolCpu poolCpu)
 {
     /// <summary>

@@ -2,7 +2,7 @@ using Nano.Contracts.V1;
 
 namespace Nano.Server.Domain;
 
-/// <summary>Validation of a guest creation request (ROUTES.md 1.2 GuestCreate, 4.5).</summary>
+/// <summary>Validation of a guest creation request (api-decisions.md 1.2 GuestCreate, 4.5).</summary>
 public static class GuestRules
 {
     public const int MaxCores = 128;

@@ -1,6 +1,6 @@
 namespace Nano.Server.Domain;
 
-/// <summary>Rules for user, group and role names, passwords and free text (ROUTES.md section 3.4).</summary>
+/// <summary>Rules for user, group and role names, passwords and free text (api-decisions.md 3.4).</summary>
 public static class IdentityRules
 {
     public const int MaxNameLength = InputRules.MaxNameLength;

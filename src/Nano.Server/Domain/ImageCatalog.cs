@@ -5,7 +5,7 @@ using Nano.Server.Images;
 namespace Nano.Server.Domain;
 
 /// <summary>
-/// Media and disk images (ROUTES.md 4.7): records, who sees them, and writing their content. A write
+/// Media and disk images (api-decisions.md 4.7): records, who sees them, and writing their content. A write
 /// holds the image's lock, goes to a temporary file and replaces the content only when it is complete
 /// (and matches the client's checksum); anything else leaves the image as it was.
 /// </summary>
@@ -75,7 +75,7 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
         return image;
     }
 
-    /// <summary>The session's own images plus, when its group's flag is on, its group's (ROUTES.md B6/B7).</summary>
+    /// <summary>The session's own images plus, when its group's flag is on, its group's (api-decisions.md B6/B7).</summary>
     public async Task<IReadOnlyList<ImageRow>> ListAsync(SessionContext session, string kind, string[] tags) =>
         await images.ListAsync(kind, session.User, await VisibleGroupAsync(session, kind), tags);
 

@@ -5,7 +5,7 @@ using Nano.Server.Images;
 namespace Nano.Server.Domain;
 
 /// <summary>
-/// Migrating stopped guests between two cells of one pool (#96-#98, ROUTES.md 4.10), as one operation.
+/// Migrating stopped guests between two cells of one pool (#96-#98, api-decisions.md 4.10), as one operation.
 /// On local storage the source first pushes the guest's files to the server. Then the source lets go of
 /// its domain, and the target defines the guest: over the files it fetched (SHA-256 checked, its system
 /// overlay pointed at the target's own cached copy of the image), or on shared storage over the files it

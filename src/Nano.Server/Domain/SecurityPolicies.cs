@@ -4,7 +4,7 @@ using Nano.Server.Data;
 namespace Nano.Server.Domain;
 
 /// <summary>
-/// Security policy groups and guests' policies (ROUTES.md 4.9). A guest's policy changes only when its
+/// Security policy groups and guests' policies (api-decisions.md 4.9). A guest's policy changes only when its
 /// cell has applied it (the guest's nwfilter is replaced; running guests included), so the stored policy
 /// is the enforced one. A guest not created yet, or on a cell that is offline, cannot change its policy.
 /// </summary>

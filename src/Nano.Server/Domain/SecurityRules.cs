@@ -16,7 +16,7 @@ public sealed record PolicyRule(
 public sealed record SecurityPolicy(string DefaultAction, IReadOnlyList<PolicyRule> Rules);
 
 /// <summary>
-/// The rules of security policies (ROUTES.md 4.9): validation, and the ordered-list edits groups and
+/// The rules of security policies (api-decisions.md 4.9): validation, and the ordered-list edits groups and
 /// guests share. A rule's identity is (protocol, from_address, to_port), plus to_address for guest
 /// policies; two rules of one list may not share it. Indexes are 0-based.
 /// </summary>

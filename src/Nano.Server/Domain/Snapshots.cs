@@ -4,7 +4,7 @@ using Nano.Server.Data;
 namespace Nano.Server.Domain;
 
 /// <summary>
-/// Snapshot trees of stopped guests (ROUTES.md 4.6), kept as internal qcow2 snapshots by the cell and
+/// Snapshot trees of stopped guests (api-decisions.md 4.6), kept as internal qcow2 snapshots by the cell and
 /// as rows here. Creating and reverting are operations; deleting follows the upstream dependency rules.
 /// </summary>
 public sealed class Snapshots(SnapshotRepository snapshots, CellCommands commands, Operations operations)

@@ -3,7 +3,7 @@ using Nano.Server.Data;
 namespace Nano.Server.Domain;
 
 /// <summary>
-/// Figures of a set of cells (ROUTES.md 4.3): memory, disk and rates summed over live cells, CPU usage
+/// Figures of a set of cells (api-decisions.md 4.3): memory, disk and rates summed over live cells, CPU usage
 /// averaged weighted by each live cell's cores; offline cells only count as offline.
 /// </summary>
 public sealed record ZoneStatistics(

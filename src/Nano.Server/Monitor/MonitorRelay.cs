@@ -67,7 +67,7 @@ public static class MonitorRelay
             await to.SendAsync(buffer.AsMemory(0, read), WebSocketMessageType.Binary, endOfMessage: true, token);
     }
 
-    /// <summary>Binary messages go to the guest; text messages are ignored (ROUTES.md B2).</summary>
+    /// <summary>Binary messages go to the guest; text messages are ignored (api-decisions.md B2).</summary>
     private static async Task CopyToStreamAsync(WebSocket from, NetworkStream to, CancellationToken token)
     {
         var buffer = new byte[64 * 1024];

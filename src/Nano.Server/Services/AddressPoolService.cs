@@ -5,7 +5,7 @@ using Nano.Server.Domain;
 
 namespace Nano.Server.Services;
 
-/// <summary>Address pools and ranges (#26-#34); the documented paths without a pool follow ROUTES.md A3.</summary>
+/// <summary>Address pools and ranges (#26-#34); the documented paths without a pool follow api-decisions.md A3.</summary>
 public sealed class AddressPoolService(AddressPoolRepository addressPools, AddressAllocations allocations) : Contracts.V1.AddressPoolService.AddressPoolServiceBase
 {
     private static readonly string[] Providers = ["dhcp", "cloudinit"];

@@ -8,7 +8,7 @@ namespace Nano.Server.Services;
 
 /// <summary>
 /// Migrations #96-#98: each is an operation; REST 202 on submission, 201 on reads while it runs (A10); a finished one
-/// is returned once, by either read, then forgotten (ROUTES.md 4.10).
+/// is returned once, by either read, then forgotten (api-decisions.md 4.10).
 /// </summary>
 public sealed class MigrationService(Migrations migrations, MigrationRepository rows) : Contracts.V1.MigrationService.MigrationServiceBase
 {

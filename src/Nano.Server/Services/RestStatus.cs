@@ -3,7 +3,7 @@ using Grpc.Core;
 namespace Nano.Server.Services;
 
 /// <summary>
-/// Success statuses other than 200 that the Nano portal branches on (ROUTES.md decision 1): set when the
+/// Success statuses other than 200 that the Nano portal branches on (api-decisions.md decision 1): set when the
 /// response starts, since transcoding resets a status set earlier. gRPC calls are left alone.
 /// </summary>
 public static class RestStatus

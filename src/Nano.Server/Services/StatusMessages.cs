@@ -4,7 +4,7 @@ using Nano.Server.Domain;
 
 namespace Nano.Server.Services;
 
-/// <summary>Zone, pool and cell statistics as API messages (ROUTES.md 1.2, 4.3).</summary>
+/// <summary>Zone, pool and cell statistics as API messages (api-decisions.md 1.2, 4.3).</summary>
 public static class StatusMessages
 {
     /// <summary>The zone: pools [disabled, enabled]; cells and figures summed over the cells in pools.</summary>
