@@ -5,7 +5,7 @@ using Grpc.Net.Client;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Nano.Cell.Guests;
+using Nano.Cell.Instances;
 using Nano.Cell.Host;
 using Nano.Cell.Hypervisor;
 using Nano.Cell.Images;
@@ -24,7 +24,7 @@ public sealed class CellAgent(
     : BackgroundService
 {
     private readonly AgentOptions _options = options.Value;
-    private InstanceManager? _instances;
+    private CellInstances? _instances;
     private HostCpus? _cpus;
     private CommandDispatcher? _commands;
     private GrpcChannel? _channel;
@@ -43,17 +43,17 @@ public sealed class CellAgent(
         MaxReceiveMessageSize = 8 << 20,
     });
 
-    private InstanceManager Instances => _instances ??= CreateInstances();
+    private CellInstances AgentInstances => _instances ??= CreateInstances();
 
-    private CommandDispatcher Commands => _commands ??= new CommandDispatcher(() => Instances, storage, hypervisor, probe, logger);
+    private CommandDispatcher Commands => _commands ??= new CommandDispatcher(() => AgentInstances, storage, hypervisor, probe, logger);
 
-    private InstanceManager CreateInstances()
+    private CellInstances CreateInstances()
     {
         var source = new ServerImageSource(new CellAgentService.CellAgentServiceClient(ServerChannel), _options.Token);
         var folder = string.IsNullOrEmpty(_options.ImageCache) ? Path.Combine(_options.StoragePath, ".images") : _options.ImageCache;
         if (string.IsNullOrEmpty(_options.Bridge))
             logger.LogWarning("Guests use user-mode networking (no --bridge): their firewalls are defined but not bound to their NICs");
-        return new InstanceManager(hypervisor, storage, Name, AnnouncedAddress, new ImageCache(folder, source, logger), source, _options.Bridge, Cpus);
+        return new CellInstances(new InstanceHost(hypervisor, storage, Name, AnnouncedAddress, new ImageCache(folder, source, logger), source, _options.Bridge, Cpus));
     }
 
     /// <summary>The CPU definitions this host starts: probed once, before the first hello (a probe that fails is tried again at the next).</summary>
@@ -132,7 +132,7 @@ public sealed class CellAgent(
         using var events = hypervisor.SubscribeOwnDomainEvents(Name, e => outbound.Writer.TryWrite(new ConnectRequest { DomainEvent = e }));
         try
         {
-            if (Instances.SweepFirewalls() is > 0 and var swept)
+            if (AgentInstances.Firewalls.Sweep() is > 0 and var swept)
                 logger.LogInformation("Removed {Count} firewall(s) whose guest's domain is gone", swept);
         }
         catch (Exception e) when (e is Nano.Libvirt.LibvirtException)

@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Nano.Cell.Guests;
+using Nano.Cell.Instances;
 using Nano.Cell.Host;
 using Nano.Cell.Hypervisor;
 using Nano.Cell.Storage;
@@ -12,7 +12,7 @@ namespace Nano.Cell;
 /// on the part of the agent that does it (storage, guests), and every failure becomes the result's error. A result
 /// that says nothing of a guest carries the cell's storage.
 /// </summary>
-public sealed class CommandDispatcher(Func<InstanceManager> instances, CellStorageManager storage, IHypervisor hypervisor, IHostProbe probe, ILogger logger)
+public sealed class CommandDispatcher(Func<CellInstances> instances, CellStorageManager storage, IHypervisor hypervisor, IHostProbe probe, ILogger logger)
 {
     /// <summary>Runs one command until its deadline; every failure becomes the result's error.</summary>
     public async Task<CommandResult> RunAsync(Command command, CancellationToken token, Action<int>? progress = null)
@@ -45,58 +45,58 @@ public sealed class CommandDispatcher(Func<InstanceManager> instances, CellStora
                     result.Error = storage.ChangeLocalPath(command.ChangeStoragePath.Path);
                     break;
                 case Command.BodyOneofCase.CreateInstance:
-                    result.Instance = await instances().CreateAsync(command.CreateInstance, progress, deadline.Token);
+                    result.Instance = await instances().Lifecycle.CreateAsync(command.CreateInstance, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.DeleteInstance:
-                    result.Instance = instances().Delete(command.DeleteInstance.GuestId);
+                    result.Instance = instances().Lifecycle.Delete(command.DeleteInstance.GuestId);
                     break;
                 case Command.BodyOneofCase.StartInstance:
-                    result.Instance = await instances().StartAsync(command.StartInstance.GuestId, command.StartInstance.Media, command.StartInstance.Generation, command.StartInstance.Cpu, progress, deadline.Token);
+                    result.Instance = await instances().Lifecycle.StartAsync(command.StartInstance.GuestId, command.StartInstance.Media, command.StartInstance.Generation, command.StartInstance.Cpu, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.CreateSnapshot:
-                    result.Instance = instances().Snapshot(command.CreateSnapshot.GuestId, SnapshotAction.Create, command.CreateSnapshot.Name, command.CreateSnapshot.Description);
+                    result.Instance = instances().Snapshots.Snapshot(command.CreateSnapshot.GuestId, SnapshotAction.Create, command.CreateSnapshot.Name, command.CreateSnapshot.Description);
                     break;
                 case Command.BodyOneofCase.RevertSnapshot:
-                    result.Instance = instances().Snapshot(command.RevertSnapshot.GuestId, SnapshotAction.Revert, command.RevertSnapshot.Name, "");
+                    result.Instance = instances().Snapshots.Snapshot(command.RevertSnapshot.GuestId, SnapshotAction.Revert, command.RevertSnapshot.Name, "");
                     break;
                 case Command.BodyOneofCase.DeleteSnapshot:
-                    result.Instance = instances().Snapshot(command.DeleteSnapshot.GuestId, SnapshotAction.Delete, command.DeleteSnapshot.Name, "");
+                    result.Instance = instances().Snapshots.Snapshot(command.DeleteSnapshot.GuestId, SnapshotAction.Delete, command.DeleteSnapshot.Name, "");
                     break;
                 case Command.BodyOneofCase.SetGuestPassword:
                     hypervisor.SetUserPassword(command.SetGuestPassword.GuestId, command.SetGuestPassword.User, command.SetGuestPassword.Password);
                     break;
                 case Command.BodyOneofCase.ResetSystem:
-                    result.Instance = await instances().ResetSystemAsync(command.ResetSystem, progress, deadline.Token);
+                    result.Instance = await instances().Disks.ResetSystemAsync(command.ResetSystem, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.ChangeDisk:
-                    result.Instance = await instances().ChangeDiskAsync(command.ChangeDisk, deadline.Token);
+                    result.Instance = await instances().Disks.ChangeDiskAsync(command.ChangeDisk, deadline.Token);
                     break;
                 case Command.BodyOneofCase.RedefineInstance:
-                    result.Instance = instances().Redefine(command.RedefineInstance.Settings);
+                    result.Instance = instances().Lifecycle.Redefine(command.RedefineInstance.Settings);
                     break;
                 case Command.BodyOneofCase.InsertMedia:
-                    result.Instance = await instances().ChangeMediaAsync(command.InsertMedia.GuestId, command.InsertMedia.Image, progress, deadline.Token);
+                    result.Instance = await instances().Media.ChangeMediaAsync(command.InsertMedia.GuestId, command.InsertMedia.Image, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.EjectMedia:
-                    result.Instance = await instances().ChangeMediaAsync(command.EjectMedia.GuestId, null, progress, deadline.Token);
+                    result.Instance = await instances().Media.ChangeMediaAsync(command.EjectMedia.GuestId, null, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.ExportSystem:
-                    result.Instance = await instances().ExportSystemAsync(command.ExportSystem, progress, deadline.Token);
+                    result.Instance = await instances().Disks.ExportSystemAsync(command.ExportSystem, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.ExportVolumes:
-                    result.Instance = await instances().ExportVolumesAsync(command.ExportVolumes, progress, deadline.Token);
+                    result.Instance = await instances().Departures.ExportVolumesAsync(command.ExportVolumes, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.ImportInstance:
-                    result.Instance = await instances().ImportAsync(command.ImportInstance, progress, deadline.Token);
+                    result.Instance = await instances().Arrivals.ImportAsync(command.ImportInstance, progress, deadline.Token);
                     break;
                 case Command.BodyOneofCase.ReleaseInstance:
-                    result.Instance = instances().Release(command.ReleaseInstance);
+                    result.Instance = instances().Departures.Release(command.ReleaseInstance);
                     break;
                 case Command.BodyOneofCase.ApplySecurityPolicy:
-                    instances().ApplyFirewall(command.ApplySecurityPolicy.GuestId, command.ApplySecurityPolicy.Policy);
+                    instances().Firewalls.Apply(command.ApplySecurityPolicy.GuestId, command.ApplySecurityPolicy.Policy);
                     break;
                 case Command.BodyOneofCase.StopInstance:
-                    result.Instance = instances().Stop(command.StopInstance.GuestId, command.StopInstance.Reboot, command.StopInstance.Force);
+                    result.Instance = instances().Lifecycle.Stop(command.StopInstance.GuestId, command.StopInstance.Reboot, command.StopInstance.Force);
                     break;
                 default:
                     result.Error = $"this agent does not know the command {command.BodyCase}";

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Nano.Contracts.Cell.V1;
 
-namespace Nano.Cell.Guests;
+namespace Nano.Cell.Instances;
 
 /// <summary>
 /// The files of a NoCloud seed (meta-data, user-data, network-config). Every value is written as a

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Xml.Linq;
-using Nano.Cell.Guests;
+using Nano.Cell.Instances;
 using Microsoft.Extensions.Logging.Abstractions;
 using Nano.Cell.Hypervisor;
 using Nano.Cell.Images;
@@ -12,29 +12,29 @@ using DomainState = Nano.Contracts.Cell.V1.DomainState;
 namespace Nano.Cell.Tests;
 
 /// <summary>Guest volumes, seed ISO and domains against the test driver, with real qemu-img and genisoimage.</summary>
-public sealed class InstanceManagerTests : IDisposable
+public sealed class InstanceTests : IDisposable
 {
     private const long MiB = 1L << 20;
     private readonly string _root = Directory.CreateTempSubdirectory("nano-guests-").FullName;
     private readonly string _cell = $"cell-{Guid.NewGuid():N}";
     private readonly LibvirtHypervisor _hypervisor = new("test:///default");
-    private readonly InstanceManager _instances;
+    private readonly CellInstances _instances;
     private readonly CellStorageManager _storage;
     private readonly FileImageSource _source = new();
     private readonly ImageCache _cache;
 
-    public InstanceManagerTests()
+    public InstanceTests()
     {
         _storage = new CellStorageManager(Path.Combine(_root, "images"), Path.Combine(_root, "mounts"), Path.Combine(_root, "cell.json"));
         _cache = new ImageCache(Path.Combine(_root, "cache"), _source, NullLogger.Instance);
-        _instances = new InstanceManager(_hypervisor, _storage, _cell, "127.0.0.1", _cache, _source);
+        _instances = new CellInstances(new InstanceHost(_hypervisor, _storage, _cell, "127.0.0.1", _cache, _source));
     }
 
     [Fact]
     public async Task Create_MakesQcow2VolumesASeedAndADomain_DeleteRemovesThem()
     {
         var guest = Guid.NewGuid().ToString();
-        var created = await _instances.CreateAsync(Create(guest, withSeed: true), _ => { }, CancellationToken.None);
+        var created = await _instances.Lifecycle.CreateAsync(Create(guest, withSeed: true), _ => { }, CancellationToken.None);
 
         Assert.Equal(DomainState.Stopped, created.State);
         Assert.Equal([Path.Combine(_storage.CurrentPath, $"{guest}_sys.qcow2"), Path.Combine(_storage.CurrentPath, $"{guest}_1.qcow2")], created.Volumes);
@@ -44,10 +44,10 @@ public sealed class InstanceManagerTests : IDisposable
         var own = Assert.Single(_hypervisor.ListOwnDomains(_cell));
         Assert.Equal(guest, own.GuestId);
 
-        Assert.Equal(DomainState.Running, (await _instances.StartAsync(guest, null, 0, "", _ => { }, CancellationToken.None)).State);
-        Assert.Throws<InvalidOperationException>(() => _instances.Delete(guest));
-        Assert.Equal(DomainState.Stopped, _instances.Stop(guest, reboot: false, force: true).State);
-        _instances.Delete(guest);
+        Assert.Equal(DomainState.Running, (await _instances.Lifecycle.StartAsync(guest, null, 0, "", _ => { }, CancellationToken.None)).State);
+        Assert.Throws<InvalidOperationException>(() => _instances.Lifecycle.Delete(guest));
+        Assert.Equal(DomainState.Stopped, _instances.Lifecycle.Stop(guest, reboot: false, force: true).State);
+        _instances.Lifecycle.Delete(guest);
         Assert.Empty(_hypervisor.ListOwnDomains(_cell));
         Assert.Empty(Directory.GetFiles(_storage.CurrentPath));
     }
@@ -57,7 +57,7 @@ public sealed class InstanceManagerTests : IDisposable
     {
         var guest = Guid.NewGuid().ToString();
         File.WriteAllText(Path.Combine(_storage.CurrentPath, $"{guest}_1.qcow2"), "in the way");
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => _instances.Lifecycle.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None));
         Assert.Contains("already exists", e.Message);
         Assert.Equal([$"{guest}_1.qcow2"], Directory.GetFiles(_storage.CurrentPath).Select(Path.GetFileName));
         Assert.Empty(_hypervisor.ListOwnDomains(_cell));
@@ -65,7 +65,7 @@ public sealed class InstanceManagerTests : IDisposable
         File.Delete(Path.Combine(_storage.CurrentPath, $"{guest}_1.qcow2"));
         var badMac = Create(guest, withSeed: true);
         badMac.Mac = "not-a-mac";
-        await Assert.ThrowsAsync<LibvirtException>(() => _instances.CreateAsync(badMac, _ => { }, CancellationToken.None));
+        await Assert.ThrowsAsync<LibvirtException>(() => _instances.Lifecycle.CreateAsync(badMac, _ => { }, CancellationToken.None));
         Assert.Empty(Directory.GetFiles(_storage.CurrentPath));
         Assert.Empty(_hypervisor.ListOwnDomains(_cell));
     }
@@ -74,25 +74,25 @@ public sealed class InstanceManagerTests : IDisposable
     public async Task ASecondCreate_OfTheSameGuest_IsRefused()
     {
         var guest = Guid.NewGuid().ToString();
-        await _instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
-        await Assert.ThrowsAsync<InvalidOperationException>(() => _instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None));
-        _instances.Delete(guest);
+        await _instances.Lifecycle.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _instances.Lifecycle.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None));
+        _instances.Lifecycle.Delete(guest);
     }
 
     [Fact]
     public async Task Snapshots_OfAStoppedGuest_AreTakenRevertedAndDeleted()
     {
         var guest = Guid.NewGuid().ToString();
-        await _instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
-        _instances.Snapshot(guest, SnapshotAction.Create, "first", "before the update");
-        _instances.Snapshot(guest, SnapshotAction.Create, "second", "");
-        _instances.Snapshot(guest, SnapshotAction.Revert, "first", "");
-        _instances.Snapshot(guest, SnapshotAction.Delete, "second", "");
-        Assert.Throws<LibvirtException>(() => _instances.Snapshot(guest, SnapshotAction.Revert, "second", ""));
-        await _instances.StartAsync(guest, null, 0, "", _ => { }, CancellationToken.None);
-        Assert.Throws<InvalidOperationException>(() => _instances.Snapshot(guest, SnapshotAction.Create, "live", ""));
-        _instances.Stop(guest, reboot: false, force: true);
-        _instances.Delete(guest);
+        await _instances.Lifecycle.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
+        _instances.Snapshots.Snapshot(guest, SnapshotAction.Create, "first", "before the update");
+        _instances.Snapshots.Snapshot(guest, SnapshotAction.Create, "second", "");
+        _instances.Snapshots.Snapshot(guest, SnapshotAction.Revert, "first", "");
+        _instances.Snapshots.Snapshot(guest, SnapshotAction.Delete, "second", "");
+        Assert.Throws<LibvirtException>(() => _instances.Snapshots.Snapshot(guest, SnapshotAction.Revert, "second", ""));
+        await _instances.Lifecycle.StartAsync(guest, null, 0, "", _ => { }, CancellationToken.None);
+        Assert.Throws<InvalidOperationException>(() => _instances.Snapshots.Snapshot(guest, SnapshotAction.Create, "live", ""));
+        _instances.Lifecycle.Stop(guest, reboot: false, force: true);
+        _instances.Lifecycle.Delete(guest);
     }
 
     [Fact]
@@ -104,10 +104,10 @@ public sealed class InstanceManagerTests : IDisposable
         var percents = new List<int>();
         var create = Create(first, withSeed: false);
         create.SystemImage = image;
-        var created = await _instances.CreateAsync(create, percents.Add, CancellationToken.None);
+        var created = await _instances.Lifecycle.CreateAsync(create, percents.Add, CancellationToken.None);
         create = Create(second, withSeed: false);
         create.SystemImage = image;
-        await _instances.CreateAsync(create, percents.Add, CancellationToken.None);
+        await _instances.Lifecycle.CreateAsync(create, percents.Add, CancellationToken.None);
 
         var cached = _cache.PathOf(image, ".qcow2");
         Assert.Equal(cached, Qcow2Header.BackingFile(created.Volumes[0]));
@@ -116,9 +116,9 @@ public sealed class InstanceManagerTests : IDisposable
         Assert.Equal([0L], _source.FetchOffsets); // fetched once for both guests
         Assert.Equal(100, percents.Max());
 
-        _instances.Delete(first);
+        _instances.Lifecycle.Delete(first);
         Assert.True(File.Exists(cached));
-        _instances.Delete(second);
+        _instances.Lifecycle.Delete(second);
         Assert.False(File.Exists(cached));
     }
 
@@ -154,15 +154,15 @@ public sealed class InstanceManagerTests : IDisposable
     public async Task ResetSystem_FromAnImage_ReplacesTheSystemVolumeWithAnOverlay()
     {
         var guest = Guid.NewGuid().ToString();
-        var created = await _instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
+        var created = await _instances.Lifecycle.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
         Assert.Null(Qcow2Header.BackingFile(created.Volumes[0]));
         var image = _source.Add(await MakeImageAsync("reset.qcow2", 16 * MiB));
 
-        await _instances.ResetSystemAsync(new ResetSystem { GuestId = guest, Size = 64 * MiB, Image = image }, _ => { }, CancellationToken.None);
+        await _instances.Disks.ResetSystemAsync(new ResetSystem { GuestId = guest, Size = 64 * MiB, Image = image }, _ => { }, CancellationToken.None);
 
         Assert.Equal(_cache.PathOf(image, ".qcow2"), Qcow2Header.BackingFile(created.Volumes[0]));
         Assert.Equal(64 * MiB, VirtualSize(created.Volumes[0]));
-        await _instances.ResetSystemAsync(new ResetSystem { GuestId = guest, Size = 64 * MiB }, _ => { }, CancellationToken.None);
+        await _instances.Disks.ResetSystemAsync(new ResetSystem { GuestId = guest, Size = 64 * MiB }, _ => { }, CancellationToken.None);
         Assert.Null(Qcow2Header.BackingFile(created.Volumes[0]));
         Assert.False(File.Exists(_cache.PathOf(image, ".qcow2"))); // its last overlay is gone
     }
@@ -189,10 +189,10 @@ public sealed class InstanceManagerTests : IDisposable
         var guest = Guid.NewGuid().ToString();
         var create = Create(guest, withSeed: false);
         create.SystemImage = image;
-        await _instances.CreateAsync(create, _ => { }, CancellationToken.None);
+        await _instances.Lifecycle.CreateAsync(create, _ => { }, CancellationToken.None);
         var percents = new List<int>();
 
-        await _instances.ExportSystemAsync(new ExportSystem { GuestId = guest, Ticket = "t-1" }, percents.Add, CancellationToken.None);
+        await _instances.Disks.ExportSystemAsync(new ExportSystem { GuestId = guest, Ticket = "t-1" }, percents.Add, CancellationToken.None);
 
         var pushed = Path.Combine(_root, "pushed.qcow2");
         await File.WriteAllBytesAsync(pushed, _source.Pushed["t-1"]);
@@ -211,31 +211,31 @@ public sealed class InstanceManagerTests : IDisposable
         var otherCell = $"cell-{Guid.NewGuid():N}";
         var otherStorage = new CellStorageManager(Path.Combine(_root, "images-b"), Path.Combine(_root, "mounts-b"), Path.Combine(_root, "cell-b.json"));
         Assert.Equal("", await otherStorage.AttachAsync(attach, CancellationToken.None));
-        var other = new InstanceManager(_hypervisor, otherStorage, otherCell, "127.0.0.1", new ImageCache(Path.Combine(_root, "cache-b"), _source, NullLogger.Instance), _source);
+        var other = new CellInstances(new InstanceHost(_hypervisor, otherStorage, otherCell, "127.0.0.1", new ImageCache(Path.Combine(_root, "cache-b"), _source, NullLogger.Instance), _source));
         var guest = Guid.NewGuid().ToString();
         var create = Create(guest, withSeed: false);
         create.Generation = 1;
-        var volumes = (await _instances.CreateAsync(create, _ => { }, CancellationToken.None)).Volumes;
+        var volumes = (await _instances.Lifecycle.CreateAsync(create, _ => { }, CancellationToken.None)).Volumes;
         Assert.All(volumes, v => Assert.StartsWith(shared, v));
-        await _instances.StartAsync(guest, null, 1, "", _ => { }, CancellationToken.None);
+        await _instances.Lifecycle.StartAsync(guest, null, 1, "", _ => { }, CancellationToken.None);
 
         // The lost cell's domain is in the same libvirtd: only a take-over from that cell may replace it.
         var next = create.Clone();
         next.Generation = 2;
-        await Assert.ThrowsAsync<InvalidOperationException>(() => other.ImportAsync(new ImportInstance { Settings = next }, _ => { }, CancellationToken.None));
-        await Assert.ThrowsAsync<InvalidOperationException>(() => other.ImportAsync(new ImportInstance { Settings = next, TakeOverFrom = "someone-else" }, _ => { }, CancellationToken.None));
-        var taken = await other.ImportAsync(new ImportInstance { Settings = next, TakeOverFrom = _cell }, _ => { }, CancellationToken.None);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => other.Arrivals.ImportAsync(new ImportInstance { Settings = next }, _ => { }, CancellationToken.None));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => other.Arrivals.ImportAsync(new ImportInstance { Settings = next, TakeOverFrom = "someone-else" }, _ => { }, CancellationToken.None));
+        var taken = await other.Arrivals.ImportAsync(new ImportInstance { Settings = next, TakeOverFrom = _cell }, _ => { }, CancellationToken.None);
 
         Assert.Equal(volumes, taken.Volumes); // the same files on the shared folder
         Assert.Equal(DomainState.Stopped, taken.State); // the old copy was powered off
         Assert.Empty(_hypervisor.ListOwnDomains(_cell));
         var report = Assert.Single(_hypervisor.ListOwnDomains(otherCell));
         Assert.Equal((guest, 2L), (report.GuestId, report.Generation));
-        var stale = await Assert.ThrowsAsync<InvalidOperationException>(() => other.StartAsync(guest, null, 3, "", _ => { }, CancellationToken.None));
+        var stale = await Assert.ThrowsAsync<InvalidOperationException>(() => other.Lifecycle.StartAsync(guest, null, 3, "", _ => { }, CancellationToken.None));
         Assert.Contains("stale", stale.Message);
-        Assert.Equal(DomainState.Running, (await other.StartAsync(guest, null, 2, "", _ => { }, CancellationToken.None)).State);
-        other.Stop(guest, reboot: false, force: true);
-        other.Delete(guest);
+        Assert.Equal(DomainState.Running, (await other.Lifecycle.StartAsync(guest, null, 2, "", _ => { }, CancellationToken.None)).State);
+        other.Lifecycle.Stop(guest, reboot: false, force: true);
+        other.Lifecycle.Delete(guest);
         Assert.Empty(Directory.GetFiles(shared));
     }
 
@@ -246,25 +246,25 @@ public sealed class InstanceManagerTests : IDisposable
         var guest = Guid.NewGuid().ToString();
         var create = Create(guest, withSeed: true);
         create.SystemImage = image;
-        await _instances.CreateAsync(create, _ => { }, CancellationToken.None);
+        await _instances.Lifecycle.CreateAsync(create, _ => { }, CancellationToken.None);
         var otherCell = $"cell-{Guid.NewGuid():N}";
         var otherStorage = new CellStorageManager(Path.Combine(_root, "images-b"), Path.Combine(_root, "mounts-b"), Path.Combine(_root, "cell-b.json"));
         var otherCache = new ImageCache(Path.Combine(_root, "cache-b"), _source, NullLogger.Instance);
-        var other = new InstanceManager(_hypervisor, otherStorage, otherCell, "127.0.0.1", otherCache, _source);
+        var other = new CellInstances(new InstanceHost(_hypervisor, otherStorage, otherCell, "127.0.0.1", otherCache, _source));
 
         var percents = new List<int>();
-        await _instances.ExportVolumesAsync(new ExportVolumes { GuestId = guest, Tickets = { "t0", "t1", "t2", "t3" } }, percents.Add, CancellationToken.None);
+        await _instances.Departures.ExportVolumesAsync(new ExportVolumes { GuestId = guest, Tickets = { "t0", "t1", "t2", "t3" } }, percents.Add, CancellationToken.None);
         Assert.Equal(["t0", "t1", "t2"], _source.Pushed.Keys.Order()); // system, data volume, seed
         Assert.Equal(100, percents.Max());
-        _instances.Release(new ReleaseInstance { GuestId = guest });
+        _instances.Departures.Release(new ReleaseInstance { GuestId = guest });
         var import = new ImportInstance { Settings = create };
         foreach (var (ticket, suffix) in new[] { ("t0", "sys.qcow2"), ("t1", "1.qcow2"), ("t2", "ci.iso") })
         {
             var bytes = _source.Pushed[ticket];
             import.Files.Add(new StagedFile { Ticket = ticket, Suffix = suffix, Size = bytes.Length, Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)) });
         }
-        var moved = await other.ImportAsync(import, _ => { }, CancellationToken.None);
-        _instances.Release(new ReleaseInstance { GuestId = guest, DeleteFiles = true });
+        var moved = await other.Arrivals.ImportAsync(import, _ => { }, CancellationToken.None);
+        _instances.Departures.Release(new ReleaseInstance { GuestId = guest, DeleteFiles = true });
 
         Assert.Equal(guest, Assert.Single(_hypervisor.ListOwnDomains(otherCell)).GuestId);
         Assert.Empty(_hypervisor.ListOwnDomains(_cell));
@@ -274,8 +274,8 @@ public sealed class InstanceManagerTests : IDisposable
         Assert.False(File.Exists(_cache.PathOf(image, ".qcow2"))); // the source's cached copy went with its last overlay
 
         import.Files[1].Sha256 = new string('0', 64);
-        other.Release(new ReleaseInstance { GuestId = guest, DeleteFiles = true });
-        await Assert.ThrowsAsync<InvalidOperationException>(() => other.ImportAsync(import, _ => { }, CancellationToken.None));
+        other.Departures.Release(new ReleaseInstance { GuestId = guest, DeleteFiles = true });
+        await Assert.ThrowsAsync<InvalidOperationException>(() => other.Arrivals.ImportAsync(import, _ => { }, CancellationToken.None));
         Assert.Empty(Directory.GetFiles(otherStorage.CurrentPath)); // a damaged copy is not kept
         Assert.Empty(_hypervisor.ListOwnDomains(otherCell));
     }
@@ -289,20 +289,20 @@ public sealed class InstanceManagerTests : IDisposable
         create.Qos = new QosLimits { CpuPriority = "medium", ReadSpeed = 1_048_576, WriteIops = 200, ReceiveSpeed = 2_097_152, SendSpeed = 1_048_576 };
         create.GuestAgent = true;
         // A host that starts host-passthrough and EPYC; the server names none, so the guest gets the host's best.
-        var manager = new InstanceManager(kvm, _storage, "cell-golden", "192.0.2.10", _cache, _source, cpus: new HostCpus("0123456789abcdef", ["host-passthrough", "EPYC"]));
+        var manager = new InstanceHost(kvm, _storage, "cell-golden", "192.0.2.10", _cache, _source, cpus: new HostCpus("0123456789abcdef", ["host-passthrough", "EPYC"]));
         string[] volumes = ["/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_sys.qcow2", "/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_1.qcow2"];
         const string seed = "/var/lib/nano/images/6f9619ff-8b86-d011-b42d-00c04fc964ff_ci.iso";
-        var definition = manager.Definition(create, volumes, seed);
+        var definition = InstanceDomains.Of(manager, create, volumes, seed);
         var golden = XElement.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Golden", "guest-kvm-sata-vnc.xml")));
         Assert.Equal(golden.ToString(), XElement.Parse(definition.ToXml()).ToString());
 
         // A named model the server asks for, in full: no fallback to another model.
         create.Cpu = "EPYC";
-        var cpu = XElement.Parse(manager.Definition(create, volumes, seed).ToXml()).Element("cpu")!;
+        var cpu = XElement.Parse(InstanceDomains.Of(manager, create, volumes, seed).ToXml()).Element("cpu")!;
         Assert.Equal("""<cpu mode="custom" match="exact"><model fallback="forbid">EPYC</model></cpu>""", cpu.ToString(SaveOptions.DisableFormatting));
         // One this host was not seen to start is refused, naming what it starts.
         create.Cpu = "Skylake-Server";
-        var refused = Assert.Throws<InvalidOperationException>(() => manager.Definition(create, volumes, seed));
+        var refused = Assert.Throws<InvalidOperationException>(() => InstanceDomains.Of(manager, create, volumes, seed));
         Assert.Equal("this host cannot start guests with CPU 'Skylake-Server' (it starts host-passthrough, EPYC)", refused.Message);
     }
 
@@ -310,17 +310,17 @@ public sealed class InstanceManagerTests : IDisposable
     public async Task Start_GivesTheStoppedDomainThePoolsCpu_AndReportsIt_ButRefusesOneTheHostCannotStart()
     {
         var cpus = new HostCpus("0123456789abcdef", ["host-passthrough", "qemu64"]);
-        var instances = new InstanceManager(_hypervisor, _storage, _cell, "127.0.0.1", _cache, _source, cpus: cpus);
+        var instances = new CellInstances(new InstanceHost(_hypervisor, _storage, _cell, "127.0.0.1", _cache, _source, cpus: cpus));
         var guest = Guid.NewGuid().ToString();
-        await instances.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
+        await instances.Lifecycle.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
 
-        var started = await instances.StartAsync(guest, null, 0, "qemu64", _ => { }, CancellationToken.None);
+        var started = await instances.Lifecycle.StartAsync(guest, null, 0, "qemu64", _ => { }, CancellationToken.None);
         Assert.Equal(DomainState.Running, started.State);
         Assert.Equal("qemu64", started.Cpu);
         Assert.Equal("qemu64", _hypervisor.CpuOf(guest));
-        instances.Stop(guest, reboot: false, force: true);
+        instances.Lifecycle.Stop(guest, reboot: false, force: true);
 
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => instances.StartAsync(guest, null, 0, "EPYC", _ => { }, CancellationToken.None));
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => instances.Lifecycle.StartAsync(guest, null, 0, "EPYC", _ => { }, CancellationToken.None));
         Assert.Contains("cannot start guests with CPU 'EPYC'", e.Message);
         Assert.Equal(DomainState.Stopped, _hypervisor.Find(guest)!.Value.State);
         Assert.Equal("qemu64", _hypervisor.CpuOf(guest));
@@ -329,9 +329,9 @@ public sealed class InstanceManagerTests : IDisposable
         var changed = Create(guest, withSeed: false);
         changed.Cores = 2;
         changed.Cpu = "host-passthrough";
-        instances.Redefine(changed);
+        instances.Lifecycle.Redefine(changed);
         Assert.Equal("qemu64", _hypervisor.CpuOf(guest));
-        instances.Delete(guest);
+        instances.Lifecycle.Delete(guest);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace Nano.Cell.Guests;
+namespace Nano.Cell.Instances;
 
 /// <summary>qemu-img and the ISO maker, run as programs with their error output kept for the result.</summary>
 public static class VolumeTool

@@ -1,13 +1,13 @@
 using System.Text.RegularExpressions;
 
-namespace Nano.Cell.Guests;
+namespace Nano.Cell.Instances;
 
 /// <summary>
 /// The names of a guest's files in a storage folder, the one place that knows them: <c>&lt;id&gt;_sys.qcow2</c> (the system
 /// volume), <c>&lt;id&gt;_&lt;n&gt;.qcow2</c> (data volume n, from 1), <c>&lt;id&gt;_ci.iso</c> (the cloud-init seed), and the hidden
 /// <c>.&lt;id&gt;_export.qcow2</c> a system volume is flattened into before it is pushed to the server.
 /// </summary>
-public static partial class GuestFiles
+public static partial class InstanceFiles
 {
     public const string SystemSuffix = "sys.qcow2";
     public const string SeedSuffix = "ci.iso";

@@ -1,0 +1,44 @@
+using Nano.Cell.Hypervisor;
+using Nano.Contracts.Cell.V1;
+using Nano.Libvirt;
+
+namespace Nano.Cell.Instances;
+
+/// <summary>Each instance's firewall: a libvirt network filter named after its guest id, referenced by its NIC.</summary>
+public sealed class InstanceFirewalls(IHypervisor hypervisor)
+{
+    /// <summary>The name of a guest's network filter (its firewall).</summary>
+    public static string Name(string guestId) => $"nano-{guestId}";
+
+    /// <summary>
+    /// Defines or replaces the guest's firewall (an nwfilter its bridged NIC references); libvirt swaps the
+    /// rules of a running guest at once.
+    /// </summary>
+    public void Apply(string guestId, FirewallPolicy policy)
+    {
+        if (!Guid.TryParse(guestId, out _))
+            throw new ArgumentException($"'{guestId}' is not a guest id");
+        if (!hypervisor.SupportsFirewalls)
+            throw new InvalidOperationException($"this cell's hypervisor ({hypervisor.Type}) has no network filters");
+        hypervisor.ApplyFirewall(new FirewallDefinition(Name(guestId), guestId, policy.DefaultAction != "reject",
+            [.. policy.Rules.Select(r => new FirewallRuleDefinition(r.Action != "reject", r.Protocol, r.FromAddress, r.ToAddress, r.ToPort))]));
+    }
+
+    /// <summary>
+    /// Removes guests' firewalls (nano-&lt;guest id&gt;) whose domain is gone from libvirt, whichever cell
+    /// made them: a domain removed outside the agent leaves its filter behind. Returns how many went.
+    /// </summary>
+    public int Sweep()
+    {
+        if (!hypervisor.SupportsFirewalls)
+            return 0;
+        var removed = 0;
+        foreach (var name in hypervisor.ListFirewalls())
+        {
+            if (name.StartsWith("nano-", StringComparison.Ordinal) && Guid.TryParse(name["nano-".Length..], out var guest) &&
+                hypervisor.Find(guest.ToString()) is null && hypervisor.RemoveFirewall(name))
+                removed++;
+        }
+        return removed;
+    }
+}
