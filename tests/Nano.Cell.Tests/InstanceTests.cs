@@ -253,12 +253,13 @@ public sealed class InstanceTests : IDisposable
         var other = new CellInstances(new InstanceHost(_hypervisor, otherStorage, otherCell, "127.0.0.1", otherCache, _source));
 
         var percents = new List<int>();
-        await _instances.Departures.ExportVolumesAsync(new ExportVolumes { GuestId = guest, Tickets = { "t0", "t1", "t2", "t3" } }, percents.Add, CancellationToken.None);
+        var exported = await _instances.Departures.ExportVolumesAsync(new ExportVolumes { GuestId = guest, Tickets = { "t0", "t1", "t2", "t3" } }, percents.Add, CancellationToken.None);
         Assert.Equal(["t0", "t1", "t2"], _source.Pushed.Keys.Order()); // system, data volume, seed
+        Assert.Equal(["sys.qcow2", "1.qcow2", "ci.iso"], exported.Exported); // the names the importing cell gets
         Assert.Equal(100, percents.Max());
         _instances.Departures.Release(new ReleaseInstance { GuestId = guest });
         var import = new ImportInstance { Settings = create };
-        foreach (var (ticket, suffix) in new[] { ("t0", "sys.qcow2"), ("t1", "1.qcow2"), ("t2", "ci.iso") })
+        foreach (var (ticket, suffix) in new[] { "t0", "t1", "t2" }.Zip(exported.Exported))
         {
             var bytes = _source.Pushed[ticket];
             import.Files.Add(new StagedFile { Ticket = ticket, Suffix = suffix, Size = bytes.Length, Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)) });

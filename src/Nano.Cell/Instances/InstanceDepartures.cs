@@ -28,7 +28,9 @@ public sealed class InstanceDepartures(InstanceHost host)
             await host.Server.PushAsync(export.Tickets[i], files[i], sent => progress((int)((before + sent) * 100 / total)), cancellationToken);
             done += new FileInfo(files[i]).Length;
         }
-        return host.State(export.GuestId);
+        var state = host.State(export.GuestId);
+        state.Exported.Add(files.Select(f => InstanceFiles.SuffixOf(f, export.GuestId)));
+        return state;
     }
 
     /// <summary>

@@ -21,6 +21,9 @@ public static partial class InstanceFiles
     /// <summary>Whether a suffix another cell sent names one of a guest's files (and nothing else).</summary>
     public static bool IsSuffix(string suffix) => suffix is SystemSuffix or SeedSuffix || DataSuffix().IsMatch(suffix);
 
+    /// <summary>What follows "&lt;id&gt;_" in the name of one of the guest's files.</summary>
+    public static string SuffixOf(string path, string guestId) => System.IO.Path.GetFileName(path)[(guestId.Length + 1)..];
+
     public static string Path(string folder, string guestId, string suffix) => System.IO.Path.Combine(folder, $"{guestId}_{suffix}");
 
     public static string Volume(string folder, string guestId, int disk) => Path(folder, guestId, Suffix(disk));

@@ -15,7 +15,7 @@ public sealed record GuestDomain(bool Running, string DisplayAddress, string Cpu
 public sealed record GuestSeed(
     string AdminName, string AdminSecret, string Hostname, bool RootEnabled, string DataPath, string Address, string Gateway, IReadOnlyList<string> Dns);
 
-/// <summary>One of a guest's files staged on the server on its way to another cell ("sys.qcow2", "1.qcow2", ..., "ci.iso").</summary>
+/// <summary>One of a guest's files staged on the server on its way to another cell, under the name its source cell gave it.</summary>
 public sealed record StagedVolume(string Ticket, string Suffix, string Sha256, long Size);
 
 /// <summary>Where a running guest's domain is when it moves live: the source cell's libvirt URI and name; local storage copies its volumes.</summary>
@@ -143,9 +143,18 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
         return (await gateway.SendAsync(cell, removal, ct)).Error;
     }
 
-    /// <summary>Has <paramref name="cell"/> push the stopped guest's files (or only its seed) to the server under <paramref name="tickets"/>.</summary>
-    public Task ExportVolumesAsync(string cell, GuestRow guest, IReadOnlyList<string> tickets, bool seedOnly, Func<int, Task> progress, CancellationToken ct) =>
-        gateway.RunAsync(cell, new Command { ExportVolumes = new ExportVolumes { GuestId = Id(guest), Tickets = { tickets }, SeedOnly = seedOnly } }, ct, progress);
+    /// <summary>
+    /// Has <paramref name="cell"/> push the stopped guest's files (or only its seed) to the server under <paramref name="tickets"/>;
+    /// returns the name the cell gives the file under each ticket used, in ticket order.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ExportVolumesAsync(string cell, GuestRow guest, IReadOnlyList<string> tickets, bool seedOnly, Func<int, Task> progress,
+        CancellationToken ct)
+    {
+        var result = await gateway.RunAsync(cell, new Command { ExportVolumes = new ExportVolumes { GuestId = Id(guest), Tickets = { tickets }, SeedOnly = seedOnly } },
+            ct, progress);
+        var exported = result.Instance?.Exported ?? [];
+        return exported.Count <= tickets.Count ? [.. exported] : throw Fail.Precondition($"cell '{cell}' named {exported.Count} files for {tickets.Count} tickets");
+    }
 
     /// <summary>
     /// Defines the guest on <paramref name="cell"/> in <paramref name="generation"/>, with its pool's CPU, its firewall and

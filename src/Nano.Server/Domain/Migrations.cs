@@ -111,7 +111,7 @@ public sealed class Migrations(
         var tickets = new List<ImageExports.Ticket>();
         try
         {
-            var files = shared ? [] : await StageAsync(guest, source.Name, ["ci.iso"], tickets, _ => Task.CompletedTask, ct);
+            var files = shared ? [] : await StageAsync(guest, source.Name, seedOnly: true, tickets, _ => Task.CompletedTask, ct);
             var moved = await commands.ImportAsync(target.Name, guest, guest.Generation + 1, files, "", new LiveOrigin(source.MigrationUri, source.Name, !shared),
                 progress, ct);
             await guests.FinishMigrationAsync(guest.Id, target.Name, moved.Running, moved.Running ? moved.DisplayAddress : "");
@@ -132,18 +132,18 @@ public sealed class Migrations(
     }
 
     /// <summary>
-    /// Has <paramref name="source"/> push the guest's files named by <paramref name="suffixes"/> (in its order: system, data
-    /// volumes, cloud-init seed; the seed alone while it runs) to the server, each under a ticket added to
-    /// <paramref name="tickets"/>; returns the files that came (a guest may have no seed).
+    /// Has <paramref name="source"/> push the guest's files (its volumes and cloud-init seed; the seed alone while it runs)
+    /// to the server, each under a ticket added to <paramref name="tickets"/>; returns the files that came, under the
+    /// names the source gave them (a guest may have no seed).
     /// </summary>
-    private async Task<List<StagedVolume>> StageAsync(GuestRow guest, string source, IReadOnlyList<string> suffixes, List<ImageExports.Ticket> tickets,
+    private async Task<List<StagedVolume>> StageAsync(GuestRow guest, string source, bool seedOnly, List<ImageExports.Ticket> tickets,
         Func<int, Task> progress, CancellationToken ct)
     {
-        var opened = suffixes.Select(_ => exports.Open()).ToList();
+        var opened = Enumerable.Range(0, seedOnly ? 1 : guest.Disks.Length + 1).Select(_ => exports.Open()).ToList();
         tickets.AddRange(opened);
-        await commands.ExportVolumesAsync(source, guest, [.. opened.Select(t => t.Id)], seedOnly: suffixes is ["ci.iso"], progress, ct);
-        return [.. opened.Select((ticket, f) => ticket.Peek() is { } staged ? new StagedVolume(ticket.Id, suffixes[f], staged.Sha256, staged.Size) : null)
-            .OfType<StagedVolume>()];
+        var names = await commands.ExportVolumesAsync(source, guest, [.. opened.Select(t => t.Id)], seedOnly, progress, ct);
+        return [.. names.Select((name, f) => opened[f].Peek() is { } staged ? new StagedVolume(opened[f].Id, name, staged.Sha256, staged.Size)
+            : throw Fail.Precondition($"cell '{source}' named {name} but did not send it"))];
     }
 
     /// <summary>One guest: files (local storage) or only its definition (shared storage) to the target, then the source lets go.</summary>
@@ -155,9 +155,8 @@ public sealed class Migrations(
             List<StagedVolume> files = [];
             if (!shared)
             {
-                // System volume, data volumes, then the cloud-init seed if the guest has one.
-                var suffixes = guest.Disks.Select((_, d) => d == 0 ? "sys.qcow2" : $"{d}.qcow2").Append("ci.iso").ToList();
-                files = await StageAsync(guest, source, suffixes, tickets, OperationProgress.Scaled(progress, 0, 50), ct);
+                // Its volumes, then the cloud-init seed if the guest has one.
+                files = await StageAsync(guest, source, seedOnly: false, tickets, OperationProgress.Scaled(progress, 0, 50), ct);
                 if (files.Count < guest.Disks.Length)
                     throw Fail.Precondition($"cell '{source}' sent {files.Count} of the guest's {guest.Disks.Length} volumes");
             }
