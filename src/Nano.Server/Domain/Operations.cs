@@ -1,12 +1,15 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using Nano.Server.Data;
 
 namespace Nano.Server.Domain;
 
 /// <summary>
-/// Runs long work as operations: a persisted row (pending, running, succeeded, failed, cancelled)
-/// with stage and percent, the work on a background task, cancellation, and a change feed for
-/// watchers. The work's compensation runs inside the work itself when it fails or is cancelled.
+/// The lifecycle of long work, in one place: an operation is a persisted row (pending, running, succeeded, failed,
+/// cancelled) with stage and percent (<see cref="OperationProgress"/>, sub-ranges with <c>Within</c>/<c>Scaled</c>);
+/// its work runs in the caller or on a background task; it is cancelled, finished and published here only; watchers
+/// and waiters follow it through the change feed. The work's compensation runs inside the work itself when it fails
+/// or is cancelled.
 /// </summary>
 public sealed class Operations(OperationRepository rows, OperationFeed feed, ILogger<Operations> logger)
 {
@@ -15,6 +18,9 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
+
+    /// <summary>How often a watcher reads an operation's row again without a signal (one another replica runs).</summary>
+    private static readonly TimeSpan OtherReplicaReadInterval = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<Guid, CancellationTokenSource> _running = new();
 
@@ -59,25 +65,58 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(failure);
     }
 
-    /// <summary>Waits until an operation has finished and returns its final row.</summary>
-    public async Task<OperationRow> WaitAsync(Guid id, CancellationToken cancellationToken)
+    /// <summary>
+    /// Each state of an operation from now until it has finished: the current row first, then one per change the feed
+    /// signals (changes may coalesce). An operation another server replica runs publishes to that replica's feed
+    /// only, so its row is also read again every few seconds.
+    /// </summary>
+    public async IAsyncEnumerable<OperationRow> WatchAsync(Guid id, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        // Subscribed before the state is read: a change in between still signals.
+        using var changes = feed.Subscribe(id);
+        var current = await rows.FindAsync(id) ?? throw Fail.NotFound($"operation {id} not found");
+        OperationRow? sent = null;
         while (true)
         {
-            var row = await rows.FindAsync(id) ?? throw Fail.NotFound($"operation {id} not found");
-            if (row.FinishedAt is not null)
-                return row;
-            await Task.Delay(TimeSpan.FromMilliseconds(250), cancellationToken);
+            if (current != sent)
+            {
+                yield return current;
+                sent = current;
+            }
+            if (current.FinishedAt is not null)
+                yield break;
+            using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                wait.CancelAfter(OtherReplicaReadInterval);
+                try
+                {
+                    if (await changes.Changes.WaitToReadAsync(wait.Token))
+                        changes.Changes.TryRead(out _);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                }
+            }
+            current = await rows.FindAsync(id) ?? current;
         }
     }
 
-    /// <summary>Asks a running operation of this server to stop; false when it is not running here.</summary>
-    public bool Cancel(Guid id)
+    /// <summary>Waits until an operation has finished and returns its final row.</summary>
+    public async Task<OperationRow> WaitAsync(Guid id, CancellationToken cancellationToken)
     {
-        if (!_running.TryGetValue(id, out var cancel))
-            return false;
-        cancel.Cancel();
-        return true;
+        OperationRow? last = null;
+        await foreach (var row in WatchAsync(id, cancellationToken))
+            last = row;
+        return last!;
+    }
+
+    /// <summary>Stops an operation: this server's work is cancelled (and ends it); one nothing runs any more just ends cancelled.</summary>
+    public async Task CancelAsync(Guid id)
+    {
+        if (_running.TryGetValue(id, out var cancel))
+            cancel.Cancel();
+        else
+            await Finish(id, Cancelled, "cancelled");
     }
 
     /// <summary>Marks operations that a stopped server left unfinished as failed (nothing runs them any more).</summary>
@@ -87,8 +126,7 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
         {
             if (_running.ContainsKey(id))
                 continue;
-            await rows.FinishAsync(id, Failed, "the server stopped while this operation ran");
-            feed.Publish(id);
+            await Finish(id, Failed, "the server stopped while this operation ran");
         }
     }
 

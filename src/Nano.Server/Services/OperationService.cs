@@ -7,7 +7,7 @@ using Nano.Server.Hosting;
 namespace Nano.Server.Services;
 
 /// <summary>Operations: get, list, cancel, watch. A user sees the operations it started; user administrators see all.</summary>
-public sealed class OperationService(OperationRepository rows, Operations operations, OperationFeed feed, IHostApplicationLifetime lifetime)
+public sealed class OperationService(OperationRepository rows, Operations operations, IHostApplicationLifetime lifetime)
     : Contracts.V1.OperationService.OperationServiceBase
 {
     private const int DefaultLimit = 20;
@@ -29,12 +29,7 @@ public sealed class OperationService(OperationRepository rows, Operations operat
         var operation = await FindAsync(request.Id, context);
         if (operation.FinishedAt is not null)
             throw Fail.Precondition($"operation {operation.Id} has already finished ({operation.State})");
-        if (!operations.Cancel(operation.Id))
-        {
-            // Nothing runs it any more (its server stopped): it just ends.
-            await rows.FinishAsync(operation.Id, Operations.Cancelled, "cancelled");
-            feed.Publish(operation.Id);
-        }
+        await operations.CancelAsync(operation.Id);
         return new CancelOperationResponse();
     }
 
@@ -42,30 +37,14 @@ public sealed class OperationService(OperationRepository rows, Operations operat
     {
         var first = await FindAsync(request.Id, context);
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
-        // Subscribed before the state is read: a change in between still signals.
-        using var changes = feed.Subscribe(first.Id);
-        var current = await rows.FindAsync(first.Id) ?? first;
-        OperationRow? sent = null;
-        while (true)
+        try
         {
-            if (current != sent)
-            {
-                await responseStream.WriteAsync(new WatchOperationResponse { Data = ToMessage(current) }, context.CancellationToken);
-                sent = current;
-            }
-            if (current.FinishedAt is not null)
-                return;
-            try
-            {
-                if (!await changes.Changes.WaitToReadAsync(ending.Token))
-                    return;
-                changes.Changes.TryRead(out _);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            current = await rows.FindAsync(first.Id) ?? current;
+            await foreach (var row in operations.WatchAsync(first.Id, ending.Token))
+                await responseStream.WriteAsync(new WatchOperationResponse { Data = ToMessage(row) }, context.CancellationToken);
+        }
+        catch (OperationCanceledException) when (ending.IsCancellationRequested)
+        {
+            // The client left or the server stops: the watch ends.
         }
     }
 
