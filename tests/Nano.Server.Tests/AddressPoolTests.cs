@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Nano.Server.Data;
 using Nano.Server.Tests.Infrastructure;
 using Nano.Testing;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Tests;
 
@@ -33,8 +34,8 @@ public sealed class AddressPoolTests(InitializedServer fixture) : ApiTest(fixtur
 
         var allocation = await Repository.AllocateAsync("net1", "11111111-1111-1111-1111-111111111111");
         Assert.NotNull(allocation);
-        var address = Nano.Server.Domain.Ipv4.Format(allocation!.Address);
-        Assert.Equal(Nano.Server.Domain.Ipv4.Parse("start", "192.168.1.10"), allocation.RangeStart); // ranges are used in insertion order
+        var address = Ipv4.Format(allocation!.Address);
+        Assert.Equal(Ipv4.Parse("start", "192.168.1.10"), allocation.RangeStart); // ranges are used in insertion order
         JsonAssert.Success($$"""
             {"start":"192.168.1.10","end":"192.168.1.19","netmask":"255.255.255.0","capacity":10,
              "allocated":[{"address":"{{address}}","instance":"11111111-1111-1111-1111-111111111111"}]}
@@ -110,7 +111,7 @@ public sealed class AddressPoolTests(InitializedServer fixture) : ApiTest(fixtur
         Assert.Equal(20, granted.Count);
         Assert.Equal(20, granted.Distinct().Count());
         Assert.Equal(30, results.Count(r => r is null));
-        Assert.All(granted, a => Assert.InRange(a, Nano.Server.Domain.Ipv4.Parse("a", "10.7.0.100"), Nano.Server.Domain.Ipv4.Parse("a", "10.7.0.119")));
+        Assert.All(granted, a => Assert.InRange(a, Ipv4.Parse("a", "10.7.0.100"), Ipv4.Parse("a", "10.7.0.119")));
         var summary = (await Rest.GetAsync("/api/v1/address_pools/", Admin)).Data!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "race");
         Assert.Equal(20, summary!["allocated"]!.GetValue<int>());
     }

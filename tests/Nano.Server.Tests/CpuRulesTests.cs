@@ -1,4 +1,4 @@
-using Nano.Server.Domain;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Tests;
 

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Nano.Server.Data;
 using Nano.Server.Domain;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Tests;
 

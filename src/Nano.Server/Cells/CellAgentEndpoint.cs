@@ -1,9 +1,8 @@
 using Grpc.Core;
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Data;
-using Nano.Server.Domain;
 using Nano.Server.Images;
-using Nano.Server.Services;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Cells;
 

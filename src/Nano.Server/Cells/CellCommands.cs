@@ -1,6 +1,7 @@
+using Grpc.Core;
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Data;
-using Nano.Server.Domain;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Cells;
 
@@ -157,15 +158,16 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
     }
 
     /// <summary>
-    /// Defines the guest on <paramref name="cell"/> in <paramref name="generation"/>, with its pool's CPU, its firewall and
+    /// Defines the guest on <paramref name="cell"/> in <paramref name="generation"/>, with CPU definition <paramref name="cpu"/> (its
+    /// pool's), its firewall and
     /// image: over <paramref name="files"/> staged on the server, over the files the cell sees (shared storage), or moved
     /// live from <paramref name="live"/>. <paramref name="takeOverFrom"/> names a lost cell whose stale copy in the same
     /// libvirtd is powered off first (failover).
     /// </summary>
-    public async Task<GuestDomain> ImportAsync(string cell, GuestRow guest, long generation, IReadOnlyList<StagedVolume> files, string takeOverFrom,
-        LiveOrigin? live, Func<int, Task>? progress, CancellationToken ct)
+    public async Task<GuestDomain> ImportAsync(string cell, GuestRow guest, long generation, string cpu, IReadOnlyList<StagedVolume> files,
+        string takeOverFrom, LiveOrigin? live, Func<int, Task>? progress, CancellationToken ct)
     {
-        var defined = await settings.ForMoveAsync(guest);
+        var defined = await settings.ForMoveAsync(guest, cpu);
         defined.Generation = generation;
         var import = new ImportInstance
         {
@@ -204,7 +206,7 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
     public async Task ChangeStoragePathAsync(string cell, string path, CancellationToken ct)
     {
         if (!gateway.IsConnected(cell))
-            throw PoolMembership.Unreachable(cell);
+            throw Unreachable(cell);
         await RecordStorageAsync(cell, await gateway.RunAsync(cell, new Command { ChangeStoragePath = new ChangeStoragePath { Path = path } }, ct));
     }
 
@@ -213,6 +215,19 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
         if (result.Storage is { } reported)
             await cells.SetStorageAsync(cell, reported.Mode, [.. reported.System], [.. reported.Data]);
     }
+
+    /// <summary>Whether the cell's agent holds its stream to this server.</summary>
+    public bool IsConnected(string cell) => gateway.IsConnected(cell);
+
+    /// <summary>Refuses work for a cell that is not alive or whose agent is not connected to this server (UNAVAILABLE).</summary>
+    public void RequireReachable(CellRow cell)
+    {
+        if (!cell.Alive || !gateway.IsConnected(cell.Name))
+            throw Unreachable(cell.Name);
+    }
+
+    /// <summary>The answer when a cell cannot be reached: a fault (UNAVAILABLE), not a refusal.</summary>
+    public static RpcException Unreachable(string cell) => new(new Status(StatusCode.Unavailable, $"cell '{cell}' is offline"));
 
     /// <summary>An image version as a cell caches it.</summary>
     public static CachedImage Cached(ImageRow image) => new() { Id = image.Id.ToString(), Sha256 = image.Sha256, Size = image.Size };
@@ -236,7 +251,7 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
     private async Task<GuestDomain> OnGuestCellAsync(GuestRow guest, Command command, CancellationToken ct, Func<int, Task>? progress = null)
     {
         if (guest.Cell is null || !gateway.IsConnected(guest.Cell))
-            throw PoolMembership.Unreachable(guest.Cell ?? "(none)");
+            throw Unreachable(guest.Cell ?? "(none)");
         return GuestDomain.Of((await gateway.RunAsync(guest.Cell, command, ct, progress)).Instance);
     }
 }

@@ -5,8 +5,8 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Data;
-using Nano.Server.Domain;
 using Nano.Server.Hosting;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Cells;
 

@@ -1,23 +1,16 @@
-using Microsoft.Extensions.Options;
 using Nano.Server.Data;
-using Nano.Server.Domain;
-using Nano.Server.Hosting;
 
 namespace Nano.Server.Cells;
 
 /// <summary>
-/// Every second: a cell silent past the liveness timeout is marked offline and its stream dropped; and once the
-/// server has run for the failover grace period, the guests of cells of failover pools lost for longer than that
-/// move to other cells.
+/// Every second: a cell silent past the liveness timeout is marked offline (its guests lost) and its stream dropped.
+/// What happens to the guests of a lost cell is the domain's (<c>Hosting/FailoverWatch</c>).
 /// </summary>
-public sealed class CellLivenessMonitor(
-    CellRepository cells, CellGateway gateway, CellStatusFeed feed, Failover failover, IOptions<NanoOptions> options, ILogger<CellLivenessMonitor> logger)
+public sealed class CellLivenessMonitor(CellRepository cells, CellGateway gateway, CellStatusFeed feed, ILogger<CellLivenessMonitor> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var grace = TimeSpan.FromSeconds(options.Value.FailoverGraceSeconds);
-        var started = DateTime.UtcNow;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
@@ -32,8 +25,6 @@ public sealed class CellLivenessMonitor(
                     gateway.Drop(cell, since: lastSeen);
                     feed.Publish(cell);
                 }
-                if (DateTime.UtcNow - started >= grace)
-                    await failover.RunAsync((int)grace.TotalSeconds);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

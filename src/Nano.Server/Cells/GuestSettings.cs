@@ -1,6 +1,5 @@
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Data;
-using Nano.Server.Domain;
 
 namespace Nano.Server.Cells;
 
@@ -8,7 +7,7 @@ namespace Nano.Server.Cells;
 /// A guest's row as the settings a cell defines its domain from (<see cref="Of"/>: the one mapping from row to domain),
 /// and everything a cell needs to define an existing guest elsewhere (<see cref="ForMoveAsync"/>: a migration, a failover).
 /// </summary>
-public sealed class GuestSettings(SecurityPolicyRepository policies, ImageRepository images, PoolCpu poolCpu)
+public sealed class GuestSettings(SecurityPolicyRepository policies, ImageRepository images)
 {
     /// <summary>The hardware, limits, console and generation of the row, as the cell protocol carries them.</summary>
     public static CreateInstance Of(GuestRow g) => new()
@@ -36,13 +35,13 @@ public sealed class GuestSettings(SecurityPolicyRepository policies, ImageReposi
 
 
     /// <summary>
-    /// The guest's settings in its current generation, its firewall, the image its system volume overlays, and its pool's CPU
-    /// definition (which every cell of the pool starts; a running guest moving live keeps its own).
+    /// The guest's settings in its current generation, its firewall, the image its system volume overlays, and CPU
+    /// definition <paramref name="cpu"/> (its pool's, which every cell of the pool starts; a running guest moving live keeps its own).
     /// </summary>
-    public async Task<CreateInstance> ForMoveAsync(GuestRow guest)
+    public async Task<CreateInstance> ForMoveAsync(GuestRow guest, string cpu)
     {
         var settings = Of(guest);
-        settings.Cpu = await poolCpu.ForAsync(guest.Pool);
+        settings.Cpu = cpu;
         settings.SecurityPolicy = CellCommands.Firewall(await policies.GuestPolicyAsync(guest.Id));
         if (guest.SystemImage is { } imageId && await images.FindAnyAsync(imageId) is { } image)
             settings.SystemImage = CellCommands.Cached(image);

@@ -1,6 +1,6 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Data;
 

@@ -1,6 +1,6 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Data;
 
@@ -27,6 +27,6 @@ public sealed class MigrationRepository(NpgsqlDataSource db)
                 WHERE o.kind = @kind AND (@id::uuid IS NULL OR o.id = @id) AND NOT EXISTS (SELECT 1 FROM returned_migrations r WHERE r.id = o.id)),
             taken AS (INSERT INTO returned_migrations (id) SELECT id FROM listed WHERE finished_at IS NOT NULL ON CONFLICT DO NOTHING RETURNING id)
             SELECT id, kind, target, state, stage, percent, error, created_by, created_at, updated_at, finished_at FROM listed WHERE finished_at IS NULL OR id IN (SELECT id FROM taken) ORDER BY created_at DESC, id
-            """, new { id, kind = Migrations.Kind })).AsList();
+            """, new { id, kind = OperationKinds.MigrateGuests })).AsList();
     }
 }

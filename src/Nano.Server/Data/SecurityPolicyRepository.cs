@@ -1,5 +1,4 @@
 using Dapper;
-using Nano.Server.Domain;
 using Npgsql;
 
 namespace Nano.Server.Data;
@@ -58,7 +57,7 @@ public sealed class SecurityPolicyRepository(NpgsqlDataSource db)
         await using var c = await db.OpenConnectionAsync();
         var row = await c.QuerySingleOrDefaultAsync<(string DefaultAction, string Rules)>(
             "SELECT default_action, rules::text FROM security_policy_groups WHERE id = @id", new { id });
-        return row.DefaultAction is null ? null : new SecurityPolicy(row.DefaultAction, SecurityRules.FromJson(row.Rules));
+        return row.DefaultAction is null ? null : new SecurityPolicy(row.DefaultAction, PolicyJson.FromJson(row.Rules));
     }
 
     /// <summary>A group's policy with the version of its rules, to change them.</summary>
@@ -67,7 +66,7 @@ public sealed class SecurityPolicyRepository(NpgsqlDataSource db)
         await using var c = await db.OpenConnectionAsync();
         var row = await c.QuerySingleOrDefaultAsync<(string DefaultAction, string Rules, long Version)>(
             "SELECT default_action, rules::text, rules_version FROM security_policy_groups WHERE id = @id", new { id });
-        return row.DefaultAction is null ? null : new StoredPolicy(new SecurityPolicy(row.DefaultAction, SecurityRules.FromJson(row.Rules)), row.Version);
+        return row.DefaultAction is null ? null : new StoredPolicy(new SecurityPolicy(row.DefaultAction, PolicyJson.FromJson(row.Rules)), row.Version);
     }
 
     /// <summary>Writes a group's rules if they are still at <paramref name="version"/>: Busy when another edit came first, Missing when the group is gone.</summary>
@@ -76,7 +75,7 @@ public sealed class SecurityPolicyRepository(NpgsqlDataSource db)
         await using var c = await db.OpenConnectionAsync();
         var written = await c.WriteAsync("""
             UPDATE security_policy_groups SET rules = @rules::jsonb, rules_version = rules_version + 1 WHERE id = @id AND rules_version = @version
-            """, new { id, rules = SecurityRules.ToJson(rules), version });
+            """, new { id, rules = PolicyJson.ToJson(rules), version });
         return await BusyIfExistsAsync(c, written, "SELECT EXISTS (SELECT 1 FROM security_policy_groups WHERE id = @id)", new { id });
     }
 
@@ -85,13 +84,13 @@ public sealed class SecurityPolicyRepository(NpgsqlDataSource db)
         await using var c = await db.OpenConnectionAsync();
         var row = await c.QuerySingleOrDefaultAsync<(string DefaultAction, string Rules)>(
             "SELECT default_action, rules::text FROM guest_security_policies WHERE guest = @guest", new { guest });
-        return row.DefaultAction is null ? new SecurityPolicy("accept", []) : new SecurityPolicy(row.DefaultAction, SecurityRules.FromJson(row.Rules));
+        return row.DefaultAction is null ? new SecurityPolicy("accept", []) : new SecurityPolicy(row.DefaultAction, PolicyJson.FromJson(row.Rules));
     }
 
     /// <summary>The policy a new guest starts with (inside its insertion's transaction).</summary>
     public static Task InsertGuestPolicyAsync(NpgsqlConnection c, NpgsqlTransaction tx, Guid guest, SecurityPolicy policy) => c.ExecuteAsync(
         "INSERT INTO guest_security_policies (guest, default_action, rules) VALUES (@guest, @action, @rules::jsonb)",
-        new { guest, action = policy.DefaultAction, rules = SecurityRules.ToJson(policy.Rules) }, tx);
+        new { guest, action = policy.DefaultAction, rules = PolicyJson.ToJson(policy.Rules) }, tx);
 
     /// <summary>A guest's policy with the version of its row, to change it; null when the guest has none.</summary>
     public async Task<StoredPolicy?> ReadGuestPolicyAsync(Guid guest)
@@ -99,7 +98,7 @@ public sealed class SecurityPolicyRepository(NpgsqlDataSource db)
         await using var c = await db.OpenConnectionAsync();
         var row = await c.QuerySingleOrDefaultAsync<(string DefaultAction, string Rules, long Version)>(
             "SELECT default_action, rules::text, version FROM guest_security_policies WHERE guest = @guest", new { guest });
-        return row.DefaultAction is null ? null : new StoredPolicy(new SecurityPolicy(row.DefaultAction, SecurityRules.FromJson(row.Rules)), row.Version);
+        return row.DefaultAction is null ? null : new StoredPolicy(new SecurityPolicy(row.DefaultAction, PolicyJson.FromJson(row.Rules)), row.Version);
     }
 
     /// <summary>Writes a guest's policy if it is still at <paramref name="version"/>: Busy when another edit came first, Missing when it is gone.</summary>
@@ -109,7 +108,7 @@ public sealed class SecurityPolicyRepository(NpgsqlDataSource db)
         var written = await c.WriteAsync("""
             UPDATE guest_security_policies SET default_action = @action, rules = @rules::jsonb, version = version + 1
             WHERE guest = @guest AND version = @version
-            """, new { guest, action = policy.DefaultAction, rules = SecurityRules.ToJson(policy.Rules), version });
+            """, new { guest, action = policy.DefaultAction, rules = PolicyJson.ToJson(policy.Rules), version });
         return await BusyIfExistsAsync(c, written, "SELECT EXISTS (SELECT 1 FROM guest_security_policies WHERE guest = @guest)", new { guest });
     }
 

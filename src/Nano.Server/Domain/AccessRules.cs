@@ -1,3 +1,4 @@
+using Nano.Server.Domain.Rules;
 namespace Nano.Server.Domain;
 
 /// <summary>

@@ -1,5 +1,6 @@
 using Nano.Contracts.V1;
 using Nano.Server.Data;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Nano.Server.Cells;
 using Nano.Server.Data;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 
@@ -76,7 +77,7 @@ public sealed class Failover(
         await progress.ReportAsync(stage, 10);
         try
         {
-            await commands.ImportAsync(target, guest, generation, [], lost, null, progress.Within(stage, 10, 60), ct);
+            await commands.ImportAsync(target, guest, generation, await poolCpu.ForAsync(guest.Pool), [], lost, null, progress.Within(stage, 10, 60), ct);
         }
         catch
         {

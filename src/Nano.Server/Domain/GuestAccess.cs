@@ -1,4 +1,5 @@
 using Nano.Server.Data;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 

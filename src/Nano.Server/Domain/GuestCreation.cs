@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Nano.Server.Cells;
 using Nano.Server.Data;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 

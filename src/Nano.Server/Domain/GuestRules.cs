@@ -1,4 +1,5 @@
 using Nano.Contracts.V1;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 

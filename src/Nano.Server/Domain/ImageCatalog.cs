@@ -1,6 +1,7 @@
 using System.Text.RegularExpressions;
 using Nano.Server.Data;
 using Nano.Server.Images;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 

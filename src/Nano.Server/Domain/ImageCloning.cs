@@ -1,6 +1,7 @@
 using Nano.Server.Cells;
 using Nano.Server.Data;
 using Nano.Server.Images;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 

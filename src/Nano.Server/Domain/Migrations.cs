@@ -1,6 +1,7 @@
 using Nano.Server.Cells;
 using Nano.Server.Data;
 using Nano.Server.Images;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 
@@ -13,7 +14,7 @@ namespace Nano.Server.Domain;
 /// target's partial copy is removed); the others go on. Every move counts the guest's generation up.
 /// </summary>
 public sealed class Migrations(
-    GuestRepository guests, ComputePoolRepository pools, CellRepository cells, CellGateway gateway, CellCommands commands, ImageExports exports,
+    GuestRepository guests, ComputePoolRepository pools, CellRepository cells, CellCommands commands, PoolCpu poolCpu, ImageExports exports,
     Operations operations, ILogger<Migrations> logger)
 {
     public const string Kind = OperationKinds.MigrateGuests;
@@ -29,10 +30,8 @@ public sealed class Migrations(
             throw Fail.Invalid("source and target cell are the same");
         if (source.Pool != pool.Name || target.Pool != pool.Name)
             throw Fail.Precondition($"both cells must be in compute pool '{pool.Name}'");
-        if (!source.Alive || !gateway.IsConnected(source.Name))
-            throw PoolMembership.Unreachable(source.Name);
-        if (!target.Alive || !gateway.IsConnected(target.Name))
-            throw PoolMembership.Unreachable(target.Name);
+        commands.RequireReachable(source);
+        commands.RequireReachable(target);
         if (!target.Enabled)
             throw Fail.Precondition($"cell '{target.Name}' is disabled");
 
@@ -112,7 +111,7 @@ public sealed class Migrations(
         try
         {
             var files = shared ? [] : await StageAsync(guest, source.Name, seedOnly: true, tickets, _ => Task.CompletedTask, ct);
-            var moved = await commands.ImportAsync(target.Name, guest, guest.Generation + 1, files, "", new LiveOrigin(source.MigrationUri, source.Name, !shared),
+            var moved = await commands.ImportAsync(target.Name, guest, guest.Generation + 1, await poolCpu.ForAsync(guest.Pool), files, "", new LiveOrigin(source.MigrationUri, source.Name, !shared),
                 progress, ct);
             await guests.FinishMigrationAsync(guest.Id, target.Name, moved.Running, moved.Running ? moved.DisplayAddress : "");
         }
@@ -165,14 +164,14 @@ public sealed class Migrations(
             try
             {
                 // The target defines the guest's next generation; a take-back keeps the current one.
-                await commands.ImportAsync(target, guest, guest.Generation + 1, files, "", null, OperationProgress.Scaled(progress, 50, 100), ct);
+                await commands.ImportAsync(target, guest, guest.Generation + 1, await poolCpu.ForAsync(guest.Pool), files, "", null, OperationProgress.Scaled(progress, 50, 100), ct);
             }
             catch
             {
                 // The target cleaned up after itself; the source takes the guest back over its own files.
                 try
                 {
-                    await commands.ImportAsync(source, guest, guest.Generation, [], "", null, null, CancellationToken.None);
+                    await commands.ImportAsync(source, guest, guest.Generation, await poolCpu.ForAsync(guest.Pool), [], "", null, null, CancellationToken.None);
                 }
                 catch (Exception e)
                 {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Nano.Server.Data;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 

@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Nano.Server.Data;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 

@@ -1,5 +1,6 @@
 using Nano.Server.Cells;
 using Nano.Server.Data;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 
@@ -7,7 +8,7 @@ namespace Nano.Server.Domain;
 /// Attaching cells to compute pools and taking them out: the pool's storage is pushed to the cell,
 /// which must confirm within the command timeout; a failure undoes the attach.
 /// </summary>
-public sealed class PoolMembership(CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, CellGateway gateway, CellCommands commands)
+public sealed class PoolMembership(CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, CellCommands commands)
 {
     public async Task AttachAsync(string poolName, string cellName, CancellationToken cancellationToken)
     {
@@ -15,8 +16,7 @@ public sealed class PoolMembership(CellRepository cells, ComputePoolRepository p
         var cell = await cells.FindAsync(cellName) ?? throw Fail.NotFound($"cell '{cellName}' not found");
         if (cell.Pool is not null)
             throw Fail.Precondition($"cell '{cellName}' already belongs to compute pool '{cell.Pool}'");
-        if (!cell.Alive || !gateway.IsConnected(cellName))
-            throw Unreachable(cellName);
+        commands.RequireReachable(cell);
         if (CpuRules.AttachRefusal(poolName, pool.Cpu, [.. (await cells.ListAsync(poolName)).Select(PoolCpu.Of)], PoolCpu.Of(cell)) is { } refusal)
             throw Fail.Precondition(refusal);
         if (!await cells.AttachAsync(cellName, poolName))
@@ -40,10 +40,7 @@ public sealed class PoolMembership(CellRepository cells, ComputePoolRepository p
         var pool = await pools.FindAsync(poolName) ?? throw Fail.NotFound($"compute pool '{poolName}' not found");
         var written = await cells.DetachAsync(cellName, poolName);
         written.OrFail(inUse: $"cell '{cellName}' still hosts {written.Cause} guest(s)", missing: $"cell '{cellName}' is not in compute pool '{poolName}'");
-        if (pool.Storage is not null && gateway.IsConnected(cellName))
+        if (pool.Storage is not null && commands.IsConnected(cellName))
             await commands.DetachStorageAsync(cellName, pool.Storage, cancellationToken);
     }
-
-    public static Grpc.Core.RpcException Unreachable(string cell) =>
-        new(new Grpc.Core.Status(Grpc.Core.StatusCode.Unavailable, $"cell '{cell}' is offline"));
 }

@@ -1,5 +1,6 @@
 using Nano.Server.Cells;
 using Nano.Server.Data;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 

@@ -1,19 +1,7 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
+using Nano.Server.Data;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
-
-/// <summary>One firewall rule of a policy, as stored (JSON, snake_case) and sent to cells.</summary>
-public sealed record PolicyRule(
-    [property: JsonPropertyName("action")] string Action,
-    [property: JsonPropertyName("protocol")] string Protocol,
-    [property: JsonPropertyName("from_address")] string FromAddress,
-    [property: JsonPropertyName("to_address")] string ToAddress,
-    [property: JsonPropertyName("to_port")] int ToPort,
-    [property: JsonPropertyName("interface")] int Interface);
-
-/// <summary>A policy: what happens to traffic arriving at a guest that no rule matches, and the ordered rules.</summary>
-public sealed record SecurityPolicy(string DefaultAction, IReadOnlyList<PolicyRule> Rules);
 
 /// <summary>
 /// The rules of security policies (api-decisions.md 4.9): validation, and the ordered-list edits groups and
@@ -89,10 +77,6 @@ public static class SecurityRules
         changed.RemoveAt(index);
         return changed;
     }
-
-    public static string ToJson(IReadOnlyList<PolicyRule> rules) => JsonSerializer.Serialize(rules);
-
-    public static IReadOnlyList<PolicyRule> FromJson(string json) => JsonSerializer.Deserialize<List<PolicyRule>>(json) ?? [];
 
     private static void Check(IReadOnlyList<PolicyRule> rules, int index)
     {

@@ -82,6 +82,7 @@ public static class NanoApp
         builder.Services.AddSingleton<CellJoined>();
         builder.Services.AddSingleton<GuestStates>();
         builder.Services.AddHostedService<CellLivenessMonitor>();
+        builder.Services.AddHostedService<FailoverWatch>();
         builder.Services.AddSingleton<ImageRepository>();
         builder.Services.AddSingleton<ImageStore>();
         builder.Services.AddSingleton<ImageCatalog>();

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Nano.Server.Data;
 using Nano.Server.Domain;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Hosting;
 

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Nano.Server.Domain;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Images;
 

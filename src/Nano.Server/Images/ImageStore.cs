@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
-using Nano.Server.Domain;
 using Nano.Server.Hosting;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Images;
 

@@ -6,6 +6,7 @@ using Microsoft.Net.Http.Headers;
 using Nano.Server.Domain;
 using Nano.Server.Hosting;
 using Nano.Server.Http;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Images;
 

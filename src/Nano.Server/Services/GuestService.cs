@@ -3,6 +3,7 @@ using Nano.Contracts.V1;
 using Nano.Server.Data;
 using Nano.Server.Domain;
 using Nano.Server.Hosting;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Services;
 

@@ -5,6 +5,7 @@ using Nano.Server.Data;
 using Nano.Server.Domain;
 using Nano.Server.Hosting;
 using Nano.Server.Http;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Services;
 

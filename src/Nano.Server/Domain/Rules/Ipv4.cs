@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
-namespace Nano.Server.Domain;
+namespace Nano.Server.Domain.Rules;
 
 /// <summary>IPv4 addresses as numbers (0 .. 2^32-1), the way ranges are stored and scanned.</summary>
 public static class Ipv4

@@ -1,4 +1,4 @@
-namespace Nano.Server.Domain;
+namespace Nano.Server.Domain.Rules;
 
 /// <summary>Rules for user, group and role names, passwords and free text (api-decisions.md 3.4).</summary>
 public static class IdentityRules

@@ -1,4 +1,4 @@
-namespace Nano.Server.Domain;
+namespace Nano.Server.Domain.Rules;
 
 /// <summary>
 /// Every kind of operation the server runs, as it appears in <c>GET /api/v1/operations/</c> (<c>kind</c>): the one list

@@ -1,6 +1,6 @@
 using Grpc.Core;
 
-namespace Nano.Server.Domain;
+namespace Nano.Server.Domain.Rules;
 
 /// <summary>The failures the API answers, as gRPC statuses (REST turns them into the envelope).</summary>
 public static class Fail

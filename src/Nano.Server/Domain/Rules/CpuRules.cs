@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Nano.Server.Domain;
+namespace Nano.Server.Domain.Rules;
 
 /// <summary>What one cell's host can start: its CPU definitions, best first, and its CPU's fingerprint. Empty: not known.</summary>
 public sealed record CellCpus(string Cell, IReadOnlyList<string> Usable, string Signature)

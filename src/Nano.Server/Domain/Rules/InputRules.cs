@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Nano.Server.Domain;
+namespace Nano.Server.Domain.Rules;
 
 /// <summary>What names, host names and paths in requests may be (pools, cells, guests, users, snapshots, NFS hosts, folders).</summary>
 public static partial class InputRules
