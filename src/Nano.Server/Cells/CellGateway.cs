@@ -4,19 +4,20 @@ using System.Text;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Nano.Contracts.Cell.V1;
-using Nano.Server.Data;
+using Nano.Server.Cells.Events;
 using Nano.Server.Hosting;
 using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Cells;
 
 /// <summary>
-/// The server end of every agent stream: admits agents (join token, protocol version), records what
-/// they report, and routes commands to them. One place handles each kind of message an agent sends.
+/// The server end of every agent stream: admits agents (join token, protocol version), routes commands to them and
+/// their results back, and hands each event an agent reports to its handler in <c>Cells/Events</c> (one per kind).
 /// </summary>
 public sealed class CellGateway(
-    CellRepository cells, GuestStates guestStates, CellStatusFeed feed, IServiceProvider services, IHostApplicationLifetime lifetime, IOptions<NanoOptions> options,
-    ILogger<CellGateway> logger)
+    HelloReceived helloReceived, HeartbeatReceived heartbeatReceived, MetricsReceived metricsReceived, DomainChanged domainChanged,
+    CellDeparting cellDeparting, CellLeft cellLeft, CellStatusFeed feed, IServiceProvider services, IHostApplicationLifetime lifetime,
+    IOptions<NanoOptions> options, ILogger<CellGateway> logger)
 {
     /// <summary>The protocol version this server speaks.</summary>
     public const int ProtocolVersion = (int)Contracts.Cell.V1.ProtocolVersion.Current;
@@ -85,8 +86,7 @@ public sealed class CellGateway(
         previous?.Close();
         try
         {
-            await cells.RegisterAsync(Registration(hello));
-            await guestStates.CellJoinedAsync(hello.Name, hello.Domains);
+            await helloReceived.HandleAsync(hello);
         }
         catch
         {
@@ -115,14 +115,7 @@ public sealed class CellGateway(
         finally
         {
             if (_connections.TryRemove(new KeyValuePair<string, CellConnection>(hello.Name, connection)))
-            {
-                await cells.DisconnectAsync(hello.Name);
-                // A newer stream that joined meanwhile (it enters the map before it registers) stays connected.
-                if (_connections.ContainsKey(hello.Name))
-                    await cells.MarkConnectedAsync(hello.Name);
-                feed.Publish(hello.Name);
-                logger.LogInformation("Cell {Cell} left", hello.Name);
-            }
+                await cellLeft.HandleAsync(hello.Name, newerStreamConnected: _connections.ContainsKey(hello.Name));
             connection.Close();
             connection.Events.Writer.TryComplete();
             await pump;
@@ -137,8 +130,7 @@ public sealed class CellGateway(
         {
             try
             {
-                await guestStates.DomainChangedAsync(connection.Cell, change);
-                feed.Publish(connection.Cell);
+                await domainChanged.HandleAsync(connection.Cell, change);
             }
             catch (Exception e)
             {
@@ -166,20 +158,10 @@ public sealed class CellGateway(
         switch (message.BodyCase)
         {
             case ConnectRequest.BodyOneofCase.Heartbeat:
-                // last_seen is written at most three times per liveness timeout, not on every heartbeat.
-                if (DateTime.UtcNow - connection.LastTouch >= TimeSpan.FromSeconds(options.Value.CellLivenessSeconds / 3.0))
-                {
-                    connection.LastTouch = DateTime.UtcNow;
-                    await cells.TouchAsync(connection.Cell);
-                }
+                await heartbeatReceived.HandleAsync(connection);
                 break;
             case ConnectRequest.BodyOneofCase.Metrics:
-                var m = message.Metrics;
-                connection.LastTouch = DateTime.UtcNow;
-                await cells.SaveMetricsAsync(connection.Cell, new CellMetrics(Math.Clamp(m.CpuUsage, 0, 100), m.AvailableMemory, m.MaxMemory,
-                    m.AvailableDisk, m.MaxDisk, m.ReadSpeed, m.WriteSpeed, m.ReceiveSpeed, m.SendSpeed));
-                await guestStates.MetricsAsync(connection.Cell, m.Guests);
-                feed.Publish(connection.Cell);
+                await metricsReceived.HandleAsync(connection, message.Metrics);
                 break;
             case ConnectRequest.BodyOneofCase.Result:
                 connection.Complete(message.Result);
@@ -191,8 +173,7 @@ public sealed class CellGateway(
                 connection.Progress(message.Progress);
                 break;
             case ConnectRequest.BodyOneofCase.Goodbye:
-                logger.LogInformation("Cell {Cell} stops in order ({Reason}): its guests are lost until it returns, not failed over", connection.Cell, message.Goodbye.Reason);
-                await cells.MarkDepartedAsync(connection.Cell);
+                await cellDeparting.HandleAsync(connection.Cell, message.Goodbye.Reason);
                 break;
             default:
                 logger.LogWarning("Cell {Cell} sent an unexpected {Kind}", connection.Cell, message.BodyCase);
@@ -244,9 +225,4 @@ public sealed class CellGateway(
             CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
     }
 
-    private static CellRegistration Registration(Hello hello) => new(
-        hello.Name, hello.Address, hello.AgentVersion, hello.LibvirtUri, hello.Hypervisor, hello.HypervisorVersion, hello.Kvm,
-        hello.Cores, hello.Memory, Math.Clamp(hello.AvailableMemory, 0, hello.Memory), string.IsNullOrEmpty(hello.Storage?.Mode) ? "local" : hello.Storage.Mode,
-        hello.Storage?.System.ToArray() ?? [], hello.Storage?.Data.ToArray() ?? [], hello.Storage?.Total ?? 0, hello.Storage?.Available ?? 0,
-        hello.MigrationUri, [.. hello.Cpus], hello.CpuSignature);
 }

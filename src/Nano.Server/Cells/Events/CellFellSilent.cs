@@ -1,12 +1,12 @@
 using Nano.Server.Data;
 
-namespace Nano.Server.Cells;
+namespace Nano.Server.Cells.Events;
 
 /// <summary>
 /// Every second: a cell silent past the liveness timeout is marked offline (its guests lost) and its stream dropped.
 /// What happens to the guests of a lost cell is the domain's (<c>Hosting/FailoverWatch</c>).
 /// </summary>
-public sealed class CellLivenessMonitor(CellRepository cells, CellGateway gateway, CellStatusFeed feed, ILogger<CellLivenessMonitor> logger)
+public sealed class CellFellSilent(CellRepository cells, CellGateway gateway, CellStatusFeed feed, ILogger<CellFellSilent> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -1,7 +1,7 @@
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Data;
 
-namespace Nano.Server.Cells;
+namespace Nano.Server.Cells.Events;
 
 /// <summary>
 /// A cell (re)joined: domains it reports for guests that have no row (a creation the server gave up
