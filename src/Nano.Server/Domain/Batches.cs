@@ -1,4 +1,3 @@
-using Nano.Contracts.V1;
 using Nano.Server.Data;
 using Nano.Server.Domain.Rules;
 
@@ -21,21 +20,17 @@ public sealed class Batches(
     /// <summary>Statuses of items not finished yet.</summary>
     public static readonly string[] Running = ["creating", "deleting", "stopping"];
 
-    /// <summary>#99: guests &lt;prefix&gt;_0 .. &lt;prefix&gt;_&lt;count-1&gt;, each created as #37 would.</summary>
-    public async Task<Guid> StartCreateAsync(StartBatchCreateGuestRequest r, SessionContext session)
+    /// <summary>#99: guests &lt;prefix&gt;_0 .. &lt;prefix&gt;_&lt;count-1&gt;, each created as #37 would create <paramref name="guest"/>.</summary>
+    public async Task<Guid> StartCreateAsync(string nameRule, string namePrefix, int count, GuestAsk guest, SessionContext session)
     {
-        if (r.NameRule is not ("" or "order"))
-            throw Fail.Invalid($"name_rule '{r.NameRule}' is not supported: only order");
-        var prefix = InputRules.Name("name_prefix", r.NamePrefix);
-        if (r.Count is <= 0 or > MaxGuests)
+        if (nameRule is not ("" or "order"))
+            throw Fail.Invalid($"name_rule '{nameRule}' is not supported: only order");
+        var prefix = InputRules.Name("name_prefix", namePrefix);
+        if (count is <= 0 or > MaxGuests)
             throw Fail.Invalid($"count must be between 1 and {MaxGuests}");
-        var names = Enumerable.Range(0, r.Count).Select(i => $"{prefix}_{i}").ToList();
+        var names = Enumerable.Range(0, count).Select(i => $"{prefix}_{i}").ToList();
         // The whole request is checked once, as its first guest: a bad field fails the batch before anything starts.
-        var request = GuestRules.Validate(new CreateGuestRequest
-        {
-            Name = names[0], Owner = r.Owner, Group = r.Group, Pool = r.Pool, Template = r.Template, Cores = r.Cores, Memory = r.Memory,
-            Disks = { r.Disks }, AutoStart = r.AutoStart, FromImage = r.FromImage, Modules = { r.Modules }, CloudInit = r.CloudInit, Qos = r.Qos,
-        }, session);
+        var request = GuestRules.Validate(guest with { Name = names[0] }, session);
         _ = await pools.FindAsync(request.Pool) ?? throw Fail.NotFound($"compute pool '{request.Pool}' not found");
         return await RunAsync(CreateKind, session, [.. names.Select(n => (n, (Guid?)null))], "creating", async (batch, position, name, _, ct) =>
         {

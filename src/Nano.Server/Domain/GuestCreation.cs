@@ -5,6 +5,14 @@ using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
 
+/// <summary>
+/// What a client asks for when it creates a guest, as it sent it (strings may be empty, <paramref name="Qos"/> and
+/// <paramref name="CloudInit"/> absent): <see cref="GuestRules.Validate"/> checks it and fills the defaults.
+/// </summary>
+public sealed record GuestAsk(
+    string Name, string Owner, string Group, string Pool, string Template, int Cores, long Memory, IReadOnlyList<long> Disks, bool AutoStart,
+    IReadOnlyList<string> Modules, GuestQos? Qos, CloudInitSettings? CloudInit, string FromImage, string SecurityPolicyGroup);
+
 /// <summary>What a creation request asks for, validated.</summary>
 public sealed record GuestRequest(
     string Name, string Owner, string Group, string Pool, string Template, int Cores, long Memory, long[] Disks, bool AutoStart,

@@ -1,4 +1,3 @@
-using Nano.Contracts.V1;
 using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Domain;
@@ -12,7 +11,7 @@ public static class GuestRules
     private static readonly string[] Modules = ["qemu", "cloud-init"];
     private static readonly string[] Priorities = ["high", "medium", "low"];
 
-    public static GuestRequest Validate(CreateGuestRequest r, SessionContext session)
+    public static GuestRequest Validate(GuestAsk r, SessionContext session)
     {
         var name = InputRules.Name("guest", r.Name);
         var owner = InputRules.Name("owner", string.IsNullOrEmpty(r.Owner) ? session.User : r.Owner);
@@ -29,11 +28,11 @@ public static class GuestRules
         var modules = r.Modules.Distinct().ToArray();
         if (modules.FirstOrDefault(m => !Modules.Contains(m)) is { } unknown)
             throw Fail.Invalid($"unknown module '{unknown}': only qemu and cloud-init");
-        var qos = r.Qos is null
+        var qos = r.Qos is not { } q
             ? new GuestQos("high", 0, 0, 0, 0, 0, 0)
-            : new GuestQos(Priorities.Contains(r.Qos.CpuPriority) ? r.Qos.CpuPriority : throw Fail.Invalid($"cpu_priority must be high, medium or low, not '{r.Qos.CpuPriority}'"),
-                NonNegative("read_speed", r.Qos.ReadSpeed), NonNegative("write_speed", r.Qos.WriteSpeed), NonNegative("read_iops", r.Qos.ReadIops),
-                NonNegative("write_iops", r.Qos.WriteIops), NonNegative("receive_speed", r.Qos.ReceiveSpeed), NonNegative("send_speed", r.Qos.SendSpeed));
+            : new GuestQos(Priorities.Contains(q.CpuPriority) ? q.CpuPriority : throw Fail.Invalid($"cpu_priority must be high, medium or low, not '{q.CpuPriority}'"),
+                NonNegative("read_speed", q.ReadSpeed), NonNegative("write_speed", q.WriteSpeed), NonNegative("read_iops", q.ReadIops),
+                NonNegative("write_iops", q.WriteIops), NonNegative("receive_speed", q.ReceiveSpeed), NonNegative("send_speed", q.SendSpeed));
         CloudInitSettings? cloudInit = null;
         if (r.CloudInit is { } ci)
         {

@@ -11,7 +11,7 @@ public sealed class BatchService(Batches batches) : Contracts.V1.BatchService.Ba
 {
     public override async Task<StartBatchCreateGuestResponse> StartBatchCreateGuest(StartBatchCreateGuestRequest request, ServerCallContext context)
     {
-        var id = await batches.StartCreateAsync(request, SessionInterceptor.SessionOf(context));
+        var id = await batches.StartCreateAsync(request.NameRule, request.NamePrefix, request.Count, GuestMessages.Ask(request), SessionInterceptor.SessionOf(context));
         RestStatus.Set(context, StatusCodes.Status202Accepted);
         return new StartBatchCreateGuestResponse { Data = new IdData { Id = id.ToString() } };
     }

@@ -7,6 +7,19 @@ namespace Nano.Server.Services;
 /// <summary>Guest rows as API messages.</summary>
 public static class GuestMessages
 {
+    /// <summary>A creation request as the domain reads it (<see cref="GuestRules.Validate"/> checks it).</summary>
+    public static GuestAsk Ask(CreateGuestRequest r) => new(r.Name, r.Owner, r.Group, r.Pool, r.Template, r.Cores, r.Memory, [.. r.Disks], r.AutoStart,
+        [.. r.Modules], Qos(r.Qos), CloudInit(r.CloudInit), r.FromImage, r.SecurityPolicyGroup);
+
+    /// <summary>The guests of a batch creation (#99), named by the batch.</summary>
+    public static GuestAsk Ask(StartBatchCreateGuestRequest r) => new("", r.Owner, r.Group, r.Pool, r.Template, r.Cores, r.Memory, [.. r.Disks], r.AutoStart,
+        [.. r.Modules], Qos(r.Qos), CloudInit(r.CloudInit), r.FromImage, "");
+
+    private static GuestQos? Qos(Qos? q) =>
+        q is null ? null : new GuestQos(q.CpuPriority, q.ReadSpeed, q.WriteSpeed, q.ReadIops, q.WriteIops, q.ReceiveSpeed, q.SendSpeed);
+
+    private static CloudInitSettings? CloudInit(CloudInit? c) => c is null ? null : new CloudInitSettings(c.RootEnabled, c.AdminName, c.AdminSecret, c.DataPath);
+
     /// <summary>The configuration record; the monitor secret only in the detail (#36), as upstream.</summary>
     public static Guest ToGuest(GuestRow g) => ToGuest(g, withSecret: false);
 

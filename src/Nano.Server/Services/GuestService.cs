@@ -17,7 +17,7 @@ public sealed class GuestService(
     public override async Task<CreateGuestResponse> CreateGuest(CreateGuestRequest request, ServerCallContext context)
     {
         var session = SessionInterceptor.SessionOf(context);
-        var id = await creation.StartAsync(GuestRules.Validate(request, session), session);
+        var id = await creation.StartAsync(GuestRules.Validate(GuestMessages.Ask(request), session), session);
         RestStatus.Set(context, StatusCodes.Status202Accepted);
         return new CreateGuestResponse { Data = new IdData { Id = id.ToString() } };
     }
