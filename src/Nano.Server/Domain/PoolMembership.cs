@@ -34,6 +34,17 @@ public sealed class PoolMembership(CellRepository cells, ComputePoolRepository p
         }
     }
 
+    /// <summary>#23, local mode only: the cell moves its default storage folder (it checks the old one holds no volumes and the new one is empty).</summary>
+    public async Task ChangeLocalStorageAsync(CellRow cell, string path, CancellationToken cancellationToken)
+    {
+        path = InputRules.AbsolutePath("default", path);
+        if (cell.StorageMode != "local")
+            throw Fail.Precondition($"cell '{cell.Name}' uses {cell.StorageMode} storage; only a local storage path can change");
+        if (cell.SystemPaths.FirstOrDefault() == path)
+            throw Fail.Precondition($"'{path}' is already the default storage path of '{cell.Name}'");
+        await commands.ChangeStoragePathAsync(cell.Name, path, cancellationToken);
+    }
+
     /// <summary>Takes a cell hosting no guests out of its pool; a live cell is told to release shared storage.</summary>
     public async Task DetachAsync(string poolName, string cellName, CancellationToken cancellationToken)
     {

@@ -1,6 +1,5 @@
 using Grpc.Core;
 using Nano.Contracts.V1;
-using Nano.Server.Cells;
 using Nano.Server.Data;
 using Nano.Server.Domain;
 using Nano.Server.Domain.Rules;
@@ -8,7 +7,7 @@ using Nano.Server.Domain.Rules;
 namespace Nano.Server.Services;
 
 /// <summary>Storage pools (#12-#16) and the storage folders of cells (#22-#23).</summary>
-public sealed class StoragePoolService(StoragePoolRepository storagePools, CellRepository cells, CellCommands commands)
+public sealed class StoragePoolService(StoragePoolRepository storagePools, CellRepository cells, PoolMembership membership)
     : Contracts.V1.StoragePoolService.StoragePoolServiceBase
 {
     public override async Task<ListStoragePoolsResponse> ListStoragePools(ListStoragePoolsRequest request, ServerCallContext context) =>
@@ -56,13 +55,7 @@ public sealed class StoragePoolService(StoragePoolRepository storagePools, CellR
     /// <summary>Local mode only: the cell checks the old folder holds no volumes and the new one is empty.</summary>
     public override async Task<ModifyCellStoragesResponse> ModifyCellStorages(ModifyCellStoragesRequest request, ServerCallContext context)
     {
-        var cell = await FindCellAsync(request.Pool, request.Cell);
-        var path = InputRules.AbsolutePath("default", request.Default);
-        if (cell.StorageMode != "local")
-            throw Fail.Precondition($"cell '{cell.Name}' uses {cell.StorageMode} storage; only a local storage path can change");
-        if (cell.SystemPaths.FirstOrDefault() == path)
-            throw Fail.Precondition($"'{path}' is already the default storage path of '{cell.Name}'");
-        await commands.ChangeStoragePathAsync(cell.Name, path, context.CancellationToken);
+        await membership.ChangeLocalStorageAsync(await FindCellAsync(request.Pool, request.Cell), request.Default, context.CancellationToken);
         return new ModifyCellStoragesResponse();
     }
 
