@@ -4,6 +4,7 @@ using Nano.Cell.Instances;
 using Microsoft.Extensions.Logging.Abstractions;
 using Nano.Cell.Hypervisor;
 using Nano.Cell.Images;
+using Nano.Images;
 using Nano.Cell.Storage;
 using Nano.Contracts.Cell.V1;
 using Nano.Libvirt;
@@ -279,6 +280,36 @@ public sealed class InstanceTests : IDisposable
         await Assert.ThrowsAsync<InvalidOperationException>(() => other.Arrivals.ImportAsync(import, _ => { }, CancellationToken.None));
         Assert.Empty(Directory.GetFiles(otherStorage.CurrentPath)); // a damaged copy is not kept
         Assert.Empty(_hypervisor.ListOwnDomains(otherCell));
+    }
+
+    [Fact]
+    public async Task AnArrivingDataVolumeThatNamesAHostFile_IsRefused_AndNothingOfTheGuestStays()
+    {
+        var guest = Guid.NewGuid().ToString();
+        var create = Create(guest, withSeed: false);
+        await _instances.Lifecycle.CreateAsync(create, _ => { }, CancellationToken.None);
+        var exported = await _instances.Departures.ExportVolumesAsync(new ExportVolumes { GuestId = guest, Tickets = { "h0", "h1", "h2" } }, _ => { }, CancellationToken.None);
+        // The source cell (or whoever holds its credentials) sends a data volume whose header names a file of this host.
+        var hostile = Path.Combine(_root, "hostile.qcow2");
+        using (var tool = Process.Start(new ProcessStartInfo("qemu-img", ["create", "-q", "-f", "qcow2", "-F", "raw", "-b", "/etc/hostname", "-u", hostile, "1M"]))!)
+            tool.WaitForExit();
+        _source.Pushed["h1"] = await File.ReadAllBytesAsync(hostile);
+        var otherStorage = new CellStorageManager(Path.Combine(_root, "images-h"), Path.Combine(_root, "mounts-h"), Path.Combine(_root, "cell-h.json"));
+        var other = new CellInstances(new InstanceHost(_hypervisor, otherStorage, $"cell-{Guid.NewGuid():N}", "127.0.0.1", _cache, _source));
+        _instances.Departures.Release(new ReleaseInstance { GuestId = guest });
+        var import = new ImportInstance { Settings = create };
+        foreach (var (ticket, suffix) in new[] { "h0", "h1" }.Zip(exported.Exported))
+        {
+            var bytes = _source.Pushed[ticket];
+            import.Files.Add(new StagedFile { Ticket = ticket, Suffix = suffix, Size = bytes.Length, Sha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(bytes)) });
+        }
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => other.Arrivals.ImportAsync(import, _ => { }, CancellationToken.None));
+
+        Assert.Contains("backing file", refused.Message);
+        Assert.Empty(Directory.GetFiles(otherStorage.CurrentPath));
+        Assert.Null(_hypervisor.Find(guest));
+        _instances.Departures.Release(new ReleaseInstance { GuestId = guest, DeleteFiles = true });
     }
 
     [Fact]

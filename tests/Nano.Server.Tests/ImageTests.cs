@@ -256,14 +256,19 @@ public sealed class ImageTests(InitializedServer fixture) : ApiTest(fixture)
 
     internal static byte[] RandomBytes(int size) => RandomNumberGenerator.GetBytes(size);
 
-    /// <summary>Bytes with the qcow2 magic: the server checks the format by its header.</summary>
+    /// <summary>
+    /// A standalone qcow2 version 3 header (no backing or external data file, no extensions) followed by random bytes:
+    /// the server reads the header, never the data.
+    /// </summary>
     internal static byte[] Qcow2(int size)
     {
         var bytes = RandomBytes(size);
-        bytes[0] = (byte)'Q';
-        bytes[1] = (byte)'F';
-        bytes[2] = (byte)'I';
-        bytes[3] = 0xfb;
+        Array.Clear(bytes, 0, Math.Min(size, 512));
+        byte[] magic = [(byte)'Q', (byte)'F', (byte)'I', 0xfb];
+        magic.CopyTo(bytes, 0);
+        bytes[7] = 3; // version
+        bytes[23] = 16; // cluster bits
+        bytes[103] = 104; // header length; its extension list ends at once (zeros)
         return bytes;
     }
 

@@ -1,3 +1,4 @@
+using Nano.Images;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Grpc.Core;

@@ -1,3 +1,4 @@
+using Nano.Images;
 using Nano.Cell.Images;
 using Nano.Contracts.Cell.V1;
 using Nano.Libvirt;
@@ -40,6 +41,7 @@ public sealed class InstanceArrivals(InstanceHost host)
         {
             await FetchFilesAsync(settings.GuestId, import.Files, made, progress, cancellationToken);
             var volumes = host.Volumes(settings.GuestId);
+            RequireOwnFiles(volumes, made, overlay: settings.SystemImage is not null);
             if (volumes.Count == 0)
                 throw new InvalidOperationException($"guest {settings.GuestId} has no volumes in {folder}");
             if (settings.SystemImage is { } image && Qcow2Header.BackingFile(volumes[0]) is not null)
@@ -119,6 +121,19 @@ public sealed class InstanceArrivals(InstanceHost host)
             throw;
         }
         return host.State(guestId);
+    }
+
+    /// <summary>
+    /// Refuses fetched volumes that would read other files of this host: a data volume must stand alone; the system
+    /// volume may only be an overlay (of the image it is rebased onto here) when the guest has one. Another cell sent them.
+    /// </summary>
+    private static void RequireOwnFiles(IReadOnlyList<string> volumes, IReadOnlyCollection<string> fetched, bool overlay)
+    {
+        for (var i = 0; i < volumes.Count; i++)
+        {
+            if (fetched.Contains(volumes[i]) && Qcow2Header.Refusal(volumes[i], backingAllowed: i == 0 && overlay) is { } why)
+                throw new InvalidOperationException($"{Path.GetFileName(volumes[i])} is refused: {why}");
+        }
     }
 
     /// <summary>Fetches a guest's staged files into the storage folder (names checked, none overwritten), each added to <paramref name="made"/>.</summary>

@@ -3,7 +3,10 @@ using System.Globalization;
 
 namespace Nano.Cell.Instances;
 
-/// <summary>qemu-img and the ISO maker, run as programs with their error output kept for the result.</summary>
+/// <summary>
+/// qemu-img and the ISO maker, run as programs with their error output kept for the result. Every qemu-img call names the
+/// format of each image it opens (<c>-f</c>, <c>-F</c>): qemu-img never guesses one from the file's content.
+/// </summary>
 public static class VolumeTool
 {
     /// <summary>Creates an empty qcow2 volume of <paramref name="bytes"/> bytes.</summary>
@@ -27,14 +30,14 @@ public static class VolumeTool
     /// <summary>The size a qcow2 image shows its guest.</summary>
     public static async Task<long> VirtualSizeAsync(string path, CancellationToken cancellationToken)
     {
-        var json = await RunAsync("qemu-img", ["info", "--output=json", "-U", path], cancellationToken);
+        var json = await RunAsync("qemu-img", ["info", "--output=json", "-U", "-f", "qcow2", path], cancellationToken);
         using var info = System.Text.Json.JsonDocument.Parse(json);
         return info.RootElement.GetProperty("virtual-size").GetInt64();
     }
 
     /// <summary>Writes <paramref name="source"/> (with its whole backing chain) as one standalone qcow2 file, reporting 0-100.</summary>
     public static Task FlattenAsync(string source, string target, Action<int> progress, CancellationToken cancellationToken) =>
-        RunAsync("qemu-img", ["convert", "-p", "-O", "qcow2", source, target], cancellationToken, line =>
+        RunAsync("qemu-img", ["convert", "-p", "-f", "qcow2", "-O", "qcow2", source, target], cancellationToken, line =>
         {
             // qemu-img -p writes "    (12.34/100%)" lines, separated by carriage returns.
             var open = line.IndexOf('(');
@@ -53,7 +56,7 @@ public static class VolumeTool
         var compacted = path + ".compacting";
         try
         {
-            await RunAsync("qemu-img", ["convert", "-q", "-O", "qcow2", path, compacted], cancellationToken);
+            await RunAsync("qemu-img", ["convert", "-q", "-f", "qcow2", "-O", "qcow2", path, compacted], cancellationToken);
             File.Move(compacted, path, overwrite: true);
         }
         finally

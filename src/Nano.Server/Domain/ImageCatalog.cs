@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Nano.Images;
 using Nano.Server.Data;
 using Nano.Server.Images;
 using Nano.Server.Domain.Rules;
@@ -45,6 +46,16 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
         var complete = Complete(fields, session);
         await images.InsertAsync(kind, id, complete, operation).OrFail(exists: Duplicate(kind, complete));
         return id;
+    }
+
+    /// <summary>
+    /// Refuses a disk image file that is not a standalone qcow2 (INVALID_ARGUMENT): one naming a backing or external data
+    /// file would hand whatever host file it names to guests cloned from it. Media are read as raw ISO data, never probed.
+    /// </summary>
+    public static void RequireStandalone(string kind, string path, string what)
+    {
+        if (kind == ImageKinds.Disk && Qcow2Header.Refusal(path) is { } why)
+            throw Fail.Invalid($"{what} is no disk image: a disk image must be a standalone qcow2 file, and {why}");
     }
 
     /// <summary>The failure of a new image whose name its group already has.</summary>
@@ -113,8 +124,7 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
             (staged, var expected) = await stage();
             if (!string.IsNullOrEmpty(expected) && !string.Equals(expected.Trim(), staged.Sha1, StringComparison.OrdinalIgnoreCase))
                 throw Fail.Invalid($"checksum mismatch: the client sent SHA-1 {expected.Trim()}, the received {staged.Size} bytes hash to {staged.Sha1}");
-            if (kind == ImageKinds.Disk && !await Qcow2.IsQcow2Async(staged.TempPath))
-                throw Fail.Invalid("a disk image must be a qcow2 file");
+            RequireStandalone(kind, staged.TempPath, "the upload");
             store.Commit(staged, kind, image.Id);
             await images.SetContentAsync(image.Id, holder, staged.Size, staged.Sha256, staged.Sha1);
             logger.LogInformation("{Kind} image {Id} written by {User}: {Size} bytes, SHA-256 {Sha256}", kind, image.Id, session.User, staged.Size, staged.Sha256);
@@ -156,7 +166,11 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
         // The name is set per file below; Complete fills owner and group from the session when not given.
         var fields = Complete(new ImageFields("import", InputRules.OptionalName("owner", owner), InputRules.OptionalName("group", group), null, null), session);
         var added = 0;
-        foreach (var file in Directory.EnumerateFiles(store.ImportFolder, "*" + ImageStore.Extension(kind)).Order(StringComparer.Ordinal).ToList())
+        var files = Directory.EnumerateFiles(store.ImportFolder, "*" + ImageStore.Extension(kind)).Order(StringComparer.Ordinal).ToList();
+        // Every file is checked before any is taken: one that names other files refuses the whole synchronisation.
+        foreach (var file in files)
+            RequireStandalone(kind, file, Path.GetFileName(file));
+        foreach (var file in files)
         {
             var (size, sha256, sha1) = await ImageStore.HashAsync(file, cancellationToken);
             var stem = SafeStem(Path.GetFileNameWithoutExtension(file));

@@ -35,6 +35,15 @@ public sealed class ImageCloning(
                 await progress.ReportAsync("copying the system disk", 1);
                 await commands.ExportSystemAsync(guest, ticket.Id, percent => progress.ReportAsync("copying the system disk", Math.Clamp(percent, 1, 99)), cancel);
                 var staged = ticket.Take() ?? throw Fail.Precondition($"guest '{guest.Name}''s cell finished without sending the disk");
+                try
+                {
+                    ImageCatalog.RequireStandalone(ImageKinds.Disk, staged.TempPath, $"the disk cell '{guest.Cell}' sent");
+                }
+                catch
+                {
+                    ImageStore.Discard(staged);
+                    throw;
+                }
                 store.Commit(staged, ImageKinds.Disk, id);
                 await images.SetContentAsync(id, progress.Id, staged.Size, staged.Sha256, staged.Sha1);
                 await progress.ReportAsync("created", 100);
