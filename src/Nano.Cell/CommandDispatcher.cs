@@ -33,6 +33,7 @@ public sealed class CommandDispatcher(Func<CellInstances> instances, CellStorage
         }
         try
         {
+            RequireGuestId(command);
             switch (command.BodyCase)
             {
                 case Command.BodyOneofCase.AttachStorage:
@@ -114,5 +115,19 @@ public sealed class CommandDispatcher(Func<CellInstances> instances, CellStorage
             result.Storage = storage.Describe(total, available);
         }
         return result;
+    }
+
+    /// <summary>
+    /// Refuses a command whose guest id (its body's guest_id, or its settings') is not one: ids become file and domain
+    /// names, so "*" or "../x" must never reach a handler.
+    /// </summary>
+    private static void RequireGuestId(Command command)
+    {
+        if (command.BodyCase == Command.BodyOneofCase.None)
+            return;
+        var body = (Google.Protobuf.IMessage)Command.Descriptor.FindFieldByNumber((int)command.BodyCase).Accessor.GetValue(command);
+        var owner = body.Descriptor.FindFieldByName("settings") is { } settings && settings.Accessor.GetValue(body) is Google.Protobuf.IMessage inner ? inner : body;
+        if (owner.Descriptor.FindFieldByName("guest_id") is { } field)
+            InstanceFiles.RequireId((string)field.Accessor.GetValue(owner));
     }
 }

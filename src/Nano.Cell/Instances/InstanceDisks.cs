@@ -9,8 +9,8 @@ public sealed class InstanceDisks(InstanceHost host)
     /// <summary>Grows (size &gt; 0) or compacts (size 0) volume <paramref name="disk"/> of a stopped guest.</summary>
     public async Task<InstanceState> ChangeDiskAsync(ChangeDisk change, CancellationToken cancellationToken)
     {
-        host.RequireStopped(change.GuestId, "its disks change");
         var path = InstanceFiles.Volume(host.Storage.CurrentPath, change.GuestId, change.Disk);
+        host.RequireStopped(change.GuestId, "its disks change");
         if (!File.Exists(path))
             throw new InvalidOperationException($"guest {change.GuestId} has no disk {change.Disk}");
         if (change.Size > 0)
