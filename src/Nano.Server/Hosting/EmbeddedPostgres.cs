@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.RegularExpressions;
+using Npgsql;
 
 namespace Nano.Server.Hosting;
 
@@ -6,9 +9,11 @@ namespace Nano.Server.Hosting;
 /// A private PostgreSQL cluster in a folder, reached over a Unix socket in that folder only. It is durable
 /// (fsync on) unless made for tests or benchmarks, and always runs with the binaries of the major version
 /// that made it (PG_VERSION): a newer PostgreSQL on the host does not open an older cluster.
-/// initdb refuses to run as root, so as root the cluster belongs to the system user "postgres".
+/// initdb refuses to run as root, so as root the cluster belongs to the system user "postgres". No other local
+/// account gets in: the folder that holds the socket is the cluster user's alone (0700), and every connection
+/// authenticates with a password (SCRAM) kept in that folder, readable by the cluster's user and root only.
 /// </summary>
-public sealed class EmbeddedPostgres(string root, bool fsync = true) : IAsyncDisposable
+public sealed partial class EmbeddedPostgres(string root, bool fsync = true) : IAsyncDisposable
 {
     private const int Port = 5432;
     private const string Installed = "/usr/lib/postgresql";
@@ -18,8 +23,12 @@ public sealed class EmbeddedPostgres(string root, bool fsync = true) : IAsyncDis
 
     private string DataPath => Path.Combine(_root, "data");
 
+    private string PasswordFile => Path.Combine(_root, "password");
+
+    private string _password = "";
+
     /// <summary>Connection string of the cluster's "postgres" database.</summary>
-    public string ConnectionString => $"Host={_root};Port={Port};Username=postgres;Database=postgres;Pooling=true";
+    public string ConnectionString => $"Host={_root};Port={Port};Username=postgres;Password={_password};Database=postgres;Pooling=true";
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -33,10 +42,12 @@ public sealed class EmbeddedPostgres(string root, bool fsync = true) : IAsyncDis
             await RunAsync("chown", ["postgres:postgres", _root], asPostgres: false, cancellationToken);
             await LetPostgresInAsync(cancellationToken);
         }
+        await RunAsync("chmod", ["0700", _root], asPostgres: false, cancellationToken);
+        await EnsurePasswordAsync(cancellationToken);
         if (existing is null)
         {
             await RunAsync(Path.Combine(_bin, "initdb"),
-                ["-D", DataPath, "-U", "postgres", "--auth=trust", "--no-instructions", "-E", "UTF8", "--locale=C"],
+                ["-D", DataPath, "-U", "postgres", "--auth=scram-sha-256", "--pwfile", PasswordFile, "--no-instructions", "-E", "UTF8", "--locale=C"],
                 asPostgres: true, cancellationToken);
         }
         if (File.Exists(Path.Combine(DataPath, "postmaster.pid")))
@@ -50,7 +61,46 @@ public sealed class EmbeddedPostgres(string root, bool fsync = true) : IAsyncDis
             ["-D", DataPath, "-w", "-l", Path.Combine(_root, "postgres.log"), "-o", options, "start"],
             asPostgres: true, cancellationToken);
         _started = true;
+        await RequirePasswordsAsync(cancellationToken);
     }
+
+    /// <summary>The cluster's password: made once (32 random characters), kept in the data folder for the cluster's user only.</summary>
+    private async Task EnsurePasswordAsync(CancellationToken cancellationToken)
+    {
+        if (!File.Exists(PasswordFile))
+        {
+            await File.WriteAllTextAsync(PasswordFile, RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 32),
+                cancellationToken);
+            await RunAsync("chmod", ["0600", PasswordFile], asPostgres: false, cancellationToken);
+            if (Environment.UserName == "root")
+                await RunAsync("chown", ["postgres:postgres", PasswordFile], asPostgres: false, cancellationToken);
+        }
+        _password = (await File.ReadAllTextAsync(PasswordFile, cancellationToken)).Trim();
+    }
+
+    /// <summary>
+    /// A cluster made before passwords were required (it trusted every local connection) gets the password and asks
+    /// for it from now on: its pg_hba.conf lines change from trust to scram-sha-256 and the cluster reloads them.
+    /// </summary>
+    private async Task RequirePasswordsAsync(CancellationToken cancellationToken)
+    {
+        var hba = Path.Combine(DataPath, "pg_hba.conf");
+        var rules = await File.ReadAllLinesAsync(hba, cancellationToken);
+        if (!rules.Any(TrustRule().IsMatch))
+            return;
+        var trusting = new NpgsqlConnectionStringBuilder(ConnectionString) { Password = null, Pooling = false }.ConnectionString;
+        await using (var connection = new NpgsqlConnection(trusting))
+        {
+            await connection.OpenAsync(cancellationToken);
+            await using var command = new NpgsqlCommand($"ALTER ROLE postgres PASSWORD '{_password}'", connection);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+        await File.WriteAllLinesAsync(hba, rules.Select(rule => TrustRule().Replace(rule, "${rule}scram-sha-256")), cancellationToken);
+        await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataPath, "reload"], asPostgres: true, cancellationToken);
+    }
+
+    [GeneratedRegex(@"^(?<rule>\s*(local|host\w*)\s.*\s)trust\s*$")]
+    private static partial Regex TrustRule();
 
     public async Task StopAsync()
     {
