@@ -44,7 +44,7 @@ public sealed class DatabaseSecurityTests : IAsyncLifetime
     [Fact]
     public async Task AConnectionWithoutThePassword_IsRefused_EvenFromRoot()
     {
-        var withoutPassword = new NpgsqlConnectionStringBuilder(_cluster.ConnectionString) { Password = null, Pooling = false }.ConnectionString;
+        var withoutPassword = new NpgsqlConnectionStringBuilder(_cluster.ConnectionString) { Passfile = null, Pooling = false }.ConnectionString;
         await using var refused = new NpgsqlConnection(withoutPassword);
         await Assert.ThrowsAnyAsync<NpgsqlException>(() => refused.OpenAsync());
 
@@ -63,7 +63,7 @@ public sealed class DatabaseSecurityTests : IAsyncLifetime
         await _cluster.StartAsync().WaitAsync(TimeSpan.FromMinutes(1));
 
         Assert.DoesNotContain(File.ReadAllLines(hba), line => !line.TrimStart().StartsWith('#') && line.TrimEnd().EndsWith("trust", StringComparison.Ordinal));
-        var withoutPassword = new NpgsqlConnectionStringBuilder(_cluster.ConnectionString) { Password = null, Pooling = false }.ConnectionString;
+        var withoutPassword = new NpgsqlConnectionStringBuilder(_cluster.ConnectionString) { Passfile = null, Pooling = false }.ConnectionString;
         await using var refused = new NpgsqlConnection(withoutPassword);
         await Assert.ThrowsAnyAsync<NpgsqlException>(() => refused.OpenAsync());
         await using var admitted = new NpgsqlConnection(_cluster.ConnectionString + ";Pooling=false");

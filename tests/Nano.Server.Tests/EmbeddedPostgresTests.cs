@@ -28,6 +28,17 @@ public sealed class EmbeddedPostgresTests : IDisposable
     }
 
     [Fact]
+    public async Task TheConnectionString_TakenBeforeTheClusterStarts_ConnectsOnceItHas()
+    {
+        // The server builds its data source before the cluster (and its password) exist.
+        await using var cluster = new EmbeddedPostgres(Path.Combine(_folder, "early"));
+        var early = cluster.ConnectionString + ";Pooling=false";
+        await cluster.StartAsync().WaitAsync(TimeSpan.FromMinutes(1));
+        await using var connection = new NpgsqlConnection(early);
+        await connection.OpenAsync();
+    }
+
+    [Fact]
     public void AnExistingCluster_RunsWithTheBinariesOfItsOwnMajorVersion()
     {
         var installed = Installed("9.6", "13", "15", "16");

@@ -23,12 +23,16 @@ public sealed partial class EmbeddedPostgres(string root, bool fsync = true) : I
 
     private string DataPath => Path.Combine(_root, "data");
 
+    /// <summary>The cluster's password alone (what initdb reads).</summary>
     private string PasswordFile => Path.Combine(_root, "password");
+
+    /// <summary>The same password as a pgpass line, which connections read when they open (it may not exist before the cluster starts).</summary>
+    private string PassFile => Path.Combine(_root, "pgpass");
 
     private string _password = "";
 
-    /// <summary>Connection string of the cluster's "postgres" database.</summary>
-    public string ConnectionString => $"Host={_root};Port={Port};Username=postgres;Password={_password};Database=postgres;Pooling=true";
+    /// <summary>Connection string of the cluster's "postgres" database; the password comes from the pgpass file.</summary>
+    public string ConnectionString => $"Host={_root};Port={Port};Username=postgres;Passfile={PassFile};Database=postgres;Pooling=true";
 
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
@@ -69,13 +73,20 @@ public sealed partial class EmbeddedPostgres(string root, bool fsync = true) : I
     {
         if (!File.Exists(PasswordFile))
         {
-            await File.WriteAllTextAsync(PasswordFile, RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 32),
+            await WritePrivateAsync(PasswordFile, RandomNumberGenerator.GetString("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", 32),
                 cancellationToken);
-            await RunAsync("chmod", ["0600", PasswordFile], asPostgres: false, cancellationToken);
-            if (Environment.UserName == "root")
-                await RunAsync("chown", ["postgres:postgres", PasswordFile], asPostgres: false, cancellationToken);
         }
         _password = (await File.ReadAllTextAsync(PasswordFile, cancellationToken)).Trim();
+        await WritePrivateAsync(PassFile, $"*:*:*:postgres:{_password}\n", cancellationToken);
+    }
+
+    /// <summary>Writes a file only the cluster's user (and root) may read.</summary>
+    private static async Task WritePrivateAsync(string path, string content, CancellationToken cancellationToken)
+    {
+        await File.WriteAllTextAsync(path, content, cancellationToken);
+        await RunAsync("chmod", ["0600", path], asPostgres: false, cancellationToken);
+        if (Environment.UserName == "root")
+            await RunAsync("chown", ["postgres:postgres", path], asPostgres: false, cancellationToken);
     }
 
     /// <summary>
@@ -88,7 +99,7 @@ public sealed partial class EmbeddedPostgres(string root, bool fsync = true) : I
         var rules = await File.ReadAllLinesAsync(hba, cancellationToken);
         if (!rules.Any(TrustRule().IsMatch))
             return;
-        var trusting = new NpgsqlConnectionStringBuilder(ConnectionString) { Password = null, Pooling = false }.ConnectionString;
+        var trusting = new NpgsqlConnectionStringBuilder(ConnectionString) { Passfile = null, Pooling = false }.ConnectionString;
         await using (var connection = new NpgsqlConnection(trusting))
         {
             await connection.OpenAsync(cancellationToken);
