@@ -119,8 +119,8 @@ public sealed class CellTests(ZoneServer fixture) : IClassFixture<ZoneServer>
             await Rest.GetAsync("/api/v1/compute_cell_status/p_remount/c_remount/storages", Admin));
         await agent.DisposeAsync();
 
-        await using var back = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_remount"));
-        back.Answer = c => new CommandResult { Id = c.Id, Error = "mount.nfs: access denied" };
+        await using var back = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_remount"),
+            c => new CommandResult { Id = c.Id, Error = "mount.nfs: access denied" });
         await Wait.ForAsync(async () => (await CellAsync("p_remount", "c_remount"))["storage"]!.ToJsonString() ==
             """[{"name":"s_remount","attached":false,"error":"mount.nfs: access denied"}]""");
         Assert.Equal("s_remount", Assert.Single(back.Commands).AttachStorage.Pool);

@@ -223,8 +223,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
 
     private async Task<TestAgent> JoinAsync(string cell)
     {
-        var agent = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello(cell, cores: 8));
-        agent.Answer = Answer;
+        var agent = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello(cell, cores: 8), Answer);
         await agent.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
         if ((await Rest.GetAsync($"/api/v1/compute_pool_cells/{Pool}", Admin)).Data!.AsArray().All(c => c!["name"]!.GetValue<string>() != cell))
             Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/{Pool}/{cell}", null, Admin)).ErrorCode);

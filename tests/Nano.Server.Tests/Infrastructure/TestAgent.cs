@@ -18,10 +18,12 @@ public sealed class TestAgent : IAsyncDisposable
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Task _reader;
 
-    private TestAgent(AsyncDuplexStreamingCall<ConnectRequest, ConnectResponse> call, Welcome welcome)
+    private TestAgent(AsyncDuplexStreamingCall<ConnectRequest, ConnectResponse> call, Welcome welcome, Func<Command, CommandResult?>? answer)
     {
         _call = call;
         Welcome = welcome;
+        if (answer is not null)
+            Answer = answer;
         _reader = Task.Run(ReadAsync);
     }
 
@@ -61,7 +63,11 @@ public sealed class TestAgent : IAsyncDisposable
     };
 
     /// <summary>Connects and waits for the welcome; a refusal throws the server's RpcException.</summary>
-    public static async Task<TestAgent> ConnectAsync(GrpcChannel channel, Hello hello)
+    /// <summary>
+    /// Says hello and waits for the welcome. <paramref name="answer"/> answers from the first command on: a server sends
+    /// a joining cell commands at once (storage to mount again), before a test could set <see cref="Answer"/>.
+    /// </summary>
+    public static async Task<TestAgent> ConnectAsync(GrpcChannel channel, Hello hello, Func<Command, CommandResult?>? answer = null)
     {
         var client = new CellAgentService.CellAgentServiceClient(channel);
         var call = client.Connect(deadline: DateTime.UtcNow.AddMinutes(10));
@@ -69,7 +75,7 @@ public sealed class TestAgent : IAsyncDisposable
         using var timeout = new CancellationTokenSource(TestServer.Deadline);
         if (!await call.ResponseStream.MoveNext(timeout.Token))
             throw new InvalidOperationException("no welcome");
-        return new TestAgent(call, call.ResponseStream.Current.Welcome ?? throw new InvalidOperationException("not a welcome"));
+        return new TestAgent(call, call.ResponseStream.Current.Welcome ?? throw new InvalidOperationException("not a welcome"), answer);
     }
 
     public Task SendAsync(ConnectRequest message) => WriteAsync(message);
