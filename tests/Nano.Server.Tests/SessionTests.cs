@@ -44,17 +44,31 @@ public sealed class SessionTests(InitializedServer fixture) : ApiTest(fixture)
         JsonAssert.Failure(412, await Rest.PostAsync("/api/v1/sessions/", new { user = "lonely", password = "L0nelyPass", nonce = "" }));
     }
 
+    /// <summary>Security, abuse of the front door (issue 13, item 11): a client does not choose the address it is logged under.</summary>
     [Fact]
-    public async Task Login_TakesTheClientAddressFromForwardingHeaders()
+    public async Task Login_IgnoresForwardingHeadersFromAClientThatIsNoTrustedProxy()
+    {
+        Assert.Equal("127.0.0.1", await LoginAddressAsync(Rest.Http));
+    }
+
+    [Fact]
+    public async Task Login_TakesTheClientAddressFromForwardingHeaders_OfATrustedProxy()
+    {
+        await using var server = await TestServer.StartAsync(settings: new Dictionary<string, string?> { ["Nano:TrustedProxies"] = "192.0.2.1, 127.0.0.1" });
+        Assert.Equal(0, (await server.Rest.PostAsync("/api/v1/system/", new { user = "admin", password = "Adm1nPassword", menu = new[] { "user" } })).ErrorCode);
+        Assert.Equal("192.0.2.7", await LoginAddressAsync(server.Rest.Http));
+    }
+
+    private static async Task<string> LoginAddressAsync(HttpClient http)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/sessions/")
         {
             Content = JsonContent("""{"user":"admin","password":"Adm1nPassword","nonce":""}"""),
         };
         request.Headers.Add("X-Forwarded-For", "10.1.1.1, not-an-ip, 192.0.2.7");
-        using var response = await Rest.Http.SendAsync(request);
+        using var response = await http.SendAsync(request);
         var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-        Assert.Equal("192.0.2.7", json["data"]!["address"]!.GetValue<string>());
+        return json["data"]!["address"]!.GetValue<string>();
     }
 
     [Fact]

@@ -58,6 +58,22 @@ public sealed class UserTests(InitializedServer fixture) : ApiTest(fixture)
         Assert.Equal(0, (await Rest.PostAsync("/api/v1/sessions/", new { user = "pw_user", password = "N3wPassword", nonce = "" })).ErrorCode);
     }
 
+    /// <summary>Security, abuse of the front door (issue 13, item 11): whoever logged in with the old password is out once it changes.</summary>
+    [Fact]
+    public async Task Password_Change_EndsTheUsersOtherSessions_ButNotTheOneAsking()
+    {
+        var asking = await Fixture.UserWithMenusAsync("pwend", "dashboard");
+        var stolen = await Fixture.LoginAsync("pwend_user", "Us3rPassword");
+        var other = await Fixture.UserWithMenusAsync("pwkeep", "dashboard");
+        Assert.Equal(0, (await Rest.GetAsync("/api/v1/users/pwend_user", stolen)).ErrorCode);
+
+        JsonAssert.Success("\"\"", await Rest.PutAsync("/api/v1/users/pwend_user/password/", new { old = "Us3rPassword", @new = "N3wPassword" }, asking));
+
+        JsonAssert.Failure(401, await Rest.GetAsync("/api/v1/users/pwend_user", stolen));
+        Assert.Equal(0, (await Rest.GetAsync("/api/v1/users/pwend_user", asking)).ErrorCode);
+        Assert.Equal(0, (await Rest.GetAsync("/api/v1/users/pwkeep_user", other)).ErrorCode); // another user's sessions stay
+    }
+
     [Fact]
     public async Task Password_OfAnotherUser_NeedsTheUserMenu()
     {

@@ -53,6 +53,13 @@ public sealed class SessionRepository(NpgsqlDataSource db)
         return await c.ExecuteAsync("DELETE FROM sessions WHERE id = @id", new { id }) > 0;
     }
 
+    /// <summary>Ends every session of <paramref name="user"/> but <paramref name="keep"/> (the one asking); returns how many ended.</summary>
+    public async Task<int> DeleteOthersOfAsync(string user, string keep)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync("DELETE FROM sessions WHERE user_name = @user AND id <> @keep", new { user, keep });
+    }
+
     public async Task<IReadOnlyList<string>> ListLiveIdsAsync()
     {
         await using var c = await db.OpenConnectionAsync();

@@ -38,6 +38,16 @@ public sealed class NanoOptions
     /// <summary>Seconds a session lives after login or its last keep-alive.</summary>
     public int SessionTimeoutSeconds { get; set; } = 180;
 
+    /// <summary>
+    /// Addresses of the reverse proxies whose X-Forwarded-For / X-Real-Ip headers name the client (comma-separated);
+    /// empty: the socket peer is the client, whatever headers it sends.
+    /// </summary>
+    public string TrustedProxies { get; set; } = "";
+
+    /// <summary><see cref="TrustedProxies"/> as a list.</summary>
+    public IReadOnlyCollection<string> TrustedProxyList =>
+        TrustedProxies.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+
     /// <summary>When true, REST failures use their error_code as the HTTP status too (default: 200, as upstream).</summary>
     public bool RestErrorsAsHttpStatus { get; set; }
 

@@ -18,7 +18,7 @@ public sealed class SessionService(
 
     public override async Task<CreateSessionResponse> CreateSession(CreateSessionRequest request, ServerCallContext context)
     {
-        var address = ClientAddress.Of(context.GetHttpContext());
+        var address = ClientAddress.Of(context.GetHttpContext(), options.Value.TrustedProxyList);
         var name = IdentityRules.Text("user", request.User, IdentityRules.MaxNameLength);
         var password = IdentityRules.Text("password", request.Password, IdentityRules.MaxPasswordLength);
         var nonce = IdentityRules.Text("nonce", request.Nonce);

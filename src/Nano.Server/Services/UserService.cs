@@ -8,7 +8,7 @@ using Nano.Server.Domain.Rules;
 namespace Nano.Server.Services;
 
 /// <summary>Users and passwords; a password or its hash never leaves the server.</summary>
-public sealed class UserService(UserRepository users, UserGroupRepository groups) : Contracts.V1.UserService.UserServiceBase
+public sealed class UserService(UserRepository users, UserGroupRepository groups, SessionRepository sessions) : Contracts.V1.UserService.UserServiceBase
 {
     public override async Task<ListUsersResponse> ListUsers(ListUsersRequest request, ServerCallContext context) =>
         new() { Data = { await users.ListNamesAsync() } };
@@ -44,7 +44,10 @@ public sealed class UserService(UserRepository users, UserGroupRepository groups
         return new DeleteUserResponse();
     }
 
-    /// <summary>Anyone may change their own password; another user's needs the user menu. The old one is always checked.</summary>
+    /// <summary>
+    /// Anyone may change their own password; another user's needs the user menu. The old one is always checked. Every other
+    /// session of the user ends: whoever learnt the old password and logged in with it is out.
+    /// </summary>
     public override async Task<ChangeUserPasswordResponse> ChangeUserPassword(ChangeUserPasswordRequest request, ServerCallContext context)
     {
         var name = IdentityRules.Name("user", request.UserName);
@@ -57,6 +60,7 @@ public sealed class UserService(UserRepository users, UserGroupRepository groups
         if (!PasswordHasher.Verify(old, user?.PasswordHash))
             throw Fail.Invalid("invalid user or old password");
         await users.SetPasswordAsync(name, PasswordHasher.Hash(password));
+        await sessions.DeleteOthersOfAsync(name, keep: session.Id);
         return new ChangeUserPasswordResponse();
     }
 
