@@ -243,6 +243,29 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         return id;
     }
 
+    /// <summary>
+    /// Security, access rules (issue 13, item 10): a migration's state is handed out once, so reading it needs the
+    /// compute pool menu; a session without it is refused over REST and gRPC and consumes nothing.
+    /// </summary>
+    [Fact]
+    public async Task MigrationReads_NeedThePoolMenu_AndARefusedReadConsumesNothing()
+    {
+        var guest = await GuestOnAsync("read");
+        var id = (await Rest.PostAsync("/api/v1/migrations/", new { source_pool = Pool, source_cell = CellA, target_cell = CellB, instances = new[] { guest } }, Admin))
+            .Data!["id"]!.GetValue<string>();
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{guest}", Admin)).Data!["cell"]!.GetValue<string>() == CellB);
+        var viewer = await fixture.UserWithMenusAsync($"mv{_suffix}", "dashboard");
+
+        JsonAssert.Failure(403, await Rest.GetAsync($"/api/v1/migrations/{id}", viewer));
+        JsonAssert.Failure(403, await Rest.GetAsync("/api/v1/migrations/", viewer));
+        var client = new Nano.Contracts.V1.MigrationService.MigrationServiceClient(fixture.Server.Channel);
+        var denied = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
+            await client.GetMigrationAsync(new Nano.Contracts.V1.GetMigrationRequest { Id = id }, TestServer.Call(viewer)));
+        Assert.Equal(Grpc.Core.StatusCode.PermissionDenied, denied.StatusCode);
+
+        Assert.Equal("""{"finished":true,"progress":100,"error":""}""", (await WaitAsync(id)).Data!.ToJsonString()); // still there for the pool's administrators
+    }
+
     private async Task<RestAnswer> WaitAsync(string migration)
     {
         RestAnswer answer = null!;

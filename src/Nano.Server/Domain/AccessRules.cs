@@ -4,7 +4,7 @@ namespace Nano.Server.Domain;
 /// <summary>
 /// Who may call what. Every public RPC needs a live session except the anonymous ones. A session may
 /// change an area (call an RPC whose HTTP rule is not a GET) only when one of its group's roles
-/// carries that area's menu tag. Reads need a session only.
+/// carries that area's menu tag. Reads need a session only, except those listed in <see cref="ReadMenus"/>.
 /// </summary>
 public static class AccessRules
 {
@@ -54,13 +54,22 @@ public static class AccessRules
         ["nano.v1.SystemService"] = null,
     };
 
+    /// <summary>
+    /// Reads that need a menu too: a migration's state is handed out once and then forgotten (api-decisions.md 4.10),
+    /// so reading it is the compute pool administrators' business, not every session's.
+    /// </summary>
+    public static readonly IReadOnlyDictionary<string, string> ReadMenus = new Dictionary<string, string>
+    {
+        ["nano.v1.MigrationService"] = "compute_pool",
+    };
+
     public static bool IsAnonymous(ApiMethod method) => Anonymous.Contains(method.Path);
 
     /// <summary>The menu tag a call needs, or null when a session is enough.</summary>
     public static string? RequiredMenu(ApiMethod method)
     {
         if (!method.Changes)
-            return null;
+            return ReadMenus.TryGetValue(method.Service, out var read) ? read : null;
         if (ChangeMenus.TryGetValue($"{method.Service}/{method.Name}", out var tag) || ChangeMenus.TryGetValue(method.Service, out tag))
             return tag;
         throw new InvalidOperationException($"no access rule for {method.Path}");
