@@ -13,7 +13,7 @@ public sealed class RestStatusModeTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await TestServer.StartAsync(settings: new Dictionary<string, string?> { ["Nano:RestErrorsAsHttpStatus"] = "true" });
-        Assert.Equal(0, (await _server.Rest.PostAsync("/api/v1/system/", new { user = "admin", password = "Adm1nPassword", menu = new[] { "user" } })).ErrorCode);
+        Assert.Equal(0, (await _server.Rest.PostAsync("/api/v1/system/", new { user = "admin", password = "Adm1nPassword", menu = new[] { "user", "compute_pool" } })).ErrorCode);
         _session = (await _server.Rest.PostAsync("/api/v1/sessions/", new { user = "admin", password = "Adm1nPassword", nonce = "" })).Data!["session"]!.GetValue<string>();
     }
 
