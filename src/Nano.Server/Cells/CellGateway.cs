@@ -115,7 +115,7 @@ public sealed class CellGateway(
         finally
         {
             if (_connections.TryRemove(new KeyValuePair<string, CellConnection>(hello.Name, connection)))
-                await cellLeft.HandleAsync(hello.Name, newerStreamConnected: _connections.ContainsKey(hello.Name));
+                await cellLeft.HandleAsync(hello.Name, newerStreamConnected: () => _connections.ContainsKey(hello.Name));
             connection.Close();
             connection.Events.Writer.TryComplete();
             await pump;
