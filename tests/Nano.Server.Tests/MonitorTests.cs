@@ -22,6 +22,8 @@ public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>
     private string Admin => fixture.AdminSession;
     private int VncPort => ((IPEndPoint)_vnc.LocalEndpoint).Port;
 
+    private IAsyncDisposable _heartbeats = null!;
+
     public async Task InitializeAsync()
     {
         _vnc.Start();
@@ -34,16 +36,20 @@ public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>
             _ => new CommandResult { Id = c.Id, Storage = TestAgent.LocalStorage("/var/lib/nano/images") },
         };
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/pm_{_suffix}/cm_{_suffix}", null, Admin)).ErrorCode);
+        // Heartbeats, as a live agent sends them: on a loaded host the 3 s liveness window could lapse before the guest is scheduled.
+        _heartbeats = _agent.KeepAlive();
         await _agent.MetricsAsync(new MetricsSample { AvailableMemory = 8L << 30, AvailableDisk = 100L << 30 });
         await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/cm_{_suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
-        _guest = (await Rest.PostAsync("/api/v1/guests/", new { name = "console", pool = $"pm_{_suffix}", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 1L << 28, disks = new[] { 1L << 30 } }, Admin))
-            .Data!["id"]!.GetValue<string>();
+        var created = await Rest.PostAsync("/api/v1/guests/", new { name = "console", pool = $"pm_{_suffix}", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 1L << 28, disks = new[] { 1L << 30 } }, Admin);
+        Assert.True(created.ErrorCode == 0, created.Text);
+        _guest = created.Data!["id"]!.GetValue<string>();
         await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{_guest}", Admin)).Data?["created"]?.GetValue<bool>() == true);
     }
 
     public async Task DisposeAsync()
     {
         _vnc.Stop();
+        await _heartbeats.DisposeAsync();
         await _agent.DisposeAsync();
     }
 
