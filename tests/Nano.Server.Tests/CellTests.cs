@@ -1,5 +1,7 @@
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Nano.Contracts.Cell.V1;
+using Nano.Server.Cells.Events;
 using Nano.Server.Tests.Infrastructure;
 using Nano.Testing;
 
@@ -180,6 +182,24 @@ public sealed class CellTests(ZoneServer fixture) : IClassFixture<ZoneServer>
     }
 
     [Fact]
+    public async Task TheEndOfAnOlderStream_WrittenAfterTheCellReconnected_LeavesItAlive()
+    {
+        var first = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_restream"));
+        await using var second = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_restream"));
+
+        // The end of a stream the cell's row no longer names, written after the newer stream registered (the
+        // interleaving a loaded server produces when an agent reconnects while its old stream is being torn down).
+        await fixture.Server.Services.GetRequiredService<CellLeft>().HandleAsync("c_restream", Guid.NewGuid());
+        Assert.True((await CellOfAsync("c_restream"))["alive"]!.GetValue<bool>(), "an older stream's end took the cell offline");
+        await first.DisposeAsync();
+        await Task.Delay(200);
+        Assert.True((await CellOfAsync("c_restream"))["alive"]!.GetValue<bool>(), "the replaced stream's end took the cell offline");
+
+        await second.DisposeAsync();
+        await Wait.ForAsync(async () => (await CellOfAsync("c_restream"))["alive"]!.GetValue<bool>() == false);
+    }
+
+    [Fact]
     public async Task HeartbeatsKeepACellAlive()
     {
         await using var agent = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_beating"));
@@ -188,10 +208,13 @@ public sealed class CellTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         {
             await agent.HeartbeatAsync();
             await Task.Delay(500);
-            var cell = (await Rest.GetAsync("/api/v1/compute_pool_cells/", Admin)).Data!.AsArray().Single(c => c!["name"]!.GetValue<string>() == "c_beating");
+            var cell = await CellOfAsync("c_beating");
             Assert.True(cell!["alive"]!.GetValue<bool>());
         }
     }
+
+    private async Task<System.Text.Json.Nodes.JsonNode> CellOfAsync(string cell) =>
+        (await Rest.GetAsync("/api/v1/compute_pool_cells/", Admin)).Data!.AsArray().Single(c => c!["name"]!.GetValue<string>() == cell)!;
 
     private async Task<System.Text.Json.Nodes.JsonNode> CellAsync(string pool, string cell) =>
         (await Rest.GetAsync($"/api/v1/compute_pool_cells/{pool}/{cell}", Admin)).Data!;

@@ -14,6 +14,9 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
 
     public string Cell { get; } = cell;
 
+    /// <summary>This stream, as the cell's row names its newest one.</summary>
+    public Guid Id { get; } = Guid.NewGuid();
+
     /// <summary>When the stream was admitted.</summary>
     public DateTime OpenedAt { get; } = DateTime.UtcNow;
 

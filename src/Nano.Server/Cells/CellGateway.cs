@@ -86,7 +86,7 @@ public sealed class CellGateway(
         previous?.Close();
         try
         {
-            await helloReceived.HandleAsync(hello);
+            await helloReceived.HandleAsync(hello, connection.Id);
         }
         catch
         {
@@ -115,7 +115,7 @@ public sealed class CellGateway(
         finally
         {
             if (_connections.TryRemove(new KeyValuePair<string, CellConnection>(hello.Name, connection)))
-                await cellLeft.HandleAsync(hello.Name, newerStreamConnected: () => _connections.ContainsKey(hello.Name));
+                await cellLeft.HandleAsync(hello.Name, connection.Id);
             connection.Close();
             connection.Events.Writer.TryComplete();
             await pump;

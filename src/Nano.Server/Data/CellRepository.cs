@@ -46,7 +46,7 @@ public sealed record CellRow
 public sealed record CellRegistration(
     string Name, string Address, string AgentVersion, string LibvirtUri, string Hypervisor, long HypervisorVersion, bool Kvm,
     int Cores, long Memory, long AvailableMemory, string StorageMode, string[] SystemPaths, string[] DataPaths, long DiskTotal, long DiskAvailable,
-    string MigrationUri, string[] Cpus, string CpuSignature);
+    string MigrationUri, string[] Cpus, string CpuSignature, Guid Stream);
 
 /// <summary>One metrics sample of a cell's host.</summary>
 public sealed record CellMetrics(
@@ -104,17 +104,18 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         await c.ExecuteAsync("""
             INSERT INTO cells (name, address, connected, last_seen, agent_version, libvirt_uri, hypervisor, hypervisor_version, kvm, cores, memory,
                                storage_mode, system_paths, data_paths, max_memory, available_memory, available_disk, max_disk, migration_uri,
-                               cpus, cpu_signature)
+                               cpus, cpu_signature, stream)
             VALUES (@Name, @Address, true, now(), @AgentVersion, @LibvirtUri, @Hypervisor, @HypervisorVersion, @Kvm, @Cores, @Memory,
                     @StorageMode, @SystemPaths, @DataPaths, @Memory, @AvailableMemory, @DiskAvailable, @DiskTotal, @MigrationUri,
-                    @Cpus, @CpuSignature)
+                    @Cpus, @CpuSignature, @Stream)
             ON CONFLICT (name) DO UPDATE SET
                 address = EXCLUDED.address, connected = true, departed = false, last_seen = now(), agent_version = EXCLUDED.agent_version,
                 libvirt_uri = EXCLUDED.libvirt_uri, hypervisor = EXCLUDED.hypervisor, hypervisor_version = EXCLUDED.hypervisor_version,
                 kvm = EXCLUDED.kvm, cores = EXCLUDED.cores, memory = EXCLUDED.memory, storage_mode = EXCLUDED.storage_mode,
                 system_paths = EXCLUDED.system_paths, data_paths = EXCLUDED.data_paths, max_memory = EXCLUDED.max_memory,
                 available_memory = EXCLUDED.available_memory, available_disk = EXCLUDED.available_disk, max_disk = EXCLUDED.max_disk,
-                migration_uri = EXCLUDED.migration_uri, cpus = EXCLUDED.cpus, cpu_signature = EXCLUDED.cpu_signature
+                migration_uri = EXCLUDED.migration_uri, cpus = EXCLUDED.cpus, cpu_signature = EXCLUDED.cpu_signature,
+                stream = EXCLUDED.stream
             """, r);
     }
 
@@ -143,18 +144,14 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
             """, new { name, m.CpuUsage, m.AvailableMemory, m.MaxMemory, m.AvailableDisk, m.MaxDisk, m.ReadSpeed, m.WriteSpeed, m.ReceiveSpeed, m.SendSpeed });
     }
 
-    /// <summary>The agent's stream ended (or it fell silent): the cell is offline until it reconnects.</summary>
-    public async Task DisconnectAsync(string name)
+    /// <summary>
+    /// The agent's stream <paramref name="stream"/> ended: the cell is offline until it reconnects, unless a newer stream
+    /// of it registered meanwhile (the row names the newest stream).
+    /// </summary>
+    public async Task DisconnectAsync(string name, Guid stream)
     {
         await using var c = await db.OpenConnectionAsync();
-        await c.ExecuteAsync("UPDATE cells SET connected = false WHERE name = @name", new { name });
-    }
-
-    /// <summary>The cell's stream is up (again): connected, heard from now.</summary>
-    public async Task MarkConnectedAsync(string name)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        await c.ExecuteAsync("UPDATE cells SET connected = true, last_seen = now() WHERE name = @name", new { name });
+        await c.ExecuteAsync("UPDATE cells SET connected = false WHERE name = @name AND stream = @stream", new { name, stream });
     }
 
     /// <summary>Cells marked connected but silent for longer than the liveness timeout, with when they were last heard from.</summary>

@@ -3,18 +3,14 @@ using Nano.Server.Data;
 namespace Nano.Server.Cells.Events;
 
 /// <summary>
-/// A cell's stream ended: the cell is disconnected, unless a newer stream of it joined meanwhile, and status watchers
-/// are told. A newer stream enters the gateway before it registers, so whether a newer stream is connected is
-/// asked only once the disconnection is written: a stream that joined before that is marked connected again, one that
-/// joins after it registers itself.
+/// A cell's stream ended: the cell is disconnected, unless a newer stream of it registered meanwhile (its row then names
+/// that stream, and stays connected throughout), and status watchers are told.
 /// </summary>
 public sealed class CellLeft(CellRepository cells, CellStatusFeed feed, ILogger<CellLeft> logger)
 {
-    public async Task HandleAsync(string cell, Func<bool> newerStreamConnected)
+    public async Task HandleAsync(string cell, Guid stream)
     {
-        await cells.DisconnectAsync(cell);
-        if (newerStreamConnected())
-            await cells.MarkConnectedAsync(cell);
+        await cells.DisconnectAsync(cell, stream);
         feed.Publish(cell);
         logger.LogInformation("Cell {Cell} left", cell);
     }
