@@ -31,15 +31,14 @@ public sealed class AddressAllocations(NpgsqlDataSource db, AddressPoolRepositor
     public async Task<AllocationRow?> AllocateAsync(string pool, string instance)
     {
         await using var c = await db.OpenConnectionAsync();
-        return await AllocateAsync(c, null, pool, instance);
+        return (await AllocateAsync(c, null, pool, instance))?.Row;
     }
 
     /// <summary>A guest's address in CIDR form (address/prefix of its range), handed out inside the caller's transaction; null when the pool is full.</summary>
     public async Task<string?> AllocateCidrAsync(NpgsqlConnection c, NpgsqlTransaction tx, string pool, string instance)
     {
-        if (await AllocateAsync(c, tx, pool, instance) is not { } allocation)
+        if (await AllocateAsync(c, tx, pool, instance) is not ({ } allocation, { } range))
             return null;
-        var range = (await pools.ListRangesAsync(pool, "internal")).First(r => r.StartAddress == allocation.RangeStart);
         return $"{Ipv4.Format(allocation.Address)}/{Ipv4.PrefixLength("netmask", range.Netmask)}";
     }
 
@@ -61,7 +60,8 @@ public sealed class AddressAllocations(NpgsqlDataSource db, AddressPoolRepositor
                            WHERE a.pool = @addressPool AND g.pool = @computePool)
             """, new { addressPool, computePool }, tx);
 
-    private async Task<AllocationRow?> AllocateAsync(NpgsqlConnection c, NpgsqlTransaction? tx, string pool, string instance)
+    /// <summary>The address handed out and the range it came from (for its netmask).</summary>
+    private async Task<(AllocationRow Row, AddressRangeRow Range)?> AllocateAsync(NpgsqlConnection c, NpgsqlTransaction? tx, string pool, string instance)
     {
         foreach (var range in await pools.ListRangesAsync(pool, "internal"))
         {
@@ -80,7 +80,7 @@ public sealed class AddressAllocations(NpgsqlDataSource db, AddressPoolRepositor
                     VALUES (@pool, @type, @start, @address, @instance) ON CONFLICT (pool, address) DO NOTHING
                     """, new { pool, type = range.Type, start = range.StartAddress, address, instance }, tx);
                 if (taken == 1)
-                    return new AllocationRow(range.StartAddress, address.Value, instance);
+                    return (new AllocationRow(range.StartAddress, address.Value, instance), range);
             }
         }
         return null;
