@@ -10,7 +10,7 @@ public sealed class BatchTests(ZoneServer fixture) : GuestTestBase(fixture)
     [Fact]
     public async Task Batches_CreateStopAndDelete_WithPerGuestStatus()
     {
-        var taken = (await Rest.PostAsync("/api/v1/guests/", Body($"b{Suffix}_1"), Admin)).Data!["id"]!.GetValue<string>();
+        var taken = await CreateGuestAsync($"b{Suffix}_1");
         await WaitCreatedAsync(taken);
         var request = new
         {

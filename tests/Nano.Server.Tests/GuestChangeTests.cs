@@ -10,7 +10,7 @@ public sealed class GuestChangeTests(ZoneServer fixture) : GuestTestBase(fixture
     [Fact]
     public async Task Modifications_RedefineTheDomainFromTheRow_AndARefusalChangesNothing()
     {
-        var id = (await Rest.PostAsync("/api/v1/guests/", Body("tuned"), Admin)).Data!["id"]!.GetValue<string>();
+        var id = await CreateGuestAsync("tuned");
         await WaitCreatedAsync(id);
         JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 2, immediate = true }, Admin));
         JsonAssert.Success("\"\"", await Rest.PutAsync($"/api/v1/guests/{id}/memory", new { memory = 512 * MiB }, Admin));
@@ -53,7 +53,7 @@ public sealed class GuestChangeTests(ZoneServer fixture) : GuestTestBase(fixture
     [Fact]
     public async Task SystemReset_AndStoredCredentials()
     {
-        var id = (await Rest.PostAsync("/api/v1/guests/", Body("reset"), Admin)).Data!["id"]!.GetValue<string>();
+        var id = await CreateGuestAsync("reset");
         await WaitCreatedAsync(id);
         var auth = await Rest.GetAsync($"/api/v1/guests/{id}/auth", Admin);
         Assert.Equal("root", auth.Data!["user"]!.GetValue<string>());
@@ -99,7 +99,7 @@ public sealed class GuestChangeTests(ZoneServer fixture) : GuestTestBase(fixture
     [Fact]
     public async Task TwoChangesWhileTheCellWorks_BothLand_AndTheRowIsNotHeld()
     {
-        var id = (await Rest.PostAsync("/api/v1/guests/", Body("two-changes"), Admin)).Data!["id"]!.GetValue<string>();
+        var id = await CreateGuestAsync("two-changes");
         await WaitCreatedAsync(id);
         var gate = new TaskCompletionSource();
         Agent.HoldAnswers(c => c.RedefineInstance?.Settings.GuestId == id, gate.Task, Answer);
@@ -130,7 +130,7 @@ public sealed class GuestChangeTests(ZoneServer fixture) : GuestTestBase(fixture
     [Fact]
     public async Task Auth_IsSetThroughTheGuestAgent_AndStored()
     {
-        var plain = (await Rest.PostAsync("/api/v1/guests/", Body("no-agent"), Admin)).Data!["id"]!.GetValue<string>();
+        var plain = await CreateGuestAsync("no-agent");
         var agent = (await Rest.PostAsync("/api/v1/guests/", new
         {
             name = "with-agent", pool = Pool, template = General, cores = 1, memory = 256 * MiB, disks = new[] { 1024 * MiB }, modules = new[] { "qemu" },

@@ -40,7 +40,7 @@ public sealed class GuestMediaTests(ZoneServer fixture) : GuestTestBase(fixture)
     public async Task Media_BootInsertEject_FollowTheGuest()
     {
         var iso = await ImageWithContentAsync("media_images", $"boot-{Suffix}.iso", ImageTests.RandomBytes(4096));
-        var id = (await Rest.PostAsync("/api/v1/guests/", Body("media"), Admin)).Data!["id"]!.GetValue<string>();
+        var id = await CreateGuestAsync("media");
         await WaitCreatedAsync(id);
         JsonAssert.Failure(412, await Rest.PostAsync($"/api/v1/instances/{id}/media", new { source = iso }, Admin)); // stopped
         JsonAssert.Failure(400, await Rest.PostAsync($"/api/v1/instances/{id}", new { from_media = true }, Admin)); // no source

@@ -9,8 +9,8 @@ public sealed class GuestSearchTests(ZoneServer fixture) : GuestTestBase(fixture
     [Fact]
     public async Task Searches_ListWhatTheCallerMaySee()
     {
-        var web = (await Rest.PostAsync("/api/v1/guests/", Body("find-web"), Admin)).Data!["id"]!.GetValue<string>();
-        var db = (await Rest.PostAsync("/api/v1/guests/", Body("find-db"), Admin)).Data!["id"]!.GetValue<string>();
+        var web = await CreateGuestAsync("find-web");
+        var db = await CreateGuestAsync("find-db");
         await WaitCreatedAsync(web);
         await WaitCreatedAsync(db);
         JsonAssert.Success("\"\"", await Rest.PostAsync($"/api/v1/instances/{web}", new { }, Admin));
@@ -45,7 +45,7 @@ public sealed class GuestSearchTests(ZoneServer fixture) : GuestTestBase(fixture
     [Fact]
     public async Task OthersGuests_AreInvisible_WithoutGroupVisibility()
     {
-        var id = (await Rest.PostAsync("/api/v1/guests/", Body("private"), Admin)).Data!["id"]!.GetValue<string>();
+        var id = await CreateGuestAsync("private");
         await WaitCreatedAsync(id);
         var other = await Zone.UserWithMenusAsync($"peer{Suffix}", "instance");
         JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/guests/{id}", other));

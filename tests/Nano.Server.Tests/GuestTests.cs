@@ -51,7 +51,7 @@ public sealed class GuestTests(ZoneServer fixture) : GuestTestBase(fixture)
     {
         var gate = new TaskCompletionSource();
         Agent.HoldAnswers(c => c.CreateInstance is not null, gate.Task, Answer);
-        var id = (await Rest.PostAsync("/api/v1/guests/", Body("slow"), Admin)).Data!["id"]!.GetValue<string>();
+        var id = await CreateGuestAsync("slow");
         await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["progress"]!.GetValue<int>() == 20);
         var pending = await Rest.GetAsync($"/api/v1/guests/{id}", Admin);
         Assert.Equal(HttpStatusCode.Created, pending.Status);
@@ -65,7 +65,7 @@ public sealed class GuestTests(ZoneServer fixture) : GuestTestBase(fixture)
     public async Task ACellThatFails_LeavesNothing_AndTheFailureIsToldOnce()
     {
         Agent.Answer = c => c.CreateInstance is not null ? new CommandResult { Id = c.Id, Error = "qemu-img failed: No space left on device" } : Answer(c);
-        var id = (await Rest.PostAsync("/api/v1/guests/", Body("doomed"), Admin)).Data!["id"]!.GetValue<string>();
+        var id = await CreateGuestAsync("doomed");
         await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).ErrorCode != 201 && await GuestRowsAsync(id) == 0);
 
         Assert.Single(Agent.Commands, c => c.DeleteInstance?.GuestId == id);
@@ -79,7 +79,7 @@ public sealed class GuestTests(ZoneServer fixture) : GuestTestBase(fixture)
     public async Task ACellThatNeverAnswers_FailsTheOperation_AndFreesTheAddress()
     {
         Agent.Answer = c => c.CreateInstance is not null ? null : Answer(c);
-        var id = (await Rest.PostAsync("/api/v1/guests/", Body("mute"), Admin)).Data!["id"]!.GetValue<string>();
+        var id = await CreateGuestAsync("mute");
         var failure = await WaitForFailureAsync(id);
         Assert.Contains("did not answer", failure.Message);
         JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/guests/{id}", Admin));
@@ -121,11 +121,11 @@ public sealed class GuestTests(ZoneServer fixture) : GuestTestBase(fixture)
     [Fact]
     public async Task Names_AreUniqueInAPool_AndAddressesRunOut()
     {
-        var first = (await Rest.PostAsync("/api/v1/guests/", Body("twin"), Admin)).Data!["id"]!.GetValue<string>();
+        var first = await CreateGuestAsync("twin");
         await WaitCreatedAsync(first);
         JsonAssert.Failure(409, await Rest.PostAsync("/api/v1/guests/", Body("twin"), Admin));
-        var second = (await Rest.PostAsync("/api/v1/guests/", Body("second"), Admin)).Data!["id"]!.GetValue<string>();
-        var third = (await Rest.PostAsync("/api/v1/guests/", Body("third"), Admin)).Data!["id"]!.GetValue<string>();
+        var second = await CreateGuestAsync("second");
+        var third = await CreateGuestAsync("third");
         var full = await Rest.PostAsync("/api/v1/guests/", Body("fourth"), Admin);
         JsonAssert.Failure(412, full);
         Assert.Contains("no free address", full.Message);

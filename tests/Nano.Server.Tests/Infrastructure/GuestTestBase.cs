@@ -16,6 +16,7 @@ public abstract class GuestTestBase(ZoneServer fixture) : IClassFixture<ZoneServ
     protected const string General = "0qodbfbd15imbt3g0004";
     protected readonly string Suffix = Guid.NewGuid().ToString("N")[..8];
     protected TestAgent Agent = null!;
+    private IAsyncDisposable _heartbeats = null!;
 
     protected ZoneServer Zone => fixture;
     protected RestClient Rest => fixture.Rest;
@@ -29,12 +30,18 @@ public abstract class GuestTestBase(ZoneServer fixture) : IClassFixture<ZoneServ
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pools/{Pool}", new { network = $"net_{Suffix}" }, Admin)).ErrorCode);
         Agent = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello($"cg_{Suffix}", cores: 8));
         Agent.Answer = Answer;
+        // A live agent's heartbeats: a test outlasting the 3 s liveness timeout (or slowed by a loaded host) keeps its cell.
+        _heartbeats = Agent.KeepAlive();
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/{Pool}/cg_{Suffix}", null, Admin)).ErrorCode);
         await Agent.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
         await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/cg_{Suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
     }
 
-    public async Task DisposeAsync() => await Agent.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _heartbeats.DisposeAsync();
+        await Agent.DisposeAsync();
+    }
 
     protected async Task<System.Text.Json.Nodes.JsonArray> WaitBatchAsync(string kind, string id)
     {
@@ -59,6 +66,14 @@ public abstract class GuestTestBase(ZoneServer fixture) : IClassFixture<ZoneServ
         var id = (await Rest.PostAsync($"/api/v1/{area}/", new { name }, Admin)).Data!["id"]!.GetValue<string>();
         Assert.Equal(0, (await Rest.UploadAsync($"/api/v1/{area}/{id}/file", new MemoryStream(content), null, Admin)).ErrorCode);
         return id;
+    }
+
+    /// <summary>Creates a guest from <see cref="Body"/>; a refusal fails the test with the server's answer.</summary>
+    protected async Task<string> CreateGuestAsync(string name)
+    {
+        var created = await Rest.PostAsync("/api/v1/guests/", Body(name), Admin);
+        Assert.True(created.ErrorCode == 0, $"creating guest {name}: {created.Text}");
+        return created.Data!["id"]!.GetValue<string>();
     }
 
     protected object Body(string name) => new
