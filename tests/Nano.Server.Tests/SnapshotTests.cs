@@ -9,6 +9,7 @@ public sealed class SnapshotTests(ZoneServer fixture) : IClassFixture<ZoneServer
 {
     private readonly string _suffix = Guid.NewGuid().ToString("N")[..8];
     private TestAgent _agent = null!;
+    private IAsyncDisposable _heartbeats = null!;
     private string _guest = "";
 
     private RestClient Rest => fixture.Rest;
@@ -25,15 +26,21 @@ public sealed class SnapshotTests(ZoneServer fixture) : IClassFixture<ZoneServer
             Command.BodyOneofCase.AttachStorage => new CommandResult { Id = c.Id, Storage = TestAgent.LocalStorage("/var/lib/nano/images") },
             _ => new CommandResult { Id = c.Id, Instance = new InstanceState { State = DomainState.Stopped } },
         };
+        _heartbeats = _agent.KeepAlive();
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/ps_{_suffix}/cs_{_suffix}", null, Admin)).ErrorCode);
         await _agent.MetricsAsync(new MetricsSample { AvailableMemory = 8L << 30, AvailableDisk = 100L << 30 });
         await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/cs_{_suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
-        _guest = (await Rest.PostAsync("/api/v1/guests/", new { name = "snappy", pool = $"ps_{_suffix}", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 1L << 28, disks = new[] { 1L << 30 } }, Admin))
-            .Data!["id"]!.GetValue<string>();
+        var created = await Rest.PostAsync("/api/v1/guests/", new { name = "snappy", pool = $"ps_{_suffix}", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 1L << 28, disks = new[] { 1L << 30 } }, Admin);
+        Assert.True(created.ErrorCode == 0, created.Text);
+        _guest = created.Data!["id"]!.GetValue<string>();
         await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{_guest}", Admin)).Data?["created"]?.GetValue<bool>() == true);
     }
 
-    public async Task DisposeAsync() => await _agent.DisposeAsync();
+    public async Task DisposeAsync()
+    {
+        await _heartbeats.DisposeAsync();
+        await _agent.DisposeAsync();
+    }
 
     [Fact]
     public async Task TheTree_GrowsBranchesAndShrinks_ByTheRules()
