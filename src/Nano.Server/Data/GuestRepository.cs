@@ -148,11 +148,20 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     }
 
     /// <summary>Guests hosted in a pool, or on one cell of it, sorted by name; guests being created included.</summary>
-    public async Task<IReadOnlyList<GuestRow>> ListAsync(string pool, string? cell)
+    public async Task<IReadOnlyList<GuestRow>> ListAsync(string pool, string? cell) => await ListVisibleAsync(pool, cell, owner: null, group: null);
+
+    /// <summary>
+    /// The guests of a pool (or one of its cells) that <paramref name="owner"/> owns, or that belong to <paramref name="group"/>;
+    /// every one when <paramref name="owner"/> is null.
+    /// </summary>
+    public async Task<IReadOnlyList<GuestRow>> ListVisibleAsync(string pool, string? cell, string? owner, string? group)
     {
         await using var c = await db.OpenConnectionAsync();
-        return (await c.QueryAsync<GuestRow>($"{Select} WHERE g.pool = @pool AND (@cell::text IS NULL OR g.cell = @cell) ORDER BY g.name",
-            new { pool, cell })).AsList();
+        return (await c.QueryAsync<GuestRow>($"""
+            {Select} WHERE g.pool = @pool AND (@cell::text IS NULL OR g.cell = @cell)
+              AND (@owner::text IS NULL OR g.owner = @owner OR (@group::text IS NOT NULL AND g.group_name = @group))
+            ORDER BY g.name
+            """, new { pool, cell, owner, group })).AsList();
     }
 
     public async Task<GuestRow?> FindAsync(Guid id)

@@ -81,8 +81,25 @@ public static class AccessRules
     /// </summary>
     public static bool SeesEverything(SessionContext session) => session.Menu.Contains(UserMenu, StringComparer.Ordinal);
 
-    /// <summary>Whether the session may see what <paramref name="owner"/> owns: its own, or anything as a user administrator.</summary>
-    public static bool MaySee(SessionContext session, string owner) => owner == session.User || SeesEverything(session);
+    /// <summary>
+    /// Whether the session may change (and so read) what <paramref name="owner"/> owns: its own, or anything as a user
+    /// administrator. A group's visibility flags let its members read each other's guests and images, never change them.
+    /// </summary>
+    public static bool MayChange(SessionContext session, string owner) => owner == session.User || SeesEverything(session);
+
+    /// <summary>
+    /// A record created (or renamed) into <paramref name="owner"/> and <paramref name="group"/>: only a user administrator
+    /// puts one into another user's name or another group; anyone else is refused (PERMISSION_DENIED).
+    /// </summary>
+    public static void RequireOwnName(SessionContext session, string what, string? owner, string? group)
+    {
+        if (SeesEverything(session))
+            return;
+        if (!string.IsNullOrEmpty(owner) && owner != session.User)
+            throw Fail.Denied($"only a user administrator puts {what} into another user's name ('{owner}')");
+        if (!string.IsNullOrEmpty(group) && group != session.Group)
+            throw Fail.Denied($"only a user administrator puts {what} into another group ('{group}')");
+    }
 
     /// <summary>The owner a listing is limited to: none (null) for a user administrator, else the session's user.</summary>
     public static string? ListedOwner(SessionContext session) => SeesEverything(session) ? null : session.User;

@@ -62,7 +62,7 @@ public sealed class Batches(
     public async Task<(IReadOnlyList<BatchItemRow> Items, bool Finished)> GetAsync(string kind, string id, SessionContext session)
     {
         var operation = Guid.TryParse(id, out var guid) ? await operations.FindAsync(guid) : null;
-        if (operation is null || operation.Kind != kind || !AccessRules.MaySee(session, operation.CreatedBy))
+        if (operation is null || operation.Kind != kind || !AccessRules.MayChange(session, operation.CreatedBy))
             throw Fail.NotFound($"batch '{(id.Length > 40 ? id[..40] : id)}' not found");
         var list = await items.ListAsync(guid);
         return (list, list.All(i => !Running.Contains(i.Status)));

@@ -14,6 +14,7 @@ public static class GuestRules
     public static GuestRequest Validate(GuestAsk r, SessionContext session)
     {
         var name = InputRules.Name("guest", r.Name);
+        AccessRules.RequireOwnName(session, "a guest", r.Owner, r.Group);
         var owner = InputRules.Name("owner", string.IsNullOrEmpty(r.Owner) ? session.User : r.Owner);
         var group = InputRules.Name("group", string.IsNullOrEmpty(r.Group) ? session.Group : r.Group);
         var pool = InputRules.Name("compute pool", r.Pool);

@@ -64,27 +64,43 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
     /// <summary>An image being written refuses changes and reads until the write is done.</summary>
     public static string Busy(string kind, Guid id) => $"{kind} image {id} is being written: try again when it is done";
 
-    /// <summary>A new record's fields: name required, owner and group default to the session's.</summary>
-    public static ImageFields Complete(ImageFields fields, SessionContext session) => fields with
+    /// <summary>
+    /// A new record's fields: name required, owner and group default to the session's; only a user administrator names
+    /// another user or group.
+    /// </summary>
+    public static ImageFields Complete(ImageFields fields, SessionContext session)
     {
-        Name = fields.Name ?? throw Fail.Invalid("image name is required"),
-        Owner = fields.Owner ?? session.User,
-        GroupName = fields.GroupName ?? (session.Group.Length > 0 ? session.Group : throw Fail.Invalid("group is required: the session has no group")),
-        Description = fields.Description ?? "",
-        Tags = fields.Tags ?? [],
-    };
+        AccessRules.RequireOwnName(session, "an image", fields.Owner, fields.GroupName);
+        return fields with
+        {
+            Name = fields.Name ?? throw Fail.Invalid("image name is required"),
+            Owner = fields.Owner ?? session.User,
+            GroupName = fields.GroupName ?? (session.Group.Length > 0 ? session.Group : throw Fail.Invalid("group is required: the session has no group")),
+            Description = fields.Description ?? "",
+            Tags = fields.Tags ?? [],
+        };
+    }
 
     /// <summary>
-    /// An image by id, if the session may see it: its owner, user administrators, and members of its
-    /// group when the group's visibility flag for this kind is on. Everyone else is told it does not exist.
+    /// An image by id, if the session may read it: its owner, user administrators, and members of its group when the
+    /// group's visibility flag for this kind is on. Everyone else is told it does not exist.
     /// </summary>
-    public async Task<ImageRow> FindAsync(SessionContext session, string kind, string id)
+    public async Task<ImageRow> FindToReadAsync(SessionContext session, string kind, string id)
     {
         var image = Guid.TryParse(id, out var guid) ? await images.FindAsync(kind, guid) : null;
-        if (image is null || !(AccessRules.MaySee(session, image.Owner) ||
+        if (image is null || !(AccessRules.MayChange(session, image.Owner) ||
                                (image.GroupName == session.Group && await VisibleGroupAsync(session, kind) is not null)))
             throw Fail.NotFound($"{kind} image '{(id.Length > 40 ? id[..40] : id)}' not found");
         return image;
+    }
+
+    /// <summary>An image the session may change: its own, or any as a user administrator; group visibility grants reading only.</summary>
+    public async Task<ImageRow> FindAsync(SessionContext session, string kind, string id)
+    {
+        var image = await FindToReadAsync(session, kind, id);
+        return AccessRules.MayChange(session, image.Owner)
+            ? image
+            : throw Fail.Denied($"{kind} image '{image.Name}' belongs to user '{image.Owner}': its group may use it, only its owner changes it");
     }
 
     /// <summary>The session's own images plus, when its group's flag is on, its group's (api-decisions.md B6/B7).</summary>
@@ -94,6 +110,7 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
     public async Task ModifyAsync(SessionContext session, string kind, string id, ImageFields fields)
     {
         var image = await FindAsync(session, kind, id);
+        AccessRules.RequireOwnName(session, $"a {kind} image", fields.Owner, fields.GroupName);
         await images.ModifyAsync(kind, image.Id, fields).OrFail(missing: NotFound(kind, image.Id), busy: Busy(kind, image.Id),
             exists: $"that group already has a {kind} image named '{fields.Name}'");
     }
@@ -148,7 +165,7 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
     /// <summary>An image the session may see, with content, not being written: ready to read, boot or clone.</summary>
     public async Task<ImageRow> FindUsableAsync(SessionContext session, string kind, string id)
     {
-        var image = await FindAsync(session, kind, id);
+        var image = await FindToReadAsync(session, kind, id);
         if (!image.Created)
             throw Fail.Precondition($"{kind} image {image.Id} has no content yet");
         if (image.LockedBy is not null)

@@ -11,16 +11,30 @@ namespace Nano.Server.Domain;
 /// </summary>
 public sealed class SecurityPolicies(SecurityPolicyRepository policies, CellCommands commands)
 {
+    /// <summary>A group's fields; only a user administrator names another user or group than the session's.</summary>
     public static PolicyGroupFields Fields(string? name, string? description, string? owner, string? group, bool enabled, bool global,
-        string? defaultAction, SessionContext session) => new(
-        InputRules.Name("security policy group", name),
-        string.IsNullOrEmpty(description) ? "" : IdentityRules.Text("description", description, 1024),
-        InputRules.Name("user", string.IsNullOrEmpty(owner) ? session.User : owner),
-        InputRules.Name("group", string.IsNullOrEmpty(group) ? (session.Group.Length > 0 ? session.Group : throw Fail.Invalid("group is required")) : group),
-        enabled, global, SecurityRules.Action(defaultAction, "default_action"));
+        string? defaultAction, SessionContext session)
+    {
+        AccessRules.RequireOwnName(session, "a security policy group", owner, group);
+        return new(
+            InputRules.Name("security policy group", name),
+            string.IsNullOrEmpty(description) ? "" : IdentityRules.Text("description", description, 1024),
+            InputRules.Name("user", string.IsNullOrEmpty(owner) ? session.User : owner),
+            InputRules.Name("group", string.IsNullOrEmpty(group) ? (session.Group.Length > 0 ? session.Group : throw Fail.Invalid("group is required")) : group),
+            enabled, global, SecurityRules.Action(defaultAction, "default_action"));
+    }
 
     public async Task<PolicyGroupRow> FindGroupAsync(string id) =>
         (Guid.TryParse(id, out var guid) ? await policies.FindGroupAsync(guid) : null) ?? throw Fail.NotFound($"security policy group '{Short(id)}' not found");
+
+    /// <summary>A group the session may change: its own, or any as a user administrator (the policies menu alone is not enough).</summary>
+    public async Task<PolicyGroupRow> FindGroupToChangeAsync(SessionContext session, string id)
+    {
+        var group = await FindGroupAsync(id);
+        return AccessRules.MayChange(session, group.Owner)
+            ? group
+            : throw Fail.Denied($"security policy group '{group.Name}' belongs to user '{group.Owner}': only its owner changes it");
+    }
 
     /// <summary>The policy a new guest starts with: a copy of <paramref name="groupId"/>'s (enabled, and global or the session's own), or accept-all.</summary>
     public async Task<(SecurityPolicy Policy, Guid? Group)> ForNewGuestAsync(string? groupId, SessionContext session)
@@ -30,15 +44,15 @@ public sealed class SecurityPolicies(SecurityPolicyRepository policies, CellComm
         var group = await FindGroupAsync(groupId);
         if (!group.Enabled)
             throw Fail.Precondition($"security policy group '{group.Name}' is disabled");
-        if (!group.Global && group.GroupName != session.Group && !AccessRules.MaySee(session, group.Owner))
+        if (!group.Global && group.GroupName != session.Group && !AccessRules.MayChange(session, group.Owner))
             throw Fail.NotFound($"security policy group '{Short(groupId)}' not found");
         return (await policies.GroupPolicyAsync(group.Id) ?? throw Fail.NotFound($"security policy group '{Short(groupId)}' not found"), group.Id);
     }
 
     /// <summary>Edits a group's rules (<see cref="OptimisticChange"/>: an edit that came in between is kept).</summary>
-    public async Task ChangeGroupRulesAsync(string id, Func<IReadOnlyList<PolicyRule>, List<PolicyRule>> edit)
+    public async Task ChangeGroupRulesAsync(SessionContext session, string id, Func<IReadOnlyList<PolicyRule>, List<PolicyRule>> edit)
     {
-        var guid = Guid.TryParse(id, out var parsed) ? parsed : throw Fail.NotFound($"security policy group '{Short(id)}' not found");
+        var guid = (await FindGroupToChangeAsync(session, id)).Id;
         var notFound = $"security policy group '{guid}' not found";
         var stored = await policies.ReadGroupRulesAsync(guid) ?? throw Fail.NotFound(notFound);
         var written = await OptimisticChange.RunAsync(stored, () => policies.ReadGroupRulesAsync(guid),

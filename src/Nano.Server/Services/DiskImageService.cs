@@ -27,7 +27,7 @@ public sealed class DiskImageService(ImageCatalog catalog, ImageCloning cloning)
     /// <summary>REST 202 while the image has no content yet (A10: being cloned, or awaiting its upload).</summary>
     public override async Task<GetDiskImageResponse> GetDiskImage(GetDiskImageRequest request, ServerCallContext context)
     {
-        var image = await catalog.FindAsync(SessionInterceptor.SessionOf(context), Kind, request.Id);
+        var image = await catalog.FindToReadAsync(SessionInterceptor.SessionOf(context), Kind, request.Id);
         if (!image.Created)
             RestStatus.Set(context, StatusCodes.Status202Accepted);
         return new GetDiskImageResponse { Data = ImageMessages.Disk(image) };

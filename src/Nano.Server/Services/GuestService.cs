@@ -29,7 +29,7 @@ public sealed class GuestService(
         GuestRow guest;
         try
         {
-            guest = await access.FindAsync(session, request.Id);
+            guest = await access.FindToReadAsync(session, request.Id);
         }
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && Guid.TryParse(request.Id, out _))
         {
@@ -39,7 +39,7 @@ public sealed class GuestService(
         }
         if (!guest.Created)
             RestStatus.Set(context, StatusCodes.Status201Created);
-        return new GetGuestResponse { Data = GuestMessages.ToGuest(guest, withSecret: true) };
+        return new GetGuestResponse { Data = GuestMessages.ToGuest(guest, withSecret: GuestAccess.MayChange(session, guest)) };
     }
 
     public override async Task<DeleteGuestResponse> DeleteGuest(DeleteGuestRequest request, ServerCallContext context)
@@ -101,7 +101,7 @@ public sealed class GuestService(
     /// <summary>#51: the guest's firewall policy (accept-all with no rules unless it was copied from a group).</summary>
     public override async Task<GetGuestSecurityPolicyResponse> GetGuestSecurityPolicy(GetGuestSecurityPolicyRequest request, ServerCallContext context)
     {
-        var policy = await policyRows.GuestPolicyAsync((await FindAsync(request.Id, context)).Id);
+        var policy = await policyRows.GuestPolicyAsync((await access.FindToReadAsync(SessionInterceptor.SessionOf(context), request.Id)).Id);
         return new GetGuestSecurityPolicyResponse
         {
             Data = new GuestSecurityPolicy { DefaultAction = policy.DefaultAction, Rules = { policy.Rules.Select(SecurityPolicyGroupService.ToMessage) } },

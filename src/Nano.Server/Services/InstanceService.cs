@@ -14,7 +14,8 @@ public sealed class InstanceService(GuestAccess access, GuestLifecycle lifecycle
     /// <summary>The configuration plus the figures its cell reported last; REST 201 while being created.</summary>
     public override async Task<GetInstanceStatusResponse> GetInstanceStatus(GetInstanceStatusRequest request, ServerCallContext context)
     {
-        var guest = await access.FindAsync(SessionInterceptor.SessionOf(context), request.Id);
+        var session = SessionInterceptor.SessionOf(context);
+        var guest = await access.FindToReadAsync(session, request.Id);
         if (!guest.Created)
             RestStatus.Set(context, StatusCodes.Status201Created);
         var status = new InstanceStatus
@@ -24,7 +25,7 @@ public sealed class InstanceService(GuestAccess access, GuestLifecycle lifecycle
             MediaSource = guest.MediaSource?.ToString() ?? "",
         };
         // InstanceStatus starts with the Guest fields under the same numbers: the configuration merges in as is.
-        Google.Protobuf.MessageExtensions.MergeFrom(status, GuestMessages.ToGuest(guest, withSecret: true).ToByteString());
+        Google.Protobuf.MessageExtensions.MergeFrom(status, GuestMessages.ToGuest(guest, withSecret: GuestAccess.MayChange(session, guest)).ToByteString());
         return new GetInstanceStatusResponse { Data = status };
     }
 

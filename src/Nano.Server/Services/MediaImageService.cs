@@ -24,7 +24,7 @@ public sealed class MediaImageService(ImageCatalog catalog) : Contracts.V1.Media
         new() { Data = { (await catalog.ListAsync(SessionInterceptor.SessionOf(context), Kind, [])).Select(ImageMessages.Summary) } };
 
     public override async Task<GetMediaImageResponse> GetMediaImage(GetMediaImageRequest request, ServerCallContext context) =>
-        new() { Data = ImageMessages.Media(await catalog.FindAsync(SessionInterceptor.SessionOf(context), Kind, request.Id)) };
+        new() { Data = ImageMessages.Media(await catalog.FindToReadAsync(SessionInterceptor.SessionOf(context), Kind, request.Id)) };
 
     public override async Task<CreateMediaImageResponse> CreateMediaImage(CreateMediaImageRequest request, ServerCallContext context)
     {

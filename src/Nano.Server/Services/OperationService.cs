@@ -56,7 +56,7 @@ public sealed class OperationService(OperationRepository rows, Operations operat
         if (!Guid.TryParse(id, out var guid))
             throw Fail.NotFound($"operation '{(id.Length > 40 ? id[..40] : id)}' not found");
         var row = await rows.FindAsync(guid);
-        if (row is null || !AccessRules.MaySee(session, row.CreatedBy))
+        if (row is null || !AccessRules.MayChange(session, row.CreatedBy))
             throw Fail.NotFound($"operation '{id}' not found");
         return row;
     }

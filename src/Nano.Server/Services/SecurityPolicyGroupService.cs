@@ -25,7 +25,7 @@ public sealed class SecurityPolicyGroupService(SecurityPolicies domain, Security
 
     public override async Task<ModifySecurityPolicyGroupResponse> ModifySecurityPolicyGroup(ModifySecurityPolicyGroupRequest request, ServerCallContext context)
     {
-        var group = await domain.FindGroupAsync(request.Id);
+        var group = await domain.FindGroupToChangeAsync(SessionInterceptor.SessionOf(context), request.Id);
         var fields = SecurityPolicies.Fields(request.Name, request.Description, request.User, request.Group, request.Enabled, request.Global,
             request.DefaultAction, SessionInterceptor.SessionOf(context));
         await policies.ReplaceGroupAsync(group.Id, fields).OrFail(missing: NotFound(group.Id), exists: Duplicate(fields));
@@ -34,7 +34,7 @@ public sealed class SecurityPolicyGroupService(SecurityPolicies domain, Security
 
     public override async Task<DeleteSecurityPolicyGroupResponse> DeleteSecurityPolicyGroup(DeleteSecurityPolicyGroupRequest request, ServerCallContext context)
     {
-        var group = await domain.FindGroupAsync(request.Id);
+        var group = await domain.FindGroupToChangeAsync(SessionInterceptor.SessionOf(context), request.Id);
         await policies.DeleteGroupAsync(group.Id).OrFail(missing: NotFound(group.Id));
         return new DeleteSecurityPolicyGroupResponse();
     }
@@ -49,26 +49,26 @@ public sealed class SecurityPolicyGroupService(SecurityPolicies domain, Security
     public override async Task<AddSecurityPolicyRuleResponse> AddSecurityPolicyRule(AddSecurityPolicyRuleRequest request, ServerCallContext context)
     {
         var rule = SecurityRules.Rule(request.Action, request.Protocol, request.FromAddress, request.ToAddress, request.ToPort, request.Interface);
-        await domain.ChangeGroupRulesAsync(request.Id, rules => SecurityRules.Add(rules, rule, withDestination: false));
+        await domain.ChangeGroupRulesAsync(SessionInterceptor.SessionOf(context), request.Id, rules => SecurityRules.Add(rules, rule, withDestination: false));
         return new AddSecurityPolicyRuleResponse();
     }
 
     public override async Task<ModifySecurityPolicyRuleResponse> ModifySecurityPolicyRule(ModifySecurityPolicyRuleRequest request, ServerCallContext context)
     {
         var rule = SecurityRules.Rule(request.Action, request.Protocol, request.FromAddress, request.ToAddress, request.ToPort, request.Interface);
-        await domain.ChangeGroupRulesAsync(request.Id, rules => SecurityRules.Replace(rules, request.Index, rule, withDestination: false));
+        await domain.ChangeGroupRulesAsync(SessionInterceptor.SessionOf(context), request.Id, rules => SecurityRules.Replace(rules, request.Index, rule, withDestination: false));
         return new ModifySecurityPolicyRuleResponse();
     }
 
     public override async Task<MoveSecurityPolicyRuleResponse> MoveSecurityPolicyRule(MoveSecurityPolicyRuleRequest request, ServerCallContext context)
     {
-        await domain.ChangeGroupRulesAsync(request.Id, rules => SecurityRules.Move(rules, request.Index, request.Direction));
+        await domain.ChangeGroupRulesAsync(SessionInterceptor.SessionOf(context), request.Id, rules => SecurityRules.Move(rules, request.Index, request.Direction));
         return new MoveSecurityPolicyRuleResponse();
     }
 
     public override async Task<RemoveSecurityPolicyRuleResponse> RemoveSecurityPolicyRule(RemoveSecurityPolicyRuleRequest request, ServerCallContext context)
     {
-        await domain.ChangeGroupRulesAsync(request.Id, rules => SecurityRules.Remove(rules, request.Index));
+        await domain.ChangeGroupRulesAsync(SessionInterceptor.SessionOf(context), request.Id, rules => SecurityRules.Remove(rules, request.Index));
         return new RemoveSecurityPolicyRuleResponse();
     }
 

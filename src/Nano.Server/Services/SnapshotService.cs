@@ -11,7 +11,7 @@ public sealed class SnapshotService(GuestAccess access, Snapshots snapshots) : C
     /// <summary>The tree as a map by name ({} when there is none).</summary>
     public override async Task<ListSnapshotsResponse> ListSnapshots(ListSnapshotsRequest request, ServerCallContext context)
     {
-        var guest = await access.FindAsync(SessionInterceptor.SessionOf(context), request.Id);
+        var guest = await access.FindToReadAsync(SessionInterceptor.SessionOf(context), request.Id);
         var response = new ListSnapshotsResponse();
         foreach (var s in await snapshots.ListAsync(guest))
             response.Data[s.Name] = new SnapshotNode { IsRoot = s.Parent is null, IsCurrent = s.IsCurrent, Backing = s.Parent ?? "" };
@@ -36,7 +36,7 @@ public sealed class SnapshotService(GuestAccess access, Snapshots snapshots) : C
 
     public override async Task<GetSnapshotResponse> GetSnapshot(GetSnapshotRequest request, ServerCallContext context)
     {
-        var guest = await access.FindAsync(SessionInterceptor.SessionOf(context), request.Id);
+        var guest = await access.FindToReadAsync(SessionInterceptor.SessionOf(context), request.Id);
         var snapshot = await snapshots.FindAsync(guest, request.Name);
         return new GetSnapshotResponse { Data = new Snapshot { Running = false, Description = snapshot.Description, CreateTime = NanoTime.Print(snapshot.CreatedAt) } };
     }

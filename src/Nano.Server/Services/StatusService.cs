@@ -1,13 +1,14 @@
 using Grpc.Core;
 using Nano.Contracts.V1;
 using Nano.Server.Data;
+using Nano.Server.Domain;
 using Nano.Server.Hosting;
 using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Services;
 
 /// <summary>Statistics of the zone, pools and cells (#17-#21) and the guests they host (#24-#25).</summary>
-public sealed class StatusService(ComputePoolRepository pools, CellRepository cells, GuestRepository guests, ServerClock clock)
+public sealed class StatusService(ComputePoolRepository pools, CellRepository cells, GuestRepository guests, GuestAccess access, ServerClock clock)
     : Contracts.V1.StatusService.StatusServiceBase
 {
     public override async Task<GetZoneStatusResponse> GetZoneStatus(GetZoneStatusRequest request, ServerCallContext context) =>
@@ -57,7 +58,10 @@ public sealed class StatusService(ComputePoolRepository pools, CellRepository ce
         return new GetCellStatusResponse { Data = StatusMessages.ToCellStatus(cell, truncateCpu: false) };
     }
 
-    /// <summary>#24/#25 on one path: a pool name lists the pool's guests, a cell name that cell's (A2); or both segments.</summary>
+    /// <summary>
+    /// #24/#25 on one path: a pool name lists the pool's guests, a cell name that cell's (A2); or both segments. Only the
+    /// guests the session may read are listed.
+    /// </summary>
     public override async Task<ListInstanceStatusResponse> ListInstanceStatus(ListInstanceStatusRequest request, ServerCallContext context)
     {
         string pool;
@@ -83,7 +87,10 @@ public sealed class StatusService(ComputePoolRepository pools, CellRepository ce
                 cell = hosting.Name;
             }
         }
-        return new ListInstanceStatusResponse { Data = { (await guests.ListAsync(pool, cell)).Select(GuestMessages.ToGuest) } };
+        // The guests the session may read, as in the guest list: its own and its visible group's; all for user administrators.
+        var session = SessionInterceptor.SessionOf(context);
+        var listed = await guests.ListVisibleAsync(pool, cell, AccessRules.ListedOwner(session), await access.VisibleGroupAsync(session));
+        return new ListInstanceStatusResponse { Data = { listed.Select(GuestMessages.ToGuest) } };
     }
 
     private async Task<ComputePoolRow> FindPoolAsync(string name)
