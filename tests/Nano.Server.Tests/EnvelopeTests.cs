@@ -102,19 +102,6 @@ public sealed class EnvelopeTests(InitializedServer fixture) : ApiTest(fixture)
     }
 
     [Fact]
-    public async Task BodiesWithoutJsonContentType_AreReadAsJson()
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/roles/formtyped")
-        {
-            Content = new StringContent("""{"menu":["log"]}""", System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"),
-        };
-        request.Headers.Add("Nano-Session", Admin);
-        using var response = await Rest.Http.SendAsync(request);
-        Assert.Contains("\"error_code\":0", await response.Content.ReadAsStringAsync());
-        JsonAssert.Success("""{"menu":["log"]}""", await Rest.GetAsync("/api/v1/roles/formtyped", Admin));
-    }
-
-    [Fact]
     public async Task BothSlashForms_AreServedWithoutRedirect()
     {
         var with = await Rest.Http.GetAsync("/api/v1/system/");

@@ -23,8 +23,8 @@ bench_platform() {
     bench_pids+=("$server")
     api="http://127.0.0.1:$rest/api/v1"
     for _ in $(seq 1 120); do curl -s -o /dev/null "$api/system/" && break; sleep 0.5; done
-    curl -s -X POST "$api/system/" -d '{"user":"bench","password":"Bench2026Pass","menu":["compute_pool","instance","image","media","user"]}' >/dev/null
-    session=$(curl -s -X POST "$api/sessions/" -d '{"user":"bench","password":"Bench2026Pass","nonce":""}' | jq -r .data.session)
+    curl -s -X POST "$api/system/" --json '{"user":"bench","password":"Bench2026Pass","menu":["compute_pool","instance","image","media","user"]}' >/dev/null
+    session=$(curl -s -X POST "$api/sessions/" --json '{"user":"bench","password":"Bench2026Pass","nonce":""}' | jq -r .data.session)
     H=(-H "Nano-Session: $session")
     dotnet "$NANO_ROOT/src/Nano.Cell/bin/Release/net10.0/nano-cell.dll" --server "http://127.0.0.1:$grpc" --token "$token" --name "$cell" \
         --address 127.0.0.1 --storage-path "$work/images" --mount-root "$work/mounts" --state-file "$work/cell.json" \
@@ -53,7 +53,7 @@ now_ms() { date +%s%3N; }
 server_cpu_ms() { awk '{ print ($14 + $15) * 10 }' "/proc/$server/stat"; }
 
 # new_image AREA NAME: creates a media_images or disk_images record; prints its id.
-new_image() { curl -s -X POST "${H[@]}" "$api/$1/" -d "{\"name\":\"$2\"}" | jq -r .data.id; }
+new_image() { curl -s -X POST "${H[@]}" "$api/$1/" --json "{\"name\":\"$2\"}" | jq -r .data.id; }
 
 # wait_created GUEST: polls GET /guests/GUEST every 10 ms until created (exits on a failure).
 wait_created() {

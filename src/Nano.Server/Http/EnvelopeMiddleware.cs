@@ -10,7 +10,7 @@ namespace Nano.Server.Http;
 /// Makes every REST answer under /api the Nano envelope. Failures (gRPC statuses written by JSON
 /// transcoding, routing 404/405, body errors) become {"error_code","message","data":""} with HTTP 200,
 /// or with the code as status when Nano:RestErrorsAsHttpStatus is set. Empty request bodies count
-/// as {}. gRPC calls (application/grpc) pass untouched.
+/// as {}; other bodies must be JSON by their content type. gRPC calls (application/grpc) pass untouched.
 /// </summary>
 public sealed class EnvelopeMiddleware(RequestDelegate next, ILogger<EnvelopeMiddleware> logger)
 {
@@ -24,7 +24,11 @@ public sealed class EnvelopeMiddleware(RequestDelegate next, ILogger<EnvelopeMid
             await next(http);
             return;
         }
-        NormaliseBody(http.Request);
+        if (NormaliseBody(http.Request) is { } refused)
+        {
+            await WriteFailureAsync(http, 400, refused);
+            return;
+        }
         var original = http.Response.Body;
         var capture = new FailureCapturingStream(original, http.Response);
         http.Response.Body = capture;
@@ -93,22 +97,27 @@ public sealed class EnvelopeMiddleware(RequestDelegate next, ILogger<EnvelopeMid
         return null;
     }
 
-    /// <summary>An empty body reads as {}; a body without a JSON content type (curl -d) is read as JSON.</summary>
-    private static void NormaliseBody(HttpRequest request)
+    /// <summary>
+    /// An empty body reads as {}. Any other body must say it is JSON (application/json, or a +json type), except an
+    /// image upload's multipart form: a web page can make an operator's browser send text/plain or a form to the
+    /// server without asking it first (a cross-site request), never JSON. Null when the body is accepted, else why not.
+    /// </summary>
+    private static string? NormaliseBody(HttpRequest request)
     {
         if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
-            return;
+            return null;
         var chunked = request.Headers.TransferEncoding.ToString().Contains("chunked", StringComparison.OrdinalIgnoreCase);
         if (request.ContentLength is null or 0 && !chunked)
         {
             request.Body = new MemoryStream(EmptyObject);
             request.ContentLength = EmptyObject.Length;
             request.ContentType = "application/json";
-            return;
+            return null;
         }
-        var type = request.ContentType ?? "";
-        if (type.Length == 0 || type.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) ||
-            type.StartsWith("text/plain", StringComparison.OrdinalIgnoreCase))
-            request.ContentType = "application/json";
+        var type = (request.ContentType ?? "").Split(';')[0].Trim();
+        if (type.Equals("application/json", StringComparison.OrdinalIgnoreCase) || type.EndsWith("+json", StringComparison.OrdinalIgnoreCase) ||
+            type.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+            return null;
+        return $"a request body must be JSON sent with Content-Type: application/json, not '{(type.Length == 0 ? "none" : type)}' (curl: --json)";
     }
 }

@@ -1,0 +1,54 @@
+using System.Text.Json.Nodes;
+using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
+
+namespace Nano.Server.Tests;
+
+/// <summary>
+/// Security, abuse of the front door (issue 13, item 11): cross-site bodies, first run, login guessing, uploads.
+/// (Forwarding headers: SessionTests; a changed password ends the other sessions: UserTests.)
+/// </summary>
+public sealed class FrontDoorSecurityTests(InitializedServer fixture) : ApiTest(fixture)
+{
+    /// <summary>
+    /// A cross-site request: a web page in an operator's browser may send text/plain or a form (or a body without a type)
+    /// without asking, and would create the first administrator or change anything the operator's session may.
+    /// </summary>
+    [Theory]
+    [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("text/plain")]
+    [InlineData(null)]
+    public async Task BodiesWithoutAJsonContentType_AreRefused_AndChangeNothing(string? type)
+    {
+        var role = $"typed{Math.Abs((type ?? "none").GetHashCode())}";
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/roles/{role}")
+        {
+            Content = new ByteArrayContent("""{"menu":["log"]}"""u8.ToArray()),
+        };
+        if (type is not null)
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue(type);
+        request.Headers.Add("Nano-Session", Admin);
+        using var response = await Rest.Http.SendAsync(request);
+        var answer = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(400, answer["error_code"]!.GetValue<int>());
+        Assert.Contains("application/json", answer["message"]!.GetValue<string>());
+        JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/roles/{role}", Admin));
+
+        // The same body as JSON is taken, with a charset or without.
+        using var json = new HttpRequestMessage(HttpMethod.Post, $"/api/v1/roles/{role}")
+        {
+            Content = new StringContent("""{"menu":["log"]}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        json.Headers.Add("Nano-Session", Admin);
+        using var taken = await Rest.Http.SendAsync(json);
+        Assert.Contains("\"error_code\":0", await taken.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task AMultipartBody_OnATranscodedRoute_IsRefused()
+    {
+        using var form = new MultipartFormDataContent { { new StringContent("""{"menu":["log"]}"""), "menu" } };
+        JsonAssert.Failure(400, await Rest.SendAsync(HttpMethod.Post, "/api/v1/roles/multiparted", form, Admin));
+        JsonAssert.Failure(404, await Rest.GetAsync("/api/v1/roles/multiparted", Admin));
+    }
+}
