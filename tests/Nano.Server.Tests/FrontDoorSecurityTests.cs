@@ -1,4 +1,9 @@
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
+using Nano.Contracts.V1;
+using Nano.Server.Hosting;
 using Nano.Server.Tests.Infrastructure;
 using Nano.Testing;
 
@@ -50,5 +55,42 @@ public sealed class FrontDoorSecurityTests(InitializedServer fixture) : ApiTest(
         using var form = new MultipartFormDataContent { { new StringContent("""{"menu":["log"]}"""), "menu" } };
         JsonAssert.Failure(400, await Rest.SendAsync(HttpMethod.Post, "/api/v1/roles/multiparted", form, Admin));
         JsonAssert.Failure(404, await Rest.GetAsync("/api/v1/roles/multiparted", Admin));
+    }
+
+    /// <summary>
+    /// A new server reachable on the network is not its first visitor's: the first run comes from the server's own host,
+    /// or with the one-time token the server printed at start. Seen here through a trusted proxy on loopback that forwards
+    /// a remote client, the way an operator fronts the portal.
+    /// </summary>
+    [Fact]
+    public async Task TheFirstRun_FromAnotherHost_NeedsTheTokenTheServerPrinted()
+    {
+        await using var server = await TestServer.StartAsync(settings: new Dictionary<string, string?> { ["Nano:TrustedProxies"] = "127.0.0.1" });
+        var admin = new { user = "admin", password = "Adm1nPassword", menu = new[] { "user" } };
+        async Task<RestAnswer> FirstRunAsync(string? token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/system/") { Content = JsonContent.Create(admin) };
+            request.Headers.Add("X-Forwarded-For", "203.0.113.7");
+            if (token is not null)
+                request.Headers.Add("Nano-Setup-Token", token);
+            using var response = await server.Rest.Http.SendAsync(request);
+            var text = await response.Content.ReadAsStringAsync();
+            return new RestAnswer(response.StatusCode, JsonNode.Parse(text)!, text);
+        }
+
+        var refused = await FirstRunAsync(null);
+        JsonAssert.Failure(403, refused);
+        Assert.Contains("Nano-Setup-Token", refused.Message);
+        JsonAssert.Failure(403, await FirstRunAsync("0123456789abcdef0123456789abcdef"));
+        Assert.False((await server.Rest.GetAsync("/api/v1/system/")).Data!["ready"]!.GetValue<bool>());
+
+        var gRpc = new SystemService.SystemServiceClient(server.Channel);
+        var metadata = new Metadata { { "x-forwarded-for", "203.0.113.7" } };
+        var denied = await Assert.ThrowsAsync<RpcException>(async () => await gRpc.InitializeSystemAsync(
+            new InitializeSystemRequest { User = "admin", Password = "Adm1nPassword", Menu = { "user" } }, metadata));
+        Assert.Equal(StatusCode.PermissionDenied, denied.StatusCode);
+
+        JsonAssert.Success("\"\"", await FirstRunAsync(server.Services.GetRequiredService<FirstRunToken>().Value));
+        Assert.True((await server.Rest.GetAsync("/api/v1/system/")).Data!["ready"]!.GetValue<bool>());
     }
 }

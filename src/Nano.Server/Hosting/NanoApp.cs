@@ -68,6 +68,7 @@ public static class NanoApp
         builder.Services.AddSingleton<OperationFeed>();
         builder.Services.AddSingleton<Operations>();
         builder.Services.AddSingleton<GuestAccess>();
+        builder.Services.AddSingleton<FirstRunToken>();
         builder.Services.AddSingleton<GuestCreation>();
         builder.Services.AddSingleton<GuestLifecycle>();
         builder.Services.AddSingleton<GuestChanges>();
@@ -118,8 +119,24 @@ public static class NanoApp
         {
             var o = app.Services.GetRequiredService<IOptions<NanoOptions>>().Value;
             Console.WriteLine($"nano-server ready: REST http://{o.Address}:{o.RestPort}/api/v1  gRPC http://{o.Address}:{o.GrpcPort}");
+            _ = PrintFirstRunTokenAsync(app.Services);
         });
         return app;
+    }
+
+    /// <summary>While no user exists, how to take the first run from another host: with this start's one-time token.</summary>
+    private static async Task PrintFirstRunTokenAsync(IServiceProvider services)
+    {
+        try
+        {
+            if (!await services.GetRequiredService<UserRepository>().AnyAsync())
+                Console.WriteLine($"nano-server first run: open the portal on this host, or send header {FirstRunToken.Header}: " +
+                                  $"{services.GetRequiredService<FirstRunToken>().Value} from another host");
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            Console.WriteLine($"nano-server: could not tell whether the first run is done ({e.Message})");
+        }
     }
 
     /// <summary>Every public service (each of its RPCs is built: a contract test checks none answers UNIMPLEMENTED).</summary>

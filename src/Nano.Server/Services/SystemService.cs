@@ -1,15 +1,21 @@
+using System.Net;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Nano.Contracts.V1;
 using Nano.Server.Data;
 using Nano.Server.Domain;
 using Nano.Server.Hosting;
+using Nano.Server.Http;
 using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Services;
 
-/// <summary>First-run check and initialisation (upstream B1), callable without a session.</summary>
-public sealed class SystemService(UserRepository users, SystemRepository system, IOptions<NanoOptions> options)
+/// <summary>
+/// First-run check and initialisation (upstream B1), callable without a session. The first run comes from the server's
+/// own host (loopback), or from anywhere with the one-time <see cref="FirstRunToken"/> the server printed at start: a
+/// new server on the network is not the first visitor's.
+/// </summary>
+public sealed class SystemService(UserRepository users, SystemRepository system, FirstRunToken token, IOptions<NanoOptions> options)
     : Contracts.V1.SystemService.SystemServiceBase
 {
     public const string DefaultGroup = "admin";
@@ -29,6 +35,10 @@ public sealed class SystemService(UserRepository users, SystemRepository system,
 
     public override async Task<InitializeSystemResponse> InitializeSystem(InitializeSystemRequest request, ServerCallContext context)
     {
+        var http = context.GetHttpContext();
+        var client = ClientAddress.Of(http, options.Value.TrustedProxyList);
+        if (!(IPAddress.TryParse(client, out var address) && IPAddress.IsLoopback(address)) && !token.Matches(http.Request.Headers[FirstRunToken.Header]))
+            throw Fail.Denied($"the first run is taken from the server's own host only, or with the setup token it printed when it started (header {FirstRunToken.Header})");
         var user = IdentityRules.Name("user", request.User);
         var password = IdentityRules.Password(request.Password);
         var menu = IdentityRules.Menu(request.Menu, required: true);
