@@ -93,4 +93,82 @@ public sealed class FrontDoorSecurityTests(InitializedServer fixture) : ApiTest(
         JsonAssert.Success("\"\"", await FirstRunAsync(server.Services.GetRequiredService<FirstRunToken>().Value));
         Assert.True((await server.Rest.GetAsync("/api/v1/system/")).Data!["ready"]!.GetValue<bool>());
     }
+
+    private static async Task<RestAnswer> LoginAsync(TestServer server, string from, string user, string password)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/sessions/") { Content = JsonContent.Create(new { user, password, nonce = "" }) };
+        request.Headers.Add("X-Forwarded-For", from);
+        using var response = await server.Rest.Http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        return new RestAnswer(response.StatusCode, JsonNode.Parse(text)!, text);
+    }
+
+    /// <summary>A server behind a trusted proxy on loopback, so that each test client can come from its own address.</summary>
+    private static async Task<TestServer> ServerWithUsersAsync(int lockSeconds = 60)
+    {
+        var server = await TestServer.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Nano:TrustedProxies"] = "127.0.0.1", ["Nano:LoginLockSeconds"] = lockSeconds.ToString(),
+        });
+        Assert.Equal(0, (await server.Rest.PostAsync("/api/v1/system/", new { user = "admin", password = "Adm1nPassword", menu = new[] { "user" } })).ErrorCode);
+        var admin = (await server.Rest.PostAsync("/api/v1/sessions/", new { user = "admin", password = "Adm1nPassword", nonce = "" })).Data!["session"]!.GetValue<string>();
+        foreach (var user in new[] { "victim", "bystander" })
+        {
+            Assert.Equal(0, (await server.Rest.PostAsync($"/api/v1/users/{user}", new { password = "Us3rPassword" }, admin)).ErrorCode);
+            Assert.Equal(0, (await server.Rest.PostAsync($"/api/v1/user_groups/admin/members/{user}", null, admin)).ErrorCode);
+        }
+        return server;
+    }
+
+    [Fact]
+    public async Task GuessingFromOneAddress_IsRefusedAfterFiveFailures_WithoutSlowingAnybodyElse()
+    {
+        await using var server = await ServerWithUsersAsync();
+        for (var i = 0; i < 5; i++)
+            JsonAssert.Failure(401, await LoginAsync(server, "198.51.100.1", "victim", $"Wrong{i}pass"));
+
+        // The sixth try is refused before any password is checked, the right password included.
+        var refused = await LoginAsync(server, "198.51.100.1", "victim", "Us3rPassword");
+        JsonAssert.Failure(429, refused);
+        Assert.Contains("198.51.100.1", refused.Message);
+        var sessions = new SessionService.SessionServiceClient(server.Channel);
+        var denied = await Assert.ThrowsAsync<RpcException>(async () => await sessions.CreateSessionAsync(
+            new CreateSessionRequest { User = "bystander", Password = "Us3rPassword" }, new Metadata { { "x-forwarded-for", "198.51.100.1" } }));
+        Assert.Equal(StatusCode.ResourceExhausted, denied.StatusCode);
+
+        // Everybody else logs in as before, the guessed user included.
+        Assert.Equal(0, (await LoginAsync(server, "198.51.100.2", "bystander", "Us3rPassword")).ErrorCode);
+        Assert.Equal(0, (await LoginAsync(server, "198.51.100.3", "victim", "Us3rPassword")).ErrorCode);
+    }
+
+    [Fact]
+    public async Task GuessingOneUserFromManyAddresses_LocksThatUserOnly_UntilTheWindowEnds()
+    {
+        await using var server = await ServerWithUsersAsync(lockSeconds: 3);
+        for (var i = 0; i < 10; i++)
+            JsonAssert.Failure(401, await LoginAsync(server, $"203.0.113.{i + 1}", "victim", "Wrong1pass"));
+        var refused = await LoginAsync(server, "203.0.113.50", "victim", "Us3rPassword");
+        JsonAssert.Failure(429, refused);
+        Assert.Contains("'victim'", refused.Message);
+        Assert.Equal(0, (await LoginAsync(server, "203.0.113.50", "bystander", "Us3rPassword")).ErrorCode);
+
+        await Wait.ForAsync(async () => (await LoginAsync(server, "203.0.113.51", "victim", "Us3rPassword")).ErrorCode == 0, TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task AFailedLogin_WhenTheLogHasNoIdLeftForItsSecond_IsStillAnsweredAsAFailedLogin()
+    {
+        await using var server = await ServerWithUsersAsync();
+        // Every id of this second and the next few is taken, as 999 failures in one second used to take them.
+        await using (var c = await Npgsql.NpgsqlDataSource.Create(server.Database).OpenConnectionAsync())
+        await using (var fill = new Npgsql.NpgsqlCommand("""
+            INSERT INTO operation_logs (id, logged_at, content)
+            SELECT to_char(s, 'YYYYMMDDHH24MISS') || lpad(n::text, 3, '0'), s, 'filler'
+            FROM generate_series(date_trunc('second', localtimestamp), date_trunc('second', localtimestamp) + interval '5 seconds', interval '1 second') s,
+                 generate_series(1, 999) n
+            ON CONFLICT DO NOTHING
+            """, c))
+            await fill.ExecuteNonQueryAsync();
+        JsonAssert.Failure(401, await LoginAsync(server, "198.51.100.9", "victim", "Wrong1pass"));
+    }
 }

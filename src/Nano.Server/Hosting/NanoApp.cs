@@ -69,6 +69,8 @@ public static class NanoApp
         builder.Services.AddSingleton<Operations>();
         builder.Services.AddSingleton<GuestAccess>();
         builder.Services.AddSingleton<FirstRunToken>();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<LoginLimiter>();
         builder.Services.AddSingleton<GuestCreation>();
         builder.Services.AddSingleton<GuestLifecycle>();
         builder.Services.AddSingleton<GuestChanges>();

@@ -48,6 +48,15 @@ public sealed class NanoOptions
     public IReadOnlyCollection<string> TrustedProxyList =>
         TrustedProxies.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
+    /// <summary>Failed logins from one client address within <see cref="LoginLockSeconds"/> after which its logins are refused.</summary>
+    public int LoginFailuresPerAddress { get; set; } = 5;
+
+    /// <summary>Failed logins for one user name, from any address, within <see cref="LoginLockSeconds"/> after which its logins are refused.</summary>
+    public int LoginFailuresPerUser { get; set; } = 10;
+
+    /// <summary>The window, in seconds, over which failed logins are counted; a lock lasts until it ends.</summary>
+    public int LoginLockSeconds { get; set; } = 60;
+
     /// <summary>When true, REST failures use their error_code as the HTTP status too (default: 200, as upstream).</summary>
     public bool RestErrorsAsHttpStatus { get; set; }
 

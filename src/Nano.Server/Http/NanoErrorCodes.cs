@@ -13,8 +13,9 @@ public static class NanoErrorCodes
         StatusCode.NotFound => 404,
         StatusCode.AlreadyExists or StatusCode.Aborted => 409,
         StatusCode.FailedPrecondition => 412,
+        StatusCode.ResourceExhausted => 429,
         StatusCode.Unimplemented => 501,
-        StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted => 503,
+        StatusCode.Unavailable or StatusCode.DeadlineExceeded => 503,
         _ => 500,
     };
 

@@ -11,7 +11,8 @@ namespace Nano.Server.Services;
 
 /// <summary>Log in, keep alive, inspect, list and log out sessions.</summary>
 public sealed class SessionService(
-    UserRepository users, SessionRepository sessions, LogRepository logs, IOptions<NanoOptions> options)
+    UserRepository users, SessionRepository sessions, LogRepository logs, LoginLimiter limiter, IOptions<NanoOptions> options,
+    ILogger<SessionService> logger)
     : Contracts.V1.SessionService.SessionServiceBase
 {
     private TimeSpan Timeout => TimeSpan.FromSeconds(options.Value.SessionTimeoutSeconds);
@@ -22,10 +23,12 @@ public sealed class SessionService(
         var name = IdentityRules.Text("user", request.User, IdentityRules.MaxNameLength);
         var password = IdentityRules.Text("password", request.Password, IdentityRules.MaxPasswordLength);
         var nonce = IdentityRules.Text("nonce", request.Nonce);
+        limiter.Admit(address, name);
         var user = name.Length == 0 ? null : await users.FindAsync(name);
         if (!PasswordHasher.Verify(password, user?.PasswordHash))
         {
-            _ = await logs.AddAsync(DateTime.Now, $"login failed for user '{name}' from {address}") ?? throw Fail.Conflict(LogService.LogFull);
+            var locks = limiter.Failed(address, name);
+            await LogAsync($"login failed for user '{name}' from {address}" + (locks ? ": further logins refused for a while" : ""));
             throw Fail.Unauthenticated("invalid user or password");
         }
         if (user!.GroupName is null)
@@ -44,6 +47,13 @@ public sealed class SessionService(
                 Address = address,
             },
         };
+    }
+
+    /// <summary>A line of the operation log; a second whose ids ran out loses it to the server's own log, never the answer.</summary>
+    private async Task LogAsync(string line)
+    {
+        if (await logs.AddAsync(DateTime.Now, line) is null)
+            logger.LogWarning("Operation log full for this second; not logged there: {Line}", line);
     }
 
     public override async Task<KeepSessionAliveResponse> KeepSessionAlive(KeepSessionAliveRequest request, ServerCallContext context)

@@ -18,4 +18,7 @@ public static class Fail
     public static RpcException Unauthenticated(string message) => new(new Status(StatusCode.Unauthenticated, message));
 
     public static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message));
+
+    /// <summary>Too many attempts (failed logins): REST error_code 429.</summary>
+    public static RpcException TooMany(string message) => new(new Status(StatusCode.ResourceExhausted, message));
 }
