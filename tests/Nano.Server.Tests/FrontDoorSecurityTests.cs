@@ -171,4 +171,79 @@ public sealed class FrontDoorSecurityTests(InitializedServer fixture) : ApiTest(
             await fill.ExecuteNonQueryAsync();
         JsonAssert.Failure(401, await LoginAsync(server, "198.51.100.9", "victim", "Wrong1pass"));
     }
+
+    /// <summary>A fresh server with <paramref name="settings"/>, its administrator's session, and one media image without content.</summary>
+    private static async Task<(TestServer Server, string Admin, string Image)> ServerWithAnImageAsync(Dictionary<string, string?> settings)
+    {
+        var server = await TestServer.StartAsync(settings: settings);
+        Assert.Equal(0, (await server.Rest.PostAsync("/api/v1/system/", new { user = "admin", password = "Adm1nPassword", menu = new[] { "user", "media" } })).ErrorCode);
+        var admin = (await server.Rest.PostAsync("/api/v1/sessions/", new { user = "admin", password = "Adm1nPassword", nonce = "" })).Data!["session"]!.GetValue<string>();
+        var image = (await server.Rest.PostAsync("/api/v1/media_images/", new { name = "disc" }, admin)).Data!["id"]!.GetValue<string>();
+        return (server, admin, image);
+    }
+
+    private static string[] Incoming(TestServer server) =>
+        Directory.GetFiles(Path.Combine(server.Services.GetRequiredService<Nano.Server.Images.ImageStore>().Root, ".incoming"));
+
+    [Fact]
+    public async Task AnUploadOverTheCap_IsRefused_AndLeavesNothingBehind()
+    {
+        var (server, admin, image) = await ServerWithAnImageAsync(new() { ["Nano:MaxUploadBytes"] = (1 << 20).ToString() });
+        await using var _ = server;
+        var refused = await server.Rest.UploadAsync($"/api/v1/media_images/{image}/file", new MemoryStream(new byte[2 << 20]), null, admin);
+        JsonAssert.Failure(400, refused);
+        Assert.Contains("Nano:MaxUploadBytes", refused.Message);
+
+        var client = new ImageFileService.ImageFileServiceClient(server.Channel);
+        using (var call = client.UploadImage(TestServer.Call(admin)))
+        {
+            await call.RequestStream.WriteAsync(new UploadImageRequest { Target = new ImageUploadTarget { Kind = ImageKind.Media, Id = image } });
+            try
+            {
+                for (var i = 0; i < 8; i++)
+                    await call.RequestStream.WriteAsync(new UploadImageRequest { Chunk = Google.Protobuf.ByteString.CopyFrom(new byte[256 << 10]) });
+                await call.RequestStream.CompleteAsync();
+            }
+            catch (RpcException)
+            {
+                // the server may end the call before the last chunk is written
+            }
+            Assert.Equal(StatusCode.InvalidArgument, (await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync)).StatusCode);
+        }
+        Assert.Empty(Incoming(server));
+        Assert.Equal(0, (await server.Rest.UploadAsync($"/api/v1/media_images/{image}/file", new MemoryStream(new byte[512 << 10]), null, admin)).ErrorCode);
+    }
+
+    [Fact]
+    public async Task AnUploadThatWouldEatTheReserve_IsRefusedAsAFault_AndFreesTheImage()
+    {
+        var (server, admin, image) = await ServerWithAnImageAsync(new() { ["Nano:UploadReserveBytes"] = (1L << 50).ToString() });
+        await using var _ = server;
+        for (var i = 0; i < 2; i++)
+        {
+            // Twice the same answer: the first refusal did not leave the image locked ("being written").
+            var refused = await server.Rest.UploadAsync($"/api/v1/media_images/{image}/file", new MemoryStream(new byte[4096]), null, admin);
+            JsonAssert.Failure(503, refused);
+            Assert.Contains("short of space", refused.Message);
+        }
+        Assert.Empty(Incoming(server));
+    }
+
+    [Fact]
+    public async Task AStalledUpload_IsCutOff_AndFreesTheImage()
+    {
+        var (server, admin, image) = await ServerWithAnImageAsync(new() { ["Nano:UploadIdleSeconds"] = "1" });
+        await using var _ = server;
+        var client = new ImageFileService.ImageFileServiceClient(server.Channel);
+        using (var call = client.UploadImage(TestServer.Call(admin)))
+        {
+            await call.RequestStream.WriteAsync(new UploadImageRequest { Target = new ImageUploadTarget { Kind = ImageKind.Media, Id = image } });
+            await call.RequestStream.WriteAsync(new UploadImageRequest { Chunk = Google.Protobuf.ByteString.CopyFrom(new byte[1024]) });
+            // ... and then nothing: the server ends the call by itself.
+            var stalled = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync.WaitAsync(TimeSpan.FromSeconds(20)));
+            Assert.Equal(StatusCode.DeadlineExceeded, stalled.StatusCode);
+        }
+        Assert.Empty(Incoming(server));
+        Assert.Equal(0, (await server.Rest.UploadAsync($"/api/v1/media_images/{image}/file", new MemoryStream(new byte[4096]), null, admin)).ErrorCode);
+    }
 }

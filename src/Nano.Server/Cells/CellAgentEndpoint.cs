@@ -49,9 +49,9 @@ public sealed class CellAgentEndpoint(CellGateway gateway, ImageRepository image
         var ct = context.CancellationToken;
         if (!await requestStream.MoveNext(ct) || requestStream.Current.PartCase != PushImageRequest.PartOneofCase.Ticket)
             throw Fail.Invalid("the first message of a push is its ticket");
-        var staged = await exports.ReceiveAsync(requestStream.Current.Ticket, async write =>
+        var staged = await exports.ReceiveAsync(requestStream.Current.Ticket, async (write, token) =>
         {
-            while (await requestStream.MoveNext(ct))
+            while (await requestStream.MoveNext(token))
                 await write(requestStream.Current.Chunk.Memory);
         }, ct);
         return new PushImageResponse { Size = staged.Size, Sha256 = staged.Sha256 };

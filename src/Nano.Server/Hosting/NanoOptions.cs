@@ -20,6 +20,15 @@ public sealed class NanoOptions
     /// <summary>Folder of the image store; default: &lt;DataDir&gt;/images.</summary>
     public string ImageStore { get; set; } = "";
 
+    /// <summary>The largest image a user may upload, in bytes (64 GiB by default).</summary>
+    public long MaxUploadBytes { get; set; } = 64L << 30;
+
+    /// <summary>Bytes an upload (or a cell's push) must leave free on the image store's file system (1 GiB by default).</summary>
+    public long UploadReserveBytes { get; set; } = 1L << 30;
+
+    /// <summary>An upload or push that sends nothing for this many seconds is cut off, and its image freed.</summary>
+    public int UploadIdleSeconds { get; set; } = 60;
+
     /// <summary>How many guests of one batch task are worked on at the same time.</summary>
     public int BatchConcurrency { get; set; } = 4;
 

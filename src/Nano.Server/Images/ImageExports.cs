@@ -15,7 +15,8 @@ public sealed class ImageExports(ImageStore store)
     public Ticket Open() => new(this, Guid.NewGuid().ToString("N"));
 
     /// <summary>Stages a cell's push against its ticket; an unknown or used ticket is refused.</summary>
-    public async Task<StagedContent> ReceiveAsync(string ticket, Func<Func<ReadOnlyMemory<byte>, ValueTask>, Task> source, CancellationToken cancellationToken)
+    public async Task<StagedContent> ReceiveAsync(string ticket, Func<Func<ReadOnlyMemory<byte>, ValueTask>, CancellationToken, Task> source,
+        CancellationToken cancellationToken)
     {
         if (!_tickets.TryGetValue(ticket, out var expected) || Interlocked.Exchange(ref expected.Claimed, 1) == 1)
             throw Fail.Denied("unknown or used export ticket");

@@ -1,3 +1,4 @@
+using Grpc.Core;
 using System.Buffers;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
@@ -18,9 +19,14 @@ public sealed class ImageStore
 {
     public const int ChunkSize = 1 << 20;
 
+    /// <summary>Free space is looked at again after every this many bytes.</summary>
+    private const long SpaceCheckBytes = 64L << 20;
+
+    private readonly NanoOptions _options;
+
     public ImageStore(IOptions<NanoOptions> options)
     {
-        var o = options.Value;
+        var o = _options = options.Value;
         Root = Path.GetFullPath(string.IsNullOrEmpty(o.ImageStore) ? Path.Combine(o.DataDir, "images") : o.ImageStore);
         Directory.CreateDirectory(Incoming);
         Directory.CreateDirectory(ImportFolder);
@@ -36,9 +42,22 @@ public sealed class ImageStore
 
     public string PathOf(string kind, Guid id) => Path.Combine(Root, id.ToString("D") + Extension(kind));
 
-    /// <summary>Copies <paramref name="source"/> to a new temporary file, hashing as it goes; the file is deleted when the copy fails.</summary>
-    public async Task<StagedContent> StageAsync(Func<Func<ReadOnlyMemory<byte>, ValueTask>, Task> source, CancellationToken cancellationToken)
+    /// <summary>
+    /// Copies <paramref name="source"/> to a new temporary file, hashing as it goes; the file is deleted when the copy fails.
+    /// The source reads with the token it is given: it is cancelled when nothing arrived for <see cref="NanoOptions.UploadIdleSeconds"/>
+    /// (a stalled sender fails with DEADLINE_EXCEEDED instead of holding the image for ever). More than
+    /// <paramref name="maxBytes"/> fails with INVALID_ARGUMENT, and so does a sender whose announced size exceeds it; leaving
+    /// less than <see cref="NanoOptions.UploadReserveBytes"/> free on the store's file system fails with UNAVAILABLE.
+    /// </summary>
+    public async Task<StagedContent> StageAsync(Func<Func<ReadOnlyMemory<byte>, ValueTask>, CancellationToken, Task> source,
+        CancellationToken cancellationToken, long? maxBytes = null, long? announced = null)
     {
+        if (announced > maxBytes)
+            throw TooLarge(maxBytes.Value);
+        RequireSpace(announced ?? 0);
+        var idle = TimeSpan.FromSeconds(_options.UploadIdleSeconds);
+        using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        stall.CancelAfter(idle);
         var temp = Path.Combine(Incoming, $"{Guid.NewGuid():N}.part");
         using var sha256 = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         using var sha1 = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
@@ -49,14 +68,24 @@ public sealed class ImageStore
             {
                 await source(async chunk =>
                 {
+                    stall.CancelAfter(idle);
+                    if (size + chunk.Length > maxBytes)
+                        throw TooLarge(maxBytes.Value);
+                    if ((size + chunk.Length) / SpaceCheckBytes != size / SpaceCheckBytes)
+                        RequireSpace(SpaceCheckBytes);
                     sha256.AppendData(chunk.Span);
                     sha1.AppendData(chunk.Span);
                     size += chunk.Length;
                     await file.WriteAsync(chunk, cancellationToken);
-                });
+                }, stall.Token);
                 await file.FlushAsync(cancellationToken);
             }
             return new StagedContent(temp, size, Convert.ToHexStringLower(sha256.GetHashAndReset()), Convert.ToHexStringLower(sha1.GetHashAndReset()));
+        }
+        catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            File.Delete(temp);
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"the transfer stalled: nothing arrived for {_options.UploadIdleSeconds} s"));
         }
         catch
         {
@@ -66,21 +95,34 @@ public sealed class ImageStore
     }
 
     /// <summary>Stages everything a stream holds.</summary>
-    public Task<StagedContent> StageAsync(Stream body, CancellationToken cancellationToken) => StageAsync(async write =>
+    public Task<StagedContent> StageAsync(Stream body, CancellationToken cancellationToken, long? maxBytes = null, long? announced = null) =>
+        StageAsync(async (write, token) =>
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
+            try
+            {
+                int read;
+                // Whole chunks: a request body arrives in pieces of a few KiB, each write of which would be a system call.
+                while ((read = await body.ReadAtLeastAsync(buffer.AsMemory(0, ChunkSize), ChunkSize, throwOnEndOfStream: false, token)) > 0)
+                    await write(buffer.AsMemory(0, read));
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }, cancellationToken, maxBytes, announced);
+
+    /// <summary>Refuses to take <paramref name="more"/> bytes when that would leave less than the reserve free.</summary>
+    private void RequireSpace(long more)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);
-        try
-        {
-            int read;
-            // Whole chunks: a request body arrives in pieces of a few KiB, each write of which would be a system call.
-            while ((read = await body.ReadAtLeastAsync(buffer.AsMemory(0, ChunkSize), ChunkSize, throwOnEndOfStream: false, cancellationToken)) > 0)
-                await write(buffer.AsMemory(0, read));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
-    }, cancellationToken);
+        var free = new DriveInfo(Root).AvailableFreeSpace;
+        if (free - more < _options.UploadReserveBytes)
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                $"the image store is short of space: {free} bytes free, and {_options.UploadReserveBytes} are kept in reserve (Nano:UploadReserveBytes)"));
+    }
+
+    private static RpcException TooLarge(long max) =>
+        new(new Status(StatusCode.InvalidArgument, $"the upload is too large: at most {max} bytes (Nano:MaxUploadBytes)"));
 
     /// <summary>The staged file becomes the image's content (an atomic rename; readers of the old file keep it).</summary>
     public void Commit(StagedContent staged, string kind, Guid id) => File.Move(staged.TempPath, PathOf(kind, id), overwrite: true);

@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 using Nano.Contracts.V1;
 using Nano.Server.Domain;
 using Nano.Server.Hosting;
@@ -8,7 +9,7 @@ using Nano.Server.Domain.Rules;
 namespace Nano.Server.Services;
 
 /// <summary>Streamed image content over gRPC: the same writes and reads as the REST transfer endpoints.</summary>
-public sealed class ImageFileService(ImageCatalog catalog, ImageStore store) : Contracts.V1.ImageFileService.ImageFileServiceBase
+public sealed class ImageFileService(ImageCatalog catalog, ImageStore store, IOptions<NanoOptions> options) : Contracts.V1.ImageFileService.ImageFileServiceBase
 {
     public override async Task<UploadImageResponse> UploadImage(IAsyncStreamReader<UploadImageRequest> requestStream, ServerCallContext context)
     {
@@ -18,15 +19,15 @@ public sealed class ImageFileService(ImageCatalog catalog, ImageStore store) : C
         var target = requestStream.Current.Target;
         var staged = await catalog.UploadAsync(SessionInterceptor.SessionOf(context), ImageMessages.Kind(target.Kind), target.Id, async () =>
         {
-            var content = await store.StageAsync(async write =>
+            var content = await store.StageAsync(async (write, token) =>
             {
-                while (await requestStream.MoveNext(ct))
+                while (await requestStream.MoveNext(token))
                 {
                     if (requestStream.Current.PartCase != UploadImageRequest.PartOneofCase.Chunk)
                         throw Fail.Invalid("after the target an upload carries chunks only");
                     await write(requestStream.Current.Chunk.Memory);
                 }
-            }, ct);
+            }, ct, maxBytes: options.Value.MaxUploadBytes);
             return (content, target.Checksum);
         });
         return new UploadImageResponse { Data = ImageMessages.Content(staged.Size, staged.Sha1, staged.Sha256) };
