@@ -129,6 +129,7 @@ public sealed class MigrationTests(ZoneServer fixture) : IClassFixture<ZoneServe
         await agent.DisposeAsync();
         var hello = TestAgent.Hello(cell, cores: 8);
         hello.MigrationUri = migrationUri;
+        hello.Address = new Uri(migrationUri).Host; // a migration URI is believed on the cell's own address only
         hello.Domains.AddRange(domains);
         var rejoined = await TestAgent.ConnectAsync(fixture.Server.Channel, hello);
         rejoined.Answer = Answer;

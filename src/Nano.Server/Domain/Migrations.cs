@@ -94,6 +94,8 @@ public sealed class Migrations(
     private static string? LiveRefusal(GuestRow guest, CellRow source, CellRow target) =>
         guest.MediaSource is not null ? $"guest '{guest.Name}' is running with media in its CD-ROM drive: eject it first"
         : source.MigrationUri.Length == 0 ? $"guest '{guest.Name}' is running, but cell '{source.Name}' announces no migration URI for other cells to reach its libvirtd (nano-cell --migration-uri); stop it first"
+        : CellEndpoints.MigrationUriRefusal(source.MigrationUri, source.Address) is { } hostile
+            ? $"guest '{guest.Name}' is running, but the migration URI of cell '{source.Name}' is refused: {hostile}"
         : target.MigrationUri.Length == 0 ? $"guest '{guest.Name}' is running, but cell '{target.Name}' takes no live migrations (no nano-cell --migration-uri); stop it first"
         : CpuRules.LiveMigrationRefusal(guest.Name, guest.Cpu, PoolCpu.Of(source), PoolCpu.Of(target));
 

@@ -28,7 +28,7 @@ public abstract class GuestTestBase(ZoneServer fixture) : IClassFixture<ZoneServ
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/address_pools/net_{Suffix}", new { gateway = "10.20.0.1", provider = "dhcp", dns = new[] { "10.20.0.2" } }, Admin)).ErrorCode);
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/address_pools/net_{Suffix}/internal/ranges/10.20.0.10", new { end = "10.20.0.12", netmask = "255.255.255.0" }, Admin)).ErrorCode);
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pools/{Pool}", new { network = $"net_{Suffix}" }, Admin)).ErrorCode);
-        Agent = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello($"cg_{Suffix}", cores: 8));
+        Agent = await TestAgent.ConnectAsync(fixture.Server.Channel, CellHello());
         Agent.Answer = Answer;
         // A live agent's heartbeats: a test outlasting the 3 s liveness timeout (or slowed by a loaded host) keeps its cell.
         _heartbeats = Agent.KeepAlive();
@@ -36,6 +36,9 @@ public abstract class GuestTestBase(ZoneServer fixture) : IClassFixture<ZoneServ
         await Agent.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
         await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/cg_{Suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
     }
+
+    /// <summary>What the scripted cell says when it joins.</summary>
+    protected virtual Hello CellHello() => TestAgent.Hello($"cg_{Suffix}", cores: 8);
 
     public async Task DisposeAsync()
     {
