@@ -3,8 +3,14 @@ namespace Nano.Cell;
 /// <summary>Settings of nano-cell (command line: --server, --name, --token, --libvirt-uri, --storage-path, --address).</summary>
 public sealed class AgentOptions
 {
-    /// <summary>The server's gRPC address, e.g. http://127.0.0.1:5871.</summary>
+    /// <summary>The server's gRPC address, e.g. https://10.0.0.1:5871 (http:// only to a server on this host, or with --insecure).</summary>
     public string Server { get; set; } = "http://127.0.0.1:5871";
+
+    /// <summary>The zone's CA (PEM) the server's certificate must chain to, for an https:// server (--ca-file).</summary>
+    public string CaFile { get; set; } = "";
+
+    /// <summary>Dial a plain http:// server on another host (--insecure): only on a network the operator trusts.</summary>
+    public bool Insecure { get; set; }
 
     /// <summary>Cell name; default: the host name.</summary>
     public string Name { get; set; } = "";

@@ -30,18 +30,7 @@ public sealed class CellAgent(
     private GrpcChannel? _channel;
 
     /// <summary>The server's gRPC channel: the command stream and the image transfers share it.</summary>
-    private GrpcChannel ServerChannel => _channel ??= GrpcChannel.ForAddress(_options.Server, new GrpcChannelOptions
-    {
-        HttpHandler = new SocketsHttpHandler
-        {
-            KeepAlivePingDelay = TimeSpan.FromSeconds(10),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-            ConnectTimeout = TimeSpan.FromSeconds(5),
-            InitialHttp2StreamWindowSize = 8 << 20, // image fetches stream megabytes
-        },
-        MaxReceiveMessageSize = 8 << 20,
-    });
+    private GrpcChannel ServerChannel => _channel ??= ServerChannels.Open(_options);
 
     private CellInstances AgentInstances => _instances ??= CreateInstances();
 

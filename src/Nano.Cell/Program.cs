@@ -7,12 +7,16 @@ using Nano.Cell.Host;
 using Nano.Cell.Hypervisor;
 using Nano.Cell.Storage;
 
-// nano-cell --server http://127.0.0.1:5871 (--token-file FILE | --token TOKEN) [--name NAME] [--libvirt-uri qemu:///system]
+// nano-cell --server https://HOST:5871 --ca-file ca.pem (--token-file FILE | --token TOKEN) [--name NAME] [--libvirt-uri qemu:///system]
 //           [--storage-path /var/lib/nano/images] [--image-cache DIR] [--bridge BRIDGE] [--address IPv4] [--migration-uri URI] [--state-file /var/lib/nano/cell.json]
+//           [--insecure] (a plain http:// server on another host)
+args = [.. args.Select(a => a == "--insecure" ? "--insecure=true" : a)];
 var builder = Host.CreateApplicationBuilder(args);
 builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 {
     ["--server"] = "Agent:Server",
+    ["--ca-file"] = "Agent:CaFile",
+    ["--insecure"] = "Agent:Insecure",
     ["--name"] = "Agent:Name",
     ["--token"] = "Agent:Token",
     ["--token-file"] = "Agent:TokenFile",
@@ -38,4 +42,11 @@ builder.Services.AddSingleton(sp =>
     return new CellStorageManager(o.StoragePath, o.MountRoot, o.StateFile);
 });
 builder.Services.AddHostedService<CellAgent>();
-await builder.Build().RunAsync();
+var host = builder.Build();
+if (ServerChannels.Refusal(host.Services.GetRequiredService<IOptions<AgentOptions>>().Value) is { } refused)
+{
+    Console.Error.WriteLine($"nano-cell: {refused}");
+    return 2;
+}
+await host.RunAsync();
+return 0;

@@ -46,6 +46,9 @@ public sealed class AgentProcess : IAsyncDisposable
 
     public Task WaitForOutputAsync(string text, TimeSpan timeout) => _process.WaitForOutputAsync(text, timeout);
 
+    /// <summary>Waits for the agent to exit by itself; its exit code.</summary>
+    public Task<int> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)

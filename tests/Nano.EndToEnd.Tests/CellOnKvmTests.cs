@@ -21,7 +21,7 @@ public sealed class CellOnKvmTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Assert.True(File.Exists("/var/run/libvirt/libvirt-sock"), "libvirtd is not running: run the suite through ./tools/test, which starts it");
-        _zone = new ZoneUnderTest();
+        _zone = new ZoneUnderTest(TlsFolder);
         await _zone.InitializeAsync();
     }
 
@@ -107,7 +107,7 @@ public sealed class CellOnKvmTests : IAsyncLifetime
         var (database, ports) = (_zone.Server.Database, (_zone.Server.RestPort, _zone.Server.GrpcPort));
         await _zone.Server.DisposeAsync();
 
-        await using var restarted = await TestServer.StartAsync(database, new Dictionary<string, string?> { ["Nano:CellToken"] = Token }, ports);
+        await using var restarted = await TestServer.StartAsync(database, new Dictionary<string, string?> { ["Nano:CellToken"] = Token, ["Nano:TlsFolder"] = TlsFolder }, ports);
         var deadline = DateTime.UtcNow + Join;
         while (true)
         {
@@ -121,6 +121,27 @@ public sealed class CellOnKvmTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnAgentThatDoesNotTrustTheServersCertificate_NeverJoins()
+    {
+        using (var other = Nano.Tls.ZoneCertificates.CreateAuthority("another zone"))
+            Nano.Tls.ZoneCertificates.Write(other, Path.Combine(_work, "other-ca.pem"), Path.Combine(_work, "other-ca.key"));
+        await using var agent = AgentProcess.Start(
+            "--server", _zone.Server.GrpcUrl, "--ca-file", Path.Combine(_work, "other-ca.pem"), "--token", Token, "--name", _cell,
+            "--libvirt-uri", "qemu:///system", "--storage-path", Path.Combine(_work, "images"),
+            "--mount-root", Path.Combine(_work, "mounts"), "--state-file", Path.Combine(_work, "cell.json"));
+        await agent.WaitForOutputAsync("SSL connection could not be established", Join);
+        Assert.Null(await FindCellAsync());
+    }
+
+    [Fact]
+    public async Task AnAgentToldToDialAnotherHostInClear_RefusesToStart()
+    {
+        await using var agent = AgentProcess.Start("--server", "http://192.0.2.1:5871", "--token", Token, "--name", _cell);
+        Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(60)));
+        Assert.Contains("--insecure", agent.Output);
+    }
+
+    [Fact]
     public async Task ABadToken_IsRefused()
     {
         await using var agent = StartAgent("not-the-token");
@@ -130,7 +151,7 @@ public sealed class CellOnKvmTests : IAsyncLifetime
     }
 
     private AgentProcess StartAgent(string token) => AgentProcess.Start(
-        "--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", token, "--name", _cell,
+        "--server", _zone.Server.GrpcUrl, "--ca-file", _zone.Server.CaFile!, "--token", token, "--name", _cell,
         "--libvirt-uri", "qemu:///system", "--storage-path", Path.Combine(_work, "images"),
         "--mount-root", Path.Combine(_work, "mounts"), "--state-file", Path.Combine(_work, "cell.json"));
 
@@ -161,11 +182,11 @@ public sealed class CellOnKvmTests : IAsyncLifetime
             .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
 
     /// <summary>Default intervals (2 s heartbeats, 10 s liveness), the test's join token.</summary>
-    private sealed class ZoneUnderTest : InitializedServer
+    private string TlsFolder => Path.Combine(_work, "tls");
+
+    /// <summary>A zone served over TLS, its CA and certificate in <paramref name="tlsFolder"/> (a restart keeps them).</summary>
+    private sealed class ZoneUnderTest(string tlsFolder) : InitializedServer(new Dictionary<string, string?>
     {
-        public ZoneUnderTest()
-            : base(new Dictionary<string, string?> { ["Nano:CellToken"] = Token, ["Nano:CellMetricsIntervalMs"] = "1000" })
-        {
-        }
-    }
+        ["Nano:CellToken"] = Token, ["Nano:CellMetricsIntervalMs"] = "1000", ["Nano:TlsFolder"] = tlsFolder,
+    });
 }

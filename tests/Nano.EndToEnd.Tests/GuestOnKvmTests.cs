@@ -111,7 +111,8 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         using (var socket = new System.Net.WebSockets.ClientWebSocket())
         {
             socket.Options.AddSubProtocol("binary");
-            await socket.ConnectAsync(new Uri($"ws://127.0.0.1:{_zone.Server.RestPort}/api/v1/monitor_channels/{channel.Data!["id"]}"), CancellationToken.None);
+            socket.Options.RemoteCertificateValidationCallback = Nano.Tls.ZoneCertificates.ServerCheck(_zone.Server.CaFile!);
+            await socket.ConnectAsync(new Uri($"wss://127.0.0.1:{_zone.Server.RestPort}/api/v1/monitor_channels/{channel.Data!["id"]}"), CancellationToken.None);
             var buffer = new byte[12];
             var read = 0;
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -814,7 +815,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
     private AgentProcess StartAgent(string? name = null, string folder = "", params string[] extra)
     {
         var cell = name ?? _cell;
-        return AgentProcess.Start(["--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", cell,
+        return AgentProcess.Start(["--server", _zone.Server.GrpcUrl, "--ca-file", _zone.Server.CaFile!, "--token", Token, "--name", cell,
             "--address", "127.0.0.1", "--libvirt-uri", "qemu:///system", "--bridge", _bridge, "--storage-path", Path.Combine(_work, $"images{folder}"),
             "--mount-root", Path.Combine(_work, $"mounts{folder}"), "--state-file", Path.Combine(_work, $"cell{folder}.json"), .. extra]);
     }

@@ -394,7 +394,7 @@ public sealed class RouteWalkTests(ITestOutputHelper output) : IAsyncLifetime
         a.ErrorCode == code && a.Message.Contains(reason, StringComparison.OrdinalIgnoreCase) && a.Data is JsonValue v && v.TryGetValue<string>(out var s) && s == ""
             ? [] : [$"answered {a.ErrorCode}: {a.Message}"], code);
 
-    private AgentProcess StartAgent(string name) => AgentProcess.Start("--server", $"http://127.0.0.1:{_zone.Server.GrpcPort}", "--token", Token, "--name", name,
+    private AgentProcess StartAgent(string name) => AgentProcess.Start("--server", _zone.Server.GrpcUrl, "--ca-file", _zone.Server.CaFile!, "--token", Token, "--name", name,
         "--address", "127.0.0.1", "--libvirt-uri", "qemu:///system", "--storage-path", Path.Combine(_work, $"images-{name}"),
         "--mount-root", Path.Combine(_work, $"mounts-{name}"), "--state-file", Path.Combine(_work, $"{name}.json"));
 

@@ -117,12 +117,14 @@ public sealed class CpuTests(ZoneServer fixture) : IClassFixture<ZoneServer>, IA
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pools/{pool}", new { storage = $"s_{_suffix}" }, Admin)).ErrorCode);
         var sourceHello = Hello($"src_{_suffix}", "sig-source", "host-passthrough", "Skylake-Client", "qemu64");
         sourceHello.MigrationUri = "qemu+tcp://10.0.0.1/system";
+        sourceHello.Address = "10.0.0.1";
         var source = await JoinAsync(sourceHello, pool);
         var id = await CreateAsync(pool, "mover", autoStart: true); // alone in the pool: host-passthrough
         Assert.Equal("host-passthrough", StartOf(id, source).Cpu);
 
         var targetHello = Hello($"dst_{_suffix}", "sig-target", "host-passthrough", "Skylake-Client", "qemu64");
         targetHello.MigrationUri = "qemu+tcp://10.0.0.2/system";
+        targetHello.Address = "10.0.0.2";
         var target = await JoinAsync(targetHello, pool);
         var migrate = new { source_pool = pool, source_cell = sourceHello.Name, target_cell = targetHello.Name, instances = new[] { id } };
         var refused = await Rest.PostAsync("/api/v1/migrations/", migrate, Admin);

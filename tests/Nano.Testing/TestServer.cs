@@ -14,14 +14,32 @@ public sealed class TestServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private TestServer(WebApplication app, string database, int restPort, int grpcPort)
+    private TestServer(WebApplication app, string database, int restPort, int grpcPort, string? tlsFolder)
     {
         _app = app;
         Database = database;
-        Rest = new RestClient(new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{restPort}"), Timeout = Deadline });
-        Channel = GrpcChannel.ForAddress($"http://127.0.0.1:{grpcPort}");
+        CaFile = tlsFolder is null ? null : Path.Combine(tlsFolder, ServerTls.AuthorityFile);
+        var scheme = CaFile is null ? "http" : "https";
+        Rest = new RestClient(new HttpClient(Handler()) { BaseAddress = new Uri($"{scheme}://127.0.0.1:{restPort}"), Timeout = Deadline });
+        GrpcUrl = $"{scheme}://127.0.0.1:{grpcPort}";
+        Channel = GrpcChannel.ForAddress(GrpcUrl, new GrpcChannelOptions { HttpHandler = Handler() });
         RestPort = restPort;
         GrpcPort = grpcPort;
+    }
+
+    /// <summary>The zone CA's PEM file when the server serves TLS (Nano:TlsFolder was given), else null.</summary>
+    public string? CaFile { get; }
+
+    /// <summary>The gRPC listener's URL, http:// or https://.</summary>
+    public string GrpcUrl { get; }
+
+    /// <summary>A client handler that trusts the zone's CA only (when the server serves TLS).</summary>
+    public SocketsHttpHandler Handler()
+    {
+        var handler = new SocketsHttpHandler();
+        if (CaFile is not null)
+            handler.SslOptions.RemoteCertificateValidationCallback = Nano.Tls.ZoneCertificates.ServerCheck(CaFile);
+        return handler;
     }
 
     public string Database { get; }
@@ -56,7 +74,7 @@ public sealed class TestServer : IAsyncDisposable
             all[key] = value;
         var app = NanoApp.Build([], all);
         await app.StartAsync().WaitAsync(Deadline);
-        return new TestServer(app, database, restPort, grpcPort);
+        return new TestServer(app, database, restPort, grpcPort, all.GetValueOrDefault("Nano:TlsFolder"));
     }
 
     /// <summary>gRPC call options carrying a session and a deadline.</summary>

@@ -33,11 +33,16 @@ public static class NanoApp
             .Validate(o => o.SessionTimeoutSeconds > 0, "Nano:SessionTimeoutSeconds must be positive");
 
         var listen = builder.Configuration.GetSection(NanoOptions.Section).Get<NanoOptions>() ?? new NanoOptions();
+        var address = ParseAddress(listen.Address);
+        var certificate = ServerTls.Load(listen, address);
+        if (certificate is null && !IPAddress.IsLoopback(address) && !listen.Insecure)
+            throw new InvalidOperationException(
+                $"refusing to listen on {listen.Address} without TLS: sessions, passwords and the join token would cross the network in clear. " +
+                "Give Nano:TlsFolder (nano up does), or Nano:Insecure=true (nano up --insecure) on a network you trust");
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            var address = ParseAddress(listen.Address);
-            kestrel.Listen(address, listen.RestPort, l => l.Protocols = HttpProtocols.Http1);
-            kestrel.Listen(address, listen.GrpcPort, l => l.Protocols = HttpProtocols.Http2);
+            kestrel.Listen(address, listen.RestPort, l => Secure(l, HttpProtocols.Http1, certificate));
+            kestrel.Listen(address, listen.GrpcPort, l => Secure(l, HttpProtocols.Http2, certificate));
             // Image uploads and cell pushes stream megabytes: larger HTTP/2 windows keep them from waiting on window updates.
             kestrel.Limits.Http2.InitialConnectionWindowSize = 16 << 20;
             kestrel.Limits.Http2.InitialStreamWindowSize = 8 << 20;
@@ -120,7 +125,8 @@ public static class NanoApp
         app.Lifetime.ApplicationStarted.Register(() =>
         {
             var o = app.Services.GetRequiredService<IOptions<NanoOptions>>().Value;
-            Console.WriteLine($"nano-server ready: REST http://{o.Address}:{o.RestPort}/api/v1  gRPC http://{o.Address}:{o.GrpcPort}");
+            var scheme = certificate is null ? "http" : "https";
+            Console.WriteLine($"nano-server ready: REST {scheme}://{o.Address}:{o.RestPort}/api/v1  gRPC {scheme}://{o.Address}:{o.GrpcPort}");
             _ = PrintFirstRunTokenAsync(app.Services);
         });
         return app;
@@ -169,6 +175,14 @@ public static class NanoApp
         app.MapGrpcService<ZoneService>();
         app.MapGrpcService<OperationService>();
         app.MapGrpcService<CellAgentEndpoint>();
+    }
+
+    /// <summary>A listener for <paramref name="protocols"/>, over TLS when there is a certificate (ALPN picks the protocol).</summary>
+    private static void Secure(ListenOptions listener, HttpProtocols protocols, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
+    {
+        listener.Protocols = protocols;
+        if (certificate is not null)
+            listener.UseHttps(certificate);
     }
 
     private static IPAddress ParseAddress(string address) => address switch

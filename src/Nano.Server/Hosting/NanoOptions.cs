@@ -66,6 +66,15 @@ public sealed class NanoOptions
     /// <summary>The window, in seconds, over which failed logins are counted; a lock lasts until it ends.</summary>
     public int LoginLockSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// Folder of the server's TLS certificate and the zone's CA (<see cref="ServerTls"/>): both listeners serve TLS when set.
+    /// Empty: plain HTTP, allowed on a loopback address only unless <see cref="Insecure"/>.
+    /// </summary>
+    public string TlsFolder { get; set; } = "";
+
+    /// <summary>Listen on a non-loopback address without TLS (a lab network the operator trusts).</summary>
+    public bool Insecure { get; set; }
+
     /// <summary>When true, REST failures use their error_code as the HTTP status too (default: 200, as upstream).</summary>
     public bool RestErrorsAsHttpStatus { get; set; }
 

@@ -1,0 +1,45 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using Nano.Tls;
+
+namespace Nano.Server.Hosting;
+
+/// <summary>
+/// The server's TLS certificate, kept in <see cref="NanoOptions.TlsFolder"/>: <c>server.pem</c> and <c>server.key</c>, an
+/// operator's own or, when absent, issued there by the zone's CA (<c>ca.pem</c>, <c>ca.key</c>, made too when absent) for
+/// this host's loopback addresses, its name and the listening address. Cells trust the server by <c>ca.pem</c>.
+/// </summary>
+public static class ServerTls
+{
+    public const string AuthorityFile = "ca.pem";
+    private const string AuthorityKeyFile = "ca.key";
+    private const string CertificateFile = "server.pem";
+    private const string KeyFile = "server.key";
+
+    /// <summary>The certificate both listeners serve, or null when no TLS folder is configured.</summary>
+    public static X509Certificate2? Load(NanoOptions options, IPAddress listening)
+    {
+        if (string.IsNullOrEmpty(options.TlsFolder))
+            return null;
+        var folder = Directory.CreateDirectory(options.TlsFolder).FullName;
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string In(string file) => Path.Combine(folder, file);
+        if (!File.Exists(In(CertificateFile)) || !File.Exists(In(KeyFile)))
+        {
+            if (!File.Exists(In(AuthorityFile)))
+            {
+                using var created = ZoneCertificates.CreateAuthority($"Nano zone CA ({Environment.MachineName})");
+                ZoneCertificates.Write(created, In(AuthorityFile), In(AuthorityKeyFile));
+            }
+            using var authority = ZoneCertificates.Read(In(AuthorityFile), In(AuthorityKeyFile));
+            IPAddress[] addresses = [IPAddress.Loopback, IPAddress.IPv6Loopback, .. IsSpecific(listening) ? [listening] : Array.Empty<IPAddress>()];
+            using var issued = ZoneCertificates.Issue(authority, "nano-server", ["localhost", Environment.MachineName], addresses,
+                server: true, client: false, TimeSpan.FromDays(825));
+            ZoneCertificates.Write(issued, In(CertificateFile), In(KeyFile));
+        }
+        return ZoneCertificates.Read(In(CertificateFile), In(KeyFile));
+    }
+
+    private static bool IsSpecific(IPAddress address) => !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any);
+}

@@ -1,0 +1,94 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Nano.Tls;
+
+/// <summary>
+/// The zone's own certificate authority and the certificates it issues (ECDSA P-256, SHA-256), as PEM files; and the
+/// check a peer's certificate must pass: it chains to the zone's CA, and nothing else.
+/// </summary>
+public static class ZoneCertificates
+{
+    private static readonly Oid ServerAuth = new("1.3.6.1.5.5.7.3.1");
+    private static readonly Oid ClientAuth = new("1.3.6.1.5.5.7.3.2");
+
+    /// <summary>A new self-signed CA, good for 10 years, that signs the zone's server and cell certificates.</summary>
+    public static X509Certificate2 CreateAuthority(string name)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(new X500DistinguishedName($"CN={name}"), key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        var now = DateTimeOffset.UtcNow;
+        return request.CreateSelfSigned(now.AddDays(-1), now.AddYears(10));
+    }
+
+    /// <summary>
+    /// A certificate signed by <paramref name="authority"/> (which must hold its private key) for <paramref name="name"/>,
+    /// naming the given host names and addresses, for a server, a client, or both; good for <paramref name="validity"/>.
+    /// </summary>
+    public static X509Certificate2 Issue(X509Certificate2 authority, string name, IEnumerable<string> dnsNames, IEnumerable<IPAddress> addresses,
+        bool server, bool client, TimeSpan validity)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest(new X500DistinguishedName($"CN={name}"), key, HashAlgorithmName.SHA256);
+        var alternative = new SubjectAlternativeNameBuilder();
+        foreach (var dns in dnsNames.Distinct(StringComparer.OrdinalIgnoreCase))
+            alternative.AddDnsName(dns);
+        foreach (var address in addresses.Distinct())
+            alternative.AddIpAddress(address);
+        request.CertificateExtensions.Add(alternative.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        var usages = new OidCollection();
+        if (server)
+            usages.Add(ServerAuth);
+        if (client)
+            usages.Add(ClientAuth);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(usages, false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, true, false));
+        var now = DateTimeOffset.UtcNow;
+        var notAfter = now + validity < authority.NotAfter ? now + validity : new DateTimeOffset(authority.NotAfter.ToUniversalTime());
+        using var signed = request.Create(authority, now.AddMinutes(-5), notAfter, RandomNumberGenerator.GetBytes(16));
+        return signed.CopyWithPrivateKey(key);
+    }
+
+    /// <summary>Writes the certificate and its private key as PEM; the key file is readable by its owner only.</summary>
+    public static void Write(X509Certificate2 certificate, string certificatePath, string keyPath)
+    {
+        File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
+        var key = certificate.GetECDsaPrivateKey() ?? throw new InvalidOperationException("the certificate has no ECDSA private key");
+        File.WriteAllText(keyPath, "");
+        if (!OperatingSystem.IsWindows())
+            File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite); // before the key is in it
+        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
+    }
+
+    /// <summary>Reads a certificate with its private key from PEM files.</summary>
+    public static X509Certificate2 Read(string certificatePath, string keyPath) => X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+
+    /// <summary>Whether <paramref name="certificate"/> chains to <paramref name="authority"/>, trusting no other root.</summary>
+    public static bool ChainsTo(X509Certificate2 certificate, X509Certificate2 authority)
+    {
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(authority);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(certificate);
+    }
+
+    /// <summary>
+    /// The check a client makes of the server it dialled: the certificate names the host dialled and chains to the zone's
+    /// CA (<paramref name="authorityPath"/>, PEM), whatever the machine's own trusted roots say.
+    /// </summary>
+    public static RemoteCertificateValidationCallback ServerCheck(string authorityPath)
+    {
+        var authority = X509Certificate2.CreateFromPem(File.ReadAllText(authorityPath));
+        return (_, certificate, _, errors) =>
+            certificate is not null && (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) == SslPolicyErrors.None &&
+            ChainsTo(certificate as X509Certificate2 ?? new X509Certificate2(certificate), authority);
+    }
+}
