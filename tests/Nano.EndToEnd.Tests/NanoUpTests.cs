@@ -40,7 +40,7 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
         var (rest, grpc) = (FreePort(), FreePort());
         await using (var up = NanoUp.Start(Root, _data, rest, grpc, cell: true))
         {
-            await up.WaitForAsync("Joined http://", TimeSpan.FromMinutes(2));
+            await up.WaitForAsync("Joined https://", TimeSpan.FromMinutes(2));
             var token = File.ReadAllText(Path.Combine(_data, "cell-token")).Trim();
             Assert.DoesNotContain(ProcessesOf(_data), p => p.CommandLine.Contains(token)); // not in ps for every local user to read
             var cell = Assert.Single(ProcessesOf(_data), p => p.CommandLine.Contains("nano-cell.dll"));
@@ -58,7 +58,7 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
         // Again on the same folder, stopped with Ctrl-C.
         await using (var up = NanoUp.Start(Root, _data, rest, grpc, cell: true))
         {
-            await up.WaitForAsync("Joined http://", TimeSpan.FromMinutes(2));
+            await up.WaitForAsync("Joined https://", TimeSpan.FromMinutes(2));
             up.Interrupt();
             Assert.Equal(0, await up.ExitAsync(TimeSpan.FromMinutes(1)));
             output.WriteLine(up.Output);
