@@ -181,6 +181,15 @@ public sealed class Domain : IDisposable
         set => Libvirt.Check(NativeMethods.virDomainSetAutostart(_handle, value ? 1 : 0), $"set autostart of {Name}");
     }
 
+    /// <summary>Gives the running domain's console (its graphics device) a new password at once; the persistent definition keeps its own.</summary>
+    public void SetConsolePassword(string password)
+    {
+        var graphics = System.Xml.Linq.XElement.Parse(GetXml()).Element("devices")?.Element("graphics")
+            ?? throw new LibvirtException($"set the console password of {Name}", "the domain has no console");
+        graphics.SetAttributeValue("passwd", password);
+        UpdateLiveDevice(graphics.ToString());
+    }
+
     /// <summary>The console port libvirt gave the running domain (graphics port in the live XML), or null.</summary>
     public int? GetConsolePort()
     {

@@ -72,6 +72,9 @@ public interface IHypervisor : IGuestFigures, IDisposable
     /// <summary>Puts <paramref name="isoPath"/> into the running guest's media drive, or empties it (null).</summary>
     void ChangeMedia(string guestId, string? isoPath);
 
+    /// <summary>Gives the running guest's console a new password at once (its definition gets it with a redefinition).</summary>
+    void SetConsolePassword(string guestId, string password);
+
     /// <summary>The ISO in the running guest's media drive, or null.</summary>
     string? InsertedMedia(string guestId);
 

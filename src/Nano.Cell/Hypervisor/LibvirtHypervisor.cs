@@ -238,6 +238,12 @@ public sealed class LibvirtHypervisor : IHypervisor
         domain.UpdateLiveDevice(DomainMedia.DriveXml(domain.GetXml(), isoPath));
     }
 
+    public void SetConsolePassword(string guestId, string password)
+    {
+        using var domain = Require(guestId);
+        domain.SetConsolePassword(password);
+    }
+
     public string? InsertedMedia(string guestId)
     {
         using var domain = Require(guestId);

@@ -62,17 +62,19 @@ public sealed class InstanceLifecycle(InstanceHost host, InstanceDepartures depa
     }
 
     /// <summary>
-    /// Defines the domain again over the guest's existing volumes (and seed); running guests pick it up at their next start.
+    /// Defines the domain again over the guest's existing volumes (and seed); running guests pick it up at their next start,
+    /// but for the console password, which a running guest's console takes at once (an old password must stop working).
     /// The CPU definition stays the domain's own: it changes only when the guest starts.
     /// </summary>
     public InstanceState Redefine(CreateInstance settings)
     {
-        if (host.Hypervisor.Find(settings.GuestId) is null)
-            throw new InvalidOperationException($"guest {settings.GuestId} has no domain on this cell");
+        var found = host.Hypervisor.Find(settings.GuestId) ?? throw new InvalidOperationException($"guest {settings.GuestId} has no domain on this cell");
         var volumes = host.Volumes(settings.GuestId);
         var kept = settings.Clone();
         kept.Cpu = host.Hypervisor.CpuOf(settings.GuestId);
         host.Hypervisor.Define(InstanceDomains.Of(host, kept, volumes, host.SeedOf(settings.GuestId)), settings.AutoStart);
+        if (found.State == Nano.Contracts.Cell.V1.DomainState.Running && found.ConsolePort is not null && settings.MonitorSecret.Length > 0)
+            host.Hypervisor.SetConsolePassword(settings.GuestId, settings.MonitorSecret);
         return host.State(settings.GuestId, volumes);
     }
 

@@ -79,10 +79,10 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
         }, ct);
     }
 
-    /// <summary>A new 12-character console password (B3).</summary>
+    /// <summary>A new console password (B3), of the 8 characters VNC authentication takes; a running guest's console takes it at once.</summary>
     public Task ResetMonitorSecretAsync(GuestRow guest, CancellationToken ct)
     {
-        var secret = Secrets.New(12);
+        var secret = Secrets.New(Secrets.ConsoleLength);
         return RedefineAsync(guest, row => row with { MonitorSecret = secret }, ct);
     }
 

@@ -49,7 +49,7 @@ public sealed class GuestCreation(
         var adminName = cloudInit?.AdminName is { Length: > 0 } name ? name : template.Admin;
         var adminSecret = cloudInit is null ? "" : cloudInit.AdminSecret.Length > 0 ? cloudInit.AdminSecret : Secrets.New(10);
         var guest = new NewGuest(id, $"{request.Group}.{request.Name}", request.Owner, request.Group, pool.Name, cell.Name,
-            request.Cores, request.Memory, request.Disks, request.AutoStart, template.OperatingSystem, template.Id, Secrets.New(8), Mac(),
+            request.Cores, request.Memory, request.Disks, request.AutoStart, template.OperatingSystem, template.Id, Secrets.New(Secrets.ConsoleLength), Mac(),
             template.Control, adminName, adminSecret, request.Modules, request.Qos.CpuPriority, request.Qos.ReadSpeed, request.Qos.WriteSpeed,
             request.Qos.ReadIops, request.Qos.WriteIops, request.Qos.ReceiveSpeed, request.Qos.SendSpeed,
             template.Disk, template.Network, template.Display, template.Usb, template.Tablet, image?.Id, policyGroup);

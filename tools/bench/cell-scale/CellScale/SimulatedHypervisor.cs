@@ -31,6 +31,7 @@ internal sealed class SimulatedHypervisor : IHypervisor
     public IReadOnlyList<string> ListFirewalls() => [];
     public IReadOnlyList<string> ListOwnVolumeFiles(string cell) => [];
     public void ChangeMedia(string guestId, string? isoPath) => throw new NotSupportedException();
+    public void SetConsolePassword(string guestId, string password) => throw new NotSupportedException();
     public string? InsertedMedia(string guestId) => throw new NotSupportedException();
     public void Stop(string guestId, bool reboot, bool force) => throw new NotSupportedException();
     public bool Undefine(string guestId) => false;
