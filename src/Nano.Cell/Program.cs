@@ -11,6 +11,9 @@ using Nano.Cell.Storage;
 //           [--storage-path /var/lib/nano/images] [--image-cache DIR] [--bridge BRIDGE] [--address IPv4] [--migration-uri URI] [--state-file /var/lib/nano/cell.json]
 //           [--insecure] (a plain http:// server on another host)
 args = [.. args.Select(a => a == "--insecure" ? "--insecure=true" : a)];
+// Guests' volumes and cloud-init seeds (their passwords) are created readable by their owner only, by the agent and
+// the qemu-img it runs alike; cached base images set their own mode.
+HostFiles.RestrictNewFiles();
 var builder = Host.CreateApplicationBuilder(args);
 builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
 {

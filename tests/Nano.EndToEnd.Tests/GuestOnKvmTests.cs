@@ -7,6 +7,7 @@ using Nano.Testing;
 namespace Nano.EndToEnd.Tests;
 
 /// <summary>A guest through the whole stack: REST, server, nano-cell, libvirtd, qemu/KVM.</summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Token = "e2e-guest-token";
@@ -87,6 +88,9 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         var volume = Path.Combine(_work, "images", $"{id}_sys.qcow2");
         Assert.Equal(1024 * MiB, QemuImgVirtualSize(volume));
         Assert.True(File.Exists(Path.Combine(_work, "images", $"{id}_ci.iso")));
+        // The guest's files (its disks, its seed with the administrator's password) are readable by their owner only.
+        foreach (var file in Directory.GetFiles(Path.Combine(_work, "images"), $"{id}_*"))
+            Assert.True((File.GetUnixFileMode(file) & (UnixFileMode)Convert.ToInt32("077", 8)) == 0, $"{file} is {File.GetUnixFileMode(file)}");
         using var libvirt = Connection.Open("qemu:///system");
         using (var domain = libvirt.FindDomain(id))
         {
