@@ -74,7 +74,7 @@ public sealed record NewGuest(
     string DiskBus, string NicModel, string Display, string Usb, string Tablet, Guid? SystemImage, Guid? SecurityPolicyGroup);
 
 /// <summary>Guest rows, with the address allocation that goes with them.</summary>
-public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, AddressAllocations addresses)
+public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, AddressAllocations addresses, SecretSeal seal)
 {
     private string Select => $"""
         SELECT g.id, g.name, g.owner, g.group_name, g.pool, g.cell, cl.address AS host, g.created,
@@ -161,13 +161,13 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
             {Select} WHERE g.pool = @pool AND (@cell::text IS NULL OR g.cell = @cell)
               AND (@owner::text IS NULL OR g.owner = @owner OR (@group::text IS NOT NULL AND g.group_name = @group))
             ORDER BY g.name
-            """, new { pool, cell, owner, group })).AsList();
+            """, new { pool, cell, owner, group })).Select(Opened).ToList();
     }
 
     public async Task<GuestRow?> FindAsync(Guid id)
     {
         await using var c = await db.OpenConnectionAsync();
-        return await c.QuerySingleOrDefaultAsync<GuestRow>($"{Select} WHERE g.id = @id", new { id });
+        return await c.QuerySingleOrDefaultAsync<GuestRow>($"{Select} WHERE g.id = @id", new { id }) is { } row ? Opened(row) : null;
     }
 
     /// <summary>
@@ -186,7 +186,8 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
                 VALUES (@Id, @Name, @Owner, @GroupName, @Pool, @Cell, @Cores, @Memory, @Disks, @AutoStart, @System, @Template, @MonitorSecret,
                         @EthernetAddress, @DisplayProtocol, @AdminName, @AdminSecret, @Modules, @CpuPriority, @ReadSpeed, @WriteSpeed,
                         @ReadIops, @WriteIops, @ReceiveSpeed, @SendSpeed, @operation, @DiskBus, @NicModel, @Display, @Usb, @Tablet, @SystemImage, @SecurityPolicyGroup)
-            """, new DynamicParameters(guest).With("operation", operation), tx);
+            """, new DynamicParameters(guest with { MonitorSecret = seal.Seal(guest.MonitorSecret), AdminSecret = seal.Seal(guest.AdminSecret) })
+                .With("operation", operation), tx);
         if (written.Outcome != WriteOutcome.Done)
             return (written, "");
         await SecurityPolicyRepository.InsertGuestPolicyAsync(c, tx, guest.Id, policy);
@@ -207,6 +208,25 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     /// from <paramref name="changed"/>, if the row is still at <see cref="GuestRow.SettingsVersion"/>: Busy when another
     /// change was written since it was read, Missing when the guest is gone, Exists when the name is taken in the pool.
     /// </summary>
+    /// <summary>A row as read, its secrets opened (<see cref="SecretSeal"/>).</summary>
+    private GuestRow Opened(GuestRow row) => row with { MonitorSecret = seal.Open(row.MonitorSecret), AdminSecret = seal.Open(row.AdminSecret) };
+
+    /// <summary>Seals the secrets of rows written before they were sealed; how many rows it changed.</summary>
+    public async Task<int> SealStoredSecretsAsync()
+    {
+        await using var c = await db.OpenConnectionAsync();
+        var plain = (await c.QueryAsync<(Guid Id, string MonitorSecret, string AdminSecret)>(
+            "SELECT id, monitor_secret, admin_secret FROM guests WHERE NOT (monitor_secret = '' OR starts_with(monitor_secret, @prefix)) OR NOT (admin_secret = '' OR starts_with(admin_secret, @prefix))",
+            new { prefix = SecretSeal.Prefix })).AsList();
+        foreach (var (id, monitorSecret, adminSecret) in plain)
+        {
+            // Only if unchanged meanwhile: a change written since then is sealed already.
+            await c.ExecuteAsync("UPDATE guests SET monitor_secret = @sealedMonitor, admin_secret = @sealedAdmin WHERE id = @id AND monitor_secret = @monitorSecret AND admin_secret = @adminSecret",
+                new { id, monitorSecret, adminSecret, sealedMonitor = seal.Seal(seal.Open(monitorSecret)), sealedAdmin = seal.Seal(seal.Open(adminSecret)) });
+        }
+        return plain.Count;
+    }
+
     public async Task<Written> UpdateSettingsAsync(GuestRow changed)
     {
         await using var c = await db.OpenConnectionAsync();
@@ -217,7 +237,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
                               monitor_secret = @MonitorSecret, admin_name = @AdminName, admin_secret = @AdminSecret,
                               settings_version = settings_version + 1
             WHERE id = @Id AND settings_version = @SettingsVersion
-            """, changed);
+            """, changed with { MonitorSecret = seal.Seal(changed.MonitorSecret), AdminSecret = seal.Seal(changed.AdminSecret) });
         return written.Outcome == WriteOutcome.Missing &&
                await c.ExecuteScalarAsync<bool>("SELECT EXISTS (SELECT 1 FROM guests WHERE id = @Id)", changed)
             ? Written.Busy
@@ -341,6 +361,6 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
               AND (@created::boolean IS NULL OR g.created = @created) AND (@running::boolean IS NULL OR g.running = @running)
               AND (@keyword::text IS NULL OR strpos(g.name, @keyword) > 0 OR strpos(g.internal_address, @keyword) > 0 OR strpos(COALESCE(cl.address, ''), @keyword) > 0)
             ORDER BY g.name
-            """, new { owner, group, pool, cell, created, running, keyword })).AsList();
+            """, new { owner, group, pool, cell, created, running, keyword })).Select(Opened).ToList();
     }
 }

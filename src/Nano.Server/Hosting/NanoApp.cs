@@ -74,6 +74,7 @@ public static class NanoApp
         builder.Services.AddSingleton<Operations>();
         builder.Services.AddSingleton<GuestAccess>();
         builder.Services.AddSingleton<FirstRunToken>();
+        builder.Services.AddSingleton<SecretSeal>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<LoginLimiter>();
         builder.Services.AddSingleton<GuestCreation>();
