@@ -28,9 +28,10 @@ public sealed class CellAgent(
     private HostCpus? _cpus;
     private CommandDispatcher? _commands;
     private GrpcChannel? _channel;
+    private System.Security.Cryptography.X509Certificates.X509Certificate2? _certificate;
 
     /// <summary>The server's gRPC channel: the command stream and the image transfers share it.</summary>
-    private GrpcChannel ServerChannel => _channel ??= ServerChannels.Open(_options);
+    private GrpcChannel ServerChannel => _channel ??= ServerChannels.Open(_options, _certificate);
 
     private CellInstances AgentInstances => _instances ??= CreateInstances();
 
@@ -72,17 +73,20 @@ public sealed class CellAgent(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var client = new CellAgentService.CellAgentServiceClient(ServerChannel);
         var backoff = TimeSpan.FromSeconds(1);
         while (!stoppingToken.IsCancellationRequested)
         {
             var welcomed = false;
             try
             {
-                await RunStreamAsync(client, () => welcomed = true, stoppingToken);
+                // Over TLS the cell presents its own certificate, enrolled once with the join token, on every call.
+                if (_channel is null)
+                    _certificate = await CellCredentials.EnsureAsync(_options, Name, stoppingToken);
+                await RunStreamAsync(new CellAgentService.CellAgentServiceClient(ServerChannel), () => welcomed = true, stoppingToken);
                 logger.LogWarning("The server closed the stream");
             }
-            catch (RpcException e) when (e.StatusCode is StatusCode.Unauthenticated or StatusCode.FailedPrecondition or StatusCode.InvalidArgument)
+            catch (RpcException e) when (e.StatusCode is StatusCode.Unauthenticated or StatusCode.FailedPrecondition or StatusCode.InvalidArgument
+                                             or StatusCode.PermissionDenied or StatusCode.AlreadyExists)
             {
                 logger.LogError("The server refused this cell: {Reason}", e.Status.Detail);
             }

@@ -23,7 +23,8 @@ public static class ServerChannels
         return null;
     }
 
-    public static GrpcChannel Open(AgentOptions options)
+    /// <summary>A channel to the server, presenting <paramref name="certificate"/> (the cell's own) when given.</summary>
+    public static GrpcChannel Open(AgentOptions options, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -35,6 +36,8 @@ public static class ServerChannels
         };
         if (options.CaFile.Length > 0)
             handler.SslOptions.RemoteCertificateValidationCallback = ZoneCertificates.ServerCheck(options.CaFile);
+        if (certificate is not null)
+            handler.SslOptions.ClientCertificates = [certificate];
         return GrpcChannel.ForAddress(options.Server, new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = 8 << 20 });
     }
 }

@@ -56,6 +56,27 @@ public static class ZoneCertificates
         return signed.CopyWithPrivateKey(key);
     }
 
+    /// <summary>
+    /// Signs a PKCS#10 request (PEM) as a client certificate for <paramref name="name"/>, whatever subject the request
+    /// names: the authority decides who the certificate is for.
+    /// </summary>
+    public static X509Certificate2 SignClient(X509Certificate2 authority, string requestPem, string name, TimeSpan validity)
+    {
+        var asked = CertificateRequest.LoadSigningRequestPem(requestPem, HashAlgorithmName.SHA256,
+            CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
+        var request = new CertificateRequest(new X500DistinguishedName($"CN={name}"), asked.PublicKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([ClientAuth], false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, true, false));
+        var now = DateTimeOffset.UtcNow;
+        var notAfter = now + validity < authority.NotAfter ? now + validity : new DateTimeOffset(authority.NotAfter.ToUniversalTime());
+        return request.Create(authority, now.AddMinutes(-5), notAfter, RandomNumberGenerator.GetBytes(16));
+    }
+
+    /// <summary>The name a certificate was issued to (its subject's common name).</summary>
+    public static string NameOf(X509Certificate2 certificate) => certificate.GetNameInfo(X509NameType.SimpleName, false);
+
     /// <summary>Writes the certificate and its private key as PEM; the key file is readable by its owner only.</summary>
     public static void Write(X509Certificate2 certificate, string certificatePath, string keyPath)
     {

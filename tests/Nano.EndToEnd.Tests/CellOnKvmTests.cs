@@ -7,6 +7,7 @@ namespace Nano.EndToEnd.Tests;
 /// The server, a real nano-cell process and the host's libvirtd (qemu:///system). The test command
 /// installs and starts libvirtd; without it these tests fail rather than skip.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class CellOnKvmTests : IAsyncLifetime
 {
     private const string Token = "e2e-join-token";
@@ -139,6 +140,82 @@ public sealed class CellOnKvmTests : IAsyncLifetime
         await using var agent = AgentProcess.Start("--server", "http://192.0.2.1:5871", "--token", Token, "--name", _cell);
         Assert.Equal(2, await agent.WaitForExitAsync(TimeSpan.FromSeconds(60)));
         Assert.Contains("--insecure", agent.Output);
+    }
+
+    /// <summary>An agent of this test with its own state file (and so its own credential), named <paramref name="name"/>.</summary>
+    private AgentProcess StartAgentAs(string name, string state) => AgentProcess.Start(
+        "--server", _zone.Server.GrpcUrl, "--ca-file", _zone.Server.CaFile!, "--token", Token, "--name", name,
+        "--libvirt-uri", "qemu:///system", "--storage-path", Path.Combine(_work, $"images-{state}"),
+        "--mount-root", Path.Combine(_work, $"mounts-{state}"), "--state-file", Path.Combine(_work, $"{state}.json"));
+
+    [Fact]
+    public async Task EachCell_EnrollsOnce_AndIsAdmittedByItsOwnCertificate_NotByTheTokenNorAnotherCellsCertificate()
+    {
+        await using var agent = StartAgent(Token);
+        await WaitForCellAsync(alive: true);
+        Assert.True(File.Exists(Path.Combine(_work, "cell.pem")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_work, "cell.key")));
+
+        // Another agent with the token, under the enrolled name: no second certificate for that name.
+        await using (var impostor = StartAgentAs(_cell, "impostor"))
+            await impostor.WaitForOutputAsync($"cell '{_cell}' is enrolled already", Join);
+
+        // The cell's own certificate, copied to another agent: it speaks for that cell only.
+        File.Copy(Path.Combine(_work, "cell.pem"), Path.Combine(_work, "thief.pem"));
+        File.Copy(Path.Combine(_work, "cell.key"), Path.Combine(_work, "thief.key"));
+        await using (var thief = StartAgentAs($"{_cell}-t", "thief"))
+            await thief.WaitForOutputAsync($"the certificate of cell '{_cell}' does not admit cell '{_cell}-t'", Join);
+        Assert.DoesNotContain((await Rest.GetAsync("/api/v1/compute_pool_cells/", _zone.AdminSession)).Data!.AsArray(),
+            c => c!["name"]!.GetValue<string>() == $"{_cell}-t");
+
+        // The same certificate again while the cell's stream is alive: refused, the live stream stays.
+        await using (var second = StartAgentAs(_cell, "cell"))
+            await second.WaitForOutputAsync($"cell '{_cell}' is connected on a live stream", Join);
+        Assert.True((await FindCellAsync())!["alive"]!.GetValue<bool>());
+
+        // The join token alone, without a certificate, opens no stream and fetches nothing.
+        var cells = new Nano.Contracts.Cell.V1.CellAgentService.CellAgentServiceClient(_zone.Server.Channel);
+        using (var call = cells.Connect(deadline: DateTime.UtcNow.AddSeconds(30)))
+        {
+            await call.RequestStream.WriteAsync(new Nano.Contracts.Cell.V1.ConnectRequest
+            {
+                Hello = new Nano.Contracts.Cell.V1.Hello { Token = Token, Name = _cell, ProtocolVersion = (int)Nano.Contracts.Cell.V1.ProtocolVersion.Current, Address = "127.0.0.1" },
+            });
+            var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(Grpc.Core.StatusCode.Unauthenticated, refused.StatusCode);
+        }
+        var fetch = cells.FetchImage(new Nano.Contracts.Cell.V1.FetchImageRequest { ImageId = Guid.NewGuid().ToString() },
+            new Grpc.Core.Metadata { { "nano-cell-token", Token } });
+        Assert.Equal(Grpc.Core.StatusCode.Unauthenticated, (await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => fetch.ResponseStream.MoveNext(CancellationToken.None))).StatusCode);
+        Assert.True((await FindCellAsync())!["alive"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task AReinstalledHost_EnrollsAgain_OnlyOnceItsCellIsOfflineAndInNoPool_AndTheOldCertificateStopsCounting()
+    {
+        await using (var agent = StartAgent(Token))
+        {
+            await WaitForCellAsync(alive: true);
+            Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/default/{_cell}", null, _zone.AdminSession)).ErrorCode);
+            await agent.StopAsync();
+        }
+        await WaitForCellAsync(alive: false);
+
+        // Offline but in a pool: no new certificate for its name.
+        await using (var reinstalled = StartAgentAs(_cell, "reinstalled"))
+            await reinstalled.WaitForOutputAsync("take the cell out of its compute pool first", Join);
+
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/compute_pool_cells/default/{_cell}", session: _zone.AdminSession)).ErrorCode);
+        await using (var reinstalled = StartAgentAs(_cell, "reinstalled"))
+        {
+            await WaitForCellAsync(alive: true);
+            await reinstalled.StopAsync();
+        }
+        await WaitForCellAsync(alive: false);
+
+        // The first certificate no longer admits the cell.
+        await using var old = StartAgent(Token);
+        await old.WaitForOutputAsync($"the certificate of cell '{_cell}' is not the one on record", Join);
     }
 
     [Fact]

@@ -10,7 +10,8 @@ namespace Nano.Server.Cells;
 /// The gRPC service agents dial (nano.cell.v1.CellAgentService): the command stream (the work is in
 /// <see cref="CellGateway"/>) and the image transfers between the store and cells.
 /// </summary>
-public sealed class CellAgentEndpoint(CellGateway gateway, ImageRepository images, ImageStore store, ImageExports exports) : CellAgentService.CellAgentServiceBase
+public sealed class CellAgentEndpoint(CellGateway gateway, CellIdentity identity, ImageRepository images, ImageStore store, ImageExports exports)
+    : CellAgentService.CellAgentServiceBase
 {
     public const string TokenHeader = "nano-cell-token";
 
@@ -20,7 +21,7 @@ public sealed class CellAgentEndpoint(CellGateway gateway, ImageRepository image
     /// <summary>One version of an image (or a file staged under an export ticket), from an offset; refused when the store holds another version by now.</summary>
     public override async Task FetchImage(FetchImageRequest request, IServerStreamWriter<FetchImageResponse> responseStream, ServerCallContext context)
     {
-        Admit(context);
+        await AdmitAsync(context);
         if (request.Ticket.Length > 0)
         {
             var staged = exports.Staged(request.Ticket) ?? throw Fail.NotFound("no file is staged under that ticket");
@@ -45,7 +46,7 @@ public sealed class CellAgentEndpoint(CellGateway gateway, ImageRepository image
     /// <summary>A file the server asked for with an ExportSystem command, staged against its ticket.</summary>
     public override async Task<PushImageResponse> PushImage(IAsyncStreamReader<PushImageRequest> requestStream, ServerCallContext context)
     {
-        Admit(context);
+        await AdmitAsync(context);
         var ct = context.CancellationToken;
         if (!await requestStream.MoveNext(ct) || requestStream.Current.PartCase != PushImageRequest.PartOneofCase.Ticket)
             throw Fail.Invalid("the first message of a push is its ticket");
@@ -57,9 +58,21 @@ public sealed class CellAgentEndpoint(CellGateway gateway, ImageRepository image
         return new PushImageResponse { Size = staged.Size, Sha256 = staged.Sha256 };
     }
 
-    private void Admit(ServerCallContext context)
+    /// <summary>Over TLS, with the join token, a cell's certificate for its own key (once per name).</summary>
+    public override async Task<EnrollResponse> Enroll(EnrollRequest request, ServerCallContext context)
     {
-        if (!gateway.TokenMatches(context.RequestHeaders.GetValue(TokenHeader) ?? ""))
+        if (!gateway.TokenMatches(request.Token))
+            throw Fail.Unauthenticated("bad join token");
+        var name = InputRules.Name("cell", request.Name);
+        return new EnrollResponse { Certificate = await identity.EnrollAsync(name, request.Csr) };
+    }
+
+    /// <summary>An enrolled cell's certificate over TLS, else the join token.</summary>
+    private async Task AdmitAsync(ServerCallContext context)
+    {
+        if (identity.CertificatesRequired)
+            await identity.RequireCellAsync(context);
+        else if (!gateway.TokenMatches(context.RequestHeaders.GetValue(TokenHeader) ?? ""))
             throw Fail.Unauthenticated("bad join token");
     }
 }

@@ -23,6 +23,9 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
     /// <summary>Cancelled when the stream ends or the server drops it (silence, replacement by a newer stream).</summary>
     public CancellationToken Closed => _closed.Token;
 
+    /// <summary>When the agent last sent anything on this stream.</summary>
+    public DateTime LastHeard { get; set; } = DateTime.UtcNow;
+
     /// <summary>Heartbeats are written to the database at most this often.</summary>
     public DateTime LastTouch { get; set; } = DateTime.UtcNow;
 

@@ -16,8 +16,8 @@ namespace Nano.Server.Cells;
 /// </summary>
 public sealed class CellGateway(
     HelloReceived helloReceived, HeartbeatReceived heartbeatReceived, MetricsReceived metricsReceived, DomainChanged domainChanged,
-    CellDeparting cellDeparting, CellLeft cellLeft, CellStatusFeed feed, IServiceProvider services, IHostApplicationLifetime lifetime,
-    IOptions<NanoOptions> options, ILogger<CellGateway> logger)
+    CellDeparting cellDeparting, CellLeft cellLeft, CellStatusFeed feed, CellIdentity identity, IServiceProvider services,
+    IHostApplicationLifetime lifetime, IOptions<NanoOptions> options, ILogger<CellGateway> logger)
 {
     /// <summary>The protocol version this server speaks.</summary>
     public const int ProtocolVersion = (int)Contracts.Cell.V1.ProtocolVersion.Current;
@@ -81,7 +81,16 @@ public sealed class CellGateway(
             },
         });
         if (_connections.TryGetValue(hello.Name, out var previous))
+        {
+            // With certificates, a cell whose stream is alive keeps it: a second stream under its name is refused (its
+            // agent, reconnecting after a broken link, is admitted once the old stream is dropped as silent).
+            if (identity.CertificatesRequired && DateTime.UtcNow - previous.LastHeard < TimeSpan.FromSeconds(options.Value.CellLivenessSeconds))
+            {
+                logger.LogWarning("Refused a second stream of cell {Cell} from {Peer}: its stream is alive", hello.Name, context.Peer);
+                throw new RpcException(new Status(StatusCode.AlreadyExists, $"cell '{hello.Name}' is connected on a live stream"));
+            }
             logger.LogWarning("Cell {Cell} connected again; the newer stream replaces the older one", hello.Name);
+        }
         _connections[hello.Name] = connection;
         previous?.Close();
         try
@@ -155,6 +164,7 @@ public sealed class CellGateway(
 
     private async Task HandleAsync(CellConnection connection, ConnectRequest message)
     {
+        connection.LastHeard = DateTime.UtcNow;
         switch (message.BodyCase)
         {
             case ConnectRequest.BodyOneofCase.Heartbeat:
@@ -198,7 +208,17 @@ public sealed class CellGateway(
             throw new RpcException(new Status(StatusCode.InvalidArgument, "the first message must be a hello"));
         var hello = requests.Current.Hello;
         var peer = context.Peer;
-        if (!TokenMatches(hello.Token))
+        if (identity.CertificatesRequired)
+        {
+            // Over TLS the cell is who its certificate says, and speaks under that name only.
+            var certified = await identity.RequireCellAsync(context);
+            if (certified != hello.Name)
+            {
+                logger.LogWarning("Refused cell agent '{Cell}' from {Peer}: it holds the certificate of cell '{Certified}'", hello.Name, peer, certified);
+                throw new RpcException(new Status(StatusCode.PermissionDenied, $"the certificate of cell '{certified}' does not admit cell '{hello.Name}'"));
+            }
+        }
+        else if (!TokenMatches(hello.Token))
         {
             logger.LogWarning("Refused cell agent '{Cell}' from {Peer}: bad join token", hello.Name, peer);
             throw new RpcException(new Status(StatusCode.Unauthenticated, "bad join token"));

@@ -184,6 +184,28 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         return await c.ExecuteAsync("UPDATE cells SET connected = false WHERE name = @name AND last_seen = @lastSeen", new { name, lastSeen }) == 1;
     }
 
+    /// <summary>
+    /// Records the certificate issued to cell <paramref name="name"/>: a new name, or one whose cell is in no compute pool
+    /// and not alive (a reinstalled host its operator took out of its pool), whose earlier certificate stops counting.
+    /// False when the name is enrolled and its cell is in a pool or alive.
+    /// </summary>
+    public async Task<bool> EnrollAsync(string name, string serial)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteAsync($"""
+            INSERT INTO cell_credentials (name, serial) VALUES (@name, @serial)
+            ON CONFLICT (name) DO UPDATE SET serial = EXCLUDED.serial, enrolled_at = now()
+            WHERE NOT EXISTS (SELECT 1 FROM cells c WHERE c.name = @name AND (c.pool IS NOT NULL OR {Alive}))
+            """, new { name, serial }) == 1;
+    }
+
+    /// <summary>The serial of the certificate cell <paramref name="name"/> was issued, or null.</summary>
+    public async Task<string?> CredentialSerialAsync(string name)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteScalarAsync<string?>("SELECT serial FROM cell_credentials WHERE name = @name", new { name });
+    }
+
     /// <summary>Puts an unallocated cell into a pool; false when it already belongs to one.</summary>
     public async Task<bool> AttachAsync(string name, string pool)
     {

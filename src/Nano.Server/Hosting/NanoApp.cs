@@ -42,7 +42,7 @@ public static class NanoApp
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Listen(address, listen.RestPort, l => Secure(l, HttpProtocols.Http1, certificate));
-            kestrel.Listen(address, listen.GrpcPort, l => Secure(l, HttpProtocols.Http2, certificate));
+            kestrel.Listen(address, listen.GrpcPort, l => Secure(l, HttpProtocols.Http2, certificate, clientCertificates: true));
             // Image uploads and cell pushes stream megabytes: larger HTTP/2 windows keep them from waiting on window updates.
             kestrel.Limits.Http2.InitialConnectionWindowSize = 16 << 20;
             kestrel.Limits.Http2.InitialStreamWindowSize = 8 << 20;
@@ -74,6 +74,7 @@ public static class NanoApp
         builder.Services.AddSingleton<Operations>();
         builder.Services.AddSingleton<GuestAccess>();
         builder.Services.AddSingleton<FirstRunToken>();
+        builder.Services.AddSingleton<CellIdentity>();
         builder.Services.AddSingleton<SecretSeal>();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<LoginLimiter>();
@@ -179,11 +180,25 @@ public static class NanoApp
     }
 
     /// <summary>A listener for <paramref name="protocols"/>, over TLS when there is a certificate (ALPN picks the protocol).</summary>
-    private static void Secure(ListenOptions listener, HttpProtocols protocols, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate)
+    /// <remarks>
+    /// With <paramref name="clientCertificates"/> a client may present a certificate (cells do); the TLS layer takes any,
+    /// and the agents' service checks it against the zone's CA (<see cref="CellIdentity"/>). Other clients present none.
+    /// </remarks>
+    private static void Secure(ListenOptions listener, HttpProtocols protocols, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate,
+        bool clientCertificates = false)
     {
         listener.Protocols = protocols;
-        if (certificate is not null)
-            listener.UseHttps(certificate);
+        if (certificate is null)
+            return;
+        listener.UseHttps(https =>
+        {
+            https.ServerCertificate = certificate;
+            if (clientCertificates)
+            {
+                https.ClientCertificateMode = Microsoft.AspNetCore.Server.Kestrel.Https.ClientCertificateMode.AllowCertificate;
+                https.ClientCertificateValidation = (_, _, _) => true;
+            }
+        });
     }
 
     private static IPAddress ParseAddress(string address) => address switch

@@ -41,5 +41,14 @@ public static class ServerTls
         return ZoneCertificates.Read(In(CertificateFile), In(KeyFile));
     }
 
+    /// <summary>The zone's CA with its private key (it signs cells' certificates), or null without a TLS folder.</summary>
+    public static X509Certificate2? LoadAuthority(NanoOptions options)
+    {
+        if (string.IsNullOrEmpty(options.TlsFolder))
+            return null;
+        var folder = Path.GetFullPath(options.TlsFolder);
+        return ZoneCertificates.Read(Path.Combine(folder, AuthorityFile), Path.Combine(folder, AuthorityKeyFile));
+    }
+
     private static bool IsSpecific(IPAddress address) => !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any);
 }
