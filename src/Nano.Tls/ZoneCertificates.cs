@@ -27,32 +27,20 @@ public static class ZoneCertificates
     }
 
     /// <summary>
-    /// A certificate signed by <paramref name="authority"/> (which must hold its private key) for <paramref name="name"/>,
-    /// naming the given host names and addresses, for a server, a client, or both; good for <paramref name="validity"/>.
+    /// A server certificate with a new key, signed by <paramref name="authority"/> (which must hold its private key), for
+    /// the given host names and addresses; good for <paramref name="validity"/>.
     /// </summary>
-    public static X509Certificate2 Issue(X509Certificate2 authority, string name, IEnumerable<string> dnsNames, IEnumerable<IPAddress> addresses,
-        bool server, bool client, TimeSpan validity)
+    public static X509Certificate2 IssueServer(X509Certificate2 authority, IEnumerable<string> dnsNames, IEnumerable<IPAddress> addresses, TimeSpan validity)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest(new X500DistinguishedName($"CN={name}"), key, HashAlgorithmName.SHA256);
+        var request = new CertificateRequest(new X500DistinguishedName("CN=nano-server"), key, HashAlgorithmName.SHA256);
         var alternative = new SubjectAlternativeNameBuilder();
         foreach (var dns in dnsNames.Distinct(StringComparer.OrdinalIgnoreCase))
             alternative.AddDnsName(dns);
         foreach (var address in addresses.Distinct())
             alternative.AddIpAddress(address);
         request.CertificateExtensions.Add(alternative.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        var usages = new OidCollection();
-        if (server)
-            usages.Add(ServerAuth);
-        if (client)
-            usages.Add(ClientAuth);
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(usages, false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, true, false));
-        var now = DateTimeOffset.UtcNow;
-        var notAfter = now + validity < authority.NotAfter ? now + validity : new DateTimeOffset(authority.NotAfter.ToUniversalTime());
-        using var signed = request.Create(authority, now.AddMinutes(-5), notAfter, RandomNumberGenerator.GetBytes(16));
+        using var signed = Sign(authority, request, ServerAuth, validity);
         return signed.CopyWithPrivateKey(key);
     }
 
@@ -64,10 +52,15 @@ public static class ZoneCertificates
     {
         var asked = CertificateRequest.LoadSigningRequestPem(requestPem, HashAlgorithmName.SHA256,
             CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions);
-        var request = new CertificateRequest(new X500DistinguishedName($"CN={name}"), asked.PublicKey, HashAlgorithmName.SHA256);
+        return Sign(authority, new CertificateRequest(new X500DistinguishedName($"CN={name}"), asked.PublicKey, HashAlgorithmName.SHA256), ClientAuth, validity);
+    }
+
+    /// <summary>Signs an end-entity certificate for <paramref name="usage"/>, valid no longer than the authority.</summary>
+    private static X509Certificate2 Sign(X509Certificate2 authority, CertificateRequest request, Oid usage, TimeSpan validity)
+    {
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([ClientAuth], false));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([usage], false));
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, true, false));
         var now = DateTimeOffset.UtcNow;
         var notAfter = now + validity < authority.NotAfter ? now + validity : new DateTimeOffset(authority.NotAfter.ToUniversalTime());

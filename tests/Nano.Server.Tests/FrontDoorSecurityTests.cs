@@ -1,4 +1,3 @@
-using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
@@ -67,16 +66,9 @@ public sealed class FrontDoorSecurityTests(InitializedServer fixture) : ApiTest(
     {
         await using var server = await TestServer.StartAsync(settings: new Dictionary<string, string?> { ["Nano:TrustedProxies"] = "127.0.0.1" });
         var admin = new { user = "admin", password = "Adm1nPassword", menu = new[] { "user" } };
-        async Task<RestAnswer> FirstRunAsync(string? token)
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/system/") { Content = JsonContent.Create(admin) };
-            request.Headers.Add("X-Forwarded-For", "203.0.113.7");
-            if (token is not null)
-                request.Headers.Add("Nano-Setup-Token", token);
-            using var response = await server.Rest.Http.SendAsync(request);
-            var text = await response.Content.ReadAsStringAsync();
-            return new RestAnswer(response.StatusCode, JsonNode.Parse(text)!, text);
-        }
+        Task<RestAnswer> FirstRunAsync(string? token) => server.Rest.SendAsync(HttpMethod.Post, "/api/v1/system/", admin, null, token is null
+            ? new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.7" }
+            : new Dictionary<string, string> { ["X-Forwarded-For"] = "203.0.113.7", ["Nano-Setup-Token"] = token });
 
         var refused = await FirstRunAsync(null);
         JsonAssert.Failure(403, refused);
@@ -94,14 +86,9 @@ public sealed class FrontDoorSecurityTests(InitializedServer fixture) : ApiTest(
         Assert.True((await server.Rest.GetAsync("/api/v1/system/")).Data!["ready"]!.GetValue<bool>());
     }
 
-    private static async Task<RestAnswer> LoginAsync(TestServer server, string from, string user, string password)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/sessions/") { Content = JsonContent.Create(new { user, password, nonce = "" }) };
-        request.Headers.Add("X-Forwarded-For", from);
-        using var response = await server.Rest.Http.SendAsync(request);
-        var text = await response.Content.ReadAsStringAsync();
-        return new RestAnswer(response.StatusCode, JsonNode.Parse(text)!, text);
-    }
+    private static Task<RestAnswer> LoginAsync(TestServer server, string from, string user, string password) =>
+        server.Rest.SendAsync(HttpMethod.Post, "/api/v1/sessions/", new { user, password, nonce = "" }, null,
+            new Dictionary<string, string> { ["X-Forwarded-For"] = from });
 
     /// <summary>A server behind a trusted proxy on loopback, so that each test client can come from its own address.</summary>
     private static async Task<TestServer> ServerWithUsersAsync(int lockSeconds = 60, int failuresPerUser = 10)
@@ -111,8 +98,7 @@ public sealed class FrontDoorSecurityTests(InitializedServer fixture) : ApiTest(
             ["Nano:TrustedProxies"] = "127.0.0.1", ["Nano:LoginLockSeconds"] = lockSeconds.ToString(),
             ["Nano:LoginFailuresPerUser"] = failuresPerUser.ToString(),
         });
-        Assert.Equal(0, (await server.Rest.PostAsync("/api/v1/system/", new { user = "admin", password = "Adm1nPassword", menu = new[] { "user" } })).ErrorCode);
-        var admin = (await server.Rest.PostAsync("/api/v1/sessions/", new { user = "admin", password = "Adm1nPassword", nonce = "" })).Data!["session"]!.GetValue<string>();
+        var admin = await server.FirstRunAsync("user");
         foreach (var user in new[] { "victim", "bystander" })
         {
             Assert.Equal(0, (await server.Rest.PostAsync($"/api/v1/users/{user}", new { password = "Us3rPassword" }, admin)).ErrorCode);
@@ -184,8 +170,7 @@ public sealed class FrontDoorSecurityTests(InitializedServer fixture) : ApiTest(
     private static async Task<(TestServer Server, string Admin, string Image)> ServerWithAnImageAsync(Dictionary<string, string?> settings)
     {
         var server = await TestServer.StartAsync(settings: settings);
-        Assert.Equal(0, (await server.Rest.PostAsync("/api/v1/system/", new { user = "admin", password = "Adm1nPassword", menu = new[] { "user", "media" } })).ErrorCode);
-        var admin = (await server.Rest.PostAsync("/api/v1/sessions/", new { user = "admin", password = "Adm1nPassword", nonce = "" })).Data!["session"]!.GetValue<string>();
+        var admin = await server.FirstRunAsync("user", "media");
         var image = (await server.Rest.PostAsync("/api/v1/media_images/", new { name = "disc" }, admin)).Data!["id"]!.GetValue<string>();
         return (server, admin, image);
     }

@@ -1,4 +1,3 @@
-using System.Text.Json.Nodes;
 using Nano.Server.Tests.Infrastructure;
 using Nano.Testing;
 
@@ -48,28 +47,20 @@ public sealed class SessionTests(InitializedServer fixture) : ApiTest(fixture)
     [Fact]
     public async Task Login_IgnoresForwardingHeadersFromAClientThatIsNoTrustedProxy()
     {
-        Assert.Equal("127.0.0.1", await LoginAddressAsync(Rest.Http));
+        Assert.Equal("127.0.0.1", await LoginAddressAsync(Rest));
     }
 
     [Fact]
     public async Task Login_TakesTheClientAddressFromForwardingHeaders_OfATrustedProxy()
     {
         await using var server = await TestServer.StartAsync(settings: new Dictionary<string, string?> { ["Nano:TrustedProxies"] = "192.0.2.1, 127.0.0.1" });
-        Assert.Equal(0, (await server.Rest.PostAsync("/api/v1/system/", new { user = "admin", password = "Adm1nPassword", menu = new[] { "user" } })).ErrorCode);
-        Assert.Equal("192.0.2.7", await LoginAddressAsync(server.Rest.Http));
+        await server.FirstRunAsync("user");
+        Assert.Equal("192.0.2.7", await LoginAddressAsync(server.Rest));
     }
 
-    private static async Task<string> LoginAddressAsync(HttpClient http)
-    {
-        using var request = new HttpRequestMessage(HttpMethod.Post, "/api/v1/sessions/")
-        {
-            Content = JsonContent("""{"user":"admin","password":"Adm1nPassword","nonce":""}"""),
-        };
-        request.Headers.Add("X-Forwarded-For", "10.1.1.1, not-an-ip, 192.0.2.7");
-        using var response = await http.SendAsync(request);
-        var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
-        return json["data"]!["address"]!.GetValue<string>();
-    }
+    private static async Task<string> LoginAddressAsync(RestClient rest) =>
+        (await rest.SendAsync(HttpMethod.Post, "/api/v1/sessions/", new { user = "admin", password = "Adm1nPassword", nonce = "" }, null,
+            new Dictionary<string, string> { ["X-Forwarded-For"] = "10.1.1.1, not-an-ip, 192.0.2.7" })).Data!["address"]!.GetValue<string>();
 
     [Fact]
     public async Task GetSession_AnswersSessionInfo()
@@ -109,6 +100,4 @@ public sealed class SessionTests(InitializedServer fixture) : ApiTest(fixture)
         JsonAssert.Success("\"\"", await Rest.DeleteAsync("/api/v1/users/doomed_user", null, Fixture.AdminSession));
         JsonAssert.Failure(401, await Rest.GetAsync("/api/v1/users/", session));
     }
-
-    private static StringContent JsonContent(string json) => new(json, System.Text.Encoding.UTF8, "application/json");
 }

@@ -30,9 +30,7 @@ public class InitializedServer : IAsyncLifetime
     public async Task InitializeAsync()
     {
         _server = await TestServer.StartAsync(settings: _settings);
-        var init = await Rest.PostAsync("/api/v1/system/", new { user = AdminName, password = AdminPassword, menu = AllMenus });
-        Assert.Equal(0, init.ErrorCode);
-        AdminSession = await LoginAsync(AdminName, AdminPassword);
+        AdminSession = await _server.FirstRunAsync(AllMenus);
     }
 
     public async Task<string> LoginAsync(string user, string password)

@@ -28,12 +28,17 @@ public sealed class RestClient(HttpClient http) : IDisposable
 
     public Task<RestAnswer> DeleteAsync(string path, object? body = null, string? session = null) => SendAsync(HttpMethod.Delete, path, body, session);
 
-    /// <summary>Sends <paramref name="body"/>: null for none, a string as raw text, HttpContent as it is, anything else as JSON.</summary>
-    public async Task<RestAnswer> SendAsync(HttpMethod method, string path, object? body, string? session)
+    /// <summary>
+    /// Sends <paramref name="body"/>: null for none, a string as raw text, HttpContent as it is, anything else as JSON; with
+    /// <paramref name="headers"/> besides the session's.
+    /// </summary>
+    public async Task<RestAnswer> SendAsync(HttpMethod method, string path, object? body, string? session, IReadOnlyDictionary<string, string>? headers = null)
     {
         using var request = new HttpRequestMessage(method, path);
         if (session is not null)
             request.Headers.Add("Nano-Session", session);
+        foreach (var (name, value) in headers ?? new Dictionary<string, string>())
+            request.Headers.Add(name, value);
         request.Content = body switch
         {
             null => null,

@@ -77,6 +77,16 @@ public sealed class TestServer : IAsyncDisposable
         return new TestServer(app, database, restPort, grpcPort, all.GetValueOrDefault("Nano:TlsFolder"));
     }
 
+    /// <summary>The first run, as "admin" with <paramref name="menus"/>; returns the administrator's session.</summary>
+    public async Task<string> FirstRunAsync(params string[] menus)
+    {
+        var init = await Rest.PostAsync("/api/v1/system/", new { user = InitializedServer.AdminName, password = InitializedServer.AdminPassword, menu = menus });
+        Assert.True(init.ErrorCode == 0, init.Text);
+        var login = await Rest.PostAsync("/api/v1/sessions/", new { user = InitializedServer.AdminName, password = InitializedServer.AdminPassword, nonce = "test" });
+        Assert.True(login.ErrorCode == 0, login.Text);
+        return login.Data!["session"]!.GetValue<string>();
+    }
+
     /// <summary>gRPC call options carrying a session and a deadline.</summary>
     public static CallOptions Call(string? session = null) =>
         new(session is null ? [] : new Metadata { { "nano-session", session } }, DateTime.UtcNow + Deadline);

@@ -227,7 +227,7 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
     }
 
     /// <summary>The answer when a cell cannot be reached: a fault (UNAVAILABLE), not a refusal.</summary>
-    public static RpcException Unreachable(string cell) => new(new Status(StatusCode.Unavailable, $"cell '{cell}' is offline"));
+    public static RpcException Unreachable(string cell) => Fail.Unavailable($"cell '{cell}' is offline");
 
     /// <summary>An image version as a cell caches it.</summary>
     public static CachedImage Cached(ImageRow image) => new() { Id = image.Id.ToString(), Sha256 = image.Sha256, Size = image.Size };

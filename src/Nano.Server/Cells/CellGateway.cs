@@ -87,7 +87,7 @@ public sealed class CellGateway(
             if (identity.CertificatesRequired && DateTime.UtcNow - previous.LastHeard < TimeSpan.FromSeconds(options.Value.CellLivenessSeconds))
             {
                 logger.LogWarning("Refused a second stream of cell {Cell} from {Peer}: its stream is alive", hello.Name, context.Peer);
-                throw new RpcException(new Status(StatusCode.AlreadyExists, $"cell '{hello.Name}' is connected on a live stream"));
+                throw Fail.Exists($"cell '{hello.Name}' is connected on a live stream");
             }
             logger.LogWarning("Cell {Cell} connected again; the newer stream replaces the older one", hello.Name);
         }
@@ -215,7 +215,7 @@ public sealed class CellGateway(
             if (certified != hello.Name)
             {
                 logger.LogWarning("Refused cell agent '{Cell}' from {Peer}: it holds the certificate of cell '{Certified}'", hello.Name, peer, certified);
-                throw new RpcException(new Status(StatusCode.PermissionDenied, $"the certificate of cell '{certified}' does not admit cell '{hello.Name}'"));
+                throw Fail.Denied($"the certificate of cell '{certified}' does not admit cell '{hello.Name}'");
             }
         }
         else if (!TokenMatches(hello.Token))

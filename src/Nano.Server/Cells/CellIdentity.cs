@@ -2,6 +2,7 @@ using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Nano.Server.Data;
+using Nano.Server.Domain.Rules;
 using Nano.Server.Hosting;
 using Nano.Tls;
 
@@ -26,7 +27,7 @@ public sealed class CellIdentity(IOptions<NanoOptions> options, CellRepository c
     /// </summary>
     public async Task<string> EnrollAsync(string name, string requestPem)
     {
-        var authority = _authority.Value ?? throw new RpcException(new Status(StatusCode.FailedPrecondition, "cells enroll only with a server that serves TLS"));
+        var authority = _authority.Value ?? throw Fail.Precondition("cells enroll only with a server that serves TLS");
         X509Certificate2 issued;
         try
         {
@@ -34,14 +35,13 @@ public sealed class CellIdentity(IOptions<NanoOptions> options, CellRepository c
         }
         catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException)
         {
-            throw new RpcException(new Status(StatusCode.InvalidArgument, $"the certificate request is not valid: {e.Message}"));
+            throw Fail.Invalid($"the certificate request is not valid: {e.Message}");
         }
         using (issued)
         {
             if (!await cells.EnrollAsync(name, issued.SerialNumber))
-                throw new RpcException(new Status(StatusCode.AlreadyExists,
-                    $"cell '{name}' is enrolled already (its certificate is beside its state file); to enroll a reinstalled host again, " +
-                    "stop its agent and take the cell out of its compute pool first"));
+                throw Fail.Exists($"cell '{name}' is enrolled already (its certificate is beside its state file); to enroll a reinstalled host " +
+                                  "again, stop its agent and take the cell out of its compute pool first");
             return issued.ExportCertificatePem();
         }
     }
@@ -54,10 +54,10 @@ public sealed class CellIdentity(IOptions<NanoOptions> options, CellRepository c
     {
         var certificate = context.GetHttpContext().Connection.ClientCertificate;
         if (certificate is null || _authority.Value is not { } authority || !ZoneCertificates.ChainsTo(certificate, authority))
-            throw new RpcException(new Status(StatusCode.Unauthenticated, "a cell presents the certificate it was issued when it enrolled"));
+            throw Fail.Unauthenticated("a cell presents the certificate it was issued when it enrolled");
         var name = ZoneCertificates.NameOf(certificate);
         if (await cells.CredentialSerialAsync(name) != certificate.SerialNumber)
-            throw new RpcException(new Status(StatusCode.Unauthenticated, $"the certificate of cell '{name}' is not the one on record"));
+            throw Fail.Unauthenticated($"the certificate of cell '{name}' is not the one on record");
         return name;
     }
 }

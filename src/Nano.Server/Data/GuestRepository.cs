@@ -203,11 +203,6 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         return (written, cidr);
     }
 
-    /// <summary>
-    /// Writes the settings a user changes (name, cores, memory, disk sizes, auto start, QoS, console and admin secrets)
-    /// from <paramref name="changed"/>, if the row is still at <see cref="GuestRow.SettingsVersion"/>: Busy when another
-    /// change was written since it was read, Missing when the guest is gone, Exists when the name is taken in the pool.
-    /// </summary>
     /// <summary>A row as read, its secrets opened (<see cref="SecretSeal"/>).</summary>
     private GuestRow Opened(GuestRow row) => row with { MonitorSecret = seal.Open(row.MonitorSecret), AdminSecret = seal.Open(row.AdminSecret) };
 
@@ -215,18 +210,28 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     public async Task<int> SealStoredSecretsAsync()
     {
         await using var c = await db.OpenConnectionAsync();
-        var plain = (await c.QueryAsync<(Guid Id, string MonitorSecret, string AdminSecret)>(
-            "SELECT id, monitor_secret, admin_secret FROM guests WHERE NOT (monitor_secret = '' OR starts_with(monitor_secret, @prefix)) OR NOT (admin_secret = '' OR starts_with(admin_secret, @prefix))",
-            new { prefix = SecretSeal.Prefix })).AsList();
+        var plain = (await c.QueryAsync<(Guid Id, string MonitorSecret, string AdminSecret)>("""
+            SELECT id, monitor_secret, admin_secret FROM guests
+            WHERE NOT (monitor_secret = '' OR starts_with(monitor_secret, @prefix)) OR NOT (admin_secret = '' OR starts_with(admin_secret, @prefix))
+            """, new { prefix = SecretSeal.Prefix })).AsList();
         foreach (var (id, monitorSecret, adminSecret) in plain)
         {
             // Only if unchanged meanwhile: a change written since then is sealed already.
-            await c.ExecuteAsync("UPDATE guests SET monitor_secret = @sealedMonitor, admin_secret = @sealedAdmin WHERE id = @id AND monitor_secret = @monitorSecret AND admin_secret = @adminSecret",
-                new { id, monitorSecret, adminSecret, sealedMonitor = seal.Seal(seal.Open(monitorSecret)), sealedAdmin = seal.Seal(seal.Open(adminSecret)) });
+            await c.ExecuteAsync("""
+                UPDATE guests SET monitor_secret = @sealedMonitor, admin_secret = @sealedAdmin
+                WHERE id = @id AND monitor_secret = @monitorSecret AND admin_secret = @adminSecret
+                """, new { id, monitorSecret, adminSecret, sealedMonitor = Sealed(monitorSecret), sealedAdmin = Sealed(adminSecret) });
         }
         return plain.Count;
     }
 
+    private string Sealed(string stored) => SecretSeal.IsSealed(stored) ? stored : seal.Seal(stored);
+
+    /// <summary>
+    /// Writes the settings a user changes (name, cores, memory, disk sizes, auto start, QoS, console and admin secrets)
+    /// from <paramref name="changed"/>, if the row is still at <see cref="GuestRow.SettingsVersion"/>: Busy when another
+    /// change was written since it was read, Missing when the guest is gone, Exists when the name is taken in the pool.
+    /// </summary>
     public async Task<Written> UpdateSettingsAsync(GuestRow changed)
     {
         await using var c = await db.OpenConnectionAsync();

@@ -58,7 +58,7 @@ public sealed class SecretSeal
     /// <summary>The secret a stored value holds.</summary>
     public string Open(string stored)
     {
-        if (!IsSealed(stored) || stored.Length == 0)
+        if (!stored.StartsWith(Prefix, StringComparison.Ordinal))
             return stored;
         var sealedBytes = Convert.FromBase64String(stored[Prefix.Length..]);
         var text = new byte[sealedBytes.Length - NonceSize - TagSize];
@@ -74,5 +74,6 @@ public sealed class SecretSeal
         return Encoding.UTF8.GetString(text);
     }
 
+    /// <summary>Whether a stored value needs no sealing: sealed already, or empty (no secret).</summary>
     public static bool IsSealed(string stored) => stored.Length == 0 || stored.StartsWith(Prefix, StringComparison.Ordinal);
 }

@@ -88,6 +88,16 @@ public static class AccessRules
     public static bool MayChange(SessionContext session, string owner) => owner == session.User || SeesEverything(session);
 
     /// <summary>
+    /// Refuses (PERMISSION_DENIED) a change of <paramref name="what"/>, which <paramref name="owner"/> owns, unless the
+    /// session may change it (<see cref="MayChange"/>): reading it through its group is not enough.
+    /// </summary>
+    public static void RequireMayChange(SessionContext session, string owner, string what)
+    {
+        if (!MayChange(session, owner))
+            throw Fail.Denied($"{what} belongs to user '{owner}': only its owner or a user administrator changes it");
+    }
+
+    /// <summary>
     /// A record created (or renamed) into <paramref name="owner"/> and <paramref name="group"/>: only a user administrator
     /// puts one into another user's name or another group; anyone else is refused (PERMISSION_DENIED).
     /// </summary>

@@ -14,9 +14,8 @@ public sealed class GuestAccess(GuestRepository guests, UserGroupRepository grou
     public async Task<GuestRow> FindAsync(SessionContext session, string id)
     {
         var guest = await FindToReadAsync(session, id);
-        return MayChange(session, guest)
-            ? guest
-            : throw Fail.Denied($"guest '{guest.Name}' belongs to user '{guest.Owner}': its group may read it, only its owner changes it");
+        AccessRules.RequireMayChange(session, guest.Owner, $"guest '{guest.Name}'");
+        return guest;
     }
 
     /// <summary>A guest the session may read: one it may change, or one of its group when the group's instance_visible is on.</summary>

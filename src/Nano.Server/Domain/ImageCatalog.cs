@@ -98,9 +98,8 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
     public async Task<ImageRow> FindAsync(SessionContext session, string kind, string id)
     {
         var image = await FindToReadAsync(session, kind, id);
-        return AccessRules.MayChange(session, image.Owner)
-            ? image
-            : throw Fail.Denied($"{kind} image '{image.Name}' belongs to user '{image.Owner}': its group may use it, only its owner changes it");
+        AccessRules.RequireMayChange(session, image.Owner, $"{kind} image '{image.Name}'");
+        return image;
     }
 
     /// <summary>The session's own images plus, when its group's flag is on, its group's (api-decisions.md B6/B7).</summary>

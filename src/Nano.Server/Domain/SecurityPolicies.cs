@@ -31,9 +31,8 @@ public sealed class SecurityPolicies(SecurityPolicyRepository policies, CellComm
     public async Task<PolicyGroupRow> FindGroupToChangeAsync(SessionContext session, string id)
     {
         var group = await FindGroupAsync(id);
-        return AccessRules.MayChange(session, group.Owner)
-            ? group
-            : throw Fail.Denied($"security policy group '{group.Name}' belongs to user '{group.Owner}': only its owner changes it");
+        AccessRules.RequireMayChange(session, group.Owner, $"security policy group '{group.Name}'");
+        return group;
     }
 
     /// <summary>The policy a new guest starts with: a copy of <paramref name="groupId"/>'s (enabled, and global or the session's own), or accept-all.</summary>

@@ -34,8 +34,7 @@ public static class ServerTls
             }
             using var authority = ZoneCertificates.Read(In(AuthorityFile), In(AuthorityKeyFile));
             IPAddress[] addresses = [IPAddress.Loopback, IPAddress.IPv6Loopback, .. IsSpecific(listening) ? [listening] : Array.Empty<IPAddress>()];
-            using var issued = ZoneCertificates.Issue(authority, "nano-server", ["localhost", Environment.MachineName], addresses,
-                server: true, client: false, TimeSpan.FromDays(825));
+            using var issued = ZoneCertificates.IssueServer(authority, ["localhost", Environment.MachineName], addresses, TimeSpan.FromDays(825));
             ZoneCertificates.Write(issued, In(CertificateFile), In(KeyFile));
         }
         return ZoneCertificates.Read(In(CertificateFile), In(KeyFile));

@@ -1,5 +1,5 @@
-using Grpc.Core;
 using System.Buffers;
+using Grpc.Core;
 using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Nano.Server.Hosting;
@@ -39,6 +39,9 @@ public sealed class ImageStore
     private string Incoming => Path.Combine(Root, ".incoming");
 
     public static string Extension(string kind) => kind == ImageKinds.Media ? ".iso" : ".qcow2";
+
+    /// <summary>The largest image a user may upload (cells' pushes are not capped).</summary>
+    public long MaxUploadBytes => _options.MaxUploadBytes;
 
     public string PathOf(string kind, Guid id) => Path.Combine(Root, id.ToString("D") + Extension(kind));
 
@@ -85,7 +88,7 @@ public sealed class ImageStore
         catch (OperationCanceledException) when (stall.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             File.Delete(temp);
-            throw new RpcException(new Status(StatusCode.DeadlineExceeded, $"the transfer stalled: nothing arrived for {_options.UploadIdleSeconds} s"));
+            throw Fail.TimedOut($"the transfer stalled: nothing arrived for {_options.UploadIdleSeconds} s");
         }
         catch
         {
@@ -117,12 +120,11 @@ public sealed class ImageStore
     {
         var free = new DriveInfo(Root).AvailableFreeSpace;
         if (free - more < _options.UploadReserveBytes)
-            throw new RpcException(new Status(StatusCode.Unavailable,
-                $"the image store is short of space: {free} bytes free, and {_options.UploadReserveBytes} are kept in reserve (Nano:UploadReserveBytes)"));
+            throw Fail.Unavailable(
+                $"the image store is short of space: {free} bytes free, and {_options.UploadReserveBytes} are kept in reserve (Nano:UploadReserveBytes)");
     }
 
-    private static RpcException TooLarge(long max) =>
-        new(new Status(StatusCode.InvalidArgument, $"the upload is too large: at most {max} bytes (Nano:MaxUploadBytes)"));
+    private static RpcException TooLarge(long max) => Fail.Invalid($"the upload is too large: at most {max} bytes (Nano:MaxUploadBytes)");
 
     /// <summary>The staged file becomes the image's content (an atomic rename; readers of the old file keep it).</summary>
     public void Commit(StagedContent staged, string kind, Guid id) => File.Move(staged.TempPath, PathOf(kind, id), overwrite: true);

@@ -2,7 +2,6 @@ using System.Text;
 using Grpc.Core;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.WebUtilities;
-using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 using Nano.Server.Domain;
 using Nano.Server.Hosting;
@@ -51,8 +50,7 @@ public static class ImageTransfers
             var store = http.RequestServices.GetRequiredService<ImageStore>();
             if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
                 limit.MaxRequestBodySize = null;
-            var max = http.RequestServices.GetRequiredService<IOptions<NanoOptions>>().Value.MaxUploadBytes;
-            await http.RequestServices.GetRequiredService<ImageCatalog>().UploadAsync(session, kind, id, () => ReadBodyAsync(http.Request, store, max, http.RequestAborted));
+            await http.RequestServices.GetRequiredService<ImageCatalog>().UploadAsync(session, kind, id, () => ReadBodyAsync(http.Request, store, http.RequestAborted));
             http.Response.ContentType = "application/json; charset=utf-8";
             await http.Response.WriteAsync("""{"error_code":0,"message":"","data":""}""", http.RequestAborted);
         }
@@ -89,10 +87,10 @@ public static class ImageTransfers
     /// Multipart: part "image" is the content, an optional part "checksum" its SHA-1 (before or after it).
     /// Any other body is the content itself.
     /// </summary>
-    private static async Task<(StagedContent Content, string? Sha1)> ReadBodyAsync(HttpRequest request, ImageStore store, long max, CancellationToken cancellationToken)
+    private static async Task<(StagedContent Content, string? Sha1)> ReadBodyAsync(HttpRequest request, ImageStore store, CancellationToken cancellationToken)
     {
         if (!MediaTypeHeaderValue.TryParse(request.ContentType, out var type) || !type.MediaType.Equals("multipart/form-data", StringComparison.OrdinalIgnoreCase))
-            return (await store.StageAsync(request.Body, cancellationToken, max, request.ContentLength), null);
+            return (await store.StageAsync(request.Body, cancellationToken, store.MaxUploadBytes, request.ContentLength), null);
         var boundary = HeaderUtilities.RemoveQuotes(type.Boundary).Value;
         if (string.IsNullOrEmpty(boundary))
             throw Fail.Invalid("multipart body without a boundary");
@@ -107,7 +105,7 @@ public static class ImageTransfers
                     ? HeaderUtilities.RemoveQuotes(disposition.Name).Value
                     : null;
                 if (name == "image" && content is null)
-                    content = await store.StageAsync(section.Body, cancellationToken, max);
+                    content = await store.StageAsync(section.Body, cancellationToken, store.MaxUploadBytes);
                 else if (name == "checksum")
                     checksum = await ReadSmallTextAsync(section.Body, cancellationToken);
                 else

@@ -1,5 +1,4 @@
 using Grpc.Core;
-using Microsoft.Extensions.Options;
 using Nano.Contracts.V1;
 using Nano.Server.Domain;
 using Nano.Server.Hosting;
@@ -9,7 +8,7 @@ using Nano.Server.Domain.Rules;
 namespace Nano.Server.Services;
 
 /// <summary>Streamed image content over gRPC: the same writes and reads as the REST transfer endpoints.</summary>
-public sealed class ImageFileService(ImageCatalog catalog, ImageStore store, IOptions<NanoOptions> options) : Contracts.V1.ImageFileService.ImageFileServiceBase
+public sealed class ImageFileService(ImageCatalog catalog, ImageStore store) : Contracts.V1.ImageFileService.ImageFileServiceBase
 {
     public override async Task<UploadImageResponse> UploadImage(IAsyncStreamReader<UploadImageRequest> requestStream, ServerCallContext context)
     {
@@ -27,7 +26,7 @@ public sealed class ImageFileService(ImageCatalog catalog, ImageStore store, IOp
                         throw Fail.Invalid("after the target an upload carries chunks only");
                     await write(requestStream.Current.Chunk.Memory);
                 }
-            }, ct, maxBytes: options.Value.MaxUploadBytes);
+            }, ct, maxBytes: store.MaxUploadBytes);
             return (content, target.Checksum);
         });
         return new UploadImageResponse { Data = ImageMessages.Content(staged.Size, staged.Sha1, staged.Sha256) };

@@ -19,7 +19,7 @@ public sealed class MonitorChannelService(GuestAccess access, MonitorChannelRepo
         if (!guest.Running || guest.DisplayAddress.Length == 0)
             throw Fail.Precondition($"guest '{guest.Name}' is not running: it has no console");
         if (CellEndpoints.DisplayRefusal(guest.DisplayAddress, guest.Host ?? "") is { } hostile)
-            throw new RpcException(new Status(StatusCode.Unavailable, $"the console cell '{guest.Cell}' reports for guest '{guest.Name}' is refused: {hostile}"));
+            throw Fail.Unavailable($"the console cell '{guest.Cell}' reports for guest '{guest.Name}' is refused: {hostile}");
         var id = Guid.NewGuid();
         await channels.CreateAsync(id, guest.Id, guest.DisplayAddress, session.User, TimeSpan.FromSeconds(options.Value.MonitorChannelSeconds));
         return new CreateMonitorChannelResponse

@@ -5,7 +5,8 @@ namespace Nano.Server.Cells.Events;
 
 /// <summary>
 /// A cell said hello (its stream is admitted): its host is registered as it is now, under that stream, and the rows of
-/// its guests take the running state its domains report. Domains without a row are removed by <see cref="CellJoined"/> once the stream is up.
+/// its guests take the running state its domains report. Domains without a row are removed by <see cref="CellJoined"/>
+/// once the stream is up.
 /// </summary>
 public sealed class HelloReceived(CellRepository cells, GuestRepository guests)
 {

@@ -19,6 +19,12 @@ public static class Fail
 
     public static RpcException Denied(string message) => new(new Status(StatusCode.PermissionDenied, message));
 
+    /// <summary>A fault: something the request needs (a cell, disk space) is not there now (REST 503).</summary>
+    public static RpcException Unavailable(string message) => new(new Status(StatusCode.Unavailable, message));
+
+    /// <summary>A fault: the other side went quiet for too long (REST 503).</summary>
+    public static RpcException TimedOut(string message) => new(new Status(StatusCode.DeadlineExceeded, message));
+
     /// <summary>Too many attempts (failed logins): REST error_code 429.</summary>
     public static RpcException TooMany(string message) => new(new Status(StatusCode.ResourceExhausted, message));
 }
