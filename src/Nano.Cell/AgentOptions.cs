@@ -50,6 +50,12 @@ public sealed class AgentOptions
     /// <summary>Where the agent remembers its default local folder across restarts.</summary>
     public string StateFile { get; set; } = "/var/lib/nano/cell.json";
 
+    /// <summary>
+    /// The user libvirt runs guests' QEMU as (qemu.conf's <c>user</c>): it is let through the folders guests' files live in.
+    /// Empty or root: QEMU runs as root (not advised: a guest's QEMU could then open any host file).
+    /// </summary>
+    public string QemuUser { get; set; } = HostFiles.DefaultQemuUser;
+
     /// <summary>Longest wait between reconnection attempts, in seconds.</summary>
     public int MaxBackoffSeconds { get; set; } = 10;
 }

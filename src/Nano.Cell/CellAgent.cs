@@ -43,7 +43,7 @@ public sealed class CellAgent(
         var folder = string.IsNullOrEmpty(_options.ImageCache) ? Path.Combine(_options.StoragePath, ".images") : _options.ImageCache;
         if (string.IsNullOrEmpty(_options.Bridge))
             logger.LogWarning("Guests use user-mode networking (no --bridge): their firewalls are defined but not bound to their NICs");
-        return new CellInstances(new InstanceHost(hypervisor, storage, Name, AnnouncedAddress, new ImageCache(folder, source, logger), source, _options.Bridge, Cpus));
+        return new CellInstances(new InstanceHost(hypervisor, storage, Name, AnnouncedAddress, new ImageCache(folder, source, logger, _options.QemuUser), source, _options.Bridge, Cpus));
     }
 
     /// <summary>The CPU definitions this host starts: probed once, before the first hello (a probe that fails is tried again at the next).</summary>

@@ -9,6 +9,7 @@ using Nano.Cell.Storage;
 
 // nano-cell --server https://HOST:5871 --ca-file ca.pem (--token-file FILE | --token TOKEN) [--name NAME] [--libvirt-uri qemu:///system]
 //           [--storage-path /var/lib/nano/images] [--image-cache DIR] [--bridge BRIDGE] [--address IPv4] [--migration-uri URI] [--state-file /var/lib/nano/cell.json]
+//           [--qemu-user libvirt-qemu]
 //           [--insecure] (a plain http:// server on another host)
 args = [.. args.Select(a => a == "--insecure" ? "--insecure=true" : a)];
 // Guests' volumes and cloud-init seeds (their passwords) are created readable by their owner only, by the agent and
@@ -31,6 +32,7 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--address"] = "Agent:Address",
     ["--migration-uri"] = "Agent:MigrationUri",
     ["--state-file"] = "Agent:StateFile",
+    ["--qemu-user"] = "Agent:QemuUser",
 });
 builder.Services.AddOptions<AgentOptions>().Bind(builder.Configuration.GetSection("Agent")).PostConfigure(o =>
 {
@@ -42,13 +44,22 @@ builder.Services.AddSingleton<IHostProbe>(new ProcHostProbe());
 builder.Services.AddSingleton(sp =>
 {
     var o = sp.GetRequiredService<IOptions<AgentOptions>>().Value;
-    return new CellStorageManager(o.StoragePath, o.MountRoot, o.StateFile);
+    return new CellStorageManager(o.StoragePath, o.MountRoot, o.StateFile, o.QemuUser);
 });
 builder.Services.AddHostedService<CellAgent>();
 var host = builder.Build();
 if (ServerChannels.Refusal(host.Services.GetRequiredService<IOptions<AgentOptions>>().Value) is { } refused)
 {
     Console.Error.WriteLine($"nano-cell: {refused}");
+    return 2;
+}
+try
+{
+    host.Services.GetRequiredService<CellStorageManager>(); // its folder, which guests' QEMU must reach
+}
+catch (InvalidOperationException e)
+{
+    Console.Error.WriteLine($"nano-cell: {e.Message}");
     return 2;
 }
 await host.RunAsync();

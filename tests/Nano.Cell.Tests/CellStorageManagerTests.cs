@@ -27,6 +27,37 @@ public sealed class CellStorageManagerTests : IDisposable
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void GuestsQemu_IsLetThroughTheStorageFolder_AsItsOwnUserOnly_AndAFolderAboveThatBlocksIsNamed()
+    {
+        // _root is made by mktemp -d (0700): the agent lets libvirt-qemu, and nobody else, pass through it and its own folder.
+        var storage = new CellStorageManager(Path.Combine(_root, "images"), Path.Combine(_root, "mounts"), StateFile);
+        File.WriteAllText(Path.Combine(storage.CurrentPath, "probe"), "");
+        Assert.Equal(0, RunAs(HostFiles.DefaultQemuUser, "test", "-x", storage.CurrentPath));
+        Assert.NotEqual(0, RunAs("nobody", "test", "-x", _root));
+        Assert.NotEqual(0, RunAs(HostFiles.DefaultQemuUser, "ls", _root)); // passes through, lists nothing
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(_root) & ~UnixFileMode.GroupExecute);
+
+        // Two levels of closed folders: the one the agent does not own is named and left as it is.
+        var closed = Directory.CreateDirectory(Path.Combine(_root, "closed"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute).FullName;
+        Directory.CreateDirectory(Path.Combine(closed, "parent"), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        var refused = Assert.Throws<InvalidOperationException>(() =>
+            new CellStorageManager(Path.Combine(closed, "parent", "images"), Path.Combine(_root, "mounts"), Path.Combine(_root, "other.json")));
+        Assert.Contains($"({closed} does not let it in)", refused.Message);
+        Assert.Equal("", HostFiles.LetQemuIn(Path.Combine(_root, "open"), ""));  // QEMU as root: nothing to let in
+    }
+
+    private static int RunAs(string user, string program, params string[] args)
+    {
+        using var process = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("runuser", ["-u", user, "--", program, .. args])
+            { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        process.StandardOutput.ReadToEnd();
+        process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
+    [Fact]
     public async Task ASharedFolder_IsUsedWhereItIs_OnlyIfItExists_UntilDetached()
     {
         var local = Path.Combine(_root, "images");

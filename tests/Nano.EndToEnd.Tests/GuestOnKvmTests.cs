@@ -103,6 +103,12 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         using (var domain = libvirt.FindDomain(id)!)
             Assert.Equal(DomainState.Running, domain.GetState());
         Assert.True(QemuRuns(id), "no qemu process for the guest");
+        // Its QEMU runs as the unprivileged libvirt-qemu, which libvirt makes the owner of the guest's own files while it
+        // runs (and of nothing else): host files stay out of its reach.
+        Assert.Equal(Stdout("id", "-u", "libvirt-qemu").Trim(),
+            File.ReadLines($"/proc/{QemuPid(id)}/status").Single(l => l.StartsWith("Uid:", StringComparison.Ordinal)).Split('\t')[1]);
+        Assert.Equal("libvirt-qemu 600", Stdout("stat", "-c", "%U %a", volume).Trim());
+        Assert.NotEqual(0, RunAs("libvirt-qemu", "head", "-c", "1", "/etc/shadow"));
         var guest = (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!;
         Assert.True(guest["running"]!.GetValue<bool>());
         var display = guest["internal"]!["display_address"]!.GetValue<string>();
@@ -138,6 +144,8 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         using (var domain = libvirt.FindDomain(id)!)
             Assert.Equal(DomainState.ShutOff, domain.GetState());
         Assert.False((await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["running"]!.GetValue<bool>());
+        Assert.Equal("root 600", Stdout("stat", "-c", "%U %a", volume).Trim()); // a stopped guest's files are no QEMU's
+        Assert.NotEqual(0, RunAs("libvirt-qemu", "head", "-c", "1", volume));
 
         // Cores and memory are written to the domain definition and take effect at the next start.
         Assert.Equal(0, (await Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 2 }, _zone.AdminSession)).ErrorCode);
@@ -808,17 +816,33 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
 
     private static int Run(string program, params string[] args)
     {
+        Stdout(program, args);
+        return 0;
+    }
+
+    /// <summary>What <paramref name="program"/> writes to its standard output; it must succeed.</summary>
+    private static string Stdout(string program, params string[] args)
+    {
+        var (code, output, error) = Execute(program, args);
+        Assert.True(code == 0, $"{program} {string.Join(' ', args)} failed ({code}): {error}");
+        return output;
+    }
+
+    /// <summary>The exit code of <paramref name="program"/> run as <paramref name="user"/>.</summary>
+    private static int RunAs(string user, string program, params string[] args) => Execute("runuser", ["-u", user, "--", program, .. args]).Code;
+
+    private static (int Code, string Output, string Error) Execute(string program, string[] args)
+    {
         using var process = Process.Start(new ProcessStartInfo(program, args) { RedirectStandardOutput = true, RedirectStandardError = true })!;
-        process.StandardOutput.ReadToEnd();
+        var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEnd();
         process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)} failed ({process.ExitCode}): {error}");
-        return process.ExitCode;
+        return (process.ExitCode, output.Result, error);
     }
 
     private static System.Text.Json.Nodes.JsonNode QemuImgInfo(string path)
     {
-        using var process = Process.Start(new ProcessStartInfo("qemu-img", ["info", "-U", "--output=json", path]) { RedirectStandardOutput = true })!;
+        using var process = Process.Start(new ProcessStartInfo("qemu-img", ["info", "-U", "-f", "qcow2", "--output=json", path]) { RedirectStandardOutput = true })!;
         var json = System.Text.Json.Nodes.JsonNode.Parse(process.StandardOutput.ReadToEnd())!;
         process.WaitForExit();
         return json;
@@ -898,7 +922,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
 
     private static long QemuImgVirtualSize(string path)
     {
-        using var process = Process.Start(new ProcessStartInfo("qemu-img", ["info", "-U", "--output=json", path]) { RedirectStandardOutput = true })!;
+        using var process = Process.Start(new ProcessStartInfo("qemu-img", ["info", "-U", "-f", "qcow2", "--output=json", path]) { RedirectStandardOutput = true })!;
         var json = System.Text.Json.Nodes.JsonNode.Parse(process.StandardOutput.ReadToEnd())!;
         process.WaitForExit();
         return json["virtual-size"]!.GetValue<long>();

@@ -54,7 +54,7 @@ need_libvirt_client() {
     ls /usr/lib/*/libvirt.so.0 >/dev/null 2>&1 || apt_install libvirt0
 }
 
-# A root-run libvirtd with QEMU/KVM for the cell agent. There is no systemd on these machines, so
+# A root-run libvirtd with QEMU/KVM for the cell agent (guests' QEMU itself runs unprivileged). There is no systemd on these machines, so
 # the daemons are started here (once; later calls find them running).
 need_libvirtd() {
     local missing=()
@@ -80,9 +80,24 @@ need_libvirtd() {
         getent group kvm >/dev/null || groupadd --system kvm
         getent group libvirt-qemu >/dev/null || groupadd --system libvirt-qemu
         id libvirt-qemu >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin -g libvirt-qemu -G kvm libvirt-qemu
-        local conf=/etc/libvirt/qemu.conf
-        if ! grep -q '^# nano-grpc root-run settings' "$conf" 2>/dev/null; then
-            printf '\n# nano-grpc root-run settings\nuser = "root"\ngroup = "root"\ndynamic_ownership = 0\nsecurity_driver = "none"\n' >> "$conf"
+        # Guests' QEMU runs as libvirt-qemu (group kvm, for /dev/kvm), and libvirt's DAC driver hands each guest its
+        # own files when it starts (dynamic ownership) and nothing else; AppArmor and SELinux stay off (hosts differ).
+        local conf=/etc/libvirt/qemu.conf restart=0
+        if grep -q '^# nano-grpc root-run settings' "$conf" 2>/dev/null; then
+            sed -i '/^# nano-grpc root-run settings/,+4d' "$conf"   # what earlier versions wrote: QEMU as root
+        fi
+        if ! grep -q '^# nano-grpc settings' "$conf" 2>/dev/null; then
+            printf '# nano-grpc settings\nuser = "libvirt-qemu"\ngroup = "kvm"\ndynamic_ownership = 1\nsecurity_driver = "none"\n' >> "$conf"
+            restart=1
+        fi
+        # Without udev (containers, minimal hosts) /dev/kvm stays root's alone; udev's own rule makes it root:kvm 0660.
+        if [ -c /dev/kvm ] && ! runuser -u libvirt-qemu -- test -r /dev/kvm -a -w /dev/kvm; then
+            chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
+        fi
+        if [ "$restart" = 1 ] && pgrep -x libvirtd >/dev/null; then
+            say "restarting libvirtd for its new QEMU settings (running guests keep running)"
+            pkill -x libvirtd
+            for _ in $(seq 1 50); do pgrep -x libvirtd >/dev/null || break; sleep 0.2; done
         fi
     fi
     pgrep -x virtlogd >/dev/null || virtlogd -d

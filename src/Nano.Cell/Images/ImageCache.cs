@@ -14,7 +14,7 @@ namespace Nano.Cell.Images;
 /// checks the SHA-256 and only then takes the final name. A cached image is removed only when nothing
 /// uses it any more: no overlay has a disk image as backing file, no CD-ROM drive holds a media image.
 /// </summary>
-public sealed class ImageCache(string folder, IImageSource source, ILogger logger)
+public sealed class ImageCache(string folder, IImageSource source, ILogger logger, string qemuUser = HostFiles.DefaultQemuUser)
 {
     private const int Attempts = 5;
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _fetching = new();
@@ -106,7 +106,9 @@ public sealed class ImageCache(string folder, IImageSource source, ILogger logge
 
     private async Task FetchAsync(CachedImage image, string path, Action<int> progress, CancellationToken cancellationToken)
     {
-        Directory.CreateDirectory(Folder);
+        var unreachable = HostFiles.LetQemuIn(Folder, qemuUser);
+        if (unreachable.Length > 0)
+            throw new InvalidOperationException(unreachable);
         var part = path + ".part";
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         await using var file = new FileStream(part, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 0, FileOptions.Asynchronous);

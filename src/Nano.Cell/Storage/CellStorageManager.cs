@@ -16,17 +16,21 @@ public sealed partial class CellStorageManager
     private static readonly TimeSpan MountTimeout = TimeSpan.FromSeconds(8);
     private readonly string _mountRoot;
     private readonly string _stateFile;
+    private readonly string _qemuUser;
     private readonly Lock _gate = new();
     private string _localPath;
     /// <summary>The storage pool in use, its type and folder; null for local storage.</summary>
     private (string Pool, string Type, string Path)? _shared;
 
-    public CellStorageManager(string defaultPath, string mountRoot, string stateFile)
+    public CellStorageManager(string defaultPath, string mountRoot, string stateFile, string qemuUser = HostFiles.DefaultQemuUser)
     {
+        _qemuUser = qemuUser;
         _mountRoot = mountRoot;
         _stateFile = stateFile;
         _localPath = ReadState() ?? defaultPath;
-        Directory.CreateDirectory(_localPath);
+        var unreachable = HostFiles.LetQemuIn(_localPath, _qemuUser);
+        if (unreachable.Length > 0)
+            throw new InvalidOperationException(unreachable);
     }
 
     /// <summary>The folder new volumes go to now.</summary>
@@ -62,10 +66,7 @@ public sealed partial class CellStorageManager
     public async Task<string> AttachAsync(AttachStorage attach, CancellationToken cancellationToken)
     {
         if (string.IsNullOrEmpty(attach.Pool))
-        {
-            Directory.CreateDirectory(_localPath);
-            return "";
-        }
+            return HostFiles.LetQemuIn(_localPath, _qemuUser);
         if (attach.Type == "shared")
             return UseSharedFolder(attach.Pool, attach.Target);
         if (attach.Type != "nfs")
@@ -75,13 +76,18 @@ public sealed partial class CellStorageManager
             attach.Target.Split('/').Any(s => s is "." or ".."))
             return $"refused storage pool '{attach.Pool}' at '{attach.Host}:{attach.Target}': a name, a host name and an absolute path are expected";
         var mountPoint = MountPoint(attach.Pool);
-        Directory.CreateDirectory(mountPoint);
+        var unreachable = HostFiles.LetQemuIn(mountPoint, _qemuUser);
+        if (unreachable.Length > 0)
+            return unreachable;
         if (!IsMounted(mountPoint))
         {
             var (ok, output) = await RunAsync("mount", ["-t", "nfs", "-o", "soft,timeo=50,retrans=2", $"{attach.Host}:{attach.Target}", mountPoint], cancellationToken);
             if (!ok)
                 return $"mount {attach.Host}:{attach.Target} failed: {output}";
         }
+        unreachable = HostFiles.LetQemuIn(mountPoint, _qemuUser); // now the export's own folder
+        if (unreachable.Length > 0)
+            return unreachable;
         lock (_gate)
             _shared = (attach.Pool, "nfs", mountPoint);
         return "";
@@ -92,6 +98,9 @@ public sealed partial class CellStorageManager
     {
         if (!Path.IsPathFullyQualified(folder) || !Directory.Exists(folder))
             return $"the shared folder {folder} does not exist on this cell";
+        var unreachable = HostFiles.LetQemuIn(folder, _qemuUser);
+        if (unreachable.Length > 0)
+            return unreachable;
         var probe = Path.Combine(folder, $".nano-probe-{Guid.NewGuid():N}");
         try
         {
@@ -134,7 +143,9 @@ public sealed partial class CellStorageManager
                 return $"the current folder {_localPath} still holds volumes";
             if (Directory.Exists(path) && Directory.EnumerateFileSystemEntries(path).Any())
                 return $"'{path}' is not empty";
-            Directory.CreateDirectory(path);
+            var unreachable = HostFiles.LetQemuIn(path, _qemuUser);
+            if (unreachable.Length > 0)
+                return unreachable;
             _localPath = path;
             WriteState();
             return "";
