@@ -35,7 +35,8 @@ public sealed class CellAgent(
 
     private CellInstances AgentInstances => _instances ??= CreateInstances();
 
-    private CommandDispatcher Commands => _commands ??= new CommandDispatcher(() => AgentInstances, storage, hypervisor, probe, logger);
+    private CommandDispatcher Commands => _commands ??= new CommandDispatcher(() => AgentInstances, storage, hypervisor, probe,
+        new ConsoleTunnels(() => new CellAgentService.CellAgentServiceClient(ServerChannel), _options.Token, hypervisor, logger), logger);
 
     private CellInstances CreateInstances()
     {

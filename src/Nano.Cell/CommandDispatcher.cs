@@ -12,7 +12,7 @@ namespace Nano.Cell;
 /// on the part of the agent that does it (storage, guests), and every failure becomes the result's error. A result
 /// that says nothing of a guest carries the cell's storage.
 /// </summary>
-public sealed class CommandDispatcher(Func<CellInstances> instances, CellStorageManager storage, IHypervisor hypervisor, IHostProbe probe, ILogger logger)
+public sealed class CommandDispatcher(Func<CellInstances> instances, CellStorageManager storage, IHypervisor hypervisor, IHostProbe probe, ConsoleTunnels consoles, ILogger logger)
 {
     /// <summary>Runs one command until its deadline; every failure becomes the result's error.</summary>
     public async Task<CommandResult> RunAsync(Command command, CancellationToken token, Action<int>? progress = null)
@@ -98,6 +98,9 @@ public sealed class CommandDispatcher(Func<CellInstances> instances, CellStorage
                     break;
                 case Command.BodyOneofCase.StopInstance:
                     result.Instance = instances().Lifecycle.Stop(command.StopInstance.GuestId, command.StopInstance.Reboot, command.StopInstance.Force);
+                    break;
+                case Command.BodyOneofCase.OpenConsole:
+                    result.Error = await consoles.OpenAsync(command.OpenConsole, deadline.Token);
                     break;
                 default:
                     result.Error = $"this agent does not know the command {command.BodyCase}";

@@ -29,7 +29,9 @@ public sealed class HostileCommandTests : IDisposable
         var source = new FileImageSource();
         var instances = new CellInstances(new InstanceHost(hypervisor, _storage, $"cell-{Guid.NewGuid():N}", "127.0.0.1",
             new ImageCache(Path.Combine(_root, "cache"), source, NullLogger.Instance), source));
-        _commands = new CommandDispatcher(() => instances, _storage, hypervisor, new ProcHostProbe(), NullLogger.Instance);
+        // Console tunnels would dial a server at an address nothing listens on: a refused command never gets that far.
+        var consoles = new ConsoleTunnels(() => new CellAgentService.CellAgentServiceClient(Grpc.Net.Client.GrpcChannel.ForAddress("http://127.0.0.1:9")), "", hypervisor, NullLogger.Instance);
+        _commands = new CommandDispatcher(() => instances, _storage, hypervisor, new ProcHostProbe(), consoles, NullLogger.Instance);
         // Another guest's volume in the storage folder, and a file beside the folder.
         _neighbour = Path.Combine(_storage.CurrentPath, $"{Guid.NewGuid()}_sys.qcow2");
         _victim = Path.Combine(_root, "victim_sys.qcow2");
@@ -64,6 +66,7 @@ public sealed class HostileCommandTests : IDisposable
             new Command { ChangeDisk = new ChangeDisk { GuestId = id, Disk = 0, Size = 1 << 30 } },
             new Command { ResetSystem = new ResetSystem { GuestId = id, Size = 1 << 30 } },
             new Command { ExportSystem = new ExportSystem { GuestId = id, Ticket = "t" } },
+            new Command { OpenConsole = new OpenConsole { GuestId = id, Tunnel = Guid.NewGuid().ToString() } },
             new Command { CreateInstance = new CreateInstance { GuestId = id, Cores = 1, Memory = 1 << 28, Disks = { 1 << 20 } } },
             new Command { RedefineInstance = new RedefineInstance { Settings = new CreateInstance { GuestId = id, Cores = 1, Memory = 1 << 28 } } },
         })

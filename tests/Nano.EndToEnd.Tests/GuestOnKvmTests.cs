@@ -116,20 +116,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal("RFB 003.008\n", await BannerAsync(display));
 
         // The browser's way in: a one-shot channel, then a WebSocket relayed to the guest's VNC.
-        var channel = await Rest.PostAsync("/api/v1/monitor_channels/", new { guest = id }, _zone.AdminSession);
-        Assert.Equal(guest["monitor_secret"]!.GetValue<string>(), channel.Data!["password"]!.GetValue<string>());
-        using (var socket = new System.Net.WebSockets.ClientWebSocket())
-        {
-            socket.Options.AddSubProtocol("binary");
-            socket.Options.RemoteCertificateValidationCallback = Nano.Tls.ZoneCertificates.ServerCheck(_zone.Server.CaFile!);
-            await socket.ConnectAsync(new Uri($"wss://127.0.0.1:{_zone.Server.RestPort}/api/v1/monitor_channels/{channel.Data!["id"]}"), CancellationToken.None);
-            var buffer = new byte[12];
-            var read = 0;
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            while (read < 12)
-                read += (await socket.ReceiveAsync(buffer.AsMemory(read), timeout.Token)).Count;
-            Assert.Equal("RFB 003.008\n", Encoding.ASCII.GetString(buffer));
-        }
+        Assert.Equal("RFB 003.008\n", await RelayedBannerAsync(id, guest["monitor_secret"]!.GetValue<string>()));
 
         // The password the API hands out opens the console; a reset changes it at once on the running guest.
         var secret = guest["monitor_secret"]!.GetValue<string>();
@@ -198,6 +185,30 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Null(libvirt.FindDomain(id));
         Assert.Empty(Directory.GetFiles(Path.Combine(_work, "images")));
         Assert.Equal(404, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).ErrorCode);
+    }
+
+    [Fact]
+    public async Task AGuestsConsole_ListensOnItsCellsLoopbackOnly_AndReachesTheBrowserThroughTheCellsTunnel()
+    {
+        // A cell announcing a public address of its host, as one on a real network does.
+        var address = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
+            .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up && n.NetworkInterfaceType != System.Net.NetworkInformation.NetworkInterfaceType.Loopback)
+            .SelectMany(n => n.GetIPProperties().UnicastAddresses).Select(a => a.Address)
+            .First(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !System.Net.IPAddress.IsLoopback(a)).ToString();
+        var cell = $"{_cell}-pub";
+        await using var agent = StartAgent(cell, "-pub", "--address", address);
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/public", new { }, _zone.AdminSession)).ErrorCode);
+        var (id, _) = await RunningGuestInPoolAsync("public", [cell], "console");
+        var guest = (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!;
+        var display = guest["internal"]!["display_address"]!.GetValue<string>();
+        Assert.StartsWith($"{address}:", display); // names the cell's host and the console's port
+        var port = display[(address.Length + 1)..];
+
+        await Assert.ThrowsAnyAsync<System.Net.Sockets.SocketException>(() => BannerAsync(display)); // nothing listens on the public address
+        Assert.Equal("RFB 003.008\n", await BannerAsync($"127.0.0.1:{port}")); // the cell's loopback, where its agent connects
+        Assert.Equal("RFB 003.008\n", await RelayedBannerAsync(id, guest["monitor_secret"]!.GetValue<string>())); // through the cell's tunnel
+        await agent.WaitForOutputAsync($"Console tunnel of guest {id} closed", TimeSpan.FromSeconds(30)); // and closed with the browser's socket
+        await DeleteRunningGuestAsync(id, Path.Combine(_work, "images-pub"));
     }
 
     [Fact]
@@ -890,6 +901,23 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         var result = new byte[4];
         await stream.ReadExactlyAsync(result, timeout.Token);
         return System.Buffers.Binary.BinaryPrimitives.ReadUInt32BigEndian(result) == 0;
+    }
+
+    /// <summary>The first 12 bytes of a guest's console as a browser gets them: a one-shot channel (its password checked), then the WebSocket relay.</summary>
+    private async Task<string> RelayedBannerAsync(string id, string secret)
+    {
+        var channel = await Rest.PostAsync("/api/v1/monitor_channels/", new { guest = id }, _zone.AdminSession);
+        Assert.Equal(secret, channel.Data!["password"]!.GetValue<string>());
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.AddSubProtocol("binary");
+        socket.Options.RemoteCertificateValidationCallback = Nano.Tls.ZoneCertificates.ServerCheck(_zone.Server.CaFile!);
+        await socket.ConnectAsync(new Uri($"wss://127.0.0.1:{_zone.Server.RestPort}/api/v1/monitor_channels/{channel.Data!["id"]}"), CancellationToken.None);
+        var buffer = new byte[12];
+        var read = 0;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (read < 12)
+            read += (await socket.ReceiveAsync(buffer.AsMemory(read), timeout.Token)).Count;
+        return Encoding.ASCII.GetString(buffer);
     }
 
     private static async Task<string> BannerAsync(string endpoint)

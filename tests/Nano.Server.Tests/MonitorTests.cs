@@ -10,7 +10,10 @@ using Nano.Testing;
 
 namespace Nano.Server.Tests;
 
-/// <summary>Monitor channels #67 and the WebSocket relay B2, against a stand-in VNC server on loopback.</summary>
+/// <summary>
+/// Monitor channels #67 and the WebSocket relay B2, against a stand-in VNC server on loopback that the scripted cell
+/// carries through a console tunnel, as nano-cell does.
+/// </summary>
 public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>, IAsyncLifetime
 {
     private readonly string _suffix = Guid.NewGuid().ToString("N")[..8];
@@ -32,6 +35,7 @@ public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         _agent.Answer = c => c.BodyCase switch
         {
             Command.BodyOneofCase.CreateInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { State = DomainState.Stopped } },
+            Command.BodyOneofCase.OpenConsole => OpenTunnel(c),
             Command.BodyOneofCase.StartInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { State = DomainState.Running, DisplayAddress = $"127.0.0.1:{VncPort}" } },
             _ => new CommandResult { Id = c.Id, Storage = TestAgent.LocalStorage("/var/lib/nano/images") },
         };
@@ -44,6 +48,31 @@ public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         Assert.True(created.ErrorCode == 0, created.Text);
         _guest = created.Data!["id"]!.GetValue<string>();
         await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{_guest}", Admin)).Data?["created"]?.GetValue<bool>() == true);
+    }
+
+    /// <summary>What nano-cell does on OpenConsole: connects to the console and calls the server back under the tunnel's id.</summary>
+    private CommandResult OpenTunnel(Command command)
+    {
+        var open = command.OpenConsole;
+        _ = Task.Run(async () =>
+        {
+            using var call = new CellAgentService.CellAgentServiceClient(fixture.Server.Channel).ConsoleTunnel(new Grpc.Core.Metadata { { "nano-cell-token", "test-token" } });
+            await call.RequestStream.WriteAsync(new ConsoleBytes { Tunnel = open.Tunnel });
+            using var console = new TcpClient();
+            await console.ConnectAsync(IPAddress.Loopback, VncPort);
+            var stream = console.GetStream();
+            var down = Task.Run(async () =>
+            {
+                while (await call.ResponseStream.MoveNext(CancellationToken.None))
+                    await stream.WriteAsync(call.ResponseStream.Current.Data.Memory);
+            });
+            var buffer = new byte[4096];
+            int read;
+            while ((read = await stream.ReadAsync(buffer)) > 0)
+                await call.RequestStream.WriteAsync(new ConsoleBytes { Data = Google.Protobuf.ByteString.CopyFrom(buffer, 0, read) });
+            await down;
+        });
+        return new CommandResult { Id = command.Id };
     }
 
     public async Task DisposeAsync()
@@ -88,6 +117,7 @@ public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>
                 got += await guestSide.GetStream().ReadAsync(echoed.AsMemory(got), timeout.Token);
         }
         Assert.Equal("RFB 003.008\n\u0001", Encoding.ASCII.GetString(echoed));
+        Assert.Contains(_agent.Commands, c => c.OpenConsole?.GuestId == _guest); // the cell was asked for this guest's console
 
         using var again = new ClientWebSocket();
         await Assert.ThrowsAsync<WebSocketException>(() => again.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Server.RestPort}/api/v1/monitor_channels/{id}"), CancellationToken.None));
@@ -105,5 +135,18 @@ public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         using var socket = new ClientWebSocket();
         await Assert.ThrowsAsync<WebSocketException>(() => socket.ConnectAsync(new Uri($"ws://127.0.0.1:{fixture.Server.RestPort}/api/v1/monitor_channels/{Guid.NewGuid()}"), CancellationToken.None));
         JsonAssert.Failure(401, await Rest.PostAsync("/api/v1/monitor_channels/", new { guest = _guest }));
+    }
+
+    [Fact]
+    public async Task AConsoleTunnel_NobodyAwaits_OrWithoutTheCellsCredential_IsRefused()
+    {
+        var cells = new CellAgentService.CellAgentServiceClient(fixture.Server.Channel);
+        foreach (var (token, expected) in new[] { ("test-token", Grpc.Core.StatusCode.NotFound), ("wrong", Grpc.Core.StatusCode.Unauthenticated) })
+        {
+            using var call = cells.ConsoleTunnel(new Grpc.Core.Metadata { { "nano-cell-token", token } });
+            await call.RequestStream.WriteAsync(new ConsoleBytes { Tunnel = Guid.NewGuid().ToString() });
+            var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
+            Assert.Equal(expected, refused.StatusCode);
+        }
     }
 }

@@ -12,7 +12,7 @@ namespace Nano.Cell.Instances;
 /// cache and the server's files, the instance's firewall; and the state a command answers.
 /// </summary>
 public sealed class InstanceHost(
-    IHypervisor hypervisor, CellStorageManager storage, string cellName, string consoleListen, ImageCache images, IImageSource server, string? bridge = null,
+    IHypervisor hypervisor, CellStorageManager storage, string cellName, string address, ImageCache images, IImageSource server, string? bridge = null,
     HostCpus? cpus = null)
 {
     public IHypervisor Hypervisor => hypervisor;
@@ -21,8 +21,11 @@ public sealed class InstanceHost(
 
     public string CellName => cellName;
 
-    /// <summary>The address consoles listen on (the cell's announced address).</summary>
-    public string ConsoleListen => consoleListen;
+    /// <summary>
+    /// The address consoles listen on: this host's loopback, where only the agent reaches them (for the server's relay,
+    /// through a console tunnel). A console on a public address would be one 8-character VNC password from anyone.
+    /// </summary>
+    public string ConsoleListen => "127.0.0.1";
 
     public ImageCache Images => images;
 
@@ -93,7 +96,7 @@ public sealed class InstanceHost(
             GuestId = guestId, State = found?.State ?? DomainState.Unspecified, Volumes = { volumes }, Cpu = found is null ? "" : hypervisor.CpuOf(guestId),
         };
         if (found?.ConsolePort is { } port)
-            state.DisplayAddress = $"{consoleListen}:{port}";
+            state.DisplayAddress = $"{address}:{port}"; // the cell's announced address names the host; the port is its loopback's
         return state;
     }
 

@@ -8,9 +8,9 @@ namespace Nano.Server.Cells;
 
 /// <summary>
 /// The gRPC service agents dial (nano.cell.v1.CellAgentService): the command stream (the work is in
-/// <see cref="CellGateway"/>) and the image transfers between the store and cells.
+/// <see cref="CellGateway"/>), the image transfers between the store and cells, and console tunnels.
 /// </summary>
-public sealed class CellAgentEndpoint(CellGateway gateway, CellIdentity identity, ImageRepository images, ImageStore store, ImageExports exports)
+public sealed class CellAgentEndpoint(CellGateway gateway, CellIdentity identity, ImageRepository images, ImageStore store, ImageExports exports, ConsoleTunnels tunnels)
     : CellAgentService.CellAgentServiceBase
 {
     public const string TokenHeader = "nano-cell-token";
@@ -67,12 +67,15 @@ public sealed class CellAgentEndpoint(CellGateway gateway, CellIdentity identity
         return new EnrollResponse { Certificate = await identity.EnrollAsync(name, request.Csr) };
     }
 
-    /// <summary>An enrolled cell's certificate over TLS, else the join token.</summary>
-    private async Task AdmitAsync(ServerCallContext context)
+    /// <summary>A guest's console carried from its cell to the monitor relay waiting for it (ConsoleTunnels).</summary>
+    public override async Task ConsoleTunnel(IAsyncStreamReader<ConsoleBytes> requestStream, IServerStreamWriter<ConsoleBytes> responseStream, ServerCallContext context) =>
+        await tunnels.ServeAsync(await AdmitAsync(context), requestStream, responseStream, context.CancellationToken);
+
+    /// <summary>An enrolled cell's certificate over TLS (its name), else the join token (no name).</summary>
+    private async Task<string?> AdmitAsync(ServerCallContext context)
     {
         if (identity.CertificatesRequired)
-            await identity.RequireCellAsync(context);
-        else if (!gateway.TokenMatches(context.RequestHeaders.GetValue(TokenHeader) ?? ""))
-            throw Fail.Unauthenticated("bad join token");
+            return await identity.RequireCellAsync(context);
+        return gateway.TokenMatches(context.RequestHeaders.GetValue(TokenHeader) ?? "") ? null : throw Fail.Unauthenticated("bad join token");
     }
 }

@@ -14,12 +14,12 @@ public sealed class MonitorChannelRepository(NpgsqlDataSource db)
             """, new { id, guest, address, user, lifetime });
     }
 
-    /// <summary>Uses a channel: its console address, once, before it expires; null otherwise.</summary>
-    public async Task<string?> ClaimAsync(Guid id)
+    /// <summary>Uses a channel: its guest, once, before it expires; null otherwise.</summary>
+    public async Task<Guid?> ClaimAsync(Guid id)
     {
         await using var c = await db.OpenConnectionAsync();
-        return await c.QuerySingleOrDefaultAsync<string>(
-            "UPDATE monitor_channels SET used = true WHERE id = @id AND NOT used AND expires_at > now() RETURNING address", new { id });
+        return await c.QuerySingleOrDefaultAsync<Guid?>(
+            "UPDATE monitor_channels SET used = true WHERE id = @id AND NOT used AND expires_at > now() RETURNING guest", new { id });
     }
 
     public async Task<int> DeleteStaleAsync()

@@ -90,6 +90,7 @@ public static class NanoApp
         builder.Services.AddSingleton<CellStatusFeed>();
         builder.Services.AddSingleton<CellGateway>();
         builder.Services.AddSingleton<CellCommands>();
+        builder.Services.AddSingleton<ConsoleTunnels>();
         builder.Services.AddSingleton<HelloReceived>();
         builder.Services.AddSingleton<CellJoined>();
         builder.Services.AddSingleton<HeartbeatReceived>();
