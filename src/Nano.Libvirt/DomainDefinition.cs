@@ -161,7 +161,8 @@ public sealed record DomainDefinition
             new XElement("mac", new XAttribute("address", nic.Mac)),
             nic.Bridge is null ? null : new XElement("source", new XAttribute("bridge", nic.Bridge)),
             new XElement("model", new XAttribute("type", nic.Model)),
-            nic.Filter is null || nic.Bridge is null ? null : new XElement("filterref", new XAttribute("filter", nic.Filter)),
+            nic.Filter is null || nic.Bridge is null ? null : new XElement("filterref", new XAttribute("filter", nic.Filter),
+                nic.FilterParameters.Select(p => new XElement("parameter", new XAttribute("name", p.Key), new XAttribute("value", p.Value)))),
             bandwidth.HasElements ? bandwidth : null);
 
         static XElement Limit(string direction, long kib) => new(direction,

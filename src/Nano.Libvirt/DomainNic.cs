@@ -14,4 +14,7 @@ public sealed record DomainNic(string Mac, string Model, string? Bridge)
 
     /// <summary>The network filter bound to the interface (bridged interfaces only: user-mode ones have no tap to filter); null for none.</summary>
     public string? Filter { get; init; }
+
+    /// <summary>The filter's parameters (IP, CTRL_IP_LEARNING, DHCPSERVER, ...), in order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> FilterParameters { get; init; } = [];
 }

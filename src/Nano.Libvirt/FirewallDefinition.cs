@@ -14,15 +14,21 @@ public sealed record FirewallRuleDefinition(bool Accept, string Protocol, string
 /// A guest's firewall as a libvirt nwfilter in the root chain: traffic the guest starts (and the
 /// answers to it) passes; arriving traffic meets the rules in order (priorities 100, 101, ...), then
 /// the default action. libvirt's rules are stateful, so an accepted connection's replies pass too.
+/// First of all it includes libvirt's clean-traffic: the guest sends only from its own MAC and IP
+/// (the interface's MAC, and its IP parameter or the address libvirt learned), and only IPv4 and ARP.
 /// </summary>
 public sealed record FirewallDefinition(string Name, string Uuid, bool DefaultAccept, IReadOnlyList<FirewallRuleDefinition> Rules)
 {
     private const int FirstRulePriority = 100;
 
+    /// <summary>libvirt's anti-spoofing filter (Debian: libvirt-daemon-config-nwfilter).</summary>
+    public const string CleanTraffic = "clean-traffic";
+
     public string ToXml()
     {
         var filter = new XElement("filter", new XAttribute("name", Name), new XAttribute("chain", "root"),
             new XElement("uuid", Uuid),
+            new XElement("filterref", new XAttribute("filter", CleanTraffic)),
             Rule(true, "out", FirstRulePriority - 10, new XElement("all")));
         for (var i = 0; i < Rules.Count; i++)
             filter.Add(Rule(Rules[i].Accept, "in", FirstRulePriority + i, Match(Rules[i])));

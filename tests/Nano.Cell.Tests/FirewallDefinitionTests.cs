@@ -17,7 +17,7 @@ public sealed class FirewallDefinitionTests
         ]).ToXml();
 
         Assert.Equal(
-            "<filter name=\"nano-g\" chain=\"root\"><uuid>6f9619ff-8b86-d011-b42d-00c04fc964ff</uuid>" +
+            "<filter name=\"nano-g\" chain=\"root\"><uuid>6f9619ff-8b86-d011-b42d-00c04fc964ff</uuid><filterref filter=\"clean-traffic\" />" +
             "<rule action=\"accept\" direction=\"out\" priority=\"90\"><all /></rule>" +
             "<rule action=\"accept\" direction=\"in\" priority=\"100\"><tcp srcipaddr=\"10.0.0.1\" dstportstart=\"22\" /></rule>" +
             "<rule action=\"reject\" direction=\"in\" priority=\"101\"><icmp dstipaddr=\"10.0.0.5\" /></rule>" +
@@ -31,13 +31,29 @@ public sealed class FirewallDefinitionTests
         XElement Nic(string? bridge) => XElement.Parse(new DomainDefinition
         {
             Type = "kvm", Name = "g", Uuid = "6f9619ff-8b86-d011-b42d-00c04fc964ff", MemoryBytes = 1 << 28, VirtualCpus = 1,
-            Owner = new DomainOwner("g", "c"), Nic = new DomainNic("00:16:3e:00:00:01", "virtio", bridge) { Filter = "nano-g" },
+            Owner = new DomainOwner("g", "c"),
+            Nic = new DomainNic("00:16:3e:00:00:01", "virtio", bridge) { Filter = "nano-g", FilterParameters = Instances.InstanceFirewalls.OwnAddress("10.0.0.7") },
         }.ToXml()).Element("devices")!.Element("interface")!;
 
         var bridged = Nic("br0");
         Assert.Equal("bridge|br0|nano-g", $"{bridged.Attribute("type")!.Value}|{bridged.Element("source")!.Attribute("bridge")!.Value}|{bridged.Element("filterref")!.Attribute("filter")!.Value}");
+        Assert.Equal("<parameter name=\"IP\" value=\"10.0.0.7\" />", bridged.Element("filterref")!.Element("parameter")!.ToString());
         var user = Nic(null);
         Assert.Equal("user", user.Attribute("type")!.Value);
         Assert.Null(user.Element("filterref"));
     }
+
+    [Theory]
+    [InlineData("", "CTRL_IP_LEARNING=dhcp")] // no pool address: libvirt learns the leased one
+    [InlineData("192.168.4.20", "IP=192.168.4.20")]
+    public void AGuestsOwnAddress_IsItsPoolAddress_OrTheOneItLeases(string address, string parameters) =>
+        Assert.Equal(parameters, string.Join(",", Instances.InstanceFirewalls.OwnAddress(address).Select(p => $"{p.Key}={p.Value}")));
+
+    [Theory]
+    [InlineData("10.0.0.7/24")]
+    [InlineData("10.0.0.7' /><parameter name='IP' value='10.0.0.8")]
+    [InlineData("::1")]
+    [InlineData("10.7")]
+    public void AnAddressThatIsNotOneIPv4_IsRefused(string address) =>
+        Assert.Throws<ArgumentException>(() => Instances.InstanceFirewalls.OwnAddress(address));
 }

@@ -440,6 +440,10 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
     [Fact]
     public async Task AGuestsFirewall_IsAnNwfilterBoundToItsNic_RebuiltOnEachChange_AndRemovedWithTheGuest()
     {
+        // The pool hands out addresses: the guest's is the only one its NIC may send from.
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/address_pools/fw{_bridge}", new { gateway = "10.77.0.1", provider = "cloudinit" }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync($"/api/v1/address_pools/fw{_bridge}/internal/ranges/10.77.0.10", new { end = "10.77.0.20", netmask = "255.255.255.0" }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PutAsync("/api/v1/compute_pools/default", new { network = $"fw{_bridge}" }, _zone.AdminSession)).ErrorCode);
         var group = (await Rest.PostAsync("/api/v1/security_policy_groups/", new { name = $"fw{_bridge}", enabled = true, default_action = "reject" }, _zone.AdminSession))
             .Data!["id"]!.GetValue<string>();
         foreach (var rule in new object[] { new { protocol = "tcp", to_port = 22 }, new { protocol = "icmp", from_address = "10.9.8.7" } })
@@ -457,15 +461,26 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
 
         // Running, the guest's tap device carries the filter: libvirt has instantiated its rules.
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, _zone.AdminSession)).ErrorCode);
-        string tap;
+        string tap, mac;
+        var address = (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["internal"]!["allocated_address"]!.GetValue<string>().Split('/')[0];
+        Assert.StartsWith("10.77.0.", address);
         using (var domain = libvirt.FindDomain(id)!)
         {
             var nic = System.Xml.Linq.XElement.Parse(domain.GetXml()).Element("devices")!.Element("interface")!;
             Assert.Equal($"nano-{id}", (string?)nic.Element("filterref")?.Attribute("filter"));
+            Assert.Equal(address, (string?)nic.Element("filterref")!.Elements("parameter").Single(p => (string?)p.Attribute("name") == "IP").Attribute("value"));
             Assert.Equal(_bridge, (string?)nic.Element("source")?.Attribute("bridge"));
             tap = (string)nic.Element("target")!.Attribute("dev")!;
+            mac = (string)nic.Element("mac")!.Attribute("address")!;
         }
         Assert.Contains("--dport 22", Iptables($"FO-{tap}"));
+        // Anti-spoofing (libvirt's clean-traffic, included by the guest's filter): on the bridge, frames from the guest's
+        // tap pass only with its own MAC, IPv4 only from its own address, ARP only for its own pair; the rest is dropped.
+        var bridgeRules = Stdout("ebtables", "-t", "nat", "-L", "--Lmac2");
+        output.WriteLine(bridgeRules);
+        Assert.Contains($"--ip-src {address} -j RETURN", bridgeRules);
+        Assert.Contains($"-s {mac} -j RETURN", bridgeRules);
+        Assert.Contains($"--arp-ip-src {address} -j RETURN", bridgeRules);
 
         var policy = $"/api/v1/guests/{id}/security_policy";
         Assert.Equal(0, (await Rest.PostAsync($"{policy}/rules/", new { protocol = "udp", to_port = 53, to_address = "10.1.2.3" }, _zone.AdminSession)).ErrorCode);
@@ -481,6 +496,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
         Assert.Null(libvirt.FindNetworkFilter($"nano-{id}"));
+        Assert.Equal(0, (await Rest.PutAsync("/api/v1/compute_pools/default", new { network = "" }, _zone.AdminSession)).ErrorCode);
 
         // A filter whose guest's domain vanished outside the agent goes when the agent (re)joins.
         var stray = Guid.NewGuid().ToString();
@@ -492,6 +508,78 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         _agent = StartAgent();
         await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
         await WaitForAsync(() => Task.FromResult(libvirt.FindNetworkFilter($"nano-{stray}") is null));
+    }
+
+    [Fact]
+    public async Task AGuestsFilter_DropsWhatItSendsFromAnotherAddressOrMac_OnTheBridge()
+    {
+        // A stand-in guest that can send anything: a veth pair with one end on the bridge (where a guest's tap is) and the
+        // other in a network namespace (the guest's side), bound through libvirt to the filter the agent gives every guest.
+        var id = Guid.NewGuid().ToString();
+        var (port, inside, ns) = ($"vp{id[..8]}", $"vg{id[..8]}", $"nano-spoof-{id[..8]}");
+        const string own = "10.78.0.17", neighbour = "10.78.0.18", host = "10.78.0.1", mac = "00:16:3e:78:00:17", otherMac = "00:16:3e:78:00:18";
+        using var libvirt = Connection.Open("qemu:///system");
+        using (libvirt.DefineNetworkFilter(new FirewallDefinition($"nano-{id}", id, DefaultAccept: false, []).ToXml()))
+        {
+        }
+        void InGuest(params string[] command) => Run("ip", ["netns", "exec", ns, .. command]);
+        Run("ip", "netns", "add", ns);
+        try
+        {
+            Run("ip", "link", "add", port, "type", "veth", "peer", "name", inside);
+            Run("ip", "link", "set", inside, "netns", ns);
+            InGuest("ip", "link", "set", inside, "address", mac);
+            InGuest("ip", "link", "set", inside, "up");
+            InGuest("ip", "addr", "add", $"{own}/24", "dev", inside);
+            Run("ip", "link", "set", port, "master", _bridge);
+            Run("ip", "link", "set", port, "up");
+            Run("ip", "addr", "add", $"{host}/24", "dev", _bridge);
+            var binding = Path.Combine(_work, "binding.xml");
+            File.WriteAllText(binding, $"""
+                <filterbinding><owner><name>spoof-{id[..8]}</name><uuid>{id}</uuid></owner><portdev name='{port}'/><mac address='{mac}'/>
+                <filterref filter='nano-{id}'><parameter name='IP' value='{own}'/></filterref></filterbinding>
+                """);
+            Run("virsh", "-c", "qemu:///system", "nwfilter-binding-create", binding);
+            using var listener = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(host), 0));
+            var listening = ((System.Net.IPEndPoint)listener.Client.LocalEndPoint!).Port;
+            async Task<bool> ArrivesAsync(string text)
+            {
+                Execute("ip", ["netns", "exec", ns, "bash", "-c", $"echo {text} > /dev/udp/{host}/{listening}"]);
+                try
+                {
+                    while (true)
+                    {
+                        var got = await listener.ReceiveAsync().WaitAsync(TimeSpan.FromSeconds(3));
+                        if (Encoding.ASCII.GetString(got.Buffer).Trim() == text)
+                            return true;
+                    }
+                }
+                catch (TimeoutException)
+                {
+                    return false;
+                }
+            }
+
+            Assert.True(await ArrivesAsync("own"), "the guest's own traffic did not pass its filter");
+            InGuest("ip", "addr", "flush", "dev", inside);
+            InGuest("ip", "addr", "add", $"{neighbour}/24", "dev", inside);
+            Assert.False(await ArrivesAsync("another-address"), "a packet from another guest's address crossed the bridge");
+            InGuest("ip", "addr", "flush", "dev", inside);
+            InGuest("ip", "addr", "add", $"{own}/24", "dev", inside);
+            InGuest("ip", "link", "set", inside, "down");
+            InGuest("ip", "link", "set", inside, "address", otherMac);
+            InGuest("ip", "link", "set", inside, "up");
+            Assert.False(await ArrivesAsync("another-mac"), "a frame from another MAC crossed the bridge");
+        }
+        finally
+        {
+            Execute("virsh", ["-c", "qemu:///system", "nwfilter-binding-delete", port]);
+            Execute("ip", ["link", "del", port]);
+            Execute("ip", ["netns", "del", ns]);
+            Execute("ip", ["addr", "del", $"{host}/24", "dev", _bridge]);
+            using var filter = libvirt.FindNetworkFilter($"nano-{id}");
+            filter?.Undefine();
+        }
     }
 
     [Fact]

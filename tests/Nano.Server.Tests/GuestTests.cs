@@ -27,6 +27,7 @@ public sealed class GuestTests(ZoneServer fixture) : GuestTestBase(fixture)
         Assert.Equal(new Hardware { OperatingSystem = "linux", DiskBus = "sata", NicModel = "rtl8139", Display = "vga", Control = "vnc", Usb = "", Tablet = "usb" }, create.Hardware);
         Assert.Equal([1024 * MiB, 512 * MiB], create.Disks);
         Assert.Equal(guest["ethernet_address"]!.GetValue<string>(), create.Mac);
+        Assert.Equal(guest["internal"]!["allocated_address"]!.GetValue<string>().Split('/')[0], create.Address); // the only address its NIC may send from
 
         JsonAssert.Success("\"\"", await Rest.PostAsync($"/api/v1/instances/{id}", new { }, Admin));
         var status = await Rest.GetAsync($"/api/v1/instances/{id}", Admin);

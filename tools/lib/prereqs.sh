@@ -72,6 +72,10 @@ need_libvirtd() {
     have iptables || missing+=(iptables)
     have ebtables || missing+=(ebtables)
     have dnsmasq || [ -x /usr/sbin/dnsmasq ] || missing+=(dnsmasq-base)
+    # libvirt's stock filters: every guest's filter includes clean-traffic (no MAC, IP or ARP spoofing). libvirtd reads
+    # them when it starts.
+    local restart=0
+    [ -f /etc/libvirt/nwfilter/clean-traffic.xml ] || { missing+=(libvirt-daemon-config-nwfilter); restart=1; }
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}" libvirt0
     if [ "$(id -u)" = 0 ]; then
         # Debian's packages do not create /etc/libvirt (nor always the daemon's state folders): a host that
@@ -82,7 +86,7 @@ need_libvirtd() {
         id libvirt-qemu >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin -g libvirt-qemu -G kvm libvirt-qemu
         # Guests' QEMU runs as libvirt-qemu (group kvm, for /dev/kvm), and libvirt's DAC driver hands each guest its
         # own files when it starts (dynamic ownership) and nothing else; AppArmor and SELinux stay off (hosts differ).
-        local conf=/etc/libvirt/qemu.conf restart=0
+        local conf=/etc/libvirt/qemu.conf
         if grep -q '^# nano-grpc root-run settings' "$conf" 2>/dev/null; then
             sed -i '/^# nano-grpc root-run settings/,+4d' "$conf"   # what earlier versions wrote: QEMU as root
         fi
@@ -95,7 +99,7 @@ need_libvirtd() {
             chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
         fi
         if [ "$restart" = 1 ] && pgrep -x libvirtd >/dev/null; then
-            say "restarting libvirtd for its new QEMU settings (running guests keep running)"
+            say "restarting libvirtd for its new settings (running guests keep running)"
             pkill -x libvirtd
             for _ in $(seq 1 50); do pgrep -x libvirtd >/dev/null || break; sleep 0.2; done
         fi

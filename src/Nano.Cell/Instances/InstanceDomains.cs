@@ -39,7 +39,10 @@ public static class InstanceDomains
             Disks = disks,
             Nic = new DomainNic(create.Mac, hardware.NicModel.Length > 0 ? hardware.NicModel : "virtio", string.IsNullOrEmpty(host.Bridge) ? null : host.Bridge)
             {
-                Filter = host.Hypervisor.SupportsFirewalls && host.Hypervisor.FirewallXml(InstanceFirewalls.Name(create.GuestId)) is not null ? InstanceFirewalls.Name(create.GuestId) : null,
+                // Its firewall, which includes clean-traffic; a guest without one still gets clean-traffic itself.
+                Filter = !host.Hypervisor.SupportsFirewalls ? null
+                    : host.Hypervisor.FirewallXml(InstanceFirewalls.Name(create.GuestId)) is not null ? InstanceFirewalls.Name(create.GuestId) : FirewallDefinition.CleanTraffic,
+                FilterParameters = InstanceFirewalls.OwnAddress(create.Address),
                 InboundKiBps = qos.ReceiveSpeed / 1024,
                 OutboundKiBps = qos.SendSpeed / 1024,
             },

@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Sockets;
 using Nano.Cell.Hypervisor;
 using Nano.Contracts.Cell.V1;
 using Nano.Libvirt;
@@ -22,6 +24,19 @@ public sealed class InstanceFirewalls(IHypervisor hypervisor)
             throw new InvalidOperationException($"this cell's hypervisor ({hypervisor.Type}) has no network filters");
         hypervisor.ApplyFirewall(new FirewallDefinition(Name(guestId), guestId, policy.DefaultAction != "reject",
             [.. policy.Rules.Select(r => new FirewallRuleDefinition(r.Action != "reject", r.Protocol, r.FromAddress, r.ToAddress, r.ToPort))]));
+    }
+
+    /// <summary>
+    /// What tells clean-traffic the guest's own address: the address of its pool (the only source it may send from),
+    /// else libvirt learns it from the DHCP lease the guest is given (until then it sends nothing but DHCP).
+    /// </summary>
+    public static IReadOnlyList<KeyValuePair<string, string>> OwnAddress(string address)
+    {
+        if (address.Length == 0)
+            return [new("CTRL_IP_LEARNING", "dhcp")];
+        return IPAddress.TryParse(address, out var ip) && ip.AddressFamily == AddressFamily.InterNetwork && ip.ToString() == address
+            ? [new("IP", address)]
+            : throw new ArgumentException($"'{address}' is not an IPv4 address");
     }
 
     /// <summary>

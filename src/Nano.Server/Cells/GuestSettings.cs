@@ -17,6 +17,7 @@ public sealed class GuestSettings(SecurityPolicyRepository policies, ImageReposi
         Memory = g.Memory,
         Disks = { g.Disks },
         Mac = g.EthernetAddress ?? "",
+        Address = g.InternalAddress.Split('/')[0],
         MonitorSecret = g.MonitorSecret,
         GuestAgent = g.Modules.Contains("qemu"),
         AutoStart = g.AutoStart,
