@@ -66,7 +66,9 @@ need_libvirtd() {
     # What the agent, the end-to-end tests and the benches call beside libvirt.
     have pgrep || missing+=(procps)
     have ip || missing+=(iproute2)
-    have unshare && have mount || missing+=(util-linux mount)
+    have unshare && have mount && have runuser || missing+=(util-linux mount)
+    # The agent lets QEMU's user through its folders with an access entry (setfacl), as tried by runuser.
+    have setfacl || missing+=(acl)
     # Guests' firewalls are libvirt nwfilters (iptables and ebtables); NAT networks need dnsmasq.
     # libvirtd looks for these when it starts, so they come first.
     have iptables || missing+=(iptables)
