@@ -35,7 +35,7 @@ public sealed class ConsoleTunnels(Func<CellAgentService.CellAgentServiceClient>
         var call = server().ConsoleTunnel(new Metadata { { "nano-cell-token", token } });
         try
         {
-            await call.RequestStream.WriteAsync(new ConsoleBytes { Tunnel = open.Tunnel }, cancellationToken);
+            await call.RequestStream.WriteAsync(new ConsoleTunnelRequest { Tunnel = open.Tunnel }, cancellationToken);
         }
         catch (RpcException e)
         {
@@ -48,7 +48,7 @@ public sealed class ConsoleTunnels(Func<CellAgentService.CellAgentServiceClient>
     }
 
     /// <summary>Bytes both ways until either end closes; then both are closed.</summary>
-    private async Task CarryAsync(TcpClient console, AsyncDuplexStreamingCall<ConsoleBytes, ConsoleBytes> call, string guest)
+    private async Task CarryAsync(TcpClient console, AsyncDuplexStreamingCall<ConsoleTunnelRequest, ConsoleTunnelResponse> call, string guest)
     {
         using (console)
         using (call)
@@ -60,7 +60,7 @@ public sealed class ConsoleTunnels(Func<CellAgentService.CellAgentServiceClient>
                 var buffer = new byte[64 * 1024];
                 int read;
                 while ((read = await stream.ReadAsync(buffer, stop.Token)) > 0)
-                    await call.RequestStream.WriteAsync(new ConsoleBytes { Data = ByteString.CopyFrom(buffer, 0, read) }, stop.Token);
+                    await call.RequestStream.WriteAsync(new ConsoleTunnelRequest { Data = ByteString.CopyFrom(buffer, 0, read) }, stop.Token);
                 await call.RequestStream.CompleteAsync();
             });
             var down = Task.Run(async () =>

@@ -57,7 +57,7 @@ public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         _ = Task.Run(async () =>
         {
             using var call = new CellAgentService.CellAgentServiceClient(fixture.Server.Channel).ConsoleTunnel(new Grpc.Core.Metadata { { "nano-cell-token", "test-token" } });
-            await call.RequestStream.WriteAsync(new ConsoleBytes { Tunnel = open.Tunnel });
+            await call.RequestStream.WriteAsync(new ConsoleTunnelRequest { Tunnel = open.Tunnel });
             using var console = new TcpClient();
             await console.ConnectAsync(IPAddress.Loopback, VncPort);
             var stream = console.GetStream();
@@ -69,7 +69,7 @@ public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>
             var buffer = new byte[4096];
             int read;
             while ((read = await stream.ReadAsync(buffer)) > 0)
-                await call.RequestStream.WriteAsync(new ConsoleBytes { Data = Google.Protobuf.ByteString.CopyFrom(buffer, 0, read) });
+                await call.RequestStream.WriteAsync(new ConsoleTunnelRequest { Data = Google.Protobuf.ByteString.CopyFrom(buffer, 0, read) });
             await down;
         });
         return new CommandResult { Id = command.Id };
@@ -144,7 +144,7 @@ public sealed class MonitorTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         foreach (var (token, expected) in new[] { ("test-token", Grpc.Core.StatusCode.NotFound), ("wrong", Grpc.Core.StatusCode.Unauthenticated) })
         {
             using var call = cells.ConsoleTunnel(new Grpc.Core.Metadata { { "nano-cell-token", token } });
-            await call.RequestStream.WriteAsync(new ConsoleBytes { Tunnel = Guid.NewGuid().ToString() });
+            await call.RequestStream.WriteAsync(new ConsoleTunnelRequest { Tunnel = Guid.NewGuid().ToString() });
             var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => call.ResponseStream.MoveNext(CancellationToken.None));
             Assert.Equal(expected, refused.StatusCode);
         }

@@ -68,7 +68,7 @@ public sealed class CellAgentEndpoint(CellGateway gateway, CellIdentity identity
     }
 
     /// <summary>A guest's console carried from its cell to the monitor relay waiting for it (ConsoleTunnels).</summary>
-    public override async Task ConsoleTunnel(IAsyncStreamReader<ConsoleBytes> requestStream, IServerStreamWriter<ConsoleBytes> responseStream, ServerCallContext context) =>
+    public override async Task ConsoleTunnel(IAsyncStreamReader<ConsoleTunnelRequest> requestStream, IServerStreamWriter<ConsoleTunnelResponse> responseStream, ServerCallContext context) =>
         await tunnels.ServeAsync(await AdmitAsync(context), requestStream, responseStream, context.CancellationToken);
 
     /// <summary>An enrolled cell's certificate over TLS (its name), else the join token (no name).</summary>

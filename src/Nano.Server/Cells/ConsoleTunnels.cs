@@ -16,7 +16,7 @@ public sealed class ConsoleTunnels(CellGateway gateway)
     private readonly ConcurrentDictionary<Guid, Awaited> _awaited = new();
 
     /// <summary>The cell's end of a console: bytes from the guest, bytes to it; closing it ends the cell's call.</summary>
-    public sealed class Tunnel(IAsyncStreamReader<ConsoleBytes> fromGuest, IServerStreamWriter<ConsoleBytes> toGuest)
+    public sealed class Tunnel(IAsyncStreamReader<ConsoleTunnelRequest> fromGuest, IServerStreamWriter<ConsoleTunnelResponse> toGuest)
     {
         internal TaskCompletionSource Closed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -28,7 +28,7 @@ public sealed class ConsoleTunnels(CellGateway gateway)
         }
 
         public Task SendAsync(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken) =>
-            toGuest.WriteAsync(new ConsoleBytes { Data = Google.Protobuf.ByteString.CopyFrom(bytes.Span) }, cancellationToken);
+            toGuest.WriteAsync(new ConsoleTunnelResponse { Data = Google.Protobuf.ByteString.CopyFrom(bytes.Span) }, cancellationToken);
 
         public void Close() => Closed.TrySetResult();
     }
@@ -60,7 +60,7 @@ public sealed class ConsoleTunnels(CellGateway gateway)
     /// A cell's ConsoleTunnel call (<paramref name="cell"/>: its name when it presented a certificate): joins the tunnel
     /// its first message names, then lasts until the relay closes it or the call ends.
     /// </summary>
-    public async Task ServeAsync(string? cell, IAsyncStreamReader<ConsoleBytes> fromGuest, IServerStreamWriter<ConsoleBytes> toGuest, CancellationToken cancellationToken)
+    public async Task ServeAsync(string? cell, IAsyncStreamReader<ConsoleTunnelRequest> fromGuest, IServerStreamWriter<ConsoleTunnelResponse> toGuest, CancellationToken cancellationToken)
     {
         if (!await fromGuest.MoveNext(cancellationToken) || !Guid.TryParse(fromGuest.Current.Tunnel, out var id) ||
             !_awaited.TryGetValue(id, out var awaited) || (cell is not null && awaited.Cell != cell) || !_awaited.TryRemove(id, out _))
