@@ -29,7 +29,7 @@ public sealed class SnapshotTests(ZoneServer fixture) : IClassFixture<ZoneServer
         _heartbeats = _agent.KeepAlive();
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/ps_{_suffix}/cs_{_suffix}", null, Admin)).ErrorCode);
         await _agent.MetricsAsync(new MetricsSample { AvailableMemory = 8L << 30, AvailableDisk = 100L << 30 });
-        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/cs_{_suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/cs_{_suffix}", Admin)).Data!["available_disk"]!.GetValue<long>() == 100L << 30); // the sample is in (the hello said 500 bytes)
         var created = await Rest.PostAsync("/api/v1/guests/", new { name = "snappy", pool = $"ps_{_suffix}", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 1L << 28, disks = new[] { 1L << 30 } }, Admin);
         Assert.True(created.ErrorCode == 0, created.Text);
         _guest = created.Data!["id"]!.GetValue<string>();

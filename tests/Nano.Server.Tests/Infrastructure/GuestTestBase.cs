@@ -34,7 +34,8 @@ public abstract class GuestTestBase(ZoneServer fixture) : IClassFixture<ZoneServ
         _heartbeats = Agent.KeepAlive();
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/compute_pool_cells/{Pool}/cg_{Suffix}", null, Admin)).ErrorCode);
         await Agent.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
-        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/cg_{Suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() > 0);
+        // Until the sample is written, the cell has the 500 bytes of free disk its hello said: the scheduler would refuse.
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/cg_{Suffix}", Admin)).Data!["available_disk"]!.GetValue<long>() == 500L << 30);
     }
 
     /// <summary>What the scripted cell says when it joins.</summary>
