@@ -180,6 +180,8 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("base", QemuImgSnapshots(volume));
         Assert.DoesNotContain("patched", QemuImgSnapshots(volume));
         Assert.Equal(412, (await Rest.PutAsync($"/api/v1/guests/{id}/system/", new { }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(412, (await Rest.PutAsync($"/api/v1/guests/{id}/disks/shrink/0", new { }, _zone.AdminSession)).ErrorCode); // it would drop them
+        Assert.Contains("base", QemuImgSnapshots(volume));
 
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", new { force = false }, _zone.AdminSession)).ErrorCode);
         Assert.Null(libvirt.FindDomain(id));

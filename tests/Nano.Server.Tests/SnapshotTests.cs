@@ -92,4 +92,20 @@ public sealed class SnapshotTests(ZoneServer fixture) : IClassFixture<ZoneServer
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{_guest}", new { force = true }, Admin)).ErrorCode);
         JsonAssert.Success("""{"one":{"is_root":true,"is_current":true,"backing":""}}""", await Rest.GetAsync(path, Admin));
     }
+
+    [Fact]
+    public async Task DiskWorkThatWouldLoseSnapshots_IsRefused_WhileAnyExist_AndReachesNoCell()
+    {
+        var path = $"/api/v1/instances/{_guest}/snapshots/";
+        Assert.Equal(0, (await Rest.PostAsync(path, new { name = "kept" }, Admin)).ErrorCode);
+        JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{_guest}/disks/shrink/0", new { }, Admin)); // qemu-img convert drops them
+        JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{_guest}/disks/resize/0", new { size = 2L << 30 }, Admin));
+        JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{_guest}/system/", new { }, Admin));
+        Assert.DoesNotContain(_agent.Commands, c => c.ChangeDisk is not null || c.ResetSystem is not null);
+        JsonAssert.Success("""{"kept":{"is_root":true,"is_current":true,"backing":""}}""", await Rest.GetAsync(path, Admin));
+        Assert.Equal($"[{1L << 30}]", (await Rest.GetAsync($"/api/v1/guests/{_guest}", Admin)).Data!["disks"]!.ToJsonString());
+
+        Assert.Equal(0, (await Rest.DeleteAsync($"{path}kept", null, Admin)).ErrorCode);
+        Assert.Equal(0, (await Rest.PutAsync($"/api/v1/guests/{_guest}/disks/shrink/0", new { }, Admin)).ErrorCode); // none left: allowed
+    }
 }

@@ -87,8 +87,10 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
     }
 
     /// <summary>Grows disk <paramref name="disk"/> (0 system, 1.. data) of a stopped guest to <paramref name="size"/> bytes.</summary>
-    public Task ResizeDiskAsync(GuestRow guest, int disk, long size, CancellationToken ct) =>
-        ChangeAsync(guest, row =>
+    public async Task ResizeDiskAsync(GuestRow guest, int disk, long size, CancellationToken ct)
+    {
+        await RequireNoSnapshotsAsync(guest, "resizing its disks");
+        await ChangeAsync(guest, row =>
         {
             if (disk < 0 || disk >= row.Disks.Length)
                 throw Fail.NotFound($"guest '{row.Name}' has no disk {disk}");
@@ -99,6 +101,7 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
             disks[disk] = size;
             return row with { Disks = disks };
         }, changed => commands.ResizeDiskAsync(changed, disk, size, ct), restore: null);
+    }
 
     /// <summary>Compacts disk <paramref name="disk"/> of a stopped guest; sizes do not change.</summary>
     public async Task ShrinkDiskAsync(GuestRow guest, int disk, CancellationToken ct)
@@ -106,7 +109,15 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
         if (disk < 0 || disk >= guest.Disks.Length)
             throw Fail.NotFound($"guest '{guest.Name}' has no disk {disk}");
         RequireStopped(guest, "disks are compacted only while the guest is stopped");
+        await RequireNoSnapshotsAsync(guest, "compacting its disks"); // qemu-img convert would drop them
         await commands.CompactDiskAsync(guest, disk, ct);
+    }
+
+    /// <summary>Disk work that would lose or break the guest's internal snapshots is refused while it has any.</summary>
+    private async Task RequireNoSnapshotsAsync(GuestRow guest, string work)
+    {
+        if ((await snapshots.ListAsync(guest.Id)).Count > 0)
+            throw Fail.Precondition($"guest '{guest.Name}' has snapshots: delete them before {work}");
     }
 
     /// <summary>
@@ -116,8 +127,7 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
     public async Task ResetSystemAsync(GuestRow guest, string fromImage, SessionContext session, CancellationToken ct)
     {
         RequireStopped(guest, "the system is reset only while the guest is stopped");
-        if ((await snapshots.ListAsync(guest.Id)).Count > 0)
-            throw Fail.Precondition($"guest '{guest.Name}' has snapshots: delete them before resetting its system");
+        await RequireNoSnapshotsAsync(guest, "resetting its system");
         var image = string.IsNullOrEmpty(fromImage) ? null : await images.FindUsableAsync(session, Images.ImageKinds.Disk, fromImage);
         await operations.RunAsync(OperationKinds.ResetSystem, guest.Id.ToString(), session.User, async (progress, cancel) =>
         {
