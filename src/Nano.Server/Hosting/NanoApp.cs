@@ -61,6 +61,7 @@ public static class NanoApp
         builder.Services.AddSingleton<LogRepository>();
         builder.Services.AddSingleton<SystemRepository>();
         builder.Services.AddSingleton<SessionInterceptor>();
+        builder.Services.AddSingleton<FaultInterceptor>();
         builder.Services.AddSingleton<StoragePoolRepository>();
         builder.Services.AddSingleton<AddressPoolRepository>();
         builder.Services.AddSingleton<AddressAllocations>();
@@ -113,7 +114,11 @@ public static class NanoApp
         builder.Services.AddSingleton<Migrations>();
         builder.Services.AddSingleton<Failover>();
 
-        builder.Services.AddGrpc(o => o.Interceptors.Add<SessionInterceptor>()).AddJsonTranscoding();
+        builder.Services.AddGrpc(o =>
+        {
+            o.Interceptors.Add<FaultInterceptor>();
+            o.Interceptors.Add<SessionInterceptor>();
+        }).AddJsonTranscoding();
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database");
 

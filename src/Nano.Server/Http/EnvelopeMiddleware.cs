@@ -36,6 +36,13 @@ public sealed class EnvelopeMiddleware(RequestDelegate next, ILogger<EnvelopeMid
         {
             await next(http);
         }
+        catch (Exception e) when (!http.Response.HasStarted &&
+            http.RequestServices.GetRequiredService<Hosting.FaultInterceptor>().Fault(e, http.Request.Path) is { } fault)
+        {
+            http.Response.Body = original;
+            await WriteFailureAsync(http, NanoErrorCodes.FromGrpc(fault.StatusCode), fault.Status.Detail);
+            return;
+        }
         catch (Exception e) when (!http.Response.HasStarted)
         {
             logger.LogError(e, "Unhandled failure on {Method} {Path}", http.Request.Method, http.Request.Path);

@@ -1,0 +1,49 @@
+using Grpc.Core;
+using Nano.Contracts.V1;
+using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
+
+namespace Nano.Server.Tests;
+
+/// <summary>
+/// A fault of what the server depends on is answered as a fault (503, UNAVAILABLE), never as a bug (500), and input
+/// the database cannot store as bad input (400); once the fault ends, the server answers again by itself.
+/// </summary>
+public sealed class FaultTests
+{
+    [Fact]
+    public async Task ADatabaseThatGoesDown_Answers503AndUnavailable_ThenTheServerAnswersAgainOnceItIsBack()
+    {
+        await using var proxy = new SocketProxy(await TestDatabase.CreateAsync());
+        await using var server = await TestServer.StartAsync(proxy.ConnectionString);
+        var admin = await server.FirstRunAsync("compute_pool", "log");
+        Assert.Equal(0, (await server.Rest.GetAsync("/api/v1/compute_pools/", admin)).ErrorCode);
+
+        proxy.Cut();
+        foreach (var path in new[] { "/api/v1/compute_pools/", "/api/v1/logs/", "/api/v1/compute_pools/", "/api/v1/system/" })
+        {
+            var answer = await server.Rest.GetAsync(path, admin);
+            Assert.Equal((503, "database unavailable"), (answer.ErrorCode, answer.Message));
+        }
+        var login = await server.Rest.PostAsync("/api/v1/sessions/", new { user = InitializedServer.AdminName, password = InitializedServer.AdminPassword, nonce = "n" });
+        Assert.Equal((503, "database unavailable"), (login.ErrorCode, login.Message));
+        var grpc = await Assert.ThrowsAsync<RpcException>(() =>
+            new ComputePoolService.ComputePoolServiceClient(server.Channel).ListComputePoolsAsync(new ListComputePoolsRequest(), TestServer.Call(admin)).ResponseAsync);
+        Assert.Equal((StatusCode.Unavailable, "database unavailable"), (grpc.StatusCode, grpc.Status.Detail));
+
+        proxy.Restore();
+        await Wait.ForAsync(async () => (await server.Rest.GetAsync("/api/v1/compute_pools/", admin)).ErrorCode == 0);
+    }
+
+    [Fact]
+    public async Task TextTheDatabaseCannotStore_Answers400_AndStoresNothing()
+    {
+        await using var server = await TestServer.StartAsync();
+        var admin = await server.FirstRunAsync("log");
+        var before = (await server.Rest.GetAsync("/api/v1/logs/", admin)).Data!.ToJsonString();
+        var refused = await server.Rest.PostAsync("/api/v1/logs/", new { content = "a NUL \u0000 inside" }, admin);
+        Assert.Equal(400, refused.ErrorCode);
+        Assert.Contains("cannot be stored", refused.Message);
+        Assert.Equal(before, (await server.Rest.GetAsync("/api/v1/logs/", admin)).Data!.ToJsonString());
+    }
+}
