@@ -736,6 +736,27 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task ALibvirtdRestart_LeavesTheGuestRunning_AndTheCellWorksAgainWithinSeconds()
+    {
+        await using var daemon = await SecondLibvirtd.StartAsync(Path.Combine(_work, "libvirtd-r"));
+        var cell = $"{_cell}-lr";
+        await using var agent = StartAgent(cell, "-lr", "--libvirt-uri", daemon.Uri);
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/restarts", new { }, _zone.AdminSession)).ErrorCode);
+        var (id, _) = await RunningGuestInPoolAsync("restarts", [cell], "steady");
+        var qemu = QemuPid(id);
+
+        await daemon.RestartAsync(TimeSpan.FromSeconds(2)); // killed, down for 2 s, started again
+        var back = Stopwatch.StartNew();
+        Assert.Equal(qemu, QemuPid(id)); // the guest ran on through it
+        // The cell works again: it stops its guest, through a new libvirt connection, and reports it.
+        await WaitForAsync(async () => (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode == 0);
+        output.WriteLine($"libvirtd back -> the cell carried out a command: {back.ElapsedMilliseconds} ms");
+        Assert.True(back.Elapsed < TimeSpan.FromSeconds(10), $"the cell took {back.Elapsed} to work again");
+        Assert.False((await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["running"]!.GetValue<bool>());
+        Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]

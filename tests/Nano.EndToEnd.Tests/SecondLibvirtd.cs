@@ -57,13 +57,19 @@ public sealed class SecondLibvirtd : IAsyncDisposable
             Assert.True(unshare.ExitCode == 0, $"the second libvirtd did not start: {errors}");
         }
         var daemon = new SecondLibvirtd(folder, port);
+        await WaitUntilAnswersAsync(daemon.Uri);
+        return daemon;
+    }
+
+    private static async Task WaitUntilAnswersAsync(string uri)
+    {
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (true)
         {
             try
             {
-                using var probe = Connection.Open(daemon.Uri);
-                return daemon;
+                using var probe = Connection.Open(uri);
+                return;
             }
             catch (LibvirtException) when (DateTime.UtcNow < deadline)
             {
@@ -71,6 +77,27 @@ public sealed class SecondLibvirtd : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Kills this libvirtd (its guests keep running) and, <paramref name="down"/> later, starts it again where it ran.</summary>
+    public async Task RestartAsync(TimeSpan down)
+    {
+        using (var daemon = Process.GetProcessById(PidOf("libvirtd")))
+        {
+            daemon.Kill();
+            await daemon.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+        }
+        await Task.Delay(down);
+        using (var start = Process.Start(new ProcessStartInfo("nsenter", [$"--mount=/proc/{PidOf("virtlogd")}/ns/mnt", "libvirtd", "-d", "--listen",
+                   "-p", Path.Combine(_folder, "libvirtd.pid"), "-f", Path.Combine(_folder, "libvirtd.conf")]) { RedirectStandardError = true })!)
+        {
+            var errors = await start.StandardError.ReadToEndAsync();
+            await start.WaitForExitAsync();
+            Assert.True(start.ExitCode == 0, $"the second libvirtd did not start again: {errors}");
+        }
+        await WaitUntilAnswersAsync(Uri);
+    }
+
+    private int PidOf(string daemon) => int.Parse(File.ReadAllText(Path.Combine(_folder, $"{daemon}.pid")).Trim());
 
     public async ValueTask DisposeAsync()
     {

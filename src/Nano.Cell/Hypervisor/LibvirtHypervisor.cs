@@ -9,7 +9,9 @@ namespace Nano.Cell.Hypervisor;
 /// <summary>The hypervisor through libvirt. Only domains whose Nano metadata names this cell are the agent's.</summary>
 public sealed class LibvirtHypervisor : IHypervisor
 {
-    private readonly Connection _connection;
+    private readonly string _uri;
+    private readonly Lock _reopening = new();
+    private Connection _connection;
     private readonly NodeInfo _node;
     private readonly ConcurrentDictionary<string, string> _guestByUuid = new();
 
@@ -20,9 +22,8 @@ public sealed class LibvirtHypervisor : IHypervisor
     public LibvirtHypervisor(string uri, string? domainType = null)
     {
         _domainType = domainType;
-        _connection = Connection.Open(uri);
-        if (!uri.StartsWith("test:", StringComparison.Ordinal))
-            _connection.SetKeepAlive(5, 3);
+        _uri = uri;
+        _connection = Open(uri);
         _node = _connection.GetNodeInfo();
         Type = _connection.HypervisorType;
         Version = _connection.HypervisorVersion;
@@ -31,7 +32,41 @@ public sealed class LibvirtHypervisor : IHypervisor
     /// <summary>The connection itself, for tests on the test driver (whose state lives in the connection).</summary>
     internal Connection Connection => _connection;
 
-    public string Uri => _connection.Uri;
+    /// <summary>
+    /// The libvirt connection, opened again when libvirtd went away (restarted, upgraded, killed): until it is back each
+    /// call fails, and the agent's stream with it; the agent's next hello finds the new connection, and subscribes to
+    /// its events again. Guests keep running meanwhile.
+    /// </summary>
+    private Connection Live
+    {
+        get
+        {
+            var connection = _connection;
+            if (Type == "TEST" || connection.IsAlive)
+                return connection;
+            lock (_reopening)
+            {
+                if (!_connection.IsAlive)
+                {
+                    var fresh = Open(_uri);
+                    var old = _connection;
+                    _connection = fresh;
+                    old.Dispose();
+                }
+                return _connection;
+            }
+        }
+    }
+
+    private static Connection Open(string uri)
+    {
+        var connection = Connection.Open(uri);
+        if (!uri.StartsWith("test:", StringComparison.Ordinal))
+            connection.SetKeepAlive(5, 3);
+        return connection;
+    }
+
+    public string Uri => _uri;
 
     public string Type { get; }
 
@@ -49,7 +84,7 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     public void Define(DomainDefinition definition, bool autostart)
     {
-        using var domain = _connection.DefineDomain(definition.ToXml());
+        using var domain = Live.DefineDomain(definition.ToXml());
         _guestByUuid[domain.Uuid] = definition.Owner.GuestId;
         if (Type != "TEST" && domain.Autostart != autostart)
             domain.Autostart = autostart;
@@ -57,7 +92,7 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     public (Contracts.Cell.V1.DomainState State, int? ConsolePort)? Find(string guestId)
     {
-        using var domain = _connection.FindDomain(guestId);
+        using var domain = Live.FindDomain(guestId);
         if (domain is null)
             return null;
         var state = Map(domain.GetState());
@@ -66,7 +101,7 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     public DomainOwner? OwnerOf(string guestId)
     {
-        using var domain = _connection.FindDomain(guestId);
+        using var domain = Live.FindDomain(guestId);
         return domain is null ? null : DomainOwner.Of(domain);
     }
 
@@ -106,7 +141,7 @@ public sealed class LibvirtHypervisor : IHypervisor
         });
         try
         {
-            using var moved = domain.MigrateLive(_connection, live, stored, $"tcp://{address}", storage);
+            using var moved = domain.MigrateLive(Live, live, stored, $"tcp://{address}", storage);
             _guestByUuid[moved.Uuid] = owner.GuestId;
             if (Type != "TEST" && moved.Autostart != autostart)
                 moved.Autostart = autostart;
@@ -127,13 +162,13 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     public HostCpus ProbeCpus(Action<string, string> refused) =>
         Type == "TEST" ? HostCpus.None
-            : CpuProbe.Run(HostCpu.Signature(_connection), HostCpu.UsableModels(_connection, DomainType), FeaturesOf, StartsWith, refused);
+            : CpuProbe.Run(HostCpu.Signature(Live), HostCpu.UsableModels(Live, DomainType), FeaturesOf, StartsWith, refused);
 
     private IReadOnlyList<string> FeaturesOf(string model)
     {
         try
         {
-            return HostCpu.RequiredFeatures(_connection, model, DomainType);
+            return HostCpu.RequiredFeatures(Live, model, DomainType);
         }
         catch (LibvirtException)
         {
@@ -152,7 +187,7 @@ public sealed class LibvirtHypervisor : IHypervisor
             DomainCpu.Element(cpu));
         try
         {
-            using var domain = _connection.StartTransientPaused(probe.ToString(SaveOptions.DisableFormatting));
+            using var domain = Live.StartTransientPaused(probe.ToString(SaveOptions.DisableFormatting));
             domain.Destroy();
             return null;
         }
@@ -164,7 +199,7 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     public string CpuOf(string guestId)
     {
-        using var domain = _connection.FindDomain(guestId);
+        using var domain = Live.FindDomain(guestId);
         return domain is null ? "" : DomainCpu.Of(domain.GetPersistentXml());
     }
 
@@ -174,7 +209,7 @@ public sealed class LibvirtHypervisor : IHypervisor
         var persistent = domain.GetPersistentXml();
         if (DomainCpu.Of(persistent) == definition)
             return;
-        using (_connection.DefineDomain(DomainCpu.Replace(persistent, definition)))
+        using (Live.DefineDomain(DomainCpu.Replace(persistent, definition)))
         {
         }
     }
@@ -183,21 +218,21 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     public void ApplyFirewall(FirewallDefinition firewall)
     {
-        using (_connection.DefineNetworkFilter(firewall.ToXml()))
+        using (Live.DefineNetworkFilter(firewall.ToXml()))
         {
         }
     }
 
     public string? FirewallXml(string name)
     {
-        using var filter = _connection.FindNetworkFilter(name);
+        using var filter = Live.FindNetworkFilter(name);
         return filter?.GetXml();
     }
 
     public IReadOnlyList<string> ListFirewalls()
     {
         var names = new List<string>();
-        foreach (var filter in _connection.ListNetworkFilters())
+        foreach (var filter in Live.ListNetworkFilters())
         {
             using (filter)
                 names.Add(filter.Name);
@@ -207,7 +242,7 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     public bool RemoveFirewall(string name)
     {
-        using var filter = _connection.FindNetworkFilter(name);
+        using var filter = Live.FindNetworkFilter(name);
         filter?.Undefine();
         return filter is not null;
     }
@@ -216,7 +251,7 @@ public sealed class LibvirtHypervisor : IHypervisor
     {
         using var domain = Require(guestId);
         var persistent = domain.GetPersistentXml();
-        using (_connection.DefineDomain(DomainMedia.BootFromXml(persistent, isoPath)))
+        using (Live.DefineDomain(DomainMedia.BootFromXml(persistent, isoPath)))
         {
         }
         try
@@ -226,7 +261,7 @@ public sealed class LibvirtHypervisor : IHypervisor
         finally
         {
             // The running domain keeps the ISO and boot order it started with; the next start boots as before.
-            using (_connection.DefineDomain(persistent))
+            using (Live.DefineDomain(persistent))
             {
             }
         }
@@ -281,7 +316,7 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     public bool Undefine(string guestId)
     {
-        using var domain = _connection.FindDomain(guestId);
+        using var domain = Live.FindDomain(guestId);
         if (domain is null)
             return false;
         domain.Undefine();
@@ -289,7 +324,7 @@ public sealed class LibvirtHypervisor : IHypervisor
     }
 
     private Domain Require(string guestId) =>
-        _connection.FindDomain(guestId) ?? throw new InvalidOperationException($"guest {guestId} has no domain on this cell");
+        Live.FindDomain(guestId) ?? throw new InvalidOperationException($"guest {guestId} has no domain on this cell");
 
     public IReadOnlyList<DomainReport> ListOwnDomains(string cell)
     {
@@ -342,7 +377,7 @@ public sealed class LibvirtHypervisor : IHypervisor
     /// </summary>
     private void ForEachOwn(string cell, Action<Domain, DomainOwner> visit)
     {
-        foreach (var domain in _connection.ListDomains())
+        foreach (var domain in Live.ListDomains())
         {
             using (domain)
             {
@@ -360,7 +395,7 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     private bool Gone(string uuid)
     {
-        using var found = _connection.FindDomain(uuid);
+        using var found = Live.FindDomain(uuid);
         return found is null;
     }
 
@@ -372,7 +407,7 @@ public sealed class LibvirtHypervisor : IHypervisor
     {
         ListOwnDomains(cell);
         var queue = Channel.CreateUnbounded<DomainLifecycleEvent>(new UnboundedChannelOptions { SingleReader = true });
-        var subscription = _connection.SubscribeLifecycle(e => queue.Writer.TryWrite(e));
+        var subscription = Live.SubscribeLifecycle(e => queue.Writer.TryWrite(e));
         var consumer = Task.Run(async () =>
         {
             await foreach (var e in queue.Reader.ReadAllAsync())
@@ -407,7 +442,7 @@ public sealed class LibvirtHypervisor : IHypervisor
     {
         if (_guestByUuid.TryGetValue(uuid, out var known))
             return known;
-        using var domain = _connection.FindDomain(uuid);
+        using var domain = Live.FindDomain(uuid);
         if (domain is null || DomainOwner.Of(domain) is not { } owner || owner.Cell != cell)
             return null;
         _guestByUuid[uuid] = owner.GuestId;
