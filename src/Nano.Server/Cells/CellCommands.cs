@@ -124,6 +124,10 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
             StartInstance = new StartInstance { GuestId = guest.ToString(), Generation = generation, Cpu = cpu },
         }, ct)).Instance);
 
+    /// <summary>Asks <paramref name="cell"/> to carry <paramref name="guest"/>'s console over the tunnel named <paramref name="tunnel"/> (<see cref="ConsoleTunnels"/>).</summary>
+    public Task OpenConsoleAsync(string cell, Guid guest, Guid tunnel, CancellationToken ct) =>
+        gateway.RunAsync(cell, new Command { OpenConsole = new OpenConsole { GuestId = guest.ToString(), Tunnel = tunnel.ToString() } }, ct);
+
     /// <summary>Undoes a creation: the cell forgets the domain and deletes the files; its refusal is not an error here.</summary>
     public Task ForgetAsync(string cell, Guid guest) =>
         gateway.SendAsync(cell, new Command { DeleteInstance = new DeleteInstance { GuestId = guest.ToString() } }, CancellationToken.None);

@@ -10,7 +10,7 @@ namespace Nano.Server.Cells;
 /// tunnel (a fresh UUID) in an OpenConsole command, the agent connects to the guest's console and calls back with
 /// ConsoleTunnel under that id, and the two ends meet here. A tunnel is good once, for the cell it was asked of.
 /// </summary>
-public sealed class ConsoleTunnels(CellGateway gateway)
+public sealed class ConsoleTunnels(CellCommands commands)
 {
     private static readonly TimeSpan ArrivalLimit = TimeSpan.FromSeconds(10);
     private readonly ConcurrentDictionary<Guid, Awaited> _awaited = new();
@@ -43,7 +43,7 @@ public sealed class ConsoleTunnels(CellGateway gateway)
         _awaited[id] = awaited;
         try
         {
-            await gateway.RunAsync(cell, new Command { OpenConsole = new OpenConsole { GuestId = guest.ToString(), Tunnel = id.ToString() } }, cancellationToken);
+            await commands.OpenConsoleAsync(cell, guest, id, cancellationToken);
             return await awaited.Arrival.Task.WaitAsync(ArrivalLimit, cancellationToken);
         }
         catch (TimeoutException)
