@@ -34,6 +34,9 @@ public sealed class GuestChangeTests(ZoneServer fixture) : GuestTestBase(fixture
 
         JsonAssert.Failure(412, await Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 2 }, Admin));
         JsonAssert.Failure(400, await Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 0 }, Admin));
+        JsonAssert.Failure(400, await Rest.PutAsync($"/api/v1/guests/{id}/cores", new { cores = 25 }, Admin)); // beyond Nano:MaxCores
+        JsonAssert.Failure(400, await Rest.PutAsync($"/api/v1/guests/{id}/memory", new { memory = 33L << 30 }, Admin)); // beyond Nano:MaxMemoryGb
+        JsonAssert.Failure(400, await Rest.PutAsync($"/api/v1/guests/{id}/disks/resize/0", new { size = 65L << 30 }, Admin)); // beyond Nano:MaxDiskGb
         JsonAssert.Failure(400, await Rest.PutAsync($"/api/v1/guests/{id}/qos/cpu", new { priority = "urgent" }, Admin));
         JsonAssert.Failure(400, await Rest.PutAsync($"/api/v1/guests/{id}/name", new { name = "bad name" }, Admin));
 

@@ -96,7 +96,11 @@ public sealed class GuestTests(ZoneServer fixture) : GuestTestBase(fixture)
     [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[]}""", 400)]
     [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824],"modules":["docker"]}""", 400)]
     [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824],"qos":{"cpu_priority":"urgent"}}""", 400)]
-    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":64,"memory":268435456,"disks":[1073741824]}""", 412)]
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":16,"memory":268435456,"disks":[1073741824]}""", 412)] // no cell has 16
+    // Beyond the limits the portal's sliders show (GET /system/: 24 cores, 32 GiB, 64 GiB a disk).
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":25,"memory":268435456,"disks":[1073741824]}""", 400)]
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":34360000000,"disks":[1073741824]}""", 400)]
+    [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824,68719476737]}""", 400)]
     [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824],"from_image":"abc"}""", 404)]
     public async Task BadRequests_CreateNothing(string body, int code)
     {

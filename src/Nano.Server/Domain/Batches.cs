@@ -10,7 +10,7 @@ namespace Nano.Server.Domain;
 /// </summary>
 public sealed class Batches(
     BatchRepository items, Operations operations, GuestCreation creation, GuestAccess access, GuestLifecycle lifecycle, GuestRepository guests,
-    ComputePoolRepository pools, Microsoft.Extensions.Options.IOptions<Hosting.NanoOptions> options)
+    ComputePoolRepository pools, GuestLimits limits, Microsoft.Extensions.Options.IOptions<Hosting.NanoOptions> options)
 {
     public const int MaxGuests = 1000;
     public const string CreateKind = OperationKinds.BatchCreateGuest;
@@ -30,7 +30,7 @@ public sealed class Batches(
             throw Fail.Invalid($"count must be between 1 and {MaxGuests}");
         var names = Enumerable.Range(0, count).Select(i => $"{prefix}_{i}").ToList();
         // The whole request is checked once, as its first guest: a bad field fails the batch before anything starts.
-        var request = GuestRules.Validate(guest with { Name = names[0] }, session);
+        var request = GuestRules.Validate(guest with { Name = names[0] }, session, limits);
         _ = await pools.FindAsync(request.Pool) ?? throw Fail.NotFound($"compute pool '{request.Pool}' not found");
         return await RunAsync(CreateKind, session, [.. names.Select(n => (n, (Guid?)null))], "creating", async (batch, position, name, _, ct) =>
         {

@@ -9,14 +9,14 @@ namespace Nano.Server.Domain;
 /// define the domain again from it, and writes the row only when the cell did (<see cref="OptimisticChange"/>):
 /// the domain and the row agree, and no row is held while the cell works. Cores, memory and QoS take effect at the next start.
 /// </summary>
-public sealed class GuestChanges(GuestRepository guests, CellCommands commands, Operations operations, SnapshotRepository snapshots, ImageCatalog images)
+public sealed class GuestChanges(
+    GuestRepository guests, CellCommands commands, Operations operations, SnapshotRepository snapshots, ImageCatalog images, GuestLimits limits)
 {
     private static readonly string[] Priorities = ["high", "medium", "low"];
 
     public Task SetCoresAsync(GuestRow guest, int cores, CancellationToken ct)
     {
-        if (cores is <= 0 or > GuestRules.MaxCores)
-            throw Fail.Invalid($"cores must be between 1 and {GuestRules.MaxCores}");
+        limits.RequireCores(cores);
         return RedefineAsync(guest, row =>
         {
             RefuseUnchanged(row.Cores == cores, $"guest '{row.Name}' already has {cores} cores");
@@ -26,8 +26,7 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
 
     public Task SetMemoryAsync(GuestRow guest, long memory, CancellationToken ct)
     {
-        if (memory is <= 0 or > GuestRules.MaxMemory)
-            throw Fail.Invalid("memory must be a positive number of bytes");
+        limits.RequireMemory(memory);
         return RedefineAsync(guest, row =>
         {
             RefuseUnchanged(row.Memory == memory, $"guest '{row.Name}' already has {memory} bytes of memory");
@@ -94,8 +93,9 @@ public sealed class GuestChanges(GuestRepository guests, CellCommands commands, 
         {
             if (disk < 0 || disk >= row.Disks.Length)
                 throw Fail.NotFound($"guest '{row.Name}' has no disk {disk}");
-            if (size <= row.Disks[disk] || size > GuestRules.MaxDisk)
+            if (size <= row.Disks[disk])
                 throw Fail.Invalid($"the new size must be larger than {row.Disks[disk]} bytes");
+            limits.RequireDisk(size);
             RequireStopped(row, "disks are resized only while the guest is stopped");
             var disks = row.Disks.ToArray();
             disks[disk] = size;

@@ -5,13 +5,10 @@ namespace Nano.Server.Domain;
 /// <summary>Validation of a guest creation request (api-decisions.md 1.2 GuestCreate, 4.5).</summary>
 public static class GuestRules
 {
-    public const int MaxCores = 128;
-    public const long MaxMemory = 4L << 40;
-    public const long MaxDisk = 64L << 40;
     private static readonly string[] Modules = ["qemu", "cloud-init"];
     private static readonly string[] Priorities = ["high", "medium", "low"];
 
-    public static GuestRequest Validate(GuestAsk r, SessionContext session)
+    public static GuestRequest Validate(GuestAsk r, SessionContext session, GuestLimits limits)
     {
         var name = InputRules.Name("guest", r.Name);
         AccessRules.RequireOwnName(session, "a guest", r.Owner, r.Group);
@@ -20,12 +17,12 @@ public static class GuestRules
         var pool = InputRules.Name("compute pool", r.Pool);
         if (string.IsNullOrEmpty(r.Template))
             throw Fail.Invalid("template is required");
-        if (r.Cores is <= 0 or > MaxCores)
-            throw Fail.Invalid($"cores must be between 1 and {MaxCores}");
-        if (r.Memory is <= 0 or > MaxMemory)
-            throw Fail.Invalid("memory must be a positive number of bytes");
-        if (r.Disks.Count == 0 || r.Disks.Count > 16 || r.Disks.Any(d => d is <= 0 or > MaxDisk))
+        limits.RequireCores(r.Cores);
+        limits.RequireMemory(r.Memory);
+        if (r.Disks.Count is 0 or > 16)
             throw Fail.Invalid("disks must list 1 to 16 positive sizes in bytes, the system disk first");
+        foreach (var disk in r.Disks)
+            limits.RequireDisk(disk);
         var modules = r.Modules.Distinct().ToArray();
         if (modules.FirstOrDefault(m => !Modules.Contains(m)) is { } unknown)
             throw Fail.Invalid($"unknown module '{unknown}': only qemu and cloud-init");

@@ -62,6 +62,7 @@ public static class NanoApp
         builder.Services.AddSingleton<SystemRepository>();
         builder.Services.AddSingleton<SessionInterceptor>();
         builder.Services.AddSingleton<FaultInterceptor>();
+        builder.Services.AddSingleton(sp => GuestLimits.From(sp.GetRequiredService<IOptions<NanoOptions>>().Value));
         builder.Services.AddSingleton<StoragePoolRepository>();
         builder.Services.AddSingleton<AddressPoolRepository>();
         builder.Services.AddSingleton<AddressAllocations>();

@@ -102,12 +102,12 @@ public sealed class NanoOptions
     /// <summary>A monitor channel must be opened within this many seconds.</summary>
     public int MonitorChannelSeconds { get; set; } = 15;
 
-    /// <summary>Slider limits the portal shows (GET /system/); not enforced.</summary>
+    /// <summary>The most cores a guest may have: the portal's slider limit (GET /system/), enforced (Domain/GuestLimits).</summary>
     public int MaxCores { get; set; } = 24;
 
-    /// <summary>Memory slider limit in GB.</summary>
+    /// <summary>The most memory a guest may have, in GiB (the portal's slider limit), enforced.</summary>
     public int MaxMemoryGb { get; set; } = 32;
 
-    /// <summary>Disk slider limit in GB.</summary>
+    /// <summary>The largest disk a guest may have, in GiB (the portal's slider limit), enforced per disk.</summary>
     public int MaxDiskGb { get; set; } = 64;
 }

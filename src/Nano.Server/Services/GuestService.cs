@@ -10,14 +10,14 @@ namespace Nano.Server.Services;
 /// <summary>Guests: create, get, search, delete, and every change of a created guest (hardware, disks, system, credentials, security policy).</summary>
 public sealed class GuestService(
     GuestCreation creation, GuestAccess access, GuestLifecycle lifecycle, GuestChanges changes, GuestRepository guests, OperationRepository operations,
-    SecurityPolicies policies, SecurityPolicyRepository policyRows)
+    SecurityPolicies policies, SecurityPolicyRepository policyRows, GuestLimits limits)
     : Contracts.V1.GuestService.GuestServiceBase
 {
     /// <summary>Answers the new id at once (REST 202); the creation goes on as an operation.</summary>
     public override async Task<CreateGuestResponse> CreateGuest(CreateGuestRequest request, ServerCallContext context)
     {
         var session = SessionInterceptor.SessionOf(context);
-        var id = await creation.StartAsync(GuestRules.Validate(GuestMessages.Ask(request), session), session);
+        var id = await creation.StartAsync(GuestRules.Validate(GuestMessages.Ask(request), session, limits), session);
         RestStatus.Set(context, StatusCodes.Status202Accepted);
         return new CreateGuestResponse { Data = new IdData { Id = id.ToString() } };
     }
