@@ -215,6 +215,36 @@ public sealed class ImageTests(InitializedServer fixture) : ApiTest(fixture)
         JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/media_images/{id}", Admin));
     }
 
+    [Fact]
+    public async Task Sync_WhileTheStoreFolderIsMissing_Answers503_AndForgetsNothing()
+    {
+        // A server of its own: its store folder goes away, as an unmounted share does.
+        await using var server = await TestServer.StartAsync();
+        var admin = await server.FirstRunAsync("media");
+        var store = server.Services.GetRequiredService<ImageStore>();
+        var ids = new List<string>();
+        foreach (var name in new[] { "one.iso", "two.iso" })
+        {
+            var id = (await server.Rest.PostAsync("/api/v1/media_images/", new { name }, admin)).Data!["id"]!.GetValue<string>();
+            Assert.Equal(0, (await server.Rest.UploadAsync($"/api/v1/media_image_files/{id}", new MemoryStream(RandomBytes(4096)), null, admin)).ErrorCode);
+            ids.Add(id);
+        }
+        var away = store.Root + ".away";
+        Directory.Move(store.Root, away);
+        var refused = await server.Rest.SendAsync(HttpMethod.Patch, "/api/v1/media_images/", new { }, admin);
+        Assert.Equal(503, refused.ErrorCode);
+        Directory.CreateDirectory(store.ImportFolder); // an empty folder in its place, as the mount point left behind
+        Assert.Equal(503, (await server.Rest.SendAsync(HttpMethod.Patch, "/api/v1/media_images/", new { }, admin)).ErrorCode);
+        foreach (var id in ids)
+            Assert.Equal(0, (await server.Rest.GetAsync($"/api/v1/media_images/{id}", admin)).ErrorCode);
+
+        Directory.Delete(store.Root, recursive: true);
+        Directory.Move(away, store.Root);
+        Assert.Equal(0, (await server.Rest.SendAsync(HttpMethod.Patch, "/api/v1/media_images/", new { }, admin)).ErrorCode);
+        foreach (var id in ids)
+            Assert.Equal(0, (await server.Rest.GetAsync($"/api/v1/media_images/{id}", admin)).ErrorCode);
+    }
+
     internal async Task<string> CreateAsync(string area, string name)
     {
         var created = await Rest.PostAsync($"/api/v1/{area}/", new { name, owner = "admin", group = "admin", description = "test", tags = new[] { "t" } }, Admin);

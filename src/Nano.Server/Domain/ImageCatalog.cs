@@ -181,6 +181,12 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
         AccessRules.Demand(session, MenuOf(kind));
         // The name is set per file below; Complete fills owner and group from the session when not given.
         var fields = Complete(new ImageFields("import", InputRules.OptionalName("owner", owner), InputRules.OptionalName("group", group), null, null), session);
+        // A store folder that is not there (an unmounted share) would make every image look vanished: nothing is forgotten
+        // then. Its signs: no import folder, or none of two or more images on record has its file.
+        var onRecord = (await images.ListAllAsync(kind)).Where(i => i.Created).ToList();
+        var present = onRecord.Count(i => File.Exists(store.PathOf(kind, i.Id)));
+        if (!Directory.Exists(store.ImportFolder) || (onRecord.Count >= 2 && present == 0))
+            throw Fail.Unavailable($"the image store {store.Root} is missing or holds none of the {onRecord.Count} {kind} images on record (not mounted?): nothing was imported or forgotten");
         var added = 0;
         var files = Directory.EnumerateFiles(store.ImportFolder, "*" + ImageStore.Extension(kind)).Order(StringComparer.Ordinal).ToList();
         // Every file is checked before any is taken: one that names other files refuses the whole synchronisation.
