@@ -838,7 +838,9 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
             name, pool, template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB, from_image = image, auto_start = true,
             disks = dataDiskAndSeed ? new[] { 256 * MiB, 64 * MiB } : new[] { 256 * MiB }, modules = dataDiskAndSeed ? new[] { "cloud-init" } : [],
         }, _zone.AdminSession)).Data!["id"]!.GetValue<string>();
-        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data?["running"]?.GetValue<bool>() == true);
+        // Running is reported (by the domain's start event) a moment before the creation's operation marks it created.
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data is System.Text.Json.Nodes.JsonObject g &&
+            g["running"]?.GetValue<bool>() == true && g["created"]?.GetValue<bool>() == true);
         return (id, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>());
     }
 
