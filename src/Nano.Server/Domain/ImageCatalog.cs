@@ -184,8 +184,8 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
         // A store folder that is not there (an unmounted share) would make every image look vanished: nothing is forgotten
         // then. Its signs: no import folder, or none of two or more images on record has its file.
         var onRecord = (await images.ListAllAsync(kind)).Where(i => i.Created).ToList();
-        var present = onRecord.Count(i => File.Exists(store.PathOf(kind, i.Id)));
-        if (!Directory.Exists(store.ImportFolder) || (onRecord.Count >= 2 && present == 0))
+        var vanished = onRecord.Where(i => !File.Exists(store.PathOf(kind, i.Id))).Select(i => i.Id).ToList();
+        if (!Directory.Exists(store.ImportFolder) || (onRecord.Count >= 2 && vanished.Count == onRecord.Count))
             throw Fail.Unavailable($"the image store {store.Root} is missing or holds none of the {onRecord.Count} {kind} images on record (not mounted?): nothing was imported or forgotten");
         var added = 0;
         var files = Directory.EnumerateFiles(store.ImportFolder, "*" + ImageStore.Extension(kind)).Order(StringComparer.Ordinal).ToList();
@@ -215,7 +215,7 @@ public sealed partial class ImageCatalog(ImageRepository images, UserGroupReposi
                 throw;
             }
         }
-        var vanished = (await images.ListAllAsync(kind)).Where(i => i.Created && !File.Exists(store.PathOf(kind, i.Id))).Select(i => i.Id).ToList();
+        // What was imported above has its file; what had none before it is forgotten.
         var forgotten = vanished.Count == 0 ? 0 : await images.ForgetAsync(kind, vanished);
         logger.LogInformation("Synchronised {Kind} images: {Added} imported, {Forgotten} forgotten", kind, added, forgotten);
         return added;
