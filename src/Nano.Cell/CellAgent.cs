@@ -120,6 +120,7 @@ public sealed class CellAgent(
         if (!await call.ResponseStream.MoveNext(session.Token) || call.ResponseStream.Current.Welcome is not { } welcome)
             throw new InvalidOperationException("the server did not welcome this cell");
         welcomed();
+        AgentInstances.Host.Zone = welcome.Zone;
         logger.LogInformation("Joined {Server} as {Cell}: heartbeat every {Heartbeat} ms, metrics every {Metrics} ms",
             _options.Server, Name, welcome.HeartbeatIntervalMs, welcome.MetricsIntervalMs);
 

@@ -10,14 +10,51 @@ namespace Nano.Cell;
 /// <summary>
 /// Carries out the commands the server sends, apart from the stream that brings them: each runs until its deadline,
 /// on the part of the agent that does it (storage, guests), and every failure becomes the result's error. A result
-/// that says nothing of a guest carries the cell's storage.
+/// that says nothing of a guest carries the cell's storage. Commands for one guest run in the order they came
+/// (<see cref="GuestQueue"/>); a command whose id was seen before is answered with the first one's result, not run again.
 /// </summary>
 public sealed class CommandDispatcher(Func<CellInstances> instances, CellStorageManager storage, IHypervisor hypervisor, IHostProbe probe, ConsoleTunnels consoles, ILogger logger)
 {
-    /// <summary>Runs one command until its deadline; every failure becomes the result's error.</summary>
-    public async Task<CommandResult> RunAsync(Command command, CancellationToken token, Action<int>? progress = null)
+    /// <summary>How many results are remembered by command id.</summary>
+    public const int Remembered = 1024;
+
+    private readonly GuestQueue _queue = new();
+    private readonly Dictionary<string, Task<CommandResult>> _results = new();
+    private readonly Queue<string> _resultOrder = new();
+
+    /// <summary>Runs one command in its guest's turn, until its deadline; every failure becomes the result's error.</summary>
+    public Task<CommandResult> RunAsync(Command command, CancellationToken token, Action<int>? progress = null)
     {
-        progress ??= _ => { };
+        string? guest;
+        try
+        {
+            guest = GuestIdOf(command);
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning("Command {Kind} refused: {Reason}", command.BodyCase, e.Message);
+            return Task.FromResult(new CommandResult { Id = command.Id, Error = e.Message });
+        }
+        lock (_results)
+        {
+            if (command.Id.Length > 0 && _results.TryGetValue(command.Id, out var earlier))
+                return earlier;
+            // Opening a console changes nothing: it need not wait behind a guest's long work.
+            var ordered = command.BodyCase == Command.BodyOneofCase.OpenConsole ? null : guest;
+            var result = _queue.RunAsync(ordered, () => RunNowAsync(command, token, progress ?? (_ => { })));
+            if (command.Id.Length > 0)
+            {
+                _results[command.Id] = result;
+                _resultOrder.Enqueue(command.Id);
+                if (_resultOrder.Count > Remembered)
+                    _results.Remove(_resultOrder.Dequeue());
+            }
+            return result;
+        }
+    }
+
+    private async Task<CommandResult> RunNowAsync(Command command, CancellationToken token, Action<int> progress)
+    {
         var result = new CommandResult { Id = command.Id };
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(token);
         if (command.Deadline is { } at)
@@ -33,7 +70,6 @@ public sealed class CommandDispatcher(Func<CellInstances> instances, CellStorage
         }
         try
         {
-            RequireGuestId(command);
             switch (command.BodyCase)
             {
                 case Command.BodyOneofCase.AttachStorage:
@@ -99,6 +135,9 @@ public sealed class CommandDispatcher(Func<CellInstances> instances, CellStorage
                 case Command.BodyOneofCase.StopInstance:
                     result.Instance = instances().Lifecycle.Stop(command.StopInstance.GuestId, command.StopInstance.Reboot, command.StopInstance.Force);
                     break;
+                case Command.BodyOneofCase.InspectInstance:
+                    result.Instance = instances().Host.Inspect(command.InspectInstance.GuestId);
+                    break;
                 case Command.BodyOneofCase.OpenConsole:
                     result.Error = await consoles.OpenAsync(command.OpenConsole, deadline.Token);
                     break;
@@ -121,16 +160,19 @@ public sealed class CommandDispatcher(Func<CellInstances> instances, CellStorage
     }
 
     /// <summary>
-    /// Refuses a command whose guest id (its body's guest_id, or its settings') is not one: ids become file and domain
-    /// names, so "*" or "../x" must never reach a handler.
+    /// The guest a command is for (its body's guest_id, or its settings'), null for none; refuses one that is not a guest
+    /// id: ids become file and domain names, so "*" or "../x" must never reach a handler.
     /// </summary>
-    private static void RequireGuestId(Command command)
+    private static string? GuestIdOf(Command command)
     {
         if (command.BodyCase == Command.BodyOneofCase.None)
-            return;
+            return null;
         var body = (Google.Protobuf.IMessage)Command.Descriptor.FindFieldByNumber((int)command.BodyCase).Accessor.GetValue(command);
         var owner = body.Descriptor.FindFieldByName("settings") is { } settings && settings.Accessor.GetValue(body) is Google.Protobuf.IMessage inner ? inner : body;
-        if (owner.Descriptor.FindFieldByName("guest_id") is { } field)
-            InstanceFiles.RequireId((string)field.Accessor.GetValue(owner));
+        if (owner.Descriptor.FindFieldByName("guest_id") is not { } field)
+            return null;
+        var id = (string)field.Accessor.GetValue(owner);
+        InstanceFiles.RequireId(id);
+        return id;
     }
 }

@@ -394,6 +394,19 @@ public sealed class InstanceTests : IDisposable
         Directory.Delete(_root, recursive: true);
     }
 
+    /// <summary>Issue 14, item 2: the zone the server named in its welcome is stamped on every domain the cell defines, and reported back.</summary>
+    [Fact]
+    public async Task ADefinedDomain_CarriesTheZoneOfTheWelcome_AndTheCellReportsIt()
+    {
+        var zone = Guid.NewGuid().ToString();
+        _instances.Host.Zone = zone;
+        var guest = Guid.NewGuid().ToString();
+        await _instances.Lifecycle.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
+        Assert.Equal(zone, _hypervisor.OwnerOf(guest)!.Zone);
+        Assert.Equal(zone, _hypervisor.ListOwnDomains(_cell).Single(d => d.GuestId == guest).Zone);
+        _instances.Lifecycle.Delete(guest);
+    }
+
     private static CreateInstance Create(string guest, bool withSeed) => new()
     {
         GuestId = guest, Cores = 2, Memory = 256 * MiB, Disks = { 64 * MiB, 32 * MiB },

@@ -332,7 +332,7 @@ public sealed class LibvirtHypervisor : IHypervisor
         ForEachOwn(cell, (domain, owner) =>
         {
             _guestByUuid[domain.Uuid] = owner.GuestId;
-            reports.Add(new DomainReport { GuestId = owner.GuestId, Uuid = domain.Uuid, Name = domain.Name, State = Map(domain.GetState()), Generation = owner.Generation });
+            reports.Add(new DomainReport { GuestId = owner.GuestId, Uuid = domain.Uuid, Name = domain.Name, State = Map(domain.GetState()), Generation = owner.Generation, Zone = owner.Zone });
         });
         return reports;
     }

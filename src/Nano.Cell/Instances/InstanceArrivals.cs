@@ -84,7 +84,7 @@ public sealed class InstanceArrivals(InstanceHost host)
             if (firewall)
                 host.Firewalls.Apply(guestId, settings.SecurityPolicy!);
             var mode = live.CopyStorage ? MigrationStorage.CopiedOverSameBases : host.Storage.Mode == "shared" ? MigrationStorage.SharedUnverified : MigrationStorage.Shared;
-            var owner = new DomainOwner(guestId, host.CellName, settings.Generation);
+            var owner = new DomainOwner(guestId, host.CellName, settings.Generation, host.Zone);
             Task Migrate() => Task.Run(() => host.Hypervisor.MigrateLiveHere(live.Uri, live.Cell, owner, host.ConsoleListen, mode, live.CopyStorage ? folder : null,
                 settings.AutoStart, progress, cancellationToken), CancellationToken.None);
             if (live.CopyStorage)

@@ -35,7 +35,7 @@ public static class InstanceDomains
             MemoryBytes = create.Memory,
             VirtualCpus = create.Cores,
             Cpu = host.Cpus.For(create.Cpu),
-            Owner = new DomainOwner(create.GuestId, host.CellName, create.Generation),
+            Owner = new DomainOwner(create.GuestId, host.CellName, create.Generation, host.Zone),
             Disks = disks,
             Nic = new DomainNic(create.Mac, hardware.NicModel.Length > 0 ? hardware.NicModel : "virtio", string.IsNullOrEmpty(host.Bridge) ? null : host.Bridge)
             {

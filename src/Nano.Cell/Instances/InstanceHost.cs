@@ -21,6 +21,9 @@ public sealed class InstanceHost(
 
     public string CellName => cellName;
 
+    /// <summary>The zone the cell serves (Welcome.zone), stamped on every domain it defines; empty until the first welcome.</summary>
+    public string Zone { get; set; } = "";
+
     /// <summary>
     /// The address consoles listen on: this host's loopback, where only the agent reaches them (for the server's relay,
     /// through a console tunnel). A console on a public address would be one 8-character VNC password from anyone.
@@ -87,6 +90,20 @@ public sealed class InstanceHost(
 
     /// <summary>What a command answers of an instance: its domain's state, volumes, console and CPU definition.</summary>
     public InstanceState State(string guestId) => State(guestId, Volumes(guestId));
+
+    /// <summary>
+    /// What this cell has of the guest: its domain's state, volumes and generation when a domain here names this cell as
+    /// the guest's; otherwise not defined (a copy another cell owns in a shared libvirtd is not this cell's).
+    /// </summary>
+    public InstanceState Inspect(string guestId)
+    {
+        if (hypervisor.OwnerOf(guestId) is not { } owner || owner.Cell != cellName)
+            return new InstanceState { GuestId = guestId, Volumes = { Volumes(guestId) } };
+        var state = State(guestId);
+        state.Generation = owner.Generation;
+        state.Defined = true;
+        return state;
+    }
 
     public InstanceState State(string guestId, IReadOnlyList<string> volumes)
     {

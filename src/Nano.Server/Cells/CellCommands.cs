@@ -12,6 +12,9 @@ public sealed record GuestDomain(bool Running, string DisplayAddress, string Cpu
         new(state?.State == DomainState.Running, state?.DisplayAddress ?? "", state?.Cpu ?? "");
 }
 
+/// <summary>What a cell has of a guest (<see cref="CellCommands.InspectAsync"/>): a domain of its own for it or not, and that domain's state and generation.</summary>
+public sealed record GuestPresence(bool Defined, long Generation, GuestDomain Domain);
+
 /// <summary>What a new guest's cloud-init seed says.</summary>
 public sealed record GuestSeed(
     string AdminName, string AdminSecret, string Hostname, bool RootEnabled, string DataPath, string Address, string Gateway, IReadOnlyList<string> Dns);
@@ -127,6 +130,13 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
     /// <summary>Asks <paramref name="cell"/> to carry <paramref name="guest"/>'s console over the tunnel named <paramref name="tunnel"/> (<see cref="ConsoleTunnels"/>).</summary>
     public Task OpenConsoleAsync(string cell, Guid guest, Guid tunnel, CancellationToken ct) =>
         gateway.RunAsync(cell, new Command { OpenConsole = new OpenConsole { GuestId = guest.ToString(), Tunnel = tunnel.ToString() } }, ct);
+
+    /// <summary>What <paramref name="cell"/> has of <paramref name="guest"/>, once every command sent it earlier for that guest has ended.</summary>
+    public async Task<GuestPresence> InspectAsync(string cell, Guid guest, CancellationToken ct)
+    {
+        var state = (await gateway.RunAsync(cell, new Command { InspectInstance = new InspectInstance { GuestId = guest.ToString() } }, ct)).Instance;
+        return new GuestPresence(state?.Defined == true, state?.Generation ?? 0, GuestDomain.Of(state));
+    }
 
     /// <summary>Undoes a creation: the cell forgets the domain and deletes the files; its refusal is not an error here.</summary>
     public Task ForgetAsync(string cell, Guid guest) =>

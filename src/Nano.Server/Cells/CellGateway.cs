@@ -5,6 +5,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Cells.Events;
+using Nano.Server.Data;
 using Nano.Server.Hosting;
 using Nano.Server.Domain.Rules;
 
@@ -16,7 +17,7 @@ namespace Nano.Server.Cells;
 /// </summary>
 public sealed class CellGateway(
     HelloReceived helloReceived, HeartbeatReceived heartbeatReceived, MetricsReceived metricsReceived, DomainChanged domainChanged,
-    CellDeparting cellDeparting, CellLeft cellLeft, CellStatusFeed feed, CellIdentity identity, IServiceProvider services,
+    CellDeparting cellDeparting, CellLeft cellLeft, CellStatusFeed feed, CellIdentity identity, SystemRepository system, IServiceProvider services,
     IHostApplicationLifetime lifetime, IOptions<NanoOptions> options, ILogger<CellGateway> logger)
 {
     /// <summary>The protocol version this server speaks.</summary>
@@ -68,6 +69,7 @@ public sealed class CellGateway(
         var hello = await ReadHelloAsync(requests, context);
         // A stopping server ends agent streams at once (they would hold up shutdown); agents reconnect.
         using var ending = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        var zone = await system.ZoneIdAsync();
         var connection = new CellConnection(hello.Name, ending.Token);
         // The welcome is queued first, and the stream takes commands before the cell shows as alive in the
         // database: a client that sees it there can send it work at once.
@@ -78,6 +80,7 @@ public sealed class CellGateway(
                 ProtocolVersion = ProtocolVersion,
                 HeartbeatIntervalMs = options.Value.CellHeartbeatIntervalMs,
                 MetricsIntervalMs = options.Value.CellMetricsIntervalMs,
+                Zone = zone.ToString(),
             },
         });
         if (_connections.TryGetValue(hello.Name, out var previous))

@@ -56,6 +56,9 @@ public sealed record GuestRow
     public Guid? SecurityPolicyGroup { get; init; }
     public bool Migrating { get; init; }
 
+    /// <summary>While <see cref="Migrating"/>: the cell the guest is moving to (null for rows flagged before it was recorded).</summary>
+    public string? MigratingTo { get; init; }
+
     /// <summary>Counted up each time the guest moves to another cell; its domain carries the generation it was defined with.</summary>
     public long Generation { get; init; } = 1;
 
@@ -83,7 +86,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
                g.template, g.monitor_secret, g.ethernet_address, g.display_protocol, g.display_address, g.internal_address, g.admin_name, g.admin_secret,
                g.modules, g.cpu_priority, g.read_speed, g.write_speed, g.read_iops, g.write_iops, g.receive_speed, g.send_speed,
                g.cpu_usage, g.memory_used, g.bytes_read, g.bytes_written, g.bytes_received, g.bytes_sent, g.operation,
-               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source, g.security_policy_group, g.migrating, g.generation, g.cpu,
+               g.disk_bus, g.nic_model, g.display, g.usb, g.tablet, g.system_image, g.media_source, g.security_policy_group, g.migrating, g.migrating_to, g.generation, g.cpu,
                g.settings_version
         FROM guests g LEFT JOIN cells cl ON cl.name = g.cell
         """;
@@ -91,14 +94,18 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     /// <summary>A stopped guest's CD-ROM drive is empty: media inserted or booted from stay only while it runs.</summary>
     private const string MediaFollowsRunning = "media_source = CASE WHEN @running THEN media_source END";
 
-    /// <summary>Flags guests as migrating; false (nothing flagged) when any of them is gone, not on the cell or migrating already.</summary>
-    public async Task<bool> MarkMigratingAsync(IReadOnlyList<Guid> ids, string cell)
+    /// <summary>
+    /// Flags guests as migrating from <paramref name="cell"/> to <paramref name="target"/> under <paramref name="operation"/>;
+    /// false (nothing flagged) when any of them is gone, not on the cell or migrating already.
+    /// </summary>
+    public async Task<bool> MarkMigratingAsync(IReadOnlyList<Guid> ids, string cell, string target, Guid operation)
     {
         await using var c = await db.OpenConnectionAsync();
         await using var tx = await c.BeginTransactionAsync();
         var flagged = await c.ExecuteAsync("""
-            UPDATE guests SET migrating = true WHERE id = ANY(@ids) AND cell = @cell AND created AND NOT migrating
-            """, new { ids = ids.ToArray(), cell }, tx);
+            UPDATE guests SET migrating = true, migrating_to = @target, operation = @operation
+            WHERE id = ANY(@ids) AND cell = @cell AND created AND NOT migrating
+            """, new { ids = ids.ToArray(), cell, target, operation }, tx);
         if (flagged != ids.Count)
             return false;
         await tx.CommitAsync();
@@ -113,7 +120,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     {
         await using var c = await db.OpenConnectionAsync();
         await c.ExecuteAsync("""
-            UPDATE guests SET migrating = false, cell = COALESCE(@cell::text, cell), running = CASE WHEN @cell::text IS NULL THEN running ELSE @running END,
+            UPDATE guests SET migrating = false, migrating_to = NULL, cell = COALESCE(@cell::text, cell), running = CASE WHEN @cell::text IS NULL THEN running ELSE @running END,
                 display_address = CASE WHEN @cell::text IS NULL THEN display_address ELSE @display END,
                 generation = CASE WHEN @cell::text IS NULL THEN generation ELSE generation + 1 END
             WHERE id = @id
@@ -121,16 +128,30 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     }
 
     /// <summary>
-    /// Failover: flags a lost cell's guest as migrating, unless it moved, is migrating already, or its cell came back
-    /// meanwhile. False when nothing was flagged.
+    /// Failover: flags a lost cell's guest as migrating to <paramref name="target"/>, unless it moved, is migrating already,
+    /// or its cell came back meanwhile. False when nothing was flagged.
     /// </summary>
-    public async Task<bool> MarkFailingOverAsync(Guid id, string lostCell)
+    public async Task<bool> MarkFailingOverAsync(Guid id, string lostCell, string target)
     {
         await using var c = await db.OpenConnectionAsync();
         return await c.ExecuteAsync($"""
-            UPDATE guests g SET migrating = true FROM cells cl
+            UPDATE guests g SET migrating = true, migrating_to = @target FROM cells cl
             WHERE g.id = @id AND g.cell = @lostCell AND g.created AND NOT g.migrating AND cl.name = g.cell AND NOT {cells.AliveOf("cl")}
-            """, new { id, lostCell }) == 1;
+            """, new { id, lostCell, target }) == 1;
+    }
+
+    /// <summary>The operation that works on the guest now (its progress shows while it is not created; recovery resumes it).</summary>
+    public async Task AttachOperationAsync(Guid id, Guid operation)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE guests SET operation = @operation WHERE id = @id", new { id, operation });
+    }
+
+    /// <summary>Guests whose creation, system reset, migration or failover has not ended: not created, or migrating.</summary>
+    public async Task<IReadOnlyList<GuestRow>> ListUnsettledAsync()
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<GuestRow>($"{Select} WHERE NOT g.created OR g.migrating ORDER BY g.name")).AsList();
     }
 
     /// <summary>The media image in the guest's CD-ROM drive (null: empty).</summary>
@@ -250,10 +271,10 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     }
 
     /// <summary>The guest is being rebuilt (system reset): not created, its operation attached for progress.</summary>
-    public async Task MarkRebuildingAsync(Guid id, Guid operation)
+    public async Task MarkRebuildingAsync(Guid id, Guid operation, Guid? image)
     {
         await using var c = await db.OpenConnectionAsync();
-        await c.ExecuteAsync("UPDATE guests SET created = false, operation = @operation WHERE id = @id", new { id, operation });
+        await c.ExecuteAsync("UPDATE guests SET created = false, operation = @operation, system_image = @image WHERE id = @id", new { id, operation, image });
     }
 
     public async Task MarkRebuiltAsync(Guid id)
@@ -290,6 +311,22 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         await using var tx = await c.BeginTransactionAsync();
         await AddressAllocations.ReleaseAsync(c, tx, id.ToString());
         await c.ExecuteAsync("DELETE FROM guests WHERE id = @id", new { id }, tx);
+        await tx.CommitAsync();
+    }
+
+    /// <summary>
+    /// Gives up on a guest whose cell may still hold (or later make) its domain: the row and address go, and the guest is
+    /// recorded as abandoned on <paramref name="cell"/>, so the domain is removed when that cell reports it.
+    /// </summary>
+    public async Task AbandonAsync(Guid id, string cell)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await using var tx = await c.BeginTransactionAsync();
+        await AddressAllocations.ReleaseAsync(c, tx, id.ToString());
+        await c.ExecuteAsync("""
+            DELETE FROM guests WHERE id = @id;
+            INSERT INTO abandoned_guests (id, cell) VALUES (@id, @cell) ON CONFLICT (id) DO UPDATE SET cell = EXCLUDED.cell, abandoned_at = now();
+            """, new { id, cell }, tx);
         await tx.CommitAsync();
     }
 

@@ -23,4 +23,11 @@ public sealed class SystemRepository(NpgsqlDataSource db)
         await tx.CommitAsync();
         return Written.Done;
     }
+
+    /// <summary>The zone's identity, made once per database (<c>zone_identity</c>).</summary>
+    public async Task<Guid> ZoneIdAsync()
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteScalarAsync<Guid>("SELECT id FROM zone_identity");
+    }
 }

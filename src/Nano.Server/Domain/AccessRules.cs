@@ -55,12 +55,14 @@ public static class AccessRules
     };
 
     /// <summary>
-    /// Reads that need a menu too: a migration's state is handed out once and then forgotten (api-decisions.md 4.10),
-    /// so reading it is the compute pool administrators' business, not every session's.
+    /// Reads that need a menu too, by service or service/method: a migration's state is handed out once and then
+    /// forgotten (api-decisions.md 4.10), so reading it is the compute pool administrators' business, not every
+    /// session's; so is the list of domains on the cells that no guest claims.
     /// </summary>
     public static readonly IReadOnlyDictionary<string, string> ReadMenus = new Dictionary<string, string>
     {
         ["nano.v1.MigrationService"] = "compute_pool",
+        ["nano.v1.ComputePoolService/ListUnknownDomains"] = "compute_pool",
     };
 
     public static bool IsAnonymous(ApiMethod method) => Anonymous.Contains(method.Path);
@@ -69,7 +71,7 @@ public static class AccessRules
     public static string? RequiredMenu(ApiMethod method)
     {
         if (!method.Changes)
-            return ReadMenus.TryGetValue(method.Service, out var read) ? read : null;
+            return ReadMenus.TryGetValue($"{method.Service}/{method.Name}", out var read) || ReadMenus.TryGetValue(method.Service, out read) ? read : null;
         if (ChangeMenus.TryGetValue($"{method.Service}/{method.Name}", out var tag) || ChangeMenus.TryGetValue(method.Service, out tag))
             return tag;
         throw new InvalidOperationException($"no access rule for {method.Path}");

@@ -48,14 +48,14 @@ public sealed class Failover(
                     logger.LogWarning("Guest {Guest} of lost cell {Cell} has nowhere to go: {Reason}", guest.Name, lost, e.Status.Detail);
                     continue;
                 }
-                if (!await guests.MarkFailingOverAsync(guest.Id, lost))
+                if (!await guests.MarkFailingOverAsync(guest.Id, lost, target.Name))
                     continue;
                 // The next guest sees the memory this one takes there.
                 candidates[candidates.IndexOf(target)] = target with { AvailableMemory = target.AvailableMemory - guest.Memory };
                 try
                 {
                     await operations.StartAsync(Kind, guest.Id.ToString(), "system",
-                        (progress, ct) => FailOverAsync(guest, lost, target.Name, progress, ct));
+                        (progress, ct) => FailOverAsync(guest, lost, target.Name, progress, ct), prepare: operation => guests.AttachOperationAsync(guest.Id, operation));
                 }
                 catch
                 {

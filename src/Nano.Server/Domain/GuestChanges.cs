@@ -131,16 +131,20 @@ public sealed class GuestChanges(
         var image = string.IsNullOrEmpty(fromImage) ? null : await images.FindUsableAsync(session, Images.ImageKinds.Disk, fromImage);
         await operations.RunAsync(OperationKinds.ResetSystem, guest.Id.ToString(), session.User, async (progress, cancel) =>
         {
-            await guests.MarkRebuildingAsync(guest.Id, progress.Id);
+            // The row names the image being written from the start: a server that stops half-way is told by it what to finish.
+            await guests.MarkRebuildingAsync(guest.Id, progress.Id, image?.Id);
+            var reset = false;
             try
             {
                 await progress.ReportAsync(image is null ? "writing a blank system disk" : "building the system disk over the image", 10);
                 await commands.ResetSystemAsync(guest, image,
                     image is null ? null : progress.Within("fetching the disk image", 10, 90), cancel);
-                await guests.SetSystemImageAsync(guest.Id, image?.Id);
+                reset = true;
             }
             finally
             {
+                if (!reset)
+                    await guests.SetSystemImageAsync(guest.Id, guest.SystemImage);
                 await guests.MarkRebuiltAsync(guest.Id);
             }
         }, ct);

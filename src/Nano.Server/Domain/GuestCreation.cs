@@ -94,7 +94,11 @@ public sealed class GuestCreation(
         return id;
     }
 
-    /// <summary>Compensation: the cell forgets the domain and disks (if it answers), the row and address go.</summary>
+    /// <summary>
+    /// Compensation: the cell forgets the domain and disks (if it answers; after the creation, which it finishes or undoes
+    /// first), the row and address go, and the guest is recorded as abandoned: should the cell still have its domain
+    /// (it did not answer, or the removal missed its deadline), the domain goes when the cell reports it.
+    /// </summary>
     private async Task UndoAsync(Guid id, string cell)
     {
         try
@@ -106,7 +110,7 @@ public sealed class GuestCreation(
             logger.LogWarning("Undoing guest {Guest} on cell {Cell}: the cell did not clean up ({Reason}); it reports the domain when it rejoins",
                 id, cell, e.Message);
         }
-        await guests.DeleteAsync(id);
+        await guests.AbandonAsync(id, cell);
     }
 
     /// <summary>A locally administered MAC in the upstream prefix 00:16:3e.</summary>

@@ -83,9 +83,9 @@ public sealed class Migrations(
             }
             if (failures.Count > 0)
                 throw Fail.Precondition($"{failures.Count} of {moving.Count} guest(s) stayed on '{source.Name}': {string.Join("; ", failures)}");
-        }, prepare: async _ =>
+        }, prepare: async operation =>
         {
-            if (!await guests.MarkMigratingAsync([.. moving.Select(g => g.Id)], source.Name))
+            if (!await guests.MarkMigratingAsync([.. moving.Select(g => g.Id)], source.Name, target.Name, operation))
                 throw Fail.Precondition("a guest to migrate is running, migrating already or gone");
         });
     }

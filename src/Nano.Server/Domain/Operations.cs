@@ -53,6 +53,17 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
         return id;
     }
 
+    /// <summary>
+    /// Takes over an operation a stopped server left unfinished: <paramref name="work"/> runs on a background task and ends
+    /// it as any other (used by recovery, before <see cref="AbandonOrphansAsync"/>).
+    /// </summary>
+    public void Resume(Guid id, string kind, Func<OperationProgress, CancellationToken, Task> work)
+    {
+        var cancel = new CancellationTokenSource();
+        _running[id] = cancel;
+        _ = Task.Run(() => RunAsync(id, kind, work, cancel));
+    }
+
     public Task<OperationRow?> FindAsync(Guid id) => rows.FindAsync(id);
 
     /// <summary>Records an operation and runs <paramref name="work"/> to its end in the caller; a failure is rethrown.</summary>

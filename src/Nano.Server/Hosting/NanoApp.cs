@@ -69,6 +69,7 @@ public static class NanoApp
         builder.Services.AddSingleton<ComputePoolRepository>();
         builder.Services.AddSingleton<CellRepository>();
         builder.Services.AddSingleton<GuestRepository>();
+        builder.Services.AddSingleton<UnknownDomainRepository>();
         builder.Services.AddSingleton<TemplateRepository>();
         builder.Services.AddSingleton<OperationRepository>();
         builder.Services.AddSingleton<MigrationRepository>();
@@ -114,6 +115,8 @@ public static class NanoApp
         builder.Services.AddSingleton<GuestSettings>();
         builder.Services.AddSingleton<Migrations>();
         builder.Services.AddSingleton<Failover>();
+        builder.Services.AddSingleton<GuestRecovery>();
+        builder.Services.AddSingleton<UnknownDomains>();
 
         builder.Services.AddGrpc(o =>
         {

@@ -96,6 +96,12 @@ public sealed class NanoOptions
     /// </summary>
     public int FailoverGraceSeconds { get; set; } = 30;
 
+    /// <summary>
+    /// After a restart, how long the server waits for the cell of a guest whose creation, reset or move was cut off to
+    /// come back and say what it has (GuestRecovery), in seconds; after that a creation is undone without the cell.
+    /// </summary>
+    public int RecoveryWaitSeconds { get; set; } = 300;
+
     /// <summary>How long the server waits for a cell to answer a command, in seconds.</summary>
     public int CellCommandTimeoutSeconds { get; set; } = 10;
 

@@ -8,7 +8,8 @@ namespace Nano.Server.Services;
 
 /// <summary>Compute pools (#1-#5) and their cells (#6-#11).</summary>
 public sealed class ComputePoolService(
-    ComputePoolRepository pools, StoragePoolRepository storagePools, AddressPoolRepository addressPools, CellRepository cells, PoolMembership membership)
+    ComputePoolRepository pools, StoragePoolRepository storagePools, AddressPoolRepository addressPools, CellRepository cells, PoolMembership membership,
+    UnknownDomains unknownDomains)
     : Contracts.V1.ComputePoolService.ComputePoolServiceBase
 {
     public override async Task<ListComputePoolsResponse> ListComputePools(ListComputePoolsRequest request, ServerCallContext context) =>
@@ -69,6 +70,25 @@ public sealed class ComputePoolService(
     {
         await membership.DetachAsync(InputRules.Name("compute pool", request.Pool), InputRules.Name("cell", request.Cell), context.CancellationToken);
         return new RemovePoolCellResponse();
+    }
+
+    public override async Task<ListUnknownDomainsResponse> ListUnknownDomains(ListUnknownDomainsRequest request, ServerCallContext context) =>
+        new()
+        {
+            Data =
+            {
+                (await unknownDomains.ListAsync()).Select(d => new UnknownDomain
+                {
+                    Cell = d.Cell, Guest = d.Guest.ToString(), Name = d.Name, State = d.State, Generation = d.Generation,
+                    Reported = DateTime.SpecifyKind(d.ReportedAt, DateTimeKind.Utc).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'"),
+                }),
+            },
+        };
+
+    public override async Task<RemoveUnknownDomainResponse> RemoveUnknownDomain(RemoveUnknownDomainRequest request, ServerCallContext context)
+    {
+        await unknownDomains.RemoveAsync(request.Cell, request.Guest, Hosting.SessionInterceptor.SessionOf(context).User, context.CancellationToken);
+        return new RemoveUnknownDomainResponse();
     }
 
     public override async Task<ModifyPoolCellResponse> ModifyPoolCell(ModifyPoolCellRequest request, ServerCallContext context)

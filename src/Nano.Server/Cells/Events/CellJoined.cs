@@ -4,29 +4,39 @@ using Nano.Server.Data;
 namespace Nano.Server.Cells.Events;
 
 /// <summary>
-/// A cell (re)joined: domains it reports for guests that have no row (a creation the server gave up
-/// on while the cell was away) are removed, so no VM lives without a row; stale copies of guests that
-/// moved on while it was lost (another cell, or another generation: fencing after a failover) are
-/// powered off and forgotten, their files kept, for they may be the guest's files on shared storage; and
-/// if the cell belongs to a pool with shared storage, the storage is pushed again (a restarted host has
-/// lost its mounts) and the outcome recorded for #11.
+/// A cell (re)joined, and reported its domains. This zone touches only its own: a domain stamped with another zone's
+/// identity is left alone. A domain of a guest this zone abandoned (a creation given up on while the cell was away) is
+/// removed with its files. A domain of this zone (or of no zone: defined before zones had ids) that no row claims is
+/// kept, files and all, logged and listed for administrators (<see cref="UnknownDomainRepository"/>): a server restored
+/// from an older backup, or pointed at the wrong database, must not wipe what it does not know. Stale copies of guests
+/// that moved on while the cell was lost (another cell, or another generation: fencing after a failover) are powered
+/// off and forgotten, their files kept, for they may be the guest's files on shared storage. If the cell belongs to a
+/// pool with shared storage, the storage is pushed again (a restarted host has lost its mounts) and the outcome
+/// recorded for #11.
 /// </summary>
 public sealed class CellJoined(
-    CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, GuestRepository guests,
-    CellCommands commands, ILogger<CellJoined> logger)
+    CellRepository cells, ComputePoolRepository pools, StoragePoolRepository storagePools, GuestRepository guests, UnknownDomainRepository unknown,
+    SystemRepository system, CellCommands commands, ILogger<CellJoined> logger)
 {
     public async Task HandleAsync(string cellName, IReadOnlyList<DomainReport> domains, CancellationToken cancellationToken)
     {
+        var zone = (await system.ZoneIdAsync()).ToString();
+        var unclaimed = new List<UnknownDomainRow>();
         foreach (var domain in domains)
         {
-            if (!Guid.TryParse(domain.GuestId, out var id))
+            if (!Guid.TryParse(domain.GuestId, out var id) || (domain.Zone.Length > 0 && domain.Zone != zone))
                 continue;
             var row = await guests.FindAsync(id);
             bool deleteFiles;
-            if (row is null)
+            if (row is null && await unknown.TakeAbandonedAsync(cellName, id))
             {
-                logger.LogWarning("Cell {Cell} has a domain for guest {Guest}, which has no record: removing it", cellName, id);
+                logger.LogWarning("Cell {Cell} has a domain for guest {Guest}, whose creation was abandoned: removing it", cellName, id);
                 deleteFiles = true;
+            }
+            else if (row is null)
+            {
+                unclaimed.Add(new UnknownDomainRow(cellName, id, domain.Name, StateName(domain.State), domain.Generation, DateTime.UtcNow));
+                continue;
             }
             else if (!row.Migrating && (row.Cell != cellName || (domain.Generation != 0 && domain.Generation != row.Generation)))
             {
@@ -39,8 +49,22 @@ public sealed class CellJoined(
             if (await commands.RemoveDomainAsync(cellName, id, domain.State == DomainState.Running, deleteFiles, cancellationToken) is { Length: > 0 } error)
                 logger.LogWarning("Cell {Cell} could not remove the domain of guest {Guest}: {Error}", cellName, id, error);
         }
+        if (unclaimed.Count > 0)
+            logger.LogWarning("Cell {Cell} has {Count} domain(s) of this zone that no guest record claims, kept until an administrator removes them " +
+                "(GET /api/v1/unknown_domains): {Domains}", cellName, unclaimed.Count, string.Join(", ", unclaimed.Select(d => $"{d.Name} ({d.Guest})")));
+        await unknown.ReplaceAsync(cellName, unclaimed);
         await RemountAsync(cellName, cancellationToken);
     }
+
+    /// <summary>How an unknown domain's state is listed.</summary>
+    private static string StateName(DomainState state) => state switch
+    {
+        DomainState.Running => "running",
+        DomainState.Stopped => "stopped",
+        DomainState.Paused => "paused",
+        DomainState.Crashed => "crashed",
+        _ => "unknown",
+    };
 
     private async Task RemountAsync(string cellName, CancellationToken cancellationToken)
     {

@@ -16,4 +16,5 @@ public static class OperationKinds
     public const string BatchCreateGuest = "batch_create_guest";
     public const string BatchDeleteGuest = "batch_delete_guest";
     public const string BatchStopGuest = "batch_stop_guest";
+    public const string RecoverGuest = "recover_guest";
 }
