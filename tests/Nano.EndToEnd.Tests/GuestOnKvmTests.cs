@@ -95,7 +95,8 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         using (var domain = libvirt.FindDomain(id))
         {
             Assert.NotNull(domain);
-            Assert.Equal(new DomainOwner(id, _cell, 1), DomainOwner.Of(domain!)); // a new guest is generation 1
+            // A new guest is generation 1, stamped with the zone's identity.
+            Assert.Equal(new DomainOwner(id, _cell, 1, await ZoneIdAsync()), DomainOwner.Of(domain!));
             Assert.Equal(DomainState.ShutOff, domain!.GetState());
         }
 
@@ -702,7 +703,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
             using (var libvirt = Connection.Open("qemu:///system"))
             using (var domain = libvirt.FindDomain(id)!)
             {
-                Assert.Equal(new DomainOwner(id, to, 2), DomainOwner.Of(domain));
+                Assert.Equal(new DomainOwner(id, to, 2, await ZoneIdAsync()), DomainOwner.Of(domain));
                 Assert.Equal(DomainState.Running, domain.GetState());
             }
             Assert.NotEqual(firstQemu, QemuPid(id)); // the lost cell's copy was powered off, one qemu runs the guest now
@@ -797,7 +798,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
             using (var target = Connection.Open(uris[to]))
             using (var domain = target.FindDomain(id)!)
             {
-                Assert.Equal(new DomainOwner(id, to, 2), DomainOwner.Of(domain));
+                Assert.Equal(new DomainOwner(id, to, 2, await ZoneIdAsync()), DomainOwner.Of(domain));
                 Assert.Equal(DomainState.Running, domain.GetState());
                 Assert.Contains(Path.Combine(Folder(to), $"{id}_sys.qcow2"), domain.GetXml()); // shared: the same volume, now opened by the target's qemu
                 var port = domain.GetConsolePort();
@@ -973,6 +974,13 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     /// <summary>An agent named <paramref name="name"/> with its own folders; <paramref name="extra"/> options override the defaults.</summary>
+    /// <summary>The zone's identity, which every domain its cells define carries.</summary>
+    private async Task<string> ZoneIdAsync()
+    {
+        await using var db = new Npgsql.NpgsqlConnection(_zone.Server.Database);
+        return (await Dapper.SqlMapper.ExecuteScalarAsync<Guid>(db, "SELECT id FROM zone_identity")).ToString();
+    }
+
     private AgentProcess StartAgent(string? name = null, string folder = "", params string[] extra)
     {
         var cell = name ?? _cell;

@@ -53,4 +53,33 @@ public sealed class BatchTests(ZoneServer fixture) : GuestTestBase(fixture)
         JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/batch/stop_guest/{batch}", Admin)); // a creation batch, not a stop one
         JsonAssert.Failure(404, await Rest.GetAsync($"/api/v1/batch/create_guest/{Guid.NewGuid()}", Admin));
     }
+
+    /// <summary>Issue 14, item 6: cancelling a batch cancels the creations it started; each undoes itself and its item says so.</summary>
+    [Fact]
+    public async Task CancellingABatch_CancelsItsCreations_AndEveryItemEnds()
+    {
+        var gate = new TaskCompletionSource();
+        Agent.HoldAnswers(c => c.CreateInstance is not null, gate.Task, Answer);
+        var request = new
+        {
+            name_rule = "order", name_prefix = $"x{Suffix}", count = 3, pool = Pool, template = General, cores = 1, memory = 256 * MiB,
+            disks = new[] { 1024 * MiB },
+        };
+        var batch = (await Rest.PostAsync("/api/v1/batch/create_guest/", request, Admin)).Data!["id"]!.GetValue<string>();
+        await Wait.ForAsync(() => Task.FromResult(Agent.Commands.Any(c => c.CreateInstance is not null)));
+        JsonAssert.Success("\"\"", await Rest.DeleteAsync($"/api/v1/operations/{batch}", null, Admin));
+
+        var items = await WaitBatchAsync("create_guest", batch);
+        Assert.All(items, i => Assert.Equal("fail|cancelled with its batch", $"{i!["status"]}|{i["error"]}"));
+        Assert.Equal("cancelled", (await Rest.GetAsync($"/api/v1/operations/{batch}", Admin)).Data!["state"]!.GetValue<string>());
+        var created = Agent.Commands.Where(c => c.CreateInstance is not null).Select(c => c.CreateInstance.GuestId).ToList();
+        Assert.NotEmpty(created);
+        foreach (var id in created)
+        {
+            await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).ErrorCode == 404);
+            Assert.Contains(Agent.Commands, c => c.DeleteInstance?.GuestId == id);
+            Assert.Equal(0, await AllocationsAsync(id));
+        }
+        gate.SetResult();
+    }
 }

@@ -88,6 +88,27 @@ public sealed class GuestTests(ZoneServer fixture) : GuestTestBase(fixture)
         Assert.Equal(0, await AllocationsAsync(id));
     }
 
+    /// <summary>Issue 14, item 6: the scheduler reserves what it places until the guest exists, so parallel creations cannot overcommit a cell.</summary>
+    [Fact]
+    public async Task ParallelCreations_ReserveWhatTheyArePlacedOn_SoACellIsNeverPromisedMoreMemoryThanItHas()
+    {
+        await Agent.MetricsAsync(new MetricsSample { AvailableMemory = 600 * MiB, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
+        await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/cg_{Suffix}", Admin)).Data!["available_memory"]!.GetValue<long>() == 600 * MiB);
+        var gate = new TaskCompletionSource();
+        Agent.HoldAnswers(c => c.CreateInstance is not null, gate.Task, Answer);
+        // Three guests of 256 MiB at once, where 600 MiB are free: two fit.
+        var answers = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => Rest.PostAsync("/api/v1/guests/", Body($"r{i}"), Admin)));
+        Assert.Equal(2, answers.Count(a => a.ErrorCode == 0));
+        var refused = answers.Single(a => a.ErrorCode != 0);
+        Assert.Equal(412, refused.ErrorCode);
+        Assert.Contains("free memory", refused.Message);
+        gate.SetResult();
+        foreach (var created in answers.Where(a => a.ErrorCode == 0))
+            await WaitCreatedAsync(created.Data!["id"]!.GetValue<string>());
+        // Created, they hold nothing more: from now on the cell's own figures count them.
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/guests/", Body("r3"), Admin)).ErrorCode);
+    }
+
     [Theory]
     [InlineData("""{"name":"x1","pool":"no_such_pool","template":"0qodbfbd15imbt3g0004","cores":1,"memory":268435456,"disks":[1073741824]}""", 404)]
     [InlineData("""{"name":"x1","pool":"POOL","template":"0qodbfbd15imbt3g9999","cores":1,"memory":268435456,"disks":[1073741824]}""", 404)]

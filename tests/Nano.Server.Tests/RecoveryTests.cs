@@ -1,4 +1,5 @@
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Tests.Infrastructure;
 using Nano.Testing;
@@ -159,6 +160,37 @@ public sealed class RecoveryTests : IAsyncLifetime
         Assert.Contains($"cell '{CellB}' did not have it: the guest stays on '{CellA}'", op.Single());
     }
 
+    [Fact]
+    public async Task ImageWorkCutOffByAServerStop_IsUndone_AClonesImageAndFile_AnUploadsStagedFile()
+    {
+        // What a crash leaves: a clone's image (not created, its operation unfinished) with part of its file, and an
+        // upload's staged file; the image the upload was for stays as it was.
+        var uploaded = (await _first.Rest.PostAsync("/api/v1/disk_images/", new { name = "target" }, _admin)).Data!["id"]!.GetValue<string>();
+        var store = _first.Services.GetRequiredService<Nano.Server.Images.ImageStore>();
+        var (clone, operation) = (Guid.NewGuid(), Guid.NewGuid());
+        await using (var c = Connection())
+        {
+            await c.ExecuteAsync("INSERT INTO operations (id, kind, target, created_by, state) VALUES (@operation, 'clone_disk_image', @clone, 'admin', 'running')",
+                new { operation, clone = clone.ToString() });
+            await c.ExecuteAsync("INSERT INTO images (id, kind, name, owner, group_name, operation, locked_by) VALUES (@clone, 'disk', 'copy', 'admin', 'admin', @operation, @operation)",
+                new { clone, operation });
+            await c.ExecuteAsync("UPDATE images SET locked_by = gen_random_uuid() WHERE id = @uploaded::uuid", new { uploaded });
+        }
+        File.WriteAllBytes(store.PathOf("disk", clone), new byte[4096]);
+        var staged = Path.Combine(store.Root, ".incoming", $"{Guid.NewGuid():N}.part");
+        File.WriteAllBytes(staged, new byte[4096]);
+        await CrashAsync();
+
+        await using var second = await TestServer.StartAsync(_proxy.ConnectionString, Settings(commandTimeout: 10, recoveryWait: 30));
+        Assert.False(File.Exists(staged));
+        Assert.False(File.Exists(store.PathOf("disk", clone)));
+        Assert.Empty(await ScalarsAsync<string>($"SELECT name FROM images WHERE id = '{clone}'"));
+        Assert.Equal("failed", (await ScalarsAsync<string>($"SELECT state FROM operations WHERE id = '{operation}'")).Single());
+        var image = await second.Rest.GetAsync($"/api/v1/disk_images/{uploaded}", _admin);
+        Assert.False(image.Data!["created"]!.GetValue<bool>());
+        Assert.Equal(0, (await second.Rest.DeleteAsync($"/api/v1/disk_images/{uploaded}", null, _admin)).ErrorCode); // not held by a lost upload
+    }
+
     /// <summary>The first server stops as if it crashed: the database is gone before it can write any compensation.</summary>
     private async Task CrashAsync()
     {
@@ -189,7 +221,8 @@ public sealed class RecoveryTests : IAsyncLifetime
         return created.Data!["id"]!.GetValue<string>();
     }
 
-    private NpgsqlConnection Connection() => new(_first.Database);
+    /// <summary>Unpooled: a pooled connection would outlive the cut of the database it went through.</summary>
+    private NpgsqlConnection Connection() => new(new NpgsqlConnectionStringBuilder(_first.Database) { Pooling = false }.ConnectionString);
 
     private async Task<List<T>> ScalarsAsync<T>(string sql)
     {

@@ -147,6 +147,21 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         await c.ExecuteAsync("UPDATE guests SET operation = @operation WHERE id = @id", new { id, operation });
     }
 
+    /// <summary>
+    /// What guests still being created hold on each cell of <paramref name="pool"/>: their memory and disk, placed there
+    /// but not yet in the figures the cell reports. The scheduler counts it as taken.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, (long Memory, long Disk)>> ReservedAsync(string pool)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<(string Cell, long Memory, long Disk)>("""
+            SELECT g.cell, sum(g.memory)::bigint, sum((SELECT COALESCE(sum(d), 0) FROM unnest(g.disks) d))::bigint
+            FROM guests g JOIN operations o ON o.id = g.operation
+            WHERE g.pool = @pool AND NOT g.created AND o.kind = 'create_guest' AND o.finished_at IS NULL
+            GROUP BY g.cell
+            """, new { pool })).ToDictionary(r => r.Cell, r => (r.Memory, r.Disk));
+    }
+
     /// <summary>Guests whose creation, system reset, migration or failover has not ended: not created, or migrating.</summary>
     public async Task<IReadOnlyList<GuestRow>> ListUnsettledAsync()
     {

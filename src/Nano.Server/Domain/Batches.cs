@@ -17,6 +17,9 @@ public sealed class Batches(
     public const string DeleteKind = OperationKinds.BatchDeleteGuest;
     public const string StopKind = OperationKinds.BatchStopGuest;
 
+    /// <summary>The error of an item the batch's cancellation stopped (or never let start).</summary>
+    public const string CancelledWithBatch = "cancelled with its batch";
+
     /// <summary>Statuses of items not finished yet.</summary>
     public static readonly string[] Running = ["creating", "deleting", "stopping"];
 
@@ -36,9 +39,18 @@ public sealed class Batches(
         {
             var id = await creation.StartAsync(request with { Name = name }, session);
             await items.UpdateAsync(batch, position, "creating", id);
-            var operation = (await guests.FindAsync(id))?.Operation;
-            var outcome = operation is { } op ? await operations.WaitAsync(op, ct) : null;
-            return outcome is null or { State: Operations.Succeeded } ? ("created", "") : ("fail", outcome.Error);
+            if ((await guests.FindAsync(id))?.Operation is not { } operation)
+                return ("created", "");
+            // Cancelling the batch cancels the creation (which undoes itself); the item says how it ended either way.
+            OperationRow outcome;
+            using (ct.Register(() => { var cancelling = operations.CancelAsync(operation); }))
+                outcome = await operations.WaitAsync(operation, CancellationToken.None);
+            return outcome.State switch
+            {
+                Operations.Succeeded => ("created", ""),
+                Operations.Cancelled => ("fail", CancelledWithBatch),
+                _ => ("fail", outcome.Error),
+            };
         });
     }
 
@@ -94,27 +106,38 @@ public sealed class Batches(
             var done = 0;
             await Task.WhenAll(list.Select(async (item, position) =>
             {
-                await slots.WaitAsync(ct);
+                (string Status, string Error) outcome;
                 try
                 {
-                    (string Status, string Error) outcome;
-                    try
-                    {
-                        outcome = await work(batch, position, item.Name, item.Guest ?? Guid.Empty, ct);
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        outcome = ("fail", e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message);
-                    }
-                    await items.UpdateAsync(batch, position, outcome.Status, error: outcome.Error);
+                    await slots.WaitAsync(ct);
+                }
+                catch (OperationCanceledException)
+                {
+                    await items.UpdateAsync(batch, position, "fail", error: CancelledWithBatch);
+                    return;
+                }
+                try
+                {
+                    outcome = await work(batch, position, item.Name, item.Guest ?? Guid.Empty, ct);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    outcome = ("fail", CancelledWithBatch);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    outcome = ("fail", e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message);
                 }
                 finally
                 {
                     slots.Release();
                 }
+                await items.UpdateAsync(batch, position, outcome.Status, error: outcome.Error);
                 var finished = Interlocked.Increment(ref done);
                 await progress.ReportAsync($"{finished} of {list.Count} guests done", finished * 100 / list.Count);
             }));
+            // Every item has its ending; a cancelled batch ends cancelled.
+            ct.ThrowIfCancellationRequested();
         }, prepare: id =>
         {
             batch = id;

@@ -25,7 +25,8 @@ public sealed record GuestQos(string CpuPriority, long ReadSpeed, long WriteSpee
 public sealed record CloudInitSettings(bool RootEnabled, string AdminName, string AdminSecret, string DataPath);
 
 /// <summary>
-/// Creating a guest (api-decisions.md 4.5): schedule a cell, insert the row and its address together, then
+/// Creating a guest (api-decisions.md 4.5): schedule a cell (counting what guests still being created hold there, one
+/// placement at a time), insert the row and its address together, then
 /// an operation asks the cell to create volumes and define the domain. If the cell fails or does not
 /// answer, everything is undone in one place (<see cref="UndoAsync"/>): the cell's domain and disks,
 /// the address, the row.
@@ -36,14 +37,31 @@ public sealed class GuestCreation(
 {
     public const string Kind = OperationKinds.CreateGuest;
 
+    /// <summary>One placement at a time: a cell is chosen and the guest's row, which reserves its share, written before the next choice.</summary>
+    private readonly SemaphoreSlim _placing = new(1, 1);
+
     /// <summary>Validates, schedules and records the guest; returns its id while the cell works (the operation goes on).</summary>
     public async Task<Guid> StartAsync(GuestRequest request, SessionContext session)
+    {
+        await _placing.WaitAsync();
+        try
+        {
+            return await PlaceAsync(request, session);
+        }
+        finally
+        {
+            _placing.Release();
+        }
+    }
+
+    private async Task<Guid> PlaceAsync(GuestRequest request, SessionContext session)
     {
         var pool = await pools.FindAsync(request.Pool) ?? throw Fail.NotFound($"compute pool '{request.Pool}' not found");
         var image = request.FromImage is null ? null : await images.FindUsableAsync(session, Images.ImageKinds.Disk, request.FromImage);
         var (policy, policyGroup) = await policies.ForNewGuestAsync(request.SecurityPolicyGroup, session);
         var template = await templates.FindAsync(request.Template) ?? throw Fail.NotFound($"template '{request.Template}' not found");
-        var cell = Scheduler.Choose(pool.Name, await cells.ListAsync(pool.Name), request.Cores, request.Memory, request.Disks.Sum());
+        var cell = Scheduler.Choose(pool.Name, Scheduler.LessReserved(await cells.ListAsync(pool.Name), await guests.ReservedAsync(pool.Name)),
+            request.Cores, request.Memory, request.Disks.Sum());
         var id = Guid.NewGuid();
         var cloudInit = request.Modules.Contains("cloud-init") ? request.CloudInit ?? new CloudInitSettings(true, "", "", "") : null;
         var adminName = cloudInit?.AdminName is { Length: > 0 } name ? name : template.Admin;

@@ -6,6 +6,12 @@ namespace Nano.Server.Domain;
 /// <summary>Where a new guest runs: among the pool's enabled, alive cells that fit it, the one with the most free memory.</summary>
 public static class Scheduler
 {
+    /// <summary>The cells with what is <paramref name="reserved"/> on each (guests placed there, not created yet) taken off their free memory and disk.</summary>
+    public static IReadOnlyList<CellRow> LessReserved(IEnumerable<CellRow> cells, IReadOnlyDictionary<string, (long Memory, long Disk)> reserved) =>
+        [.. cells.Select(c => reserved.TryGetValue(c.Name, out var r)
+            ? c with { AvailableMemory = c.AvailableMemory - r.Memory, AvailableDisk = c.AvailableDisk - r.Disk }
+            : c)];
+
     /// <summary>
     /// Picks a cell for a guest of <paramref name="cores"/> vCPUs, <paramref name="memory"/> bytes and
     /// <paramref name="disk"/> bytes of disks, or fails with FAILED_PRECONDITION naming what is short.

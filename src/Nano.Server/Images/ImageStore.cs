@@ -137,6 +137,18 @@ public sealed class ImageStore
 
     public void Delete(string kind, Guid id) => File.Delete(PathOf(kind, id));
 
+    /// <summary>
+    /// At start-up: the staged uploads a stopped server left half-written (nothing finishes them; their images stay
+    /// without content, as before the upload). Returns how many were removed.
+    /// </summary>
+    public int SweepStaged()
+    {
+        var staged = Directory.GetFiles(Incoming, "*.part");
+        foreach (var file in staged)
+            File.Delete(file);
+        return staged.Length;
+    }
+
     /// <summary>A file opened for reading from <paramref name="offset"/> (0 up to its length).</summary>
     public static FileStream OpenAt(string path, long offset)
     {
