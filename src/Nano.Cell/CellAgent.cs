@@ -35,6 +35,11 @@ public sealed class CellAgent(
 
     private CellInstances AgentInstances => _instances ??= CreateInstances();
 
+    private Fencing? _fencing;
+
+    /// <summary>The watchdog that powers guests off when the server of a failover pool stays silent (<see cref="Nano.Cell.Fencing"/>).</summary>
+    private Fencing Fencing => _fencing ??= new Fencing(hypervisor, Name, logger);
+
     private CommandDispatcher Commands => _commands ??= new CommandDispatcher(() => AgentInstances, storage, hypervisor, probe,
         new ConsoleTunnels(() => new CellAgentService.CellAgentServiceClient(ServerChannel), _options.Token, hypervisor, logger), logger);
 
@@ -74,6 +79,7 @@ public sealed class CellAgent(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        var watchdog = Fencing.WatchAsync(stoppingToken);
         var backoff = TimeSpan.FromSeconds(1);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -102,6 +108,7 @@ public sealed class CellAgent(
             logger.LogInformation("Reconnecting in {Seconds:0.0} s", wait.TotalSeconds);
             await Task.Delay(wait, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
+        await watchdog;
     }
 
     private async Task RunStreamAsync(CellAgentService.CellAgentServiceClient client, Action welcomed, CancellationToken stoppingToken)
@@ -120,6 +127,7 @@ public sealed class CellAgent(
         if (!await call.ResponseStream.MoveNext(session.Token) || call.ResponseStream.Current.Welcome is not { } welcome)
             throw new InvalidOperationException("the server did not welcome this cell");
         welcomed();
+        Fencing.Heard();
         AgentInstances.Host.Zone = welcome.Zone;
         logger.LogInformation("Joined {Server} as {Cell}: heartbeat every {Heartbeat} ms, metrics every {Metrics} ms",
             _options.Server, Name, welcome.HeartbeatIntervalMs, welcome.MetricsIntervalMs);
@@ -205,6 +213,7 @@ public sealed class CellAgent(
     {
         while (await stream.MoveNext(reading))
         {
+            Fencing.Heard(stream.Current.HeartbeatAck?.FenceAfterMs);
             if (stream.Current.Command is not { } command)
                 continue;
             _ = Task.Run(async () => outbound.TryWrite(new ConnectRequest

@@ -394,6 +394,33 @@ public sealed class InstanceTests : IDisposable
         Directory.Delete(_root, recursive: true);
     }
 
+    /// <summary>
+    /// Issue 14, item 4: the watchdog of a cell of a failover pool powers off its running guests once the server has been
+    /// silent for longer than the acks allow, once per silence; a cell whose pool does not fail over never fences.
+    /// </summary>
+    [Fact]
+    public async Task Fencing_PowersOffTheCellsRunningGuests_OnceTheServerWasSilentTooLong()
+    {
+        var guest = Guid.NewGuid().ToString();
+        await _instances.Lifecycle.CreateAsync(Create(guest, withSeed: false), _ => { }, CancellationToken.None);
+        await _instances.Lifecycle.StartAsync(guest, null, 0, "", _ => { }, CancellationToken.None);
+        var fencing = new Fencing(_hypervisor, _cell, NullLogger.Instance);
+
+        fencing.Heard(fenceAfterMs: 0);
+        Assert.Equal(0, fencing.Check(DateTime.UtcNow.AddHours(1))); // not a failover pool
+        fencing.Heard(fenceAfterMs: 5000);
+        Assert.Equal(0, fencing.Check(DateTime.UtcNow.AddSeconds(4))); // not silent long enough
+        Assert.Equal(DomainState.Running, _hypervisor.Find(guest)!.Value.State);
+        Assert.Equal(1, fencing.Check(DateTime.UtcNow.AddSeconds(6)));
+        Assert.Equal(DomainState.Stopped, _hypervisor.Find(guest)!.Value.State);
+
+        await _instances.Lifecycle.StartAsync(guest, null, 0, "", _ => { }, CancellationToken.None);
+        Assert.Equal(0, fencing.Check(DateTime.UtcNow.AddSeconds(7))); // once per silence
+        fencing.Heard();
+        Assert.Equal(1, fencing.Check(DateTime.UtcNow.AddSeconds(6))); // the limit the last ack gave holds
+        _instances.Lifecycle.Delete(guest);
+    }
+
     /// <summary>Issue 14, item 2: the zone the server named in its welcome is stamped on every domain the cell defines, and reported back.</summary>
     [Fact]
     public async Task ADefinedDomain_CarriesTheZoneOfTheWelcome_AndTheCellReportsIt()

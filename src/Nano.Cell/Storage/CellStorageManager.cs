@@ -13,6 +13,12 @@ namespace Nano.Cell.Storage;
 /// </summary>
 public sealed partial class CellStorageManager
 {
+    /// <summary>
+    /// How exports are mounted: hard, so a guest's disk I/O waits for an NFS server that went away instead of failing
+    /// (a soft mount hands guests I/O errors, which corrupt file systems); the mount itself gives up after a minute.
+    /// </summary>
+    public const string NfsOptions = "hard,timeo=100,retrans=3,retry=1";
+
     private static readonly TimeSpan MountTimeout = TimeSpan.FromSeconds(8);
     private readonly string _mountRoot;
     private readonly string _stateFile;
@@ -81,7 +87,7 @@ public sealed partial class CellStorageManager
             return unreachable;
         if (!IsMounted(mountPoint))
         {
-            var (ok, output) = await RunAsync("mount", ["-t", "nfs", "-o", "soft,timeo=50,retrans=2", $"{attach.Host}:{attach.Target}", mountPoint], cancellationToken);
+            var (ok, output) = await RunAsync("mount", ["-t", "nfs", "-o", NfsOptions, $"{attach.Host}:{attach.Target}", mountPoint], cancellationToken);
             if (!ok)
                 return $"mount {attach.Host}:{attach.Target} failed: {output}";
         }

@@ -171,7 +171,7 @@ public sealed class CellGateway(
         switch (message.BodyCase)
         {
             case ConnectRequest.BodyOneofCase.Heartbeat:
-                await heartbeatReceived.HandleAsync(connection);
+                await heartbeatReceived.HandleAsync(connection, message.Heartbeat);
                 break;
             case ConnectRequest.BodyOneofCase.Metrics:
                 await metricsReceived.HandleAsync(connection, message.Metrics);

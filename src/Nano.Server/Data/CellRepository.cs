@@ -127,21 +127,29 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
     }
 
     /// <summary>The agent was heard from (heartbeat).</summary>
-    public async Task TouchAsync(string name)
+    /// <summary>Records that the cell was heard now; whether its pool fails its guests over (a failover pool on shared storage).</summary>
+    public async Task<bool> TouchAsync(string name)
     {
         await using var c = await db.OpenConnectionAsync();
-        await c.ExecuteAsync("UPDATE cells SET last_seen = now() WHERE name = @name AND connected", new { name });
+        return await c.ExecuteScalarAsync<bool?>($"""
+            UPDATE cells c SET last_seen = now() WHERE c.name = @name AND c.connected RETURNING {FailsOver}
+            """, new { name }) ?? false;
     }
 
-    public async Task SaveMetricsAsync(string name, CellMetrics m)
+    /// <summary>The SQL of "cell row c is in a failover pool (one with shared storage)".</summary>
+    private const string FailsOver = "EXISTS (SELECT 1 FROM compute_pools p WHERE p.name = c.pool AND p.failover AND p.storage IS NOT NULL)";
+
+    /// <summary>Stores a cell's figures (it was heard now); whether its pool fails its guests over, as <see cref="TouchAsync"/>.</summary>
+    public async Task<bool> SaveMetricsAsync(string name, CellMetrics m)
     {
         await using var c = await db.OpenConnectionAsync();
-        await c.ExecuteAsync("""
-            UPDATE cells SET last_seen = now(), cpu_usage = @CpuUsage, available_memory = @AvailableMemory, max_memory = @MaxMemory,
+        return await c.ExecuteScalarAsync<bool?>($"""
+            UPDATE cells c SET last_seen = now(), cpu_usage = @CpuUsage, available_memory = @AvailableMemory, max_memory = @MaxMemory,
                 available_disk = @AvailableDisk, max_disk = @MaxDisk, read_speed = @ReadSpeed, write_speed = @WriteSpeed,
                 receive_speed = @ReceiveSpeed, send_speed = @SendSpeed
-            WHERE name = @name AND connected
-            """, new { name, m.CpuUsage, m.AvailableMemory, m.MaxMemory, m.AvailableDisk, m.MaxDisk, m.ReadSpeed, m.WriteSpeed, m.ReceiveSpeed, m.SendSpeed });
+            WHERE c.name = @name AND c.connected
+            RETURNING {FailsOver}
+            """, new { name, m.CpuUsage, m.AvailableMemory, m.MaxMemory, m.AvailableDisk, m.MaxDisk, m.ReadSpeed, m.WriteSpeed, m.ReceiveSpeed, m.SendSpeed }) ?? false;
     }
 
     /// <summary>
@@ -162,8 +170,8 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
     }
 
     /// <summary>
-    /// Cells of failover pools (with shared storage) not alive, last heard from more than <paramref name="graceSeconds"/>
-    /// ago and gone without a goodbye (an orderly stop loses its guests, it does not fail them over), that still hold
+    /// Cells of failover pools (with shared storage) not alive for longer than <paramref name="graceSeconds"/> (last heard
+    /// from more than the liveness timeout plus that ago) and gone without a goodbye (an orderly stop loses its guests, it does not fail them over), that still hold
     /// created guests not being moved: (cell, pool).
     /// </summary>
     public async Task<IReadOnlyList<(string Cell, string Pool)>> ListLostAsync(int graceSeconds)
@@ -171,7 +179,8 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         await using var c = await db.OpenConnectionAsync();
         return (await c.QueryAsync<(string, string)>($"""
             SELECT c.name, c.pool FROM cells c JOIN compute_pools p ON p.name = c.pool
-            WHERE p.failover AND p.storage IS NOT NULL AND NOT {Alive} AND NOT c.departed AND c.last_seen < now() - make_interval(secs => @graceSeconds)
+            WHERE p.failover AND p.storage IS NOT NULL AND NOT {Alive} AND NOT c.departed
+              AND c.last_seen < now() - make_interval(secs => @graceSeconds + {options.Value.CellLivenessSeconds})
               AND EXISTS (SELECT 1 FROM guests g WHERE g.cell = c.name AND g.created AND NOT g.migrating)
             ORDER BY c.name
             """, new { graceSeconds })).AsList();

@@ -29,6 +29,9 @@ public sealed class TestAgent : IAsyncDisposable
 
     public Welcome Welcome { get; }
 
+    /// <summary>Heartbeat acks received, in order.</summary>
+    public ConcurrentQueue<HeartbeatAck> Acks { get; } = new();
+
     /// <summary>Commands received, in order.</summary>
     public ConcurrentQueue<Command> Commands { get; } = new();
 
@@ -151,6 +154,8 @@ public sealed class TestAgent : IAsyncDisposable
         {
             while (await _call.ResponseStream.MoveNext(_stop.Token))
             {
+                if (_call.ResponseStream.Current.HeartbeatAck is { } ack)
+                    Acks.Enqueue(ack);
                 if (_call.ResponseStream.Current.Command is not { } command)
                     continue;
                 Commands.Enqueue(command);
