@@ -814,6 +814,75 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         await DeleteRunningGuestAsync(id, shared);
     }
 
+    /// <summary>
+    /// Issue 14, item 2, on real KVM: two zones (two servers, two databases) whose agents share one libvirtd and even
+    /// one cell name. Each zone's agent joining, and joining again, leaves the other zone's running guest alone, and
+    /// neither zone lists the other's domain as one of its own unknown ones.
+    /// </summary>
+    [Fact]
+    public async Task TwoZonesOnOneLibvirtd_UnderOneCellName_NeverTouchEachOthersGuests()
+    {
+        var ours = await RunningGuestAsync(Rest, _zone.AdminSession, "ours");
+        const string otherToken = "e2e-other-zone-token";
+        var other = new AgentZone(otherToken);
+        await other.InitializeAsync();
+        AgentProcess? theirAgent = null;
+        try
+        {
+            AgentProcess StartTheirs() => AgentProcess.Start("--server", other.Server.GrpcUrl, "--ca-file", other.Server.CaFile!, "--token", otherToken,
+                "--name", _cell, "--address", "127.0.0.1", "--libvirt-uri", "qemu:///system", "--bridge", _bridge,
+                "--storage-path", Path.Combine(_work, "images-z2"), "--mount-root", Path.Combine(_work, "mounts-z2"), "--state-file", Path.Combine(_work, "cell-z2.json"));
+            theirAgent = StartTheirs();
+            await WaitForAsync(async () => (await other.Rest.GetAsync("/api/v1/compute_pool_cells/", other.AdminSession)).Data!.AsArray().Any(c => c!["name"]!.GetValue<string>() == _cell));
+            Assert.Equal(0, (await other.Rest.PostAsync($"/api/v1/compute_pool_cells/default/{_cell}", null, other.AdminSession)).ErrorCode);
+            await WaitForAsync(async () => (await other.Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", other.AdminSession)).Data!["available_memory"]!.GetValue<long>() > 0);
+            var theirs = await RunningGuestAsync(other.Rest, other.AdminSession, "theirs");
+            Assert.True(QemuRuns(ours));
+
+            // Each agent joins again, reporting both zones' domains under the one cell name.
+            await theirAgent.KillAsync();
+            await theirAgent.DisposeAsync();
+            theirAgent = StartTheirs();
+            await _agent.KillAsync();
+            await _agent.DisposeAsync();
+            _agent = StartAgent();
+            await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
+            await WaitForAsync(async () => (await other.Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", other.AdminSession)).Data!["alive"]!.GetValue<bool>());
+            await Task.Delay(TimeSpan.FromSeconds(3)); // what a join does, it does within that
+            Assert.True(QemuRuns(ours));
+            Assert.True(QemuRuns(theirs));
+            Assert.Empty((await Rest.GetAsync("/api/v1/unknown_domains/", _zone.AdminSession)).Data!.AsArray());
+            Assert.Empty((await other.Rest.GetAsync("/api/v1/unknown_domains/", other.AdminSession)).Data!.AsArray());
+            Assert.True((await Rest.GetAsync($"/api/v1/guests/{ours}", _zone.AdminSession)).Data!["running"]!.GetValue<bool>());
+            Assert.True((await other.Rest.GetAsync($"/api/v1/guests/{theirs}", other.AdminSession)).Data!["running"]!.GetValue<bool>());
+
+            Assert.Equal(0, (await other.Rest.DeleteAsync($"/api/v1/instances/{theirs}", new { force = true }, other.AdminSession)).ErrorCode);
+            Assert.Equal(0, (await other.Rest.DeleteAsync($"/api/v1/guests/{theirs}", null, other.AdminSession)).ErrorCode);
+            Assert.True(QemuRuns(ours));
+        }
+        finally
+        {
+            if (theirAgent is not null)
+                await theirAgent.DisposeAsync();
+            await other.DisposeAsync();
+        }
+        await DeleteRunningGuestAsync(ours, Path.Combine(_work, "images"));
+    }
+
+    /// <summary>A small guest created running in the default pool of the zone behind <paramref name="rest"/>; its id.</summary>
+    private static async Task<string> RunningGuestAsync(RestClient rest, string session, string name)
+    {
+        var created = await rest.PostAsync("/api/v1/guests/", new
+        {
+            name, pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB, disks = new[] { 256 * MiB }, auto_start = true,
+        }, session);
+        Assert.True(created.ErrorCode == 0, created.Text);
+        var id = created.Data!["id"]!.GetValue<string>();
+        await WaitForAsync(async () => (await rest.GetAsync($"/api/v1/guests/{id}", session)).Data is System.Text.Json.Nodes.JsonObject g &&
+            g["running"]?.GetValue<bool>() == true && g["created"]?.GetValue<bool>() == true);
+        return id;
+    }
+
     [Fact]
     public async Task ALibvirtdRestart_LeavesTheGuestRunning_AndTheCellWorksAgainWithinSeconds()
     {

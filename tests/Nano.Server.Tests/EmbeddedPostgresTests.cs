@@ -38,6 +38,30 @@ public sealed class EmbeddedPostgresTests : IDisposable
         await connection.OpenAsync();
     }
 
+    /// <summary>Issue 14, item 5: the embedded cluster is started again if it dies; requests answer 503 meanwhile, then work again.</summary>
+    [Fact]
+    public async Task AnEmbeddedClusterThatDies_IsStartedAgain_AndTheServerAnswersAgain()
+    {
+        var data = _folder; // the cluster in <data>/postgres, as nano up has it
+        await using var server = await Nano.Testing.TestServer.StartAsync(settings: new Dictionary<string, string?> { ["Nano:Database"] = "", ["Nano:DataDir"] = data });
+        var admin = await server.FirstRunAsync("compute_pool");
+        Assert.Equal(0, (await server.Rest.GetAsync("/api/v1/compute_pools/", admin)).ErrorCode);
+        var pidFile = Path.Combine(data, "postgres", "data", "postmaster.pid");
+        var pid = int.Parse(File.ReadLines(pidFile).First());
+        System.Diagnostics.Process.GetProcessById(pid).Kill();
+
+        var answers = new List<int>();
+        var back = System.Diagnostics.Stopwatch.StartNew();
+        await Nano.Testing.Wait.ForAsync(async () =>
+        {
+            var answer = (await server.Rest.GetAsync("/api/v1/compute_pools/", admin)).ErrorCode;
+            answers.Add(answer);
+            return answer == 0 && File.Exists(pidFile) && int.Parse(File.ReadLines(pidFile).First()) != pid;
+        }, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(200));
+        Assert.All(answers, a => Assert.True(a is 0 or 503, $"answered {a}"));
+        Assert.NotEqual(pid, int.Parse(File.ReadLines(pidFile).First()));
+    }
+
     [Fact]
     public void AnExistingCluster_RunsWithTheBinariesOfItsOwnMajorVersion()
     {

@@ -191,6 +191,29 @@ public sealed class RecoveryTests : IAsyncLifetime
         Assert.Equal(0, (await second.Rest.DeleteAsync($"/api/v1/disk_images/{uploaded}", null, _admin)).ErrorCode); // not held by a lost upload
     }
 
+    /// <summary>
+    /// Issue 14, item 5: a database outage that falls on a creation's last writes is waited out: once the database is back
+    /// the guest is created and its operation ends (it stayed running, the guest not created, until the next start).
+    /// </summary>
+    [Fact]
+    public async Task AnOutageOverACreationsLastWrites_IsWaitedOut_TheGuestIsCreatedAndItsOperationEnds()
+    {
+        var gate = new TaskCompletionSource();
+        await using var a = await JoinAsync(_first, CellA, Answer);
+        a.HoldAnswers(c => c.CreateInstance is not null, gate.Task, Answer);
+        var id = await CreateAsync(_first, "outage");
+        await Wait.ForAsync(() => Task.FromResult(a.Commands.Any(c => c.CreateInstance is not null)));
+        _proxy.Cut();
+        gate.SetResult(); // the cell answers while the database is down
+        await Task.Delay(TimeSpan.FromSeconds(2));
+        _proxy.Restore();
+
+        await Wait.ForAsync(async () => await ScalarsAsync<string>($"SELECT state FROM operations WHERE target = '{id}' AND finished_at IS NOT NULL") is { Count: 1 });
+        Assert.Equal("succeeded", (await ScalarsAsync<string>($"SELECT state FROM operations WHERE target = '{id}'")).Single());
+        Assert.Equal([true], await ScalarsAsync<bool>($"SELECT created FROM guests WHERE id = '{id}'"));
+        Assert.DoesNotContain(a.Commands, c => c.DeleteInstance is not null);
+    }
+
     /// <summary>The first server stops as if it crashed: the database is gone before it can write any compensation.</summary>
     private async Task CrashAsync()
     {

@@ -26,4 +26,29 @@ public static class DatabaseFaults
         { InnerException: { } inner } => Classify(inner),
         _ => DatabaseFault.None,
     };
+
+    /// <summary>How often, and how long at most, <see cref="WaitOutAsync"/> tries a write again.</summary>
+    public static readonly TimeSpan RetryInterval = TimeSpan.FromSeconds(1);
+    public static readonly TimeSpan RetryPatience = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// Runs a write that must not be lost to a database outage (an operation's end, a compensation): while the database
+    /// is unavailable it is tried again every second, for ten minutes at most; any other failure, or the last, is thrown.
+    /// </summary>
+    public static async Task WaitOutAsync(Func<Task> write, CancellationToken cancellationToken = default)
+    {
+        var until = DateTime.UtcNow + RetryPatience;
+        while (true)
+        {
+            try
+            {
+                await write();
+                return;
+            }
+            catch (Exception e) when (Classify(e) == DatabaseFault.Unavailable && DateTime.UtcNow < until)
+            {
+                await Task.Delay(RetryInterval, cancellationToken);
+            }
+        }
+    }
 }

@@ -95,7 +95,8 @@ public sealed class GuestCreation(
                     await progress.ReportAsync("starting", 80);
                     state = await commands.StartOnAsync(cell.Name, id, row.Generation, cpu, cancel);
                 }
-                await guests.MarkCreatedAsync(id, running: request.AutoStart, state.DisplayAddress, state.Cpu);
+                // The cell has the guest: an outage now is waited out, not answered by undoing it.
+                await DatabaseFaults.WaitOutAsync(() => guests.MarkCreatedAsync(id, running: request.AutoStart, state.DisplayAddress, state.Cpu));
                 await progress.ReportAsync("created", 100);
             }
             catch
@@ -128,7 +129,7 @@ public sealed class GuestCreation(
             logger.LogWarning("Undoing guest {Guest} on cell {Cell}: the cell did not clean up ({Reason}); it reports the domain when it rejoins",
                 id, cell, e.Message);
         }
-        await guests.AbandonAsync(id, cell);
+        await DatabaseFaults.WaitOutAsync(() => guests.AbandonAsync(id, cell));
     }
 
     /// <summary>A locally administered MAC in the upstream prefix 00:16:3e.</summary>

@@ -66,6 +66,28 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
 
     public Task<OperationRow?> FindAsync(Guid id) => rows.FindAsync(id);
 
+    /// <summary>
+    /// The error of the last failed operation of <paramref name="kind"/> on <paramref name="target"/> not told yet (told
+    /// once). One still ending (its compensation ran, its end is being written) is waited for, briefly, so a reader never
+    /// falls between the two.
+    /// </summary>
+    public async Task<string?> TakeFailureAsync(string kind, string target, string? user, CancellationToken cancellationToken)
+    {
+        if ((await rows.ListAsync(user, target, activeOnly: true, limit: 1)).FirstOrDefault(o => o.Kind == kind) is { } ending)
+        {
+            using var patience = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            patience.CancelAfter(TimeSpan.FromSeconds(10));
+            try
+            {
+                await WaitAsync(ending.Id, patience.Token);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+            }
+        }
+        return await rows.TakeFailureAsync(kind, target, user);
+    }
+
     /// <summary>Records an operation and runs <paramref name="work"/> to its end in the caller; a failure is rethrown.</summary>
     public async Task RunAsync(string kind, string target, string user, Func<OperationProgress, CancellationToken, Task> work, CancellationToken cancellationToken)
     {
@@ -171,9 +193,10 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
         }
     }
 
+    /// <summary>Records the end; a database outage is waited out (an operation never stays running because its last write fell into one).</summary>
     private async Task Finish(Guid id, string state, string error)
     {
-        await rows.FinishAsync(id, state, error);
+        await DatabaseFaults.WaitOutAsync(() => rows.FinishAsync(id, state, error));
         feed.Publish(id);
     }
 }

@@ -113,6 +113,24 @@ public sealed partial class EmbeddedPostgres(string root, bool fsync = true) : I
     [GeneratedRegex(@"^(?<rule>\s*(local|host\w*)\s.*\s)trust\s*$")]
     private static partial Regex TrustRule();
 
+    /// <summary>Whether the cluster was started here and not stopped since.</summary>
+    public bool Started => _started;
+
+    /// <summary>Whether the cluster's postmaster process is alive (its pid file names a running process).</summary>
+    public bool IsRunning()
+    {
+        var pidFile = Path.Combine(DataPath, "postmaster.pid");
+        try
+        {
+            var first = File.ReadLines(pidFile).FirstOrDefault();
+            return int.TryParse(first, out var pid) && Directory.Exists($"/proc/{pid}");
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+    }
+
     public async Task StopAsync()
     {
         if (!_started)

@@ -52,6 +52,7 @@ public static class NanoApp
         builder.Services.AddSingleton(sp => NpgsqlDataSource.Create(sp.GetRequiredService<DatabaseEndpoint>().ConnectionString));
         builder.Services.AddSingleton<SchemaMigrator>();
         builder.Services.AddHostedService<DatabaseStartup>();
+        builder.Services.AddHostedService<DatabaseWatch>();
         builder.Services.AddHostedService<OperationRecovery>();
         builder.Services.AddHostedService<SessionSweeper>();
         builder.Services.AddSingleton<RoleRepository>();

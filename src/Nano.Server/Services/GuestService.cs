@@ -9,7 +9,7 @@ namespace Nano.Server.Services;
 
 /// <summary>Guests: create, get, search, delete, and every change of a created guest (hardware, disks, system, credentials, security policy).</summary>
 public sealed class GuestService(
-    GuestCreation creation, GuestAccess access, GuestLifecycle lifecycle, GuestChanges changes, GuestRepository guests, OperationRepository operations,
+    GuestCreation creation, GuestAccess access, GuestLifecycle lifecycle, GuestChanges changes, GuestRepository guests, Operations operations,
     SecurityPolicies policies, SecurityPolicyRepository policyRows, GuestLimits limits)
     : Contracts.V1.GuestService.GuestServiceBase
 {
@@ -34,7 +34,7 @@ public sealed class GuestService(
         catch (RpcException e) when (e.StatusCode == StatusCode.NotFound && Guid.TryParse(request.Id, out _))
         {
             var user = AccessRules.ListedOwner(session);
-            var failure = await operations.TakeFailureAsync(GuestCreation.Kind, request.Id, user);
+            var failure = await operations.TakeFailureAsync(GuestCreation.Kind, request.Id, user, context.CancellationToken);
             throw failure is null ? e : Fail.Precondition($"creating guest {request.Id} failed: {failure}");
         }
         if (!guest.Created)
