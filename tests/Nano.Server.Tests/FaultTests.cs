@@ -46,4 +46,35 @@ public sealed class FaultTests
         Assert.Contains("cannot be stored", refused.Message);
         Assert.Equal(before, (await server.Rest.GetAsync("/api/v1/logs/", admin)).Data!.ToJsonString());
     }
+
+    /// <summary>
+    /// Issue 14, item 5: a gRPC request that is not the method's message answers INVALID_ARGUMENT naming what is wrong
+    /// (it answered UNKNOWN "Exception was thrown by handler." and logged a stack trace each time); a good one still works.
+    /// </summary>
+    [Theory]
+    [InlineData(new byte[] { 0, 0, 0, 0, 5, 0xff, 0xff, 0xff, 0xff, 0xff }, "not a ListComputePoolsRequest")]
+    [InlineData(new byte[] { 0, 0, 0, 0, 9, 0x0a, 0x02 }, "the message's header says 9 bytes; 2 came")]
+    [InlineData(new byte[] { 0, 0 }, "a gRPC message has a 5-byte header")]
+    public async Task AMalformedGrpcRequest_AnswersInvalidArgument(byte[] frame, string problem)
+    {
+        await using var server = await TestServer.StartAsync();
+        var admin = await server.FirstRunAsync("compute_pool");
+        using var http = new HttpClient(server.Handler());
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"{server.GrpcUrl}/nano.v1.ComputePoolService/ListComputePools")
+        {
+            Content = new ByteArrayContent(frame), Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        request.Headers.Add("te", "trailers");
+        request.Headers.Add("nano-session", admin);
+        using var response = await http.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        Assert.True(response.Headers.Contains("grpc-status") || response.TrailingHeaders.Contains("grpc-status"), $"{response.StatusCode} {response.Version} {response.Headers} {response.Content.Headers} {response.TrailingHeaders}");
+        string Header(string name) => response.Headers.TryGetValues(name, out var v) ? v.First() : response.TrailingHeaders.TryGetValues(name, out var t) ? t.First() : "";
+        Assert.Equal("3", Header("grpc-status"));
+        Assert.Contains(problem, Uri.UnescapeDataString(Header("grpc-message")));
+
+        var pools = await new ComputePoolService.ComputePoolServiceClient(server.Channel).ListComputePoolsAsync(new ListComputePoolsRequest(), TestServer.Call(admin));
+        Assert.Equal(0, pools.ErrorCode);
+    }
 }

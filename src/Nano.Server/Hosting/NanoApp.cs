@@ -130,6 +130,7 @@ public static class NanoApp
         var app = builder.Build();
         app.UseWebSockets();
         app.UseMiddleware<EnvelopeMiddleware>();
+        app.UseMiddleware<GrpcRequestCheck>();
         app.MapGet(MonitorRelay.Route, MonitorRelay.HandleAsync);
         ImageTransfers.Map(app);
         MapServices(app);
