@@ -23,16 +23,6 @@ public sealed class GuestQueue
         }
     }
 
-    /// <summary>Guests with a command queued or running.</summary>
-    public int Busy
-    {
-        get
-        {
-            lock (_last)
-                return _last.Count;
-        }
-    }
-
     private void Forget(string guest, Task finished)
     {
         lock (_last)

@@ -21,8 +21,8 @@ public sealed class CrashRecoveryTests(Xunit.Abstractions.ITestOutputHelper outp
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(180);
     private readonly string _work = Directory.CreateTempSubdirectory("nano-e2e-crash-").FullName;
     private readonly string _cell = $"crash-{Guid.NewGuid():N}"[..16];
-    private readonly int _rest = FreePort();
-    private readonly int _grpc = FreePort();
+    private readonly int _rest = Nano.Testing.TestServer.FreePort();
+    private readonly int _grpc = Nano.Testing.TestServer.FreePort();
     private string _database = "";
     private WatchedProcess? _server;
     private AgentProcess? _agent;
@@ -145,11 +145,4 @@ public sealed class CrashRecoveryTests(Xunit.Abstractions.ITestOutputHelper outp
     }
 
     private static Task WaitForAsync(Func<Task<bool>> condition) => Wait.ForAsync(condition, Patience, TimeSpan.FromMilliseconds(250));
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

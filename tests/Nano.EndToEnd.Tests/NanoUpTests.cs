@@ -22,7 +22,7 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
         using var taken = new TcpListener(IPAddress.Loopback, 0); // listens, never answers
         taken.Start();
         var port = ((IPEndPoint)taken.LocalEndpoint).Port;
-        await using var up = NanoUp.Start(Root, _data, port, FreePort(), cell: false);
+        await using var up = NanoUp.Start(Root, _data, port, Nano.Testing.TestServer.FreePort(), cell: false);
 
         var code = await up.ExitAsync(TimeSpan.FromMinutes(2));
         output.WriteLine(up.Output);
@@ -37,7 +37,7 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
     [Fact]
     public async Task WhenTheCellDies_NanoUpStopsTheServerAndItsDatabase_AndCtrlCStopsEverything()
     {
-        var (rest, grpc) = (FreePort(), FreePort());
+        var (rest, grpc) = (Nano.Testing.TestServer.FreePort(), Nano.Testing.TestServer.FreePort());
         await using (var up = NanoUp.Start(Root, _data, rest, grpc, cell: true))
         {
             await up.WaitForAsync("Joined https://", TimeSpan.FromMinutes(2));
@@ -75,7 +75,7 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
     [Fact]
     public async Task ABackupTakenWhileRunning_RestoresIntoTheStoppedPlatform_AndAGuestItDidNotKnowIsKeptAndListed()
     {
-        var (restPort, grpcPort) = (FreePort(), FreePort());
+        var (restPort, grpcPort) = (Nano.Testing.TestServer.FreePort(), Nano.Testing.TestServer.FreePort());
         var backup = Path.Combine(_data, "..", $"{Path.GetFileName(_data)}.backup.tar");
         var cell = Environment.MachineName;
         string after, image, admin;
@@ -188,13 +188,6 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
             }
         }
         return found;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static string FindRoot()

@@ -27,7 +27,7 @@ public sealed class SecondLibvirtd : IAsyncDisposable
     public static async Task<SecondLibvirtd> StartAsync(string folder)
     {
         Directory.CreateDirectory(folder);
-        var port = FreePort();
+        var port = Nano.Testing.TestServer.FreePort();
         File.WriteAllText(Path.Combine(folder, "libvirtd.conf"), $"""
             listen_tls = 0
             listen_tcp = 1
@@ -133,12 +133,5 @@ public sealed class SecondLibvirtd : IAsyncDisposable
                 }
             }
         }
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

@@ -99,7 +99,8 @@ public sealed class TestServer : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static int FreePort()
+    /// <summary>A loopback port nothing listens on now.</summary>
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -48,7 +48,7 @@ cluster_init() {
     as_postgres "$bin/initdb" -D "$pg/data" -U postgres --auth=scram-sha-256 --pwfile "$pg/password" --no-instructions -E UTF8 --locale=C >/dev/null
 }
 
-# psql_to DATA_DIR TOOL ARGS...: runs a client tool of the cluster against its database "postgres".
+# pg_tool DATA_DIR TOOL ARGS...: runs a client tool of the cluster against its database "postgres".
 pg_tool() {
     local data=$1 tool=$2 pg
     shift 2

@@ -24,10 +24,16 @@ public sealed class SystemRepository(NpgsqlDataSource db)
         return Written.Done;
     }
 
-    /// <summary>The zone's identity, made once per database (<c>zone_identity</c>).</summary>
+    private Guid _zone;
+
+    /// <summary>The zone's identity, made once per database (<c>zone_identity</c>): read once, it never changes.</summary>
     public async Task<Guid> ZoneIdAsync()
     {
-        await using var c = await db.OpenConnectionAsync();
-        return await c.ExecuteScalarAsync<Guid>("SELECT id FROM zone_identity");
+        if (_zone == Guid.Empty)
+        {
+            await using var c = await db.OpenConnectionAsync();
+            _zone = await c.ExecuteScalarAsync<Guid>("SELECT id FROM zone_identity");
+        }
+        return _zone;
     }
 }

@@ -12,6 +12,8 @@ public sealed record UnknownDomainRow(string Cell, Guid Guest, string Name, stri
 /// </summary>
 public sealed class UnknownDomainRepository(NpgsqlDataSource db)
 {
+    private const string Select = "SELECT cell, guest, name, state, generation, reported_at FROM unknown_domains";
+
     /// <summary>Whether the zone gave up on creating <paramref name="guest"/> on <paramref name="cell"/>; the entry goes with the answer.</summary>
     public async Task<bool> TakeAbandonedAsync(string cell, Guid guest)
     {
@@ -39,14 +41,13 @@ public sealed class UnknownDomainRepository(NpgsqlDataSource db)
     public async Task<IReadOnlyList<UnknownDomainRow>> ListAsync()
     {
         await using var c = await db.OpenConnectionAsync();
-        return (await c.QueryAsync<UnknownDomainRow>("SELECT cell, guest, name, state, generation, reported_at FROM unknown_domains ORDER BY cell, guest")).AsList();
+        return (await c.QueryAsync<UnknownDomainRow>($"{Select} ORDER BY cell, guest")).AsList();
     }
 
     public async Task<UnknownDomainRow?> FindAsync(string cell, Guid guest)
     {
         await using var c = await db.OpenConnectionAsync();
-        return await c.QuerySingleOrDefaultAsync<UnknownDomainRow>(
-            "SELECT cell, guest, name, state, generation, reported_at FROM unknown_domains WHERE cell = @cell AND guest = @guest", new { cell, guest });
+        return await c.QuerySingleOrDefaultAsync<UnknownDomainRow>($"{Select} WHERE cell = @cell AND guest = @guest", new { cell, guest });
     }
 
     public async Task ForgetAsync(string cell, Guid guest)

@@ -126,7 +126,7 @@ public sealed class Batches(
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    outcome = ("fail", e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message);
+                    outcome = ("fail", Fail.Reason(e));
                 }
                 finally
                 {

@@ -26,7 +26,7 @@ namespace Nano.Server.Domain;
 /// </list>
 /// </summary>
 public sealed class GuestRecovery(
-    GuestRepository guests, OperationRepository operationRows, Operations operations, CellCommands commands, ComputePoolRepository pools,
+    GuestRepository guests, Operations operations, CellCommands commands, ComputePoolRepository pools,
     ImageRepository images, PoolCpu poolCpu, IOptions<NanoOptions> options, ILogger<GuestRecovery> logger)
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
@@ -39,7 +39,7 @@ public sealed class GuestRecovery(
     {
         foreach (var group in (await guests.ListUnsettledAsync()).GroupBy(g => g.Operation))
         {
-            var cutOff = group.Key is { } id ? await operationRows.FindAsync(id) : null;
+            var cutOff = group.Key is { } id ? await operations.FindAsync(id) : null;
             var unsettled = group.ToList();
             logger.LogWarning("Recovering {Count} guest(s) whose {Kind} a stopped server left unfinished: {Guests}",
                 unsettled.Count, cutOff?.Kind ?? "work", string.Join(", ", unsettled.Select(g => g.Name)));
@@ -78,7 +78,7 @@ public sealed class GuestRecovery(
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // A cell that fails mid-way: the guest is left as safe as it gets, and the operation says so.
-                refusal = $"{(e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message)}; {await SettleAsync(guest, work)}";
+                refusal = $"{Fail.Reason(e)}; {await SettleAsync(guest, work)}";
             }
             if (refusal is null)
                 logger.LogWarning("Recovery finished the {Work} of guest {Guest}", work, guest.Name);
@@ -128,8 +128,7 @@ public sealed class GuestRecovery(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogWarning("Recovering guest {Guest}: {Step} failed: {Reason}", guest.Name, step,
-                e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message);
+            logger.LogWarning("Recovering guest {Guest}: {Step} failed: {Reason}", guest.Name, step, Fail.Reason(e));
         }
     }
 

@@ -76,7 +76,7 @@ public sealed class Migrations(
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     await guests.FinishMigrationAsync(guest.Id, null);
-                    var reason = e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message;
+                    var reason = Fail.Reason(e);
                     logger.LogWarning("Migrating guest {Guest} from {Source} to {Target} failed: {Reason}", guest.Name, source.Name, target.Name, reason);
                     failures.Add($"{guest.Name}: {reason}");
                 }

@@ -43,19 +43,18 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
             }
             catch (Exception e)
             {
-                await Finish(id, Failed, e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message);
+                await Finish(id, Failed, Fail.Reason(e));
                 throw;
             }
         }
-        var cancel = new CancellationTokenSource();
-        _running[id] = cancel;
-        _ = Task.Run(() => RunAsync(id, kind, work, cancel));
+        Resume(id, kind, work);
         return id;
     }
 
     /// <summary>
-    /// Takes over an operation a stopped server left unfinished: <paramref name="work"/> runs on a background task and ends
-    /// it as any other (used by recovery, before <see cref="AbandonOrphansAsync"/>).
+    /// Runs <paramref name="work"/> for a recorded operation on a background task, which ends it: a new one
+    /// (<see cref="StartAsync"/>), or one a stopped server left unfinished that recovery takes over (before
+    /// <see cref="AbandonOrphansAsync"/>).
     /// </summary>
     public void Resume(Guid id, string kind, Func<OperationProgress, CancellationToken, Task> work)
     {
@@ -181,7 +180,7 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
         }
         catch (Exception e)
         {
-            var reason = e is Grpc.Core.RpcException r ? r.Status.Detail : e.Message;
+            var reason = Fail.Reason(e);
             logger.LogWarning("Operation {Kind} {Id} failed: {Reason}", kind, id, reason);
             await Finish(id, Failed, reason);
             return e;

@@ -25,6 +25,9 @@ public static class Fail
     /// <summary>A fault: the other side went quiet for too long (REST 503).</summary>
     public static RpcException TimedOut(string message) => new(new Status(StatusCode.DeadlineExceeded, message));
 
+    /// <summary>What a failure says, for an operation's error or a log line: a status's detail, else the exception's message.</summary>
+    public static string Reason(Exception e) => e is RpcException r ? r.Status.Detail : e.Message;
+
     /// <summary>Too many attempts (failed logins): REST error_code 429.</summary>
     public static RpcException TooMany(string message) => new(new Status(StatusCode.ResourceExhausted, message));
 }
