@@ -37,6 +37,9 @@ public sealed class CellAgent(
 
     private Fencing? _fencing;
 
+    /// <summary>The outbound queue of the stream now open: results and progress of commands go there, whichever stream brought them.</summary>
+    private ChannelWriter<ConnectRequest>? _outbound;
+
     /// <summary>The watchdog that powers guests off when the server of a failover pool stays silent (<see cref="Nano.Cell.Fencing"/>).</summary>
     private Fencing Fencing => _fencing ??= new Fencing(hypervisor, Name, logger);
 
@@ -127,6 +130,7 @@ public sealed class CellAgent(
         if (!await call.ResponseStream.MoveNext(session.Token) || call.ResponseStream.Current.Welcome is not { } welcome)
             throw new InvalidOperationException("the server did not welcome this cell");
         welcomed();
+        Volatile.Write(ref _outbound, outbound.Writer);
         Fencing.Heard();
         AgentInstances.Host.Zone = welcome.Zone;
         logger.LogInformation("Joined {Server} as {Cell}: heartbeat every {Heartbeat} ms, metrics every {Metrics} ms",
@@ -150,7 +154,7 @@ public sealed class CellAgent(
             EveryAsync(TimeSpan.FromMilliseconds(welcome.HeartbeatIntervalMs), sequence => new ConnectRequest { Heartbeat = new Heartbeat { Sequence = sequence } }, outbound.Writer, session.Token),
             EveryAsync(TimeSpan.FromMilliseconds(welcome.MetricsIntervalMs), _ => new ConnectRequest { Metrics = sampler.Sample() }, outbound.Writer, session.Token),
             // Until the server ends the call: after a goodbye it does so once it has read it.
-            ReadCommandsAsync(call.ResponseStream, outbound.Writer, callEnd.Token, session.Token),
+            ReadCommandsAsync(call.ResponseStream, callEnd.Token, stoppingToken),
         };
         try
         {
@@ -208,20 +212,26 @@ public sealed class CellAgent(
             outbound.TryWrite(make(sequence));
     }
 
-    private async Task ReadCommandsAsync(IAsyncStreamReader<ConnectResponse> stream, ChannelWriter<ConnectRequest> outbound, CancellationToken reading,
-        CancellationToken token)
+    /// <summary>
+    /// Runs each command the stream brings. A command outlives the stream: it runs until its deadline or the agent's
+    /// stop, and its progress and result go to whichever stream is open then. A server whose stream broke sends the
+    /// command again on the next one, and the dispatcher answers that repeat from this same run.
+    /// </summary>
+    private async Task ReadCommandsAsync(IAsyncStreamReader<ConnectResponse> stream, CancellationToken reading, CancellationToken stopping)
     {
         while (await stream.MoveNext(reading))
         {
             Fencing.Heard(stream.Current.HeartbeatAck?.FenceAfterMs);
             if (stream.Current.Command is not { } command)
                 continue;
-            _ = Task.Run(async () => outbound.TryWrite(new ConnectRequest
+            _ = Task.Run(async () => SendToServer(new ConnectRequest
             {
-                Result = await Commands.RunAsync(command, token, percent => outbound.TryWrite(new ConnectRequest { Progress = new CommandProgress { Id = command.Id, Percent = percent } })),
-            }), token);
+                Result = await Commands.RunAsync(command, stopping, percent => SendToServer(new ConnectRequest { Progress = new CommandProgress { Id = command.Id, Percent = percent } })),
+            }), stopping);
         }
     }
+
+    private void SendToServer(ConnectRequest message) => Volatile.Read(ref _outbound)?.TryWrite(message);
 
     public override void Dispose()
     {

@@ -759,41 +759,17 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         await JoinPoolAsync("fence", b);
 
         // Both copies watched: when A's stops running, when B's starts, and whether both ever ran at once.
-        var clock = Stopwatch.StartNew();
-        long aStopped = -1, bStarted = -1;
-        var together = 0;
-        using var watching = new CancellationTokenSource();
-        var watcher = Task.Run(async () =>
-        {
-            using var here = Connection.Open("qemu:///system");
-            using var there = Connection.Open(daemon.Uri);
-            while (!watching.IsCancellationRequested)
-            {
-                bool Runs(Connection libvirt)
-                {
-                    using var domain = libvirt.FindDomain(id);
-                    return domain?.GetState() == DomainState.Running;
-                }
-                var (onA, onB) = (Runs(here), Runs(there));
-                if (!onA && aStopped < 0)
-                    aStopped = clock.ElapsedMilliseconds;
-                if (onB && bStarted < 0)
-                    bStarted = clock.ElapsedMilliseconds;
-                if (onA && onB)
-                    together++;
-                await Task.Delay(100);
-            }
-        });
+        var watch = new CopyWatch(id, "qemu:///system", daemon.Uri);
         try
         {
             proxy.Cut();
-            var cut = clock.ElapsedMilliseconds;
+            var cut = watch.Now;
             await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data is System.Text.Json.Nodes.JsonObject g &&
                 g["cell"]?.GetValue<string>() == b && g["running"]?.GetValue<bool>() == true);
             await agentA.WaitForOutputAsync("Fencing: no word from the server", TimeSpan.FromSeconds(5));
             // The watcher polls every 100 ms: it may see B's copy run a moment after the server says so.
-            await WaitForAsync(() => Task.FromResult(Volatile.Read(ref bStarted) >= 0));
-            var (off, on) = (Volatile.Read(ref aStopped), Volatile.Read(ref bStarted));
+            await WaitForAsync(() => Task.FromResult(watch.NewStarted >= 0));
+            var (off, on) = (watch.OldStopped, watch.NewStarted);
             output.WriteLine($"partition at {cut} ms; A's copy powered off at {off} ms (A's watchdog); B's copy running at {on} ms (failover)");
             Assert.InRange(off, cut, on - 1);
 
@@ -801,19 +777,77 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
             await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/fence/{a}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
             using (var here = Connection.Open("qemu:///system"))
                 await WaitForAsync(() => { using var stale = here.FindDomain(id); return Task.FromResult(stale is null); }); // let go, its files kept
-            output.WriteLine($"healed at {clock.ElapsedMilliseconds} ms: A rejoined and let its stale copy go");
+            output.WriteLine($"healed at {watch.Now} ms: A rejoined and let its stale copy go");
             Assert.True(QemuRuns(id));
             Assert.Single(QemuPids(id));
-            Assert.Equal(0, together);
+            Assert.Equal(0, watch.Together);
             Assert.Equal(b, (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data!["cell"]!.GetValue<string>());
         }
         finally
         {
-            await watching.CancelAsync();
-            await watcher;
+            await watch.DisposeAsync();
             var said = agentA.Output.Split('\n');
             output.WriteLine($"cell A's agent said of fencing:\n{string.Join('\n', said.Where(l => l.Contains("Fencing")))}\nand last:\n{string.Join('\n', said.TakeLast(12))}");
         }
+        await DeleteRunningGuestAsync(id, shared);
+    }
+
+    /// <summary>
+    /// Issue 14, item 4: disk leases, for a cell that cannot fence. Cell A's agent is frozen (SIGSTOP: its stream stays
+    /// open and silent, its watchdog cannot run) while its guest of a failover pool keeps running on this libvirtd; cell
+    /// B runs on the second libvirtd, with its own virtlockd. A's virtlockd holds the lease on the guest's disk on the
+    /// shared folder, so every failover to B is refused while A's copy runs; once that copy ends (powered off here, as an
+    /// operator would), the lease is free, the next try starts the guest on B under B's lease, and nothing ran twice.
+    /// </summary>
+    [Fact]
+    public async Task ACellThatCannotFence_KeepsTheLeaseOfItsRunningCopy_SoTheFailoverCannotStartASecond()
+    {
+        await using var daemon = await SecondLibvirtd.StartAsync(Path.Combine(_work, "libvirtd-l"));
+        var shared = Directory.CreateDirectory(Path.Combine(_work, "shared-l")).FullName;
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/storage_pools/lease-folder", new { type = "shared", target = shared }, _zone.AdminSession)).ErrorCode);
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/lease", new { storage = "lease-folder", failover = true }, _zone.AdminSession)).ErrorCode);
+        var (a, b) = ($"{_cell}-la", $"{_cell}-lb");
+        await using var agentA = StartAgent(a, "-la");
+        var (id, _) = await RunningGuestInPoolAsync("lease", [a], "leased");
+        await using var agentB = StartAgent(b, "-lb", "--libvirt-uri", daemon.Uri);
+        await JoinPoolAsync("lease", b);
+        string disk;
+        using (var here = Connection.Open("qemu:///system"))
+            disk = DiskLease.SystemDiskOf(here, id);
+        var ourLockDaemon = int.Parse(File.ReadAllText("/run/virtlockd.pid").Trim());
+        Assert.StartsWith(shared, disk);
+        Assert.Equal(ourLockDaemon, DiskLease.HolderOf(disk));
+
+        await using var watch = new CopyWatch(id, "qemu:///system", daemon.Uri);
+        agentA.Freeze();
+        var frozen = watch.Now;
+        async Task<string[]> FailedFailoversAsync() => [.. (await Rest.GetAsync($"/api/v1/operations/?target={id}&limit=100", _zone.AdminSession)).Data!.AsArray()
+            .Where(o => o!["kind"]!.GetValue<string>() == "failover_guest" && o["state"]!.GetValue<string>() == "failed").Select(o => o!["error"]!.GetValue<string>())];
+        await WaitForAsync(async () => (await FailedFailoversAsync()).Length >= 2);
+        var refused = await FailedFailoversAsync();
+        output.WriteLine($"A frozen at {frozen} ms; by {watch.Now} ms {refused.Length} failovers to B refused, the first: {refused[^1]}");
+        Assert.True(QemuRuns(id));
+        Assert.Equal(-1, watch.NewStarted);
+        Assert.Equal(ourLockDaemon, DiskLease.HolderOf(disk));
+
+        using (var here = Connection.Open("qemu:///system"))
+        using (var old = here.FindDomain(id)!)
+            old.Destroy();
+        var released = watch.Now;
+        Assert.Null(DiskLease.HolderOf(disk));
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data is System.Text.Json.Nodes.JsonObject g &&
+            g["cell"]?.GetValue<string>() == b && g["running"]?.GetValue<bool>() == true);
+        await WaitForAsync(() => Task.FromResult(watch.NewStarted >= 0));
+        output.WriteLine($"A's copy powered off at {released} ms (lease released); B's copy running at {watch.NewStarted} ms under B's lease");
+        Assert.Equal(daemon.LockDaemonPid, DiskLease.HolderOf(disk));
+
+        agentA.Thaw();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/lease/{a}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
+        using (var here = Connection.Open("qemu:///system"))
+            await WaitForAsync(() => { using var stale = here.FindDomain(id); return Task.FromResult(stale is null); });
+        Assert.Single(QemuPids(id));
+        Assert.Equal(0, watch.Together);
+        Assert.Equal(daemon.LockDaemonPid, DiskLease.HolderOf(disk));
         await DeleteRunningGuestAsync(id, shared);
     }
 

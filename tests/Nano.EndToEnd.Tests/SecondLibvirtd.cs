@@ -8,7 +8,7 @@ namespace Nano.EndToEnd.Tests;
 /// <summary>
 /// A second libvirtd on this machine, as if on another host: its own mount namespace hides the first one's state
 /// (/run/libvirt, /var/lib/libvirt, a copy of /etc/libvirt without domains or networks), it has a host UUID of its
-/// own, and it listens on qemu+tcp://127.0.0.1:port/system. Its consoles and incoming migrations use ports of their own
+/// own, its own virtlockd for disk leases, and it listens on qemu+tcp://127.0.0.1:port/system. Its consoles and incoming migrations use ports of their own
 /// (6900+, 49400+), since both daemons allocate ports on one network stack while other tests run guests. Disposing
 /// destroys its domains and stops it.
 /// </summary>
@@ -48,6 +48,7 @@ public sealed class SecondLibvirtd : IAsyncDisposable
             printf '%s\n' 'remote_display_port_min = 6900' 'remote_display_port_max = 6999' 'migration_port_min = 49400' 'migration_port_max = 49463' >> {etc}/qemu.conf
             mount --bind {etc} /etc/libvirt
             virtlogd -d -p {folder}/virtlogd.pid
+            virtlockd -d -p {folder}/virtlockd.pid
             libvirtd -d --listen -p {folder}/libvirtd.pid -f {folder}/libvirtd.conf
             """;
         using (var unshare = Process.Start(new ProcessStartInfo("unshare", ["-m", "--propagation", "private", "bash", "-c", script]) { RedirectStandardError = true })!)
@@ -97,6 +98,9 @@ public sealed class SecondLibvirtd : IAsyncDisposable
         await WaitUntilAnswersAsync(Uri);
     }
 
+    /// <summary>The process of this libvirtd's virtlockd, which holds the leases of its guests' disks.</summary>
+    public int LockDaemonPid => PidOf("virtlockd");
+
     private int PidOf(string daemon) => int.Parse(File.ReadAllText(Path.Combine(_folder, $"{daemon}.pid")).Trim());
 
     public async ValueTask DisposeAsync()
@@ -117,7 +121,7 @@ public sealed class SecondLibvirtd : IAsyncDisposable
         catch (LibvirtException)
         {
         }
-        foreach (var daemon in new[] { "libvirtd", "virtlogd" })
+        foreach (var daemon in new[] { "libvirtd", "virtlockd", "virtlogd" })
         {
             var pidFile = Path.Combine(_folder, $"{daemon}.pid");
             if (File.Exists(pidFile) && int.TryParse(File.ReadAllText(pidFile).Trim(), out var pid))

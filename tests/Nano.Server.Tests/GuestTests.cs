@@ -88,6 +88,25 @@ public sealed class GuestTests(ZoneServer fixture) : GuestTestBase(fixture)
         Assert.Equal(0, await AllocationsAsync(id));
     }
 
+    /// <summary>
+    /// Issue 14, item 6: a creation whose cell's stream breaks before the result came is sent again, under the same id,
+    /// once the cell is back on a new stream, and finished from its answer there instead of being undone.
+    /// </summary>
+    [Fact]
+    public async Task ACreationWhoseCellsStreamBreaks_IsSentAgainUnderItsIdOnTheNextStream_AndFinished()
+    {
+        Agent.Answer = c => c.CreateInstance is not null ? null : Answer(c);
+        var id = await CreateGuestAsync("reconnected");
+        await Wait.ForAsync(() => Task.FromResult(Agent.Commands.Any(c => c.CreateInstance is not null)));
+        var first = Agent.Commands.Single(c => c.CreateInstance is not null);
+        await ReconnectAgentAsync();
+        await WaitCreatedAsync(id);
+        Assert.Equal(first.Id, Agent.Commands.Single(c => c.CreateInstance is not null).Id);
+        var operation = (await Rest.GetAsync($"/api/v1/operations/?target={id}", Admin)).Data![0]!;
+        Assert.Equal("succeeded", operation["state"]!.GetValue<string>());
+        Assert.Equal(1, await GuestRowsAsync(id));
+    }
+
     /// <summary>Issue 14, item 6: the scheduler reserves what it places until the guest exists, so parallel creations cannot overcommit a cell.</summary>
     [Fact]
     public async Task ParallelCreations_ReserveWhatTheyArePlacedOn_SoACellIsNeverPromisedMoreMemoryThanItHas()

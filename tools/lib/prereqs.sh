@@ -96,10 +96,21 @@ need_libvirtd() {
             printf '# nano-grpc settings\nuser = "libvirt-qemu"\ngroup = "kvm"\ndynamic_ownership = 1\nsecurity_driver = "none"\n' >> "$conf"
             restart=1
         fi
+        # Disk leases: libvirt's lockd plugin has virtlockd hold a lock on every disk a guest opens (on the disk file
+        # itself, so on the shared folder for guests of shared storage), taken before the guest's CPUs first run and
+        # kept while its QEMU lives, by a daemon that outlives libvirtd restarts. A second QEMU, on this host or on
+        # another that sees the same files, is refused the disk until the first ends. Guests already running when
+        # this is first set keep running, without a lease until their next start.
+        if ! grep -q '^lock_manager' "$conf" 2>/dev/null; then
+            printf '# nano-grpc disk leases\nlock_manager = "lockd"\n' >> "$conf"
+            restart=1
+        fi
         # Without udev (containers, minimal hosts) /dev/kvm stays root's alone; udev's own rule makes it root:kvm 0660.
         if [ -c /dev/kvm ] && ! runuser -u libvirt-qemu -- test -r /dev/kvm -a -w /dev/kvm; then
             chgrp kvm /dev/kvm && chmod 0660 /dev/kvm
         fi
+        # libvirtd asks virtlockd for every lease: it runs first.
+        pgrep -x virtlockd >/dev/null || virtlockd -d
         if [ "$restart" = 1 ] && pgrep -x libvirtd >/dev/null; then
             say "restarting libvirtd for its new settings (running guests keep running)"
             pkill -x libvirtd

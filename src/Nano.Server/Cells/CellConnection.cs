@@ -41,7 +41,7 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
     public void Send(ConnectResponse message)
     {
         if (!_outbound.Writer.TryWrite(message))
-            throw new RpcException(new Status(StatusCode.Unavailable, $"cell '{Cell}' is disconnecting"));
+            throw new CellDisconnectedException(Cell);
     }
 
     /// <summary>
@@ -81,9 +81,9 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
             throw new RpcException(new Status(StatusCode.Unavailable,
                 $"cell '{Cell}' did not answer within {timeout.TotalSeconds:0} s{(progress is null ? "" : " of its last progress report")}"));
         }
-        catch (OperationCanceledException) when (Closed.IsCancellationRequested)
+        catch (OperationCanceledException) when (Closed.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
-            throw new RpcException(new Status(StatusCode.Unavailable, $"cell '{Cell}' disconnected"));
+            throw new CellDisconnectedException(Cell);
         }
         finally
         {
@@ -140,3 +140,6 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
         public DateTime LastHeard { get; set; } = DateTime.UtcNow;
     }
 }
+
+/// <summary>The cell's stream ended before a command's result came (UNAVAILABLE): its agent may still be at work on it.</summary>
+public sealed class CellDisconnectedException(string cell) : RpcException(new Status(StatusCode.Unavailable, $"cell '{cell}' disconnected"));

@@ -37,16 +37,50 @@ public sealed class CellGateway(
 
     /// <summary>
     /// Sends a command to a connected cell and waits for its result: at most the configured timeout or,
-    /// for long work that reports <paramref name="progress"/>, as long as reports keep coming.
+    /// for long work that reports <paramref name="progress"/>, as long as reports keep coming. When the cell's stream
+    /// breaks meanwhile and the cell connects again before the command's deadline (within twice the liveness timeout),
+    /// the same command, under the same id, goes to the new stream: the agent keeps working on a command past a broken
+    /// stream and answers a repeated id from what it did, so the work is finished rather than undone.
     /// </summary>
-    public Task<CommandResult> SendAsync(string cell, Command command, CancellationToken cancellationToken, Func<int, Task>? progress = null)
+    public async Task<CommandResult> SendAsync(string cell, Command command, CancellationToken cancellationToken, Func<int, Task>? progress = null)
     {
         if (!_connections.TryGetValue(cell, out var connection))
             throw new RpcException(new Status(StatusCode.Unavailable, $"cell '{cell}' is not connected"));
         var timeout = TimeSpan.FromSeconds(progress is null ? options.Value.CellCommandTimeoutSeconds : options.Value.CellProgressTimeoutSeconds);
+        var deadline = DateTime.UtcNow + (progress is null ? timeout : LongCommandLimit);
         command.Id = Guid.NewGuid().ToString();
-        command.Deadline = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(DateTime.UtcNow + (progress is null ? timeout : LongCommandLimit));
-        return connection.RunAsync(command, timeout, cancellationToken, progress);
+        command.Deadline = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(deadline);
+        while (true)
+        {
+            try
+            {
+                var left = deadline - DateTime.UtcNow;
+                return await connection.RunAsync(command, left < timeout ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : timeout, cancellationToken, progress);
+            }
+            catch (CellDisconnectedException)
+            {
+                var back = await ReconnectedAsync(cell, connection, deadline, cancellationToken);
+                if (back is null)
+                    throw;
+                logger.LogInformation("Cell {Cell} is back: its {Kind} command {Id} is sent again", cell, command.BodyCase, command.Id);
+                connection = back;
+            }
+        }
+    }
+
+    /// <summary>The cell's stream that replaced <paramref name="gone"/>, once there is one; null when none came in time.</summary>
+    private async Task<CellConnection?> ReconnectedAsync(string cell, CellConnection gone, DateTime deadline, CancellationToken cancellationToken)
+    {
+        var until = DateTime.UtcNow.AddSeconds(2 * options.Value.CellLivenessSeconds);
+        if (deadline < until)
+            until = deadline;
+        while (DateTime.UtcNow < until && !lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            if (_connections.TryGetValue(cell, out var connection) && connection != gone)
+                return connection;
+            await Task.Delay(100, cancellationToken);
+        }
+        return null;
     }
 
     /// <summary>Sends a command that must succeed: a cell's refusal becomes FAILED_PRECONDITION with its reason.</summary>

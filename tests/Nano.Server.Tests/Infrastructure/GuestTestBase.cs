@@ -38,6 +38,15 @@ public abstract class GuestTestBase(ZoneServer fixture) : IClassFixture<ZoneServ
         await Wait.ForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/{Pool}/cg_{Suffix}", Admin)).Data!["available_disk"]!.GetValue<long>() == 500L << 30);
     }
 
+    /// <summary>The scripted cell's stream ends (as a broken link ends it) and the cell connects again on a new one, answering with <see cref="Answer"/>.</summary>
+    protected async Task ReconnectAgentAsync()
+    {
+        await _heartbeats.DisposeAsync();
+        await Agent.DisposeAsync();
+        Agent = await TestAgent.ConnectAsync(fixture.Server.Channel, CellHello(), Answer);
+        _heartbeats = Agent.KeepAlive();
+    }
+
     /// <summary>What the scripted cell says when it joins.</summary>
     protected virtual Hello CellHello() => TestAgent.Hello($"cg_{Suffix}", cores: 8);
 
