@@ -64,17 +64,26 @@ public static class DiskLease
     /// <summary>The process holding a write lock on byte 0 of <paramref name="file"/>, or null.</summary>
     public static int? HolderOf(string file)
     {
-        using var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%i", file]) { RedirectStandardOutput = true })!;
-        var inode = stat.StandardOutput.ReadToEnd().Trim();
-        stat.WaitForExit();
         // "12: POSIX  ADVISORY  WRITE 19944 fe:00:12271707 0 0"; waiters are listed with "->" and hold nothing.
-        foreach (var line in File.ReadAllLines("/proc/locks"))
+        foreach (var fields in LocksOn(file))
         {
-            var fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (fields.Length == 8 && fields[1] == "POSIX" && fields[3] == "WRITE" && fields[5].EndsWith($":{inode}") && fields[6] == "0")
+            if (fields.Length == 8 && fields[1] == "POSIX" && fields[3] == "WRITE" && fields[6] == "0")
                 return int.Parse(fields[4]);
         }
         return null;
+    }
+
+    /// <summary>Every lock the kernel lists on <paramref name="file"/>, for a failure's message.</summary>
+    public static string Describe(string file) =>
+        $"{(File.Exists(file) ? "" : "(no such file) ")}locks on it: [{string.Join("; ", LocksOn(file).Select(f => string.Join(' ', f)))}]";
+
+    private static IEnumerable<string[]> LocksOn(string file)
+    {
+        using var stat = Process.Start(new ProcessStartInfo("stat", ["-c", "%i", file]) { RedirectStandardOutput = true })!;
+        var inode = stat.StandardOutput.ReadToEnd().Trim();
+        stat.WaitForExit();
+        return File.ReadAllLines("/proc/locks").Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(f => inode.Length > 0 && f.Any(x => x.EndsWith($":{inode}"))).ToList();
     }
 
     /// <summary>The file of the guest's first disk in <paramref name="libvirt"/>'s domain.</summary>

@@ -98,6 +98,18 @@ public sealed class SecondLibvirtd : IAsyncDisposable
         await WaitUntilAnswersAsync(Uri);
     }
 
+    /// <summary>SIGSTOP / SIGCONT: this libvirtd stops answering (every call to it waits) and later goes on where it was.</summary>
+    public void Freeze() => Signal("STOP");
+
+    public void Thaw() => Signal("CONT");
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [$"-{signal}", PidOf("libvirtd").ToString()])!;
+        kill.WaitForExit();
+        Assert.Equal(0, kill.ExitCode);
+    }
+
     /// <summary>The process of this libvirtd's virtlockd, which holds the leases of its guests' disks.</summary>
     public int LockDaemonPid => PidOf("virtlockd");
 
