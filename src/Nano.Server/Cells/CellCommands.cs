@@ -233,6 +233,9 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
     /// <summary>Whether the cell's agent holds its stream to this server.</summary>
     public bool IsConnected(string cell) => gateway.IsConnected(cell);
 
+    /// <summary>Waits up to <paramref name="patience"/> for <paramref name="cell"/> to be connected; false when it is not by then.</summary>
+    public Task<bool> WaitConnectedAsync(string cell, TimeSpan patience, CancellationToken ct) => gateway.WaitConnectedAsync(cell, DateTime.UtcNow + patience, ct);
+
     /// <summary>Refuses work for a cell that is not alive or whose agent is not connected to this server (UNAVAILABLE).</summary>
     public void RequireReachable(CellRow cell)
     {

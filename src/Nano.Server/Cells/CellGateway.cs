@@ -54,12 +54,13 @@ public sealed class CellGateway(
         {
             try
             {
-                var left = deadline - DateTime.UtcNow;
-                return await connection.RunAsync(command, left < timeout ? (left > TimeSpan.Zero ? left : TimeSpan.Zero) : timeout, cancellationToken, progress);
+                var wait = TimeSpan.FromTicks(Math.Clamp((deadline - DateTime.UtcNow).Ticks, 0, timeout.Ticks));
+                return await connection.RunAsync(command, wait, cancellationToken, progress);
             }
             catch (CellDisconnectedException)
             {
-                var back = await ReconnectedAsync(cell, connection, deadline, cancellationToken);
+                var until = DateTime.UtcNow.AddSeconds(2 * options.Value.CellLivenessSeconds);
+                var back = await StreamAsync(cell, connection, until < deadline ? until : deadline, cancellationToken);
                 if (back is null)
                     throw;
                 logger.LogInformation("Cell {Cell} is back: its {Kind} command {Id} is sent again", cell, command.BodyCase, command.Id);
@@ -68,19 +69,21 @@ public sealed class CellGateway(
         }
     }
 
-    /// <summary>The cell's stream that replaced <paramref name="gone"/>, once there is one; null when none came in time.</summary>
-    private async Task<CellConnection?> ReconnectedAsync(string cell, CellConnection gone, DateTime deadline, CancellationToken cancellationToken)
+    /// <summary>Waits until <paramref name="cell"/> is connected; false when it is not by <paramref name="until"/>.</summary>
+    public async Task<bool> WaitConnectedAsync(string cell, DateTime until, CancellationToken cancellationToken) =>
+        await StreamAsync(cell, null, until, cancellationToken) is not null;
+
+    /// <summary>The cell's stream, once it has one other than <paramref name="gone"/>; null when none came by <paramref name="until"/>.</summary>
+    private async Task<CellConnection?> StreamAsync(string cell, CellConnection? gone, DateTime until, CancellationToken cancellationToken)
     {
-        var until = DateTime.UtcNow.AddSeconds(2 * options.Value.CellLivenessSeconds);
-        if (deadline < until)
-            until = deadline;
-        while (DateTime.UtcNow < until && !lifetime.ApplicationStopping.IsCancellationRequested)
+        while (true)
         {
             if (_connections.TryGetValue(cell, out var connection) && connection != gone)
                 return connection;
+            if (DateTime.UtcNow >= until)
+                return null;
             await Task.Delay(100, cancellationToken);
         }
-        return null;
     }
 
     /// <summary>Sends a command that must succeed: a cell's refusal becomes FAILED_PRECONDITION with its reason.</summary>

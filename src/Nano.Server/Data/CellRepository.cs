@@ -126,7 +126,6 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         await c.ExecuteAsync("UPDATE cells SET departed = true WHERE name = @name", new { name });
     }
 
-    /// <summary>The agent was heard from (heartbeat).</summary>
     /// <summary>Records that the cell was heard now; whether its pool fails its guests over (a failover pool on shared storage).</summary>
     public async Task<bool> TouchAsync(string name)
     {

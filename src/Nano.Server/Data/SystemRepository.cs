@@ -24,16 +24,15 @@ public sealed class SystemRepository(NpgsqlDataSource db)
         return Written.Done;
     }
 
-    private Guid _zone;
+    /// <summary>The read of the zone's identity, kept once it succeeded (a reference: never seen half-written by another thread).</summary>
+    private Task<Guid>? _zone;
 
     /// <summary>The zone's identity, made once per database (<c>zone_identity</c>): read once, it never changes.</summary>
-    public async Task<Guid> ZoneIdAsync()
+    public Task<Guid> ZoneIdAsync() => _zone is { IsCompletedSuccessfully: true } known ? known : _zone = ReadZoneIdAsync();
+
+    private async Task<Guid> ReadZoneIdAsync()
     {
-        if (_zone == Guid.Empty)
-        {
-            await using var c = await db.OpenConnectionAsync();
-            _zone = await c.ExecuteScalarAsync<Guid>("SELECT id FROM zone_identity");
-        }
-        return _zone;
+        await using var c = await db.OpenConnectionAsync();
+        return await c.ExecuteScalarAsync<Guid>("SELECT id FROM zone_identity");
     }
 }

@@ -29,8 +29,6 @@ public sealed class GuestRecovery(
     GuestRepository guests, Operations operations, CellCommands commands, ComputePoolRepository pools,
     ImageRepository images, PoolCpu poolCpu, IOptions<NanoOptions> options, ILogger<GuestRecovery> logger)
 {
-    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
-
     /// <summary>What was cut off for a guest.</summary>
     private enum Work { Creation, Reset, Move }
 
@@ -98,10 +96,7 @@ public sealed class GuestRecovery(
     {
         var cell = guest.Cell!;
         if (!await ReachAsync(cell, ct))
-        {
-            await guests.AbandonAsync(guest.Id, cell);
-            return $"cell '{cell}' did not come back within {options.Value.RecoveryWaitSeconds} s: the guest is removed (its domain, if the cell made one, when the cell rejoins)";
-        }
+            return $"cell '{cell}' did not come back within {options.Value.RecoveryWaitSeconds} s: {await SettleAsync(guest, Work.Creation)}";
         var found = await commands.InspectAsync(cell, guest.Id, ct);
         if (!found.Defined)
         {
@@ -111,11 +106,7 @@ public sealed class GuestRecovery(
         }
         await guests.MarkCreatedAsync(guest.Id, found.Domain.Running, found.Domain.DisplayAddress, found.Domain.Cpu);
         if (guest.AutoStart && !found.Domain.Running)
-            await AfterwardsAsync(guest, $"starting it on '{cell}'", async () =>
-            {
-                var started = await commands.StartOnAsync(cell, guest.Id, guest.Generation, await poolCpu.ForAsync(guest.Pool), ct);
-                await guests.SetDisplayAsync(guest.Id, started.Running, started.DisplayAddress, started.Cpu);
-            });
+            await StartAfterwardsAsync(guest, cell, guest.Generation, ct);
         return null;
     }
 
@@ -131,6 +122,14 @@ public sealed class GuestRecovery(
             logger.LogWarning("Recovering guest {Guest}: {Step} failed: {Reason}", guest.Name, step, Fail.Reason(e));
         }
     }
+
+    /// <summary>Starts the guest's domain of <paramref name="generation"/> on <paramref name="cell"/> once its work is settled, as <see cref="AfterwardsAsync"/>.</summary>
+    private Task StartAfterwardsAsync(GuestRow guest, string cell, long generation, CancellationToken ct) =>
+        AfterwardsAsync(guest, $"starting it on '{cell}'", async () =>
+        {
+            var started = await commands.StartOnAsync(cell, guest.Id, generation, await poolCpu.ForAsync(guest.Pool), ct);
+            await guests.SetDisplayAsync(guest.Id, started.Running, started.DisplayAddress, started.Cpu);
+        });
 
     /// <summary>Null when the reset was run again to its end; otherwise why the guest is back without it.</summary>
     private async Task<string?> RecoverResetAsync(GuestRow guest, CancellationToken ct)
@@ -162,11 +161,7 @@ public sealed class GuestRecovery(
             if (!failover && commands.IsConnected(source))
                 await AfterwardsAsync(guest, $"letting '{source}' drop its copy", () => commands.ReleaseAsync(source, guest, deleteFiles: !shared, ct));
             if (failover && (guest.Running || guest.AutoStart) && !domain.Running)
-                await AfterwardsAsync(guest, $"starting it on '{target}'", async () =>
-                {
-                    var started = await commands.StartOnAsync(target, guest.Id, guest.Generation + 1, await poolCpu.ForAsync(guest.Pool), ct);
-                    await guests.SetDisplayAsync(guest.Id, started.Running, started.DisplayAddress, started.Cpu);
-                });
+                await StartAfterwardsAsync(guest, target, guest.Generation + 1, ct);
             return null;
         }
         // Not there: the guest stays with its source. A cold migration may have had the source let it go already.
@@ -197,15 +192,6 @@ public sealed class GuestRecovery(
     }
 
     /// <summary>Waits until <paramref name="cell"/> is connected; false when it is not within the recovery wait.</summary>
-    private async Task<bool> ReachAsync(string cell, CancellationToken ct)
-    {
-        var until = DateTime.UtcNow.AddSeconds(options.Value.RecoveryWaitSeconds);
-        while (!commands.IsConnected(cell))
-        {
-            if (DateTime.UtcNow >= until)
-                return false;
-            await Task.Delay(Poll, ct);
-        }
-        return true;
-    }
+    private Task<bool> ReachAsync(string cell, CancellationToken ct) =>
+        commands.WaitConnectedAsync(cell, TimeSpan.FromSeconds(options.Value.RecoveryWaitSeconds), ct);
 }
