@@ -90,4 +90,43 @@ public sealed class ZoneIdentityTests(ZoneServer fixture) : IClassFixture<ZoneSe
         var after = (await Rest.GetAsync("/api/v1/unknown_domains/", Admin)).Data!.AsArray().Where(d => d!["cell"]!.GetValue<string>() == cell);
         Assert.Equal([legacy], after.Select(d => d!["guest"]!.GetValue<string>()));
     }
+
+    /// <summary>
+    /// Hostile input on the new paths: a cell that reports domains with names PostgreSQL refuses or no one could read, or
+    /// a state no agent sends, still has its other unknown domains listed (and the names it sent are not stored); the
+    /// remove route refuses a cell or guest that is not one, and changes nothing.
+    /// </summary>
+    [Fact]
+    public async Task HostileReportsAndRemovals_AreRefusedOrNeutralised_AndChangeNothing()
+    {
+        var cell = $"zh_{_suffix}";
+        await using var db = new NpgsqlConnection(fixture.Server.Database);
+        var zone = (await db.ExecuteScalarAsync<Guid>("SELECT id FROM zone_identity")).ToString();
+        var (nul, huge, odd, plain) = (Guid.NewGuid().ToString(), Guid.NewGuid().ToString(), Guid.NewGuid().ToString(), Guid.NewGuid().ToString());
+        var hello = TestAgent.Hello(cell);
+        hello.Domains.Add(new DomainReport { GuestId = nul, Uuid = nul, Name = "bad\0name", State = DomainState.Running, Generation = 1, Zone = zone });
+        hello.Domains.Add(new DomainReport { GuestId = huge, Uuid = huge, Name = new string('x', 100_000), State = DomainState.Stopped, Generation = 1, Zone = zone });
+        hello.Domains.Add(new DomainReport { GuestId = odd, Uuid = odd, Name = "odd\u001b[2J", State = (DomainState)99, Generation = -5, Zone = zone });
+        hello.Domains.Add(new DomainReport { GuestId = "../../etc/passwd", Uuid = "x", Name = "path", State = DomainState.Running, Generation = 1, Zone = zone });
+        hello.Domains.Add(new DomainReport { GuestId = plain, Uuid = plain, Name = "plain", State = DomainState.Stopped, Generation = 1, Zone = zone });
+        await using var agent = await TestAgent.ConnectAsync(fixture.Server.Channel, hello);
+        await using var beats = agent.KeepAlive();
+
+        IEnumerable<System.Text.Json.Nodes.JsonNode> Mine(RestAnswer listed) => listed.Data!.AsArray().Where(d => d!["cell"]!.GetValue<string>() == cell)!;
+        await Wait.ForAsync(async () => Mine(await Rest.GetAsync("/api/v1/unknown_domains/", Admin)).Count() == 4);
+        var listed = Mine(await Rest.GetAsync("/api/v1/unknown_domains/", Admin)).ToDictionary(d => d["guest"]!.GetValue<string>());
+        Assert.Equal(new[] { nul, huge, odd, plain }.Order(), listed.Keys.Order());
+        Assert.Equal("plain", listed[plain]["name"]!.GetValue<string>());
+        foreach (var renamed in new[] { nul, huge, odd })
+            Assert.Equal(renamed, listed[renamed]["name"]!.GetValue<string>()); // a name no one could read is shown as the guest id
+        Assert.Equal("unknown", listed[odd]["state"]!.GetValue<string>());
+
+        foreach (var (badCell, badGuest) in new[] { (cell, "not-a-guest"), (cell, "*"), ("bad$cell", plain), (cell, "..%2F..%2Fetc") })
+        {
+            var answer = await Rest.DeleteAsync($"/api/v1/unknown_domains/{badCell}/{badGuest}", null, Admin);
+            Assert.True(answer.ErrorCode is 400 or 404, answer.Text);
+        }
+        Assert.DoesNotContain(agent.Commands, c => c.StopInstance is not null || c.DeleteInstance is not null);
+        Assert.Equal(4, Mine(await Rest.GetAsync("/api/v1/unknown_domains/", Admin)).Count());
+    }
 }

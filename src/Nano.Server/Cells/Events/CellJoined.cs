@@ -1,5 +1,6 @@
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Data;
+using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Cells.Events;
 
@@ -35,7 +36,9 @@ public sealed class CellJoined(
             }
             else if (row is null)
             {
-                unclaimed.Add(new UnknownDomainRow(cellName, id, domain.Name, StateName(domain.State), domain.Generation, DateTime.UtcNow));
+                // The name is the cell's word: one that is not a plain name (a NUL, escapes, 100 KB) is listed as the guest id.
+                var name = InputRules.IsName(domain.Name) ? domain.Name : id.ToString();
+                unclaimed.Add(new UnknownDomainRow(cellName, id, name, StateName(domain.State), domain.Generation, DateTime.UtcNow));
                 continue;
             }
             else if (!row.Migrating && (row.Cell != cellName || (domain.Generation != 0 && domain.Generation != row.Generation)))

@@ -22,6 +22,9 @@ public static partial class InputRules
         return value;
     }
 
+    /// <summary>Whether <paramref name="value"/> is a name as <see cref="Name"/> takes it, for text that is not refused but replaced (what a cell reports).</summary>
+    public static bool IsName(string? value) => !string.IsNullOrEmpty(value) && value.Length <= MaxNameLength && NamePattern().IsMatch(value);
+
     /// <summary>An optional reference to another named thing: empty stays empty, otherwise a valid name.</summary>
     public static string? OptionalName(string kind, string? value) => string.IsNullOrEmpty(value) ? null : Name(kind, value);
 
