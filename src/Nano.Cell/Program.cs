@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Nano.Cell;
 using Nano.Cell.Host;
@@ -9,7 +10,7 @@ using Nano.Cell.Storage;
 
 // nano-cell --server https://HOST:5871 --ca-file ca.pem (--token-file FILE | --token TOKEN) [--name NAME] [--libvirt-uri qemu:///system]
 //           [--storage-path /var/lib/nano/images] [--image-cache DIR] [--bridge BRIDGE] [--address IPv4] [--migration-uri URI] [--state-file /var/lib/nano/cell.json]
-//           [--qemu-user libvirt-qemu]
+//           [--qemu-user libvirt-qemu] [--log-format json]
 //           [--insecure] (a plain http:// server on another host)
 args = [.. args.Select(a => a == "--insecure" ? "--insecure=true" : a)];
 // Guests' volumes and cloud-init seeds (their passwords) are created readable by their owner only, by the agent and
@@ -33,7 +34,11 @@ builder.Configuration.AddCommandLine(args, new Dictionary<string, string>
     ["--migration-uri"] = "Agent:MigrationUri",
     ["--state-file"] = "Agent:StateFile",
     ["--qemu-user"] = "Agent:QemuUser",
+    ["--log-format"] = "Logging:Console:FormatterName",
 });
+// --log-format json: one JSON object per line (UTC timestamps), for a log collector; the default is plain text.
+if (string.Equals(builder.Configuration["Logging:Console:FormatterName"], "json", StringComparison.OrdinalIgnoreCase))
+    builder.Logging.AddJsonConsole(o => (o.UseUtcTimestamp, o.TimestampFormat) = (true, "yyyy-MM-ddTHH:mm:ss.fffZ"));
 builder.Services.AddOptions<AgentOptions>().Bind(builder.Configuration.GetSection("Agent")).PostConfigure(o =>
 {
     if (o.TokenFile.Length > 0)

@@ -16,11 +16,11 @@ public sealed class SystemTests : IAsyncLifetime
     public async Task FirstRun_CreatesRoleGroupAndAdmin_ThenIsRefused()
     {
         var rest = _server.Rest;
-        JsonAssert.Success("""{"ready":false,"max_cores":24,"max_memory":32,"max_disk":64}""", await rest.GetAsync("/api/v1/system/"));
+        Assert.Equal("""{"ready":false,"max_cores":24,"max_memory":32,"max_disk":64}""", Limits(await rest.GetAsync("/api/v1/system/")));
 
         JsonAssert.Success("\"\"", await rest.PostAsync("/api/v1/system/", new { user = "root", password = "Secr3tPass", menu = new[] { "user", "log" } }));
 
-        JsonAssert.Success("""{"ready":true,"max_cores":24,"max_memory":32,"max_disk":64}""", await rest.GetAsync("/api/v1/system", null));
+        Assert.Equal("""{"ready":true,"max_cores":24,"max_memory":32,"max_disk":64}""", Limits(await rest.GetAsync("/api/v1/system", null)));
         var login = await rest.PostAsync("/api/v1/sessions/", new { user = "root", password = "Secr3tPass", nonce = "n" });
         Assert.Equal(0, login.ErrorCode);
         var session = login.Data!["session"]!.GetValue<string>();
@@ -43,7 +43,7 @@ public sealed class SystemTests : IAsyncLifetime
     public async Task FirstRun_WithBadInput_FailsAndChangesNothing(string body)
     {
         JsonAssert.Failure(400, await _server.Rest.PostAsync("/api/v1/system/", body));
-        JsonAssert.Success("""{"ready":false,"max_cores":24,"max_memory":32,"max_disk":64}""", await _server.Rest.GetAsync("/api/v1/system/"));
+        Assert.Equal("""{"ready":false,"max_cores":24,"max_memory":32,"max_disk":64}""", Limits(await _server.Rest.GetAsync("/api/v1/system/")));
     }
 
     [Fact]
@@ -55,5 +55,15 @@ public sealed class SystemTests : IAsyncLifetime
         var session = login.Data!["session"]!.GetValue<string>();
         JsonAssert.Success("""{"name":"ops","display":"Operators","role":["all"],"member":["boss"]}""",
             await _server.Rest.GetAsync("/api/v1/user_groups/ops", session));
+    }
+
+    /// <summary>The documented part of the system status (the version fields beside it: ClientContractTests).</summary>
+    private static string Limits(RestAnswer status)
+    {
+        Assert.Equal(0, status.ErrorCode);
+        var data = status.Data!.AsObject();
+        data.Remove("version");
+        data.Remove("cell_protocols");
+        return data.ToJsonString();
     }
 }

@@ -13,9 +13,15 @@ public sealed record SessionRow
     public required string[] Menu { get; init; }
 }
 
-/// <summary>Sessions; an expired row counts as absent until the sweep deletes it.</summary>
+/// <summary>
+/// Sessions. An expired row counts as absent everywhere; the sweep keeps it for <see cref="ExpiredKept"/> so that a
+/// client can be told its session expired rather than that it never existed.
+/// </summary>
 public sealed class SessionRepository(NpgsqlDataSource db)
 {
+    /// <summary>How long an expired session is remembered as expired before the sweep deletes it.</summary>
+    public static readonly TimeSpan ExpiredKept = TimeSpan.FromHours(1);
+
     private const string LiveSession = """
         SELECT s.id, s.user_name, u.group_name, s.address,
                ARRAY(SELECT DISTINCT m FROM user_group_roles gr JOIN roles r ON r.name = gr.role_name, unnest(r.menu) AS m
@@ -37,6 +43,14 @@ public sealed class SessionRepository(NpgsqlDataSource db)
     {
         await using var c = await db.OpenConnectionAsync();
         return await c.QuerySingleOrDefaultAsync<SessionRow>(LiveSession, new { id });
+    }
+
+    /// <summary>When the session expired, if it is an expired one still remembered; null for a live or unknown one.</summary>
+    public async Task<DateTime?> ExpiredAtAsync(string id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<DateTime?>(
+            "SELECT expires_at FROM sessions WHERE id = @id AND expires_at <= now()", new { id });
     }
 
     /// <summary>Moves the expiry of a live session to now + timeout; false when it is unknown or expired.</summary>
@@ -69,6 +83,6 @@ public sealed class SessionRepository(NpgsqlDataSource db)
     public async Task<int> DeleteExpiredAsync()
     {
         await using var c = await db.OpenConnectionAsync();
-        return await c.ExecuteAsync("DELETE FROM sessions WHERE expires_at <= now()");
+        return await c.ExecuteAsync("DELETE FROM sessions WHERE expires_at <= now() - @kept", new { kept = ExpiredKept });
     }
 }

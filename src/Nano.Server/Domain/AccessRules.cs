@@ -11,6 +11,12 @@ public static class AccessRules
     /// <summary>The menu of user administration: users, groups, roles and others' sessions.</summary>
     public const string UserMenu = "user";
 
+    /// <summary>The menu tags a role may carry: the areas of the portal, each named as the portal names it.</summary>
+    public static readonly IReadOnlyList<string> MenuTags =
+    [
+        "dashboard", "compute_pool", "address_pool", "storage_pool", "instance", "image", "media", "templates", "policies", UserMenu, "log", "visibility",
+    ];
+
     /// <summary>Callable without a session: log in and first-run initialisation.</summary>
     private static readonly HashSet<string> Anonymous =
     [

@@ -1,4 +1,7 @@
+using System.Globalization;
 using System.Net;
+using System.Text;
+using System.Text.Json;
 using Dapper;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
@@ -23,6 +26,10 @@ public static class NanoApp
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args });
         if (settings is not null)
             builder.Configuration.AddInMemoryCollection(settings);
+        builder.Configuration.AddCommandLine(args, new Dictionary<string, string> { ["--log-format"] = "Logging:Console:FormatterName" });
+        // --log-format json: one JSON object per line (UTC timestamps), for a log collector; the default is plain text.
+        if (JsonLogs(builder.Configuration))
+            builder.Logging.AddJsonConsole(o => (o.UseUtcTimestamp, o.TimestampFormat) = (true, "yyyy-MM-ddTHH:mm:ss.fffZ"));
         builder.Services.AddOptions<NanoOptions>()
             .Bind(builder.Configuration.GetSection(NanoOptions.Section))
             .PostConfigure(o =>
@@ -140,26 +147,55 @@ public static class NanoApp
         {
             var o = app.Services.GetRequiredService<IOptions<NanoOptions>>().Value;
             var scheme = certificate is null ? "http" : "https";
-            Console.WriteLine($"nano-server ready: REST {scheme}://{o.Address}:{o.RestPort}/api/v1  gRPC {scheme}://{o.Address}:{o.GrpcPort}");
-            _ = PrintFirstRunTokenAsync(app.Services);
+            Announce(app.Configuration, $"nano-server ready: REST {scheme}://{o.Address}:{o.RestPort}/api/v1  gRPC {scheme}://{o.Address}:{o.GrpcPort}");
+            _ = PrintFirstRunTokenAsync(app.Services, app.Configuration);
         });
         return app;
     }
 
     /// <summary>While no user exists, how to take the first run from another host: with this start's one-time token.</summary>
-    private static async Task PrintFirstRunTokenAsync(IServiceProvider services)
+    private static async Task PrintFirstRunTokenAsync(IServiceProvider services, IConfiguration configuration)
     {
         try
         {
             if (!await services.GetRequiredService<UserRepository>().AnyAsync())
-                Console.WriteLine($"nano-server first run: open the portal on this host, or send header {FirstRunToken.Header}: " +
+                Announce(configuration, $"nano-server first run: open the portal on this host, or send header {FirstRunToken.Header}: " +
                                   $"{services.GetRequiredService<FirstRunToken>().Value} from another host");
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException)
         {
-            Console.WriteLine($"nano-server: could not tell whether the first run is done ({e.Message})");
+            Announce(configuration, $"nano-server: could not tell whether the first run is done ({e.Message})");
         }
     }
+
+    /// <summary>
+    /// A line the server always prints (whatever the log levels): as it is, or with --log-format json as one JSON object
+    /// with the fields of the JSON log lines around it.
+    /// </summary>
+    private static void Announce(IConfiguration configuration, string line)
+    {
+        if (!JsonLogs(configuration))
+        {
+            Console.WriteLine(line);
+            return;
+        }
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("Timestamp", DateTime.UtcNow.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", CultureInfo.InvariantCulture));
+            json.WriteNumber("EventId", 0);
+            json.WriteString("LogLevel", "Information");
+            json.WriteString("Category", "Nano.Server");
+            json.WriteString("Message", line);
+            json.WriteEndObject();
+        }
+        Console.WriteLine(Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    /// <summary>--log-format json (Logging:Console:FormatterName): one JSON object per line.</summary>
+    private static bool JsonLogs(IConfiguration configuration) =>
+        string.Equals(configuration["Logging:Console:FormatterName"], "json", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Every public service (each of its RPCs is built: a contract test checks none answers UNIMPLEMENTED).</summary>
     private static void MapServices(WebApplication app)

@@ -47,6 +47,9 @@ public sealed class NanoOptions
     /// <summary>Seconds a session lives after login or its last keep-alive.</summary>
     public int SessionTimeoutSeconds { get; set; } = 180;
 
+    /// <summary>How often an open server stream (a watcher, a download) checks that its session is still live; it ends UNAUTHENTICATED when not.</summary>
+    public int StreamSessionCheckSeconds { get; set; } = 5;
+
     /// <summary>
     /// Addresses of the reverse proxies whose X-Forwarded-For / X-Real-Ip headers name the client (comma-separated);
     /// empty: the socket peer is the client, whatever headers it sends.

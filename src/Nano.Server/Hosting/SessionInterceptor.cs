@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Grpc.Core.Interceptors;
+using Microsoft.Extensions.Options;
 using Nano.Server.Data;
 using Nano.Server.Domain;
 using Nano.Server.Domain.Rules;
@@ -9,9 +10,11 @@ namespace Nano.Server.Hosting;
 /// <summary>
 /// Admits a call to a nano.v1 RPC only with a live session (header or metadata "Nano-Session") and,
 /// for changes, the menu its area needs (<see cref="AccessRules"/>). The same check guards gRPC and
-/// transcoded REST calls. Other services (reflection, health) pass untouched.
+/// transcoded REST calls. Other services (reflection, health) pass untouched. A server stream (a watcher, a download)
+/// outlives no session: it checks its session every <see cref="NanoOptions.StreamSessionCheckSeconds"/> and ends
+/// UNAUTHENTICATED once the session expired or was logged out.
 /// </summary>
-public sealed class SessionInterceptor(SessionRepository sessions) : Interceptor
+public sealed class SessionInterceptor(SessionRepository sessions, IOptions<NanoOptions> options, ILogger<SessionInterceptor> logger) : Interceptor
 {
     public const string Header = "Nano-Session";
     private const string ItemKey = "nano.session";
@@ -27,8 +30,26 @@ public sealed class SessionInterceptor(SessionRepository sessions) : Interceptor
         TRequest request, IServerStreamWriter<TResponse> responseStream, ServerCallContext context,
         ServerStreamingServerMethod<TRequest, TResponse> continuation)
     {
-        await AdmitAsync(context);
-        await continuation(request, responseStream, context);
+        if (await AdmitAsync(context) is not { } session)
+        {
+            await continuation(request, responseStream, context);
+            return;
+        }
+        using var ended = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var watch = WatchAsync(session.Id, ended);
+        try
+        {
+            await continuation(request, responseStream, new SessionBoundCallContext(context, ended.Token));
+        }
+        catch (Exception) when (watch.IsCompleted && watch.Result is not null)
+        {
+        }
+        finally
+        {
+            await ended.CancelAsync();
+        }
+        if (await watch is { } reason)
+            throw Fail.Unauthenticated(reason);
     }
 
     public override async Task<TResponse> ClientStreamingServerHandler<TRequest, TResponse>(
@@ -53,22 +74,62 @@ public sealed class SessionInterceptor(SessionRepository sessions) : Interceptor
             ? session
             : throw new InvalidOperationException($"{context.Method} ran without an admitted session");
 
-    private async Task AdmitAsync(ServerCallContext context)
+    /// <summary>Admits the call; the session it runs under, or null for an anonymous RPC or another service.</summary>
+    private async Task<SessionContext?> AdmitAsync(ServerCallContext context)
     {
         if (!ApiCatalog.Methods.TryGetValue(context.Method, out var method) || AccessRules.IsAnonymous(method))
-            return;
+            return null;
         var session = await AuthenticateAsync(context.GetHttpContext().Request.Headers[Header].ToString());
         if (AccessRules.RequiredMenu(method) is { } menu)
             AccessRules.Demand(session, menu);
         context.UserState[ItemKey] = session;
+        return session;
     }
+
+    /// <summary>
+    /// Until <paramref name="ended"/> is cancelled, checks that the session is live; when it is not, cancels
+    /// <paramref name="ended"/> and returns why. A check the database cannot answer is skipped (a fault is no logout).
+    /// </summary>
+    private async Task<string?> WatchAsync(string id, CancellationTokenSource ended)
+    {
+        var period = TimeSpan.FromSeconds(Math.Max(1, options.Value.StreamSessionCheckSeconds));
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(period, ended.Token);
+                try
+                {
+                    if (await sessions.FindLiveAsync(id) is not null)
+                        continue;
+                    var reason = await WhyNotLiveAsync(id);
+                    await ended.CancelAsync();
+                    return reason;
+                }
+                catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+                {
+                    logger.LogDebug(e, "A stream's session check could not reach the database");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Why a session is not live: expired (and when), or unknown (mistyped, logged out or long expired).</summary>
+    private async Task<string> WhyNotLiveAsync(string id) =>
+        await sessions.ExpiredAtAsync(id) is { } expired
+            ? $"session '{Shorten(id)}' expired at {NanoTime.Print(expired)} ({options.Value.SessionTimeoutSeconds} s after its last use): log in again"
+            : $"invalid session '{Shorten(id)}': no such session (mistyped, or logged out)";
 
     /// <summary>The live session a header names (for the endpoints beside the gRPC services too).</summary>
     public async Task<SessionContext> AuthenticateAsync(string? id)
     {
         if (string.IsNullOrEmpty(id))
             throw Fail.Unauthenticated("unauthenticated request: the Nano-Session header is missing");
-        var row = await sessions.FindLiveAsync(id) ?? throw Fail.Unauthenticated($"invalid session '{Shorten(id)}'");
+        var row = await sessions.FindLiveAsync(id) ?? throw Fail.Unauthenticated(await WhyNotLiveAsync(id));
         return new SessionContext(row.Id, row.UserName, row.GroupName ?? "", row.Address, row.Menu);
     }
 

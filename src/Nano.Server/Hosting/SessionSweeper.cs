@@ -2,7 +2,10 @@ using Nano.Server.Data;
 
 namespace Nano.Server.Hosting;
 
-/// <summary>Deletes expired sessions and stale monitor channels every 10 seconds (both already count as absent once expired).</summary>
+/// <summary>
+/// Every 10 seconds deletes the sessions expired longer than <see cref="SessionRepository.ExpiredKept"/> ago and stale monitor
+/// channels (both already count as absent once expired).
+/// </summary>
 public sealed class SessionSweeper(SessionRepository sessions, MonitorChannelRepository channels, ILogger<SessionSweeper> logger) : BackgroundService
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(10);

@@ -1,6 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Grpc.Core;
+using Microsoft.AspNetCore.Grpc.JsonTranscoding;
 using Microsoft.Extensions.Options;
 using Nano.Server.Hosting;
 
@@ -16,6 +17,9 @@ public sealed class EnvelopeMiddleware(RequestDelegate next, ILogger<EnvelopeMid
 {
     private static readonly byte[] EmptyObject = "{}"u8.ToArray();
 
+    /// <summary>The largest JSON body kept to name what is wrong with it when transcoding refuses it.</summary>
+    private const int BodyKept = 1 << 20;
+
     public async Task InvokeAsync(HttpContext http)
     {
         if (!http.Request.Path.StartsWithSegments("/api") || http.WebSockets.IsWebSocketRequest ||
@@ -29,6 +33,8 @@ public sealed class EnvelopeMiddleware(RequestDelegate next, ILogger<EnvelopeMid
             await WriteFailureAsync(http, 400, refused);
             return;
         }
+        if (!http.Request.HasFormContentType && http.Request.ContentType?.StartsWith("multipart/", StringComparison.OrdinalIgnoreCase) != true)
+            http.Request.EnableBuffering(BodyKept);
         var original = http.Response.Body;
         var capture = new FailureCapturingStream(original, http.Response);
         http.Response.Body = capture;
@@ -57,12 +63,33 @@ public sealed class EnvelopeMiddleware(RequestDelegate next, ILogger<EnvelopeMid
     }
 
     /// <summary>Writes the failure envelope for the response's status and captured body.</summary>
-    private Task WriteFailureAsync(HttpContext http, MemoryStream? body)
+    private async Task WriteFailureAsync(HttpContext http, MemoryStream? body)
     {
         var (code, message) = ReadGrpcStatus(body) is { } status
             ? (NanoErrorCodes.FromGrpc(status.Code), status.Message)
             : NanoErrorCodes.FromHttp(http.Response.StatusCode, http.Request);
-        return WriteFailureAsync(http, code, message);
+        if (code == StatusCodes.Status400BadRequest && await MalformedBodyAsync(http) is { } problem)
+            message = problem;
+        await WriteFailureAsync(http, code, message);
+    }
+
+    /// <summary>
+    /// Which field of a refused JSON body (or query parameter) is wrong (the body was kept for this), or null. Transcoding says only "Request
+    /// JSON payload is not correctly formatted." or a bare conversion error; a body the walk finds wrong never reached
+    /// a service, so its finding is the reason.
+    /// </summary>
+    private static async Task<string?> MalformedBodyAsync(HttpContext http)
+    {
+        if (http.GetEndpoint()?.Metadata.GetMetadata<GrpcJsonTranscodingMetadata>() is not { } method)
+            return null;
+        if (method.HttpRule.Body.Length == 0)
+            return MalformedRequest.QueryProblem(http.Request.Query, method.MethodDescriptor.InputType);
+        if (!http.Request.Body.CanSeek || http.Request.Body.Length > BodyKept)
+            return null;
+        http.Request.Body.Position = 0;
+        using var body = new MemoryStream();
+        await http.Request.Body.CopyToAsync(body);
+        return MalformedRequest.JsonProblem(body.GetBuffer().AsSpan(0, (int)body.Length), method.MethodDescriptor.InputType, method.HttpRule.Body);
     }
 
     /// <summary>Writes a failure envelope (for endpoints beside the transcoded services too).</summary>

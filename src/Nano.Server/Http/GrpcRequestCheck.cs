@@ -59,7 +59,7 @@ public sealed class GrpcRequestCheck(RequestDelegate next, ILogger<GrpcRequestCh
         }
         catch (InvalidProtocolBufferException e)
         {
-            return $"not a {type.Name}: {e.Message}";
+            return $"not a {type.Name}: {MalformedRequest.WireProblem(frame[5..].ToArray(), type) ?? e.Message}";
         }
     }
 }

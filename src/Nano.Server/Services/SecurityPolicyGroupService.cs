@@ -16,7 +16,7 @@ public sealed class SecurityPolicyGroupService(SecurityPolicies domain, Security
 
     public override async Task<CreateSecurityPolicyGroupResponse> CreateSecurityPolicyGroup(CreateSecurityPolicyGroupRequest request, ServerCallContext context)
     {
-        var fields = SecurityPolicies.Fields(request.Name, request.Description, request.User, request.Group, request.Enabled, request.Global,
+        var fields = SecurityPolicies.Fields(request.Name, request.Description, request.User, request.Group, request.Enabled, request.IsGlobal,
             request.DefaultAction, SessionInterceptor.SessionOf(context));
         var id = Guid.NewGuid();
         await policies.CreateGroupAsync(id, fields).OrFail(exists: Duplicate(fields));
@@ -26,7 +26,7 @@ public sealed class SecurityPolicyGroupService(SecurityPolicies domain, Security
     public override async Task<ModifySecurityPolicyGroupResponse> ModifySecurityPolicyGroup(ModifySecurityPolicyGroupRequest request, ServerCallContext context)
     {
         var group = await domain.FindGroupToChangeAsync(SessionInterceptor.SessionOf(context), request.Id);
-        var fields = SecurityPolicies.Fields(request.Name, request.Description, request.User, request.Group, request.Enabled, request.Global,
+        var fields = SecurityPolicies.Fields(request.Name, request.Description, request.User, request.Group, request.Enabled, request.IsGlobal,
             request.DefaultAction, SessionInterceptor.SessionOf(context));
         await policies.ReplaceGroupAsync(group.Id, fields).OrFail(missing: NotFound(group.Id), exists: Duplicate(fields));
         return new ModifySecurityPolicyGroupResponse();
@@ -85,7 +85,7 @@ public sealed class SecurityPolicyGroupService(SecurityPolicies domain, Security
 
     private static SecurityPolicyGroup ToMessage(PolicyGroupRow g) => new()
     {
-        Id = g.Id.ToString(), Name = g.Name, Description = g.Description, User = g.Owner, Group = g.GroupName, Enabled = g.Enabled, Global = g.Global,
+        Id = g.Id.ToString(), Name = g.Name, Description = g.Description, User = g.Owner, Group = g.GroupName, Enabled = g.Enabled, IsGlobal = g.Global,
         DefaultAction = g.DefaultAction,
     };
 

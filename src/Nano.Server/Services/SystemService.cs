@@ -1,4 +1,6 @@
 using System.Net;
+using System.Reflection;
+using Nano.Server.Cells;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Nano.Contracts.V1;
@@ -22,6 +24,10 @@ public sealed class SystemService(UserRepository users, SystemRepository system,
     public const string DefaultDisplay = "Adminitrators of Nano Portal";
     public const string DefaultRole = "super";
 
+    /// <summary>This build's version ("0.15.0+commit").</summary>
+    public static readonly string ServerVersion =
+        typeof(SystemService).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
+
     public override async Task<GetSystemStatusResponse> GetSystemStatus(GetSystemStatusRequest request, ServerCallContext context) => new()
     {
         Data = new SystemStatus
@@ -30,6 +36,8 @@ public sealed class SystemService(UserRepository users, SystemRepository system,
             MaxCores = options.Value.MaxCores,
             MaxMemory = options.Value.MaxMemoryGb,
             MaxDisk = options.Value.MaxDiskGb,
+            Version = ServerVersion,
+            CellProtocols = { CellGateway.ProtocolVersion },
         },
     };
 

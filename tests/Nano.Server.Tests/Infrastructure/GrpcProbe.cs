@@ -18,4 +18,22 @@ public static class GrpcProbe
         using var call = invoker.AsyncUnaryCall(grpcMethod, null, TestServer.Call(session), (IMessage)Activator.CreateInstance(method.InputType.ClrType)!);
         await call.ResponseAsync;
     }
+
+    /// <summary>Posts <paramref name="frame"/> as it is (a gRPC frame, well formed or not) to <paramref name="path"/>; the call's grpc-status and message.</summary>
+    public static async Task<(string Status, string Message)> SendFrameAsync(TestServer server, string path, byte[] frame, string session)
+    {
+        using var http = new HttpClient(server.Handler());
+        using var request = new HttpRequestMessage(HttpMethod.Post, server.GrpcUrl + path)
+        {
+            Content = new ByteArrayContent(frame), Version = System.Net.HttpVersion.Version20, VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+        };
+        request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/grpc");
+        request.Headers.Add("te", "trailers");
+        request.Headers.Add("nano-session", session);
+        using var response = await http.SendAsync(request);
+        await response.Content.ReadAsByteArrayAsync();
+        string Header(string name) => response.Headers.TryGetValues(name, out var v) ? v.First() : response.TrailingHeaders.TryGetValues(name, out var t) ? t.First() : "";
+        Assert.True(Header("grpc-status").Length > 0, $"{response.StatusCode} {response.Version} {response.Headers} {response.Content.Headers} {response.TrailingHeaders}");
+        return (Header("grpc-status"), Uri.UnescapeDataString(Header("grpc-message")));
+    }
 }

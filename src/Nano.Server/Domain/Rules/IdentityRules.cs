@@ -38,10 +38,12 @@ public static class IdentityRules
         return value;
     }
 
-    /// <summary>Menu tags: not validated against a list (the portal owns them), only their form.</summary>
+    /// <summary>Menu tags: each one of <see cref="AccessRules.MenuTags"/> (the portal's areas); repeats are dropped.</summary>
     public static string[] Menu(IEnumerable<string> tags, bool required)
     {
         var menu = tags.Select(t => Name("menu", t)).Distinct(StringComparer.Ordinal).ToArray();
+        if (menu.FirstOrDefault(t => !AccessRules.MenuTags.Contains(t)) is { } unknown)
+            throw Fail.Invalid($"unknown menu '{unknown}': a menu is one of {string.Join(", ", AccessRules.MenuTags)}");
         if (required && menu.Length == 0)
             throw Fail.Invalid("at least one menu is required");
         return menu;
