@@ -11,7 +11,7 @@ namespace Nano.EndToEnd.Tests;
 /// </summary>
 public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
-    private static readonly string Root = FindRoot();
+    private static readonly string Root = Repository.Root;
     private readonly string _data = Directory.CreateTempSubdirectory("nano-up-").FullName;
 
     public void Dispose() => Directory.Delete(_data, recursive: true);
@@ -188,16 +188,6 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
             }
         }
         return found;
-    }
-
-    private static string FindRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "tools", "nano")))
-                return dir.FullName;
-        }
-        throw new InvalidOperationException("tools/nano not found above the test's folder");
     }
 
     /// <summary>One run of tools/nano up (built already: --no-build), its output kept.</summary>

@@ -38,15 +38,28 @@ need_postgres() {
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
-# buf (proto lint, buf curl) from npm, into tools/node_modules. Debian's nodejs has no npm of its own; other
-# builds of nodejs (NodeSource) bring theirs.
-need_buf() {
+# The npm tools, into tools/node_modules: buf (proto lint, breaking check, buf curl), playwright-core (browser tests)
+# and noVNC (the console page the server serves). Debian's nodejs has no npm of its own; other builds of nodejs
+# (NodeSource) bring theirs. Installed again whenever tools/package-lock.json changed since the last install.
+need_node_tools() {
     have node || apt_install nodejs
     have npm || apt_install npm
-    if [ ! -x "$NANO_ROOT/tools/node_modules/.bin/buf" ]; then
-        say "npm ci (buf)"
-        (cd "$NANO_ROOT/tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    local tools="$NANO_ROOT/tools"
+    if [ ! -f "$tools/node_modules/.package-lock.json" ] || [ "$tools/package-lock.json" -nt "$tools/node_modules/.package-lock.json" ]; then
+        say "npm ci (tools: buf, playwright-core, noVNC)"
+        (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     fi
+}
+
+# What only the tests use: Debian's Chromium (driven headless by playwright-core), Prometheus with promtool (the
+# /metrics checks), tmux (the command-line client driven as a person would), Python's grpcio and protoc (the Python
+# example client).
+need_test_tools() {
+    local missing=()
+    have chromium || missing+=(chromium)
+    have promtool || missing+=(prometheus)
+    have tmux || missing+=(tmux)
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
 # libvirt.so.0 for the binding (its tests use the in-process test:///default driver).

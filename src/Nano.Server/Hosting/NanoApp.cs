@@ -140,6 +140,7 @@ public static class NanoApp
         app.UseMiddleware<GrpcRequestCheck>();
         app.MapGet(MonitorRelay.Route, MonitorRelay.HandleAsync);
         ImageTransfers.Map(app);
+        OpenApiDocument.Map(app);
         MapServices(app);
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
