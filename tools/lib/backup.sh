@@ -2,7 +2,7 @@
 #
 # A backup is one tar file: database.dump (pg_dump of the embedded cluster's database, custom format), the image store
 # (images/, without uploads in flight), the zone's keys (secrets.key, which seals guests' passwords in the database;
-# tls/, the zone CA cells trust; cell-token) and MANIFEST.sha256, the SHA-256 of every other file in it. Guests' volumes
+# tls/, the zone CA cells trust; cell-token, metrics-token) and MANIFEST.sha256, the SHA-256 of every other file in it. Guests' volumes
 # stay on their cells. It holds the zone's keys: it is written readable by root only and must be kept like them.
 
 # The embedded cluster of a data folder: its folder, binaries, and whether it runs.
@@ -59,7 +59,7 @@ pg_tool() {
 # The files of a data folder a backup carries besides the dump, relative to it.
 backup_files() {
     local data=$1 f
-    for f in secrets.key cell-token; do [ ! -f "$data/$f" ] || echo "$f"; done
+    for f in secrets.key cell-token metrics-token; do [ ! -f "$data/$f" ] || echo "$f"; done
     [ ! -d "$data/tls" ] || (cd "$data" && find tls -type f)
     [ ! -d "$data/images" ] || (cd "$data" && find images -path images/.incoming -prune -o -type f -print)
 }
@@ -124,7 +124,7 @@ nano_restore() {
     fi
     cluster_stop "$data"
     local item
-    for item in images tls secrets.key cell-token; do
+    for item in images tls secrets.key cell-token metrics-token; do
         [ -e "$staging/$item" ] || continue
         [ ! -e "$data/$item" ] || mv "$data/$item" "$data/$item.before-restore-$stamp"
         mv "$staging/$item" "$data/$item"

@@ -11,6 +11,7 @@ using Nano.Server.Data;
 using Nano.Server.Domain;
 using Nano.Server.Http;
 using Nano.Server.Images;
+using Nano.Server.Metrics;
 using Nano.Server.Monitor;
 using Nano.Server.Services;
 using Npgsql;
@@ -125,6 +126,9 @@ public static class NanoApp
         builder.Services.AddSingleton<Failover>();
         builder.Services.AddSingleton<GuestRecovery>();
         builder.Services.AddSingleton<UnknownDomains>();
+        builder.Services.AddSingleton<ServerMetrics>();
+        builder.Services.AddSingleton<MetricsRepository>();
+        builder.Services.AddSingleton<ZoneMetrics>();
 
         builder.Services.AddGrpc(o =>
         {
@@ -135,12 +139,14 @@ public static class NanoApp
         builder.Services.AddGrpcHealthChecks().AddCheck<DatabaseHealthCheck>("database");
 
         var app = builder.Build();
+        app.UseMiddleware<RequestTiming>();
         app.UseWebSockets();
         app.UseMiddleware<EnvelopeMiddleware>();
         app.UseMiddleware<GrpcRequestCheck>();
         app.MapGet(MonitorRelay.Route, MonitorRelay.HandleAsync);
         ImageTransfers.Map(app);
         OpenApiDocument.Map(app);
+        ZoneMetrics.Map(app);
         MapServices(app);
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();

@@ -84,6 +84,12 @@ public sealed class NanoOptions
     /// <summary>Join token cell agents must present; empty refuses every agent.</summary>
     public string CellToken { get; set; } = "";
 
+    /// <summary>
+    /// The bearer token a Prometheus scrape of GET /metrics presents (Authorization: Bearer …); empty: only a session
+    /// whose roles carry the dashboard menu may read /metrics. tools/nano up keeps one in &lt;data dir&gt;/metrics-token.
+    /// </summary>
+    public string MetricsToken { get; set; } = "";
+
     /// <summary>How often agents send heartbeats, in milliseconds.</summary>
     public int CellHeartbeatIntervalMs { get; set; } = 2000;
 

@@ -96,6 +96,7 @@ public sealed class EnvelopeMiddleware(RequestDelegate next, ILogger<EnvelopeMid
     public static async Task WriteFailureAsync(HttpContext http, int code, string message)
     {
         var options = http.RequestServices.GetRequiredService<IOptions<NanoOptions>>();
+        http.Items[Metrics.ServerMetrics.ErrorCodeItem] = code;
         var response = http.Response;
         response.Headers.Clear();
         response.StatusCode = options.Value.RestErrorsAsHttpStatus ? code : StatusCodes.Status200OK;

@@ -3,6 +3,7 @@ using Grpc.Core;
 using Nano.Server.Cells;
 using Nano.Server.Data;
 using Nano.Server.Http;
+using Nano.Server.Metrics;
 
 namespace Nano.Server.Monitor;
 
@@ -17,7 +18,8 @@ public static class MonitorRelay
 {
     public const string Route = "/api/v1/monitor_channels/{id}";
 
-    public static async Task HandleAsync(HttpContext http, string id, MonitorChannelRepository channels, GuestRepository guests, ConsoleTunnels tunnels, ILoggerFactory logs)
+    public static async Task HandleAsync(
+        HttpContext http, string id, MonitorChannelRepository channels, GuestRepository guests, ConsoleTunnels tunnels, ServerMetrics metrics, ILoggerFactory logs)
     {
         if (!http.WebSockets.IsWebSocketRequest)
         {
@@ -49,6 +51,7 @@ public static class MonitorRelay
         {
             var subprotocol = http.WebSockets.WebSocketRequestedProtocols.Contains("binary") ? "binary" : null;
             using var socket = await http.WebSockets.AcceptWebSocketAsync(subprotocol);
+            using var connected = metrics.ConsoleConnected();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted);
             var toBrowser = CopyToSocketAsync(tunnel, socket, stop.Token);
             var toGuest = CopyToGuestAsync(socket, tunnel, stop.Token);
