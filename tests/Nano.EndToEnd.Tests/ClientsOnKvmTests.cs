@@ -76,6 +76,37 @@ public sealed class ClientsOnKvmTests(RunningGuestZone zone, ITestOutputHelper o
         }
     }
 
+    /// <summary>
+    /// The console page in headless Chromium: it takes a monitor channel, logs noVNC in with the channel's password and
+    /// shows the guest's screen (the canvas is drawn, not blank); the guest restarted under it (its VNC socket drops), it
+    /// reconnects by itself with a fresh channel and shows the screen again.
+    /// </summary>
+    [Fact]
+    public async Task TheConsolePage_ShowsTheGuestsScreen_AndReconnectsAfterTheSocketDrops()
+    {
+        var url = Nano.Server.Monitor.ConsolePage.Url(zone.Rest.Http.BaseAddress!.ToString(), zone.Guest, zone.Admin);
+        var screenshot = Path.Combine(AppContext.BaseDirectory, "console-page.png");
+        var marker = Path.Combine(zone.Work, $"restarted-{Guid.NewGuid():N}");
+        using var page = BrowserScript.Start("console-page.js", url, screenshot, marker);
+        await page.WaitForOutputAsync("{\"ready\":true}", TimeSpan.FromMinutes(3));
+        Assert.Equal(0, (await zone.Rest.DeleteAsync($"/api/v1/instances/{zone.Guest}", new { force = true }, zone.Admin)).ErrorCode);
+        Assert.Equal(0, (await zone.Rest.PostAsync($"/api/v1/instances/{zone.Guest}", new { }, zone.Admin)).ErrorCode);
+        await File.WriteAllTextAsync(marker, "");
+        var result = await BrowserScript.ResultAsync(output, page);
+
+        Assert.False(result["fragmentKept"]!.GetValue<bool>()); // the session leaves the address bar at once
+        foreach (var look in new[] { result["first"]!, result["after"]! })
+        {
+            Assert.True(look["width"]!.GetValue<int>() >= 640, look.ToJsonString());
+            Assert.True(look["lit"]!.GetValue<double>() > 0.005 && look["colours"]!.GetValue<int>() >= 2, $"a blank screen: {look.ToJsonString()}");
+        }
+        Assert.True(result["connects"]!.GetValue<int>() >= 2);
+        var events = result["events"]!.AsArray().Select(e => e!.GetValue<string>()).ToList();
+        Assert.DoesNotContain("securityfailure", events);
+        Assert.Equal(["connect", "disconnect", "connect"], events.Where(e => e != "credentialsrequired").Take(3));
+        Assert.True(File.Exists(screenshot));
+    }
+
     /// <summary>nano-cell --log-format json: every line it printed is one JSON object with the logger's fields.</summary>
     [Fact]
     public void TheCell_LogsOneJsonObjectPerLine()

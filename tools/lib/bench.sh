@@ -9,6 +9,7 @@ bench_platform() {
     have jq || apt_install jq
     have virsh || apt_install libvirt-clients
     say "building (Release)"
+    need_node_tools # noVNC, which the server build copies
     dotnet build "$NANO_ROOT/src/Nano.Server/Nano.Server.csproj" -c Release -v quiet -nologo >/dev/null
     dotnet build "$NANO_ROOT/src/Nano.Cell/Nano.Cell.csproj" -c Release -v quiet -nologo >/dev/null
     work=$(mktemp -d -p "${NANO_BENCH_DIR:-/var/tmp}")

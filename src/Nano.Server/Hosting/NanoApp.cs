@@ -147,6 +147,7 @@ public static class NanoApp
         ImageTransfers.Map(app);
         OpenApiDocument.Map(app);
         ZoneMetrics.Map(app);
+        ConsolePage.Map(app);
         MapServices(app);
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
