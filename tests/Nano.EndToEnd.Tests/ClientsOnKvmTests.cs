@@ -10,6 +10,7 @@ namespace Nano.EndToEnd.Tests;
 /// What users reach for around the API, against a live platform with a running guest on real KVM: Prometheus scraping
 /// /metrics, the console page in a browser, the command-line client, and the example clients in other languages.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ClientsOnKvmTests(RunningGuestZone zone, ITestOutputHelper output) : IClassFixture<RunningGuestZone>
 {
     /// <summary>Debian's Prometheus scrapes the server over TLS with the metrics token; a query finds the running guest's CPU series.</summary>
@@ -105,6 +106,90 @@ public sealed class ClientsOnKvmTests(RunningGuestZone zone, ITestOutputHelper o
         Assert.DoesNotContain("securityfailure", events);
         Assert.Equal(["connect", "disconnect", "connect"], events.Where(e => e != "credentialsrequired").Take(3));
         Assert.True(File.Exists(screenshot));
+    }
+
+    /// <summary>
+    /// nanoctl as a person uses it, in a terminal (tmux: send-keys types, capture-pane reads): login asks for the password
+    /// and keeps the session in a 0600 file; `guest create --wait` and `image upload` draw a progress bar that reaches
+    /// 100 %; -o json parses; a refusal prints the server's reason and exits 1; `console` prints the console page's URL.
+    /// </summary>
+    [Fact]
+    public async Task Nanoctl_InATerminal_ShowsProgressToTheEnd_AndAnswersAsJson()
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(zone.Work, $"nanoctl-{Guid.NewGuid():N}")).FullName;
+        var config = Path.Combine(folder, "session.json");
+        var dll = Path.Combine(Repository.Root, "src", "Nano.Ctl", "bin", "Release", "net10.0", "nanoctl.dll");
+        Assert.True(File.Exists(dll), $"{dll} is not built: run the suite through ./tools/test, which builds the solution");
+        using var terminal = new Tmux(new Dictionary<string, string> { ["NANOCTL_CONFIG"] = config, ["TERM"] = "xterm-256color" });
+        terminal.Type($"nanoctl() {{ dotnet {dll} \"$@\"; }}");
+        terminal.Type($"nanoctl login --server {zone.Zone.Server.GrpcUrl} --ca {zone.Zone.Server.CaFile} --user {InitializedServer.AdminName}");
+        await terminal.WaitForAsync("Password:", TimeSpan.FromSeconds(60));
+        terminal.Type(InitializedServer.AdminPassword);
+        await terminal.WaitForAsync("logged in as admin", TimeSpan.FromSeconds(60));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(config));
+        Assert.DoesNotContain(InitializedServer.AdminPassword, terminal.Screen()); // the prompt does not echo it
+
+        terminal.Type("nanoctl guest create tmuxed --memory 128 --wait; printf 'created:[%s]\\n' $?");
+        var created = await terminal.WaitForAsync(new System.Text.RegularExpressions.Regex(@"created:\[\d+\]"), TimeSpan.FromMinutes(3));
+        output.WriteLine($"--- the terminal after guest create --wait ---\n{created}");
+        Assert.Contains("created:[0]", created);
+        Assert.Matches(@"creating tmuxed: succeeded\s+━+\s+100%", created);
+        var id = created.Split('\n').Select(l => l.Trim()).First(l => Guid.TryParse(l, out _));
+
+        var image = Path.Combine(folder, "tiny.qcow2");
+        Assert.Equal(0, (await RunAsync("qemu-img", "create", "-q", "-f", "qcow2", image, "64M")).Code);
+        terminal.Type($"nanoctl image upload {image} --name tmuxdisk; printf 'uploaded:[%s]\\n' $?");
+        var uploaded = await terminal.WaitForAsync(new System.Text.RegularExpressions.Regex(@"uploaded:\[\d+\]"), TimeSpan.FromMinutes(2));
+        output.WriteLine($"--- the terminal after image upload ---\n{uploaded}");
+        Assert.Contains("uploaded:[0]", uploaded);
+        Assert.Matches(@"uploading tiny\.qcow2\s+━+\s+100%", uploaded);
+
+        async Task<(int Code, string Output)> Nanoctl(params string[] args)
+        {
+            var info = new ProcessStartInfo("dotnet") { Environment = { ["NANOCTL_CONFIG"] = config } };
+            info.ArgumentList.Add(dll);
+            foreach (var arg in args)
+                info.ArgumentList.Add(arg);
+            using var process = new WatchedProcess(info, "nanoctl");
+            return (await process.WaitForExitAsync(TimeSpan.FromMinutes(2)), process.Output);
+        }
+
+        var (listed, list) = await Nanoctl("guest", "list", "-o", "json");
+        Assert.Equal(0, listed);
+        var guests = JsonNode.Parse(list)!.AsArray();
+        Assert.Contains(guests, g => g!["id"]!.GetValue<string>() == id && g["name"]!.GetValue<string>() == "admin.tmuxed" && g["running"]!.GetValue<bool>() == false);
+        var (shown, show) = await Nanoctl("guest", "show", id, "-o", "json");
+        Assert.Equal((0, 128L << 20), (shown, JsonNode.Parse(show)!["memory"]!.GetValue<long>()));
+        var (imaged, images) = await Nanoctl("image", "list", "-o", "json");
+        Assert.Contains(JsonNode.Parse(images)!.AsArray(), i => i!["name"]!.GetValue<string>() == "tmuxdisk" && i["size"]!.GetValue<long>() > 0);
+        Assert.Equal(0, imaged);
+        var (opsCode, ops) = await Nanoctl("op", "list", "--target", id, "-o", "json");
+        Assert.Equal((0, "succeeded"), (opsCode, JsonNode.Parse(ops)!.AsArray()[0]!["state"]!.GetValue<string>()));
+
+        Assert.Equal(0, (await Nanoctl("guest", "start", id)).Code);
+        Assert.True((await zone.Rest.GetAsync($"/api/v1/guests/{id}", zone.Admin)).Data!["running"]!.GetValue<bool>());
+        var (refused, why) = await Nanoctl("guest", "delete", id);
+        Assert.Equal(1, refused);
+        Assert.StartsWith("nanoctl: ", why);
+        Assert.Equal(0, (await Nanoctl("guest", "stop", id, "--force")).Code);
+        Assert.Equal(0, (await Nanoctl("guest", "delete", id)).Code);
+        var (missing, notFound) = await Nanoctl("guest", "show", id);
+        Assert.Equal(1, missing);
+        Assert.Contains($"guest '{id}' not found", notFound);
+
+        var (consoled, url) = await Nanoctl("console", zone.Guest);
+        Assert.Equal(0, consoled);
+        var session = JsonNode.Parse(await File.ReadAllTextAsync(config))!["Session"]!.GetValue<string>();
+        Assert.Equal(Nano.Server.Monitor.ConsolePage.Url(zone.Rest.Http.BaseAddress!.ToString(), zone.Guest, session), url.Trim());
+    }
+
+    private static async Task<(int Code, string Output)> RunAsync(string file, params string[] args)
+    {
+        var info = new ProcessStartInfo(file);
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        using var process = new WatchedProcess(info, file);
+        return (await process.WaitForExitAsync(TimeSpan.FromMinutes(2)), process.Output);
     }
 
     /// <summary>nano-cell --log-format json: every line it printed is one JSON object with the logger's fields.</summary>

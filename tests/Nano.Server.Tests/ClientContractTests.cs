@@ -151,7 +151,8 @@ public sealed class ClientContractTests
         var status = await server.Rest.GetAsync("/api/v1/system/");
         Assert.Matches(@"^\d+\.\d+\.\d+", status.Data!["version"]!.GetValue<string>());
         Assert.Equal("[1]", status.Data!["cell_protocols"]!.ToJsonString());
-        Assert.Equal(["ready", "max_cores", "max_memory", "max_disk", "version", "cell_protocols"], status.Data!.AsObject().Select(p => p.Key));
+        Assert.Equal(["ready", "max_cores", "max_memory", "max_disk", "version", "cell_protocols", "rest_port"], status.Data!.AsObject().Select(p => p.Key));
+        Assert.Equal(server.RestPort, status.Data!["rest_port"]!.GetValue<int>());
     }
 
     private static IEnumerable<MessageDescriptor> Nested(MessageDescriptor message) => message.NestedTypes.SelectMany(Nested).Prepend(message);

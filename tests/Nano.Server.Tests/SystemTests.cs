@@ -64,6 +64,7 @@ public sealed class SystemTests : IAsyncLifetime
         var data = status.Data!.AsObject();
         data.Remove("version");
         data.Remove("cell_protocols");
+        data.Remove("rest_port");
         return data.ToJsonString();
     }
 }

@@ -38,6 +38,7 @@ public sealed class SystemService(UserRepository users, SystemRepository system,
             MaxDisk = options.Value.MaxDiskGb,
             Version = ServerVersion,
             CellProtocols = { CellGateway.ProtocolVersion },
+            RestPort = options.Value.RestPort,
         },
     };
 

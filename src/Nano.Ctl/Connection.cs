@@ -1,0 +1,86 @@
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Nano.Ctl;
+
+/// <summary>
+/// A gRPC channel to the server (its gRPC port), trusting the zone's CA when one is given, and the calls' session. While a
+/// command runs it keeps the session alive (a session ends 180 s after its last keep-alive; an upload or a watch may last longer).
+/// </summary>
+public sealed class Connection : IAsyncDisposable
+{
+    private static readonly TimeSpan KeepAliveEvery = TimeSpan.FromSeconds(60);
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _keepAlive = Task.CompletedTask;
+
+    private Connection(GrpcChannel channel, string session)
+    {
+        Channel = channel;
+        Session = session;
+        if (session.Length > 0)
+            _keepAlive = KeepAliveAsync();
+    }
+
+    public GrpcChannel Channel { get; }
+
+    public string Session { get; }
+
+    public static Connection Open(string server, string caFile, string session = "")
+    {
+        var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+        if (caFile.Length > 0)
+        {
+            var ca = X509Certificate2.CreateFromPem(File.ReadAllText(caFile));
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
+                    return false;
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(new X509Certificate2(certificate));
+            };
+        }
+        return new Connection(GrpcChannel.ForAddress(server, new GrpcChannelOptions { HttpHandler = handler }), session);
+    }
+
+    public static Connection Open(SavedSession saved) => Open(saved.Server, saved.CaFile, saved.Session);
+
+    /// <summary>Call options carrying the session (gRPC metadata keys are lowercase: "nano-session").</summary>
+    public CallOptions Call(CancellationToken cancel = default) =>
+        new(Session.Length > 0 ? new Metadata { { "nano-session", Session } } : [], cancellationToken: cancel);
+
+    private async Task KeepAliveAsync()
+    {
+        var sessions = new Contracts.V1.SessionService.SessionServiceClient(Channel);
+        using var timer = new PeriodicTimer(KeepAliveEvery);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(_stop.Token))
+            {
+                try
+                {
+                    await sessions.KeepSessionAliveAsync(new Contracts.V1.KeepSessionAliveRequest { SessionId = Session }, Call(_stop.Token));
+                }
+                catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
+                {
+                    // The command's own calls will say what is wrong.
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        await _keepAlive;
+        Channel.Dispose();
+        _stop.Dispose();
+    }
+}
