@@ -183,6 +183,44 @@ public sealed class ClientsOnKvmTests(RunningGuestZone zone, ITestOutputHelper o
         Assert.Equal(Nano.Server.Monitor.ConsolePage.Url(zone.Rest.Http.BaseAddress!.ToString(), zone.Guest, session), url.Trim());
     }
 
+    /// <summary>
+    /// The example clients, from the code buf.gen.yaml generates (./tools/test runs buf generate and builds the C# one):
+    /// Python (Debian's grpcio), Node (Connect's gRPC transport) and C# each log in, meet a typed error, create a guest and
+    /// watch its operation to the end, and upload a disk image.
+    /// </summary>
+    [Theory]
+    [InlineData("python")]
+    [InlineData("node")]
+    [InlineData("csharp")]
+    public async Task TheExampleClients_LogInCreateAGuestWatchItAndUploadAnImage(string language)
+    {
+        var image = Path.Combine(zone.Work, $"{language}.qcow2");
+        Assert.Equal(0, (await RunAsync("qemu-img", "create", "-q", "-f", "qcow2", image, "32M")).Code);
+        var examples = Path.Combine(Repository.Root, "examples");
+        var grpc = zone.Zone.Server.GrpcUrl;
+        var ca = zone.Zone.Server.CaFile!;
+        var name = $"{language}-example";
+        var (file, args) = language switch
+        {
+            "python" => ("/usr/bin/python3", new[] { Path.Combine(examples, "python", "nano_example.py"), "--server", new Uri(grpc).Authority, "--ca", ca, "--user", "admin", "--name", name, "--image", image }),
+            "node" => ("node", new[] { Path.Combine(examples, "node", "example.js"), "--server", grpc, "--ca", ca, "--user", "admin", "--name", name, "--image", image }),
+            _ => ("dotnet", new[] { Path.Combine(examples, "csharp", "bin", "Release", "net10.0", "nano-example.dll"), grpc, ca, "admin", image }),
+        };
+        var info = new ProcessStartInfo(file) { Environment = { ["NANO_PASSWORD"] = InitializedServer.AdminPassword } };
+        foreach (var arg in args)
+            info.ArgumentList.Add(arg);
+        using var example = new WatchedProcess(info, $"{language} example");
+        var code = await example.WaitForExitAsync(TimeSpan.FromMinutes(4));
+        output.WriteLine($"--- the {language} example (exit {code}) ---\n{example.Output}");
+        Assert.Equal(0, code);
+        var lines = example.Output.Split('\n').Select(l => l.Trim()).ToList();
+        Assert.Contains("logged in as admin, group admin", lines);
+        Assert.Contains(language == "python" ? "as expected: NOT_FOUND guest 'no-such-guest' not found" : "as expected: NotFound guest 'no-such-guest' not found", lines);
+        Assert.Matches(@"operation [0-9a-f-]+: succeeded 100%", example.Output);
+        Assert.Matches(@"uploaded disk image [0-9a-f-]+: [1-9]\d* bytes, created=true", example.Output);
+        Assert.Equal("done", lines.Last(l => l.Length > 0));
+    }
+
     private static async Task<(int Code, string Output)> RunAsync(string file, params string[] args)
     {
         var info = new ProcessStartInfo(file);

@@ -51,6 +51,21 @@ need_node_tools() {
     fi
 }
 
+# The example clients (examples/): Debian's python3 with grpcio and protobuf, protoc 3.21 and grpc_python_plugin for
+# buf generate, and the Node example's packages (protoc-gen-es, Connect's gRPC transport) in examples/node/node_modules.
+need_examples() {
+    local missing=()
+    /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null || missing+=(python3-grpcio python3-protobuf)
+    have protoc || missing+=(protobuf-compiler)
+    have grpc_python_plugin || missing+=(protobuf-compiler-grpc)
+    [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+    local node="$NANO_ROOT/examples/node"
+    if [ ! -f "$node/node_modules/.package-lock.json" ] || [ "$node/package-lock.json" -nt "$node/node_modules/.package-lock.json" ]; then
+        say "npm ci (examples/node)"
+        (cd "$node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    fi
+}
+
 # What only the tests use: Debian's Chromium (driven headless by playwright-core), Prometheus with promtool (the
 # /metrics checks), tmux (the command-line client driven as a person would), Python's grpcio and protoc (the Python
 # example client).
