@@ -10,7 +10,6 @@ namespace Nano.EndToEnd.Tests;
 /// What users reach for around the API, against a live platform with a running guest on real KVM: Prometheus scraping
 /// /metrics, the console page in a browser, the command-line client, and the example clients in other languages.
 /// </summary>
-[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class ClientsOnKvmTests(RunningGuestZone zone, ITestOutputHelper output) : IClassFixture<RunningGuestZone>
 {
     /// <summary>Debian's Prometheus scrapes the server over TLS with the metrics token; a query finds the running guest's CPU series.</summary>

@@ -34,6 +34,28 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
         Assert.Empty(ProcessesOf(_data));
     }
 
+    /// <summary>--log-format json: everything the server writes is one JSON object per line (its start-up lines too); the metrics token is made 0600.</summary>
+    [Fact]
+    public async Task WithLogFormatJson_TheServerWritesOneJsonObjectPerLine()
+    {
+        await using (var up = NanoUp.Start(Root, _data, Nano.Testing.TestServer.FreePort(), Nano.Testing.TestServer.FreePort(), cell: false, "--log-format", "json"))
+        {
+            await up.WaitForAsync("nano-server ready", TimeSpan.FromMinutes(2));
+            up.Interrupt();
+            Assert.Equal(0, await up.ExitAsync(TimeSpan.FromMinutes(1)));
+        }
+        var lines = File.ReadAllLines(Path.Combine(_data, "logs", "server.log")).Where(l => l.Length > 0 && !l.StartsWith("[nano] ", StringComparison.Ordinal)).ToList();
+        output.WriteLine(string.Join('\n', lines));
+        Assert.True(lines.Count >= 2, "the server wrote almost nothing");
+        foreach (var line in lines)
+        {
+            var entry = System.Text.Json.Nodes.JsonNode.Parse(line)!.AsObject();
+            Assert.True(entry.ContainsKey("Timestamp") && entry.ContainsKey("LogLevel") && entry.ContainsKey("Category") && entry.ContainsKey("Message"), line);
+        }
+        Assert.Contains(lines, l => l.Contains("\"Message\":\"nano-server ready: REST ", StringComparison.Ordinal));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(_data, "metrics-token")));
+    }
+
     [Fact]
     public async Task WhenTheCellDies_NanoUpStopsTheServerAndItsDatabase_AndCtrlCStopsEverything()
     {
@@ -195,13 +217,15 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
     {
         public string Output => process.Output;
 
-        public static NanoUp Start(string root, string data, int rest, int grpc, bool cell)
+        public static NanoUp Start(string root, string data, int rest, int grpc, bool cell, params string[] extra)
         {
             var info = new ProcessStartInfo("bash") { WorkingDirectory = root };
             foreach (var arg in new[] { "tools/nano", "up", "--data-dir", data, "--port", $"{rest}", "--grpc-port", $"{grpc}", "--no-build", "--ready-timeout", "90" })
                 info.ArgumentList.Add(arg);
             if (!cell)
                 info.ArgumentList.Add("--no-cell");
+            foreach (var arg in extra)
+                info.ArgumentList.Add(arg);
             info.Environment.Remove("NANO_DATABASE");
             return new NanoUp(new WatchedProcess(info, "nano up"));
         }
