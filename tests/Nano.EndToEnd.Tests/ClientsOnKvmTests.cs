@@ -164,6 +164,17 @@ public sealed class ClientsOnKvmTests(RunningGuestZone zone, ITestOutputHelper o
         Assert.Equal(0, imaged);
         var (opsCode, ops) = await Nanoctl("op", "list", "--target", id, "-o", "json");
         Assert.Equal((0, "succeeded"), (opsCode, JsonNode.Parse(ops)!.AsArray()[0]!["state"]!.GetValue<string>()));
+        var creation = JsonNode.Parse(ops)!.AsArray()[0]!["id"]!.GetValue<string>();
+        var (waited, ended) = await Nanoctl("op", "wait", creation, "-o", "json");
+        Assert.Equal((0, "succeeded", 100), (waited, JsonNode.Parse(ended)!["state"]!.GetValue<string>(), JsonNode.Parse(ended)!["percent"]!.GetValue<int>()));
+        terminal.Type($"nanoctl op watch {creation}; printf 'watched:[%s]\\n' $?");
+        var watched = await terminal.WaitForAsync(new System.Text.RegularExpressions.Regex(@"watched:\[\d+\]"), TimeSpan.FromMinutes(1));
+        Assert.Contains("watched:[0]", watched);
+        Assert.Matches(@"operation: succeeded\s+━+\s+100%", watched);
+        var (cancelled, refusal) = await Nanoctl("op", "cancel", creation);
+        Assert.Equal(1, cancelled); // it has ended: nothing to cancel, and the server says so
+        Assert.StartsWith("nanoctl: ", refusal);
+        Assert.Equal(1, (await Nanoctl("op", "wait", Guid.NewGuid().ToString())).Code);
 
         Assert.Equal(0, (await Nanoctl("guest", "start", id)).Code);
         Assert.True((await zone.Rest.GetAsync($"/api/v1/guests/{id}", zone.Admin)).Data!["running"]!.GetValue<bool>());

@@ -889,7 +889,9 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         }
         await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/guests/{id}", _zone.AdminSession)).Data is System.Text.Json.Nodes.JsonObject g &&
             g["created"]?.GetValue<bool>() == true && g["running"]?.GetValue<bool>() == true);
-        var operation = (await Rest.GetAsync($"/api/v1/operations/?target={id}", _zone.AdminSession)).Data![0]!;
+        // The row says created and running a moment before the operation writes its end.
+        System.Text.Json.Nodes.JsonNode operation = null!;
+        await WaitForAsync(async () => (operation = (await Rest.GetAsync($"/api/v1/operations/?target={id}", _zone.AdminSession)).Data![0]!)["finished"]!.GetValue<bool>());
         Assert.Equal("succeeded", operation["state"]!.GetValue<string>());
         Assert.True(agent.Output.Split('\n').Count(l => l.Contains($"as {cell}:")) >= 2, "the agent's stream did not break"); // it joined again
         await DeleteRunningGuestAsync(id, Path.Combine(_work, "images-br"));

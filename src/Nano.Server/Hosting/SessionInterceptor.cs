@@ -88,7 +88,7 @@ public sealed class SessionInterceptor(SessionRepository sessions, IOptions<Nano
 
     /// <summary>
     /// Until <paramref name="ended"/> is cancelled, checks that the session is live; when it is not, cancels
-    /// <paramref name="ended"/> and returns why. A check the database cannot answer is skipped (a fault is no logout).
+    /// <paramref name="ended"/> and returns why. A check that fails (the database away) is skipped: a fault is no logout.
     /// </summary>
     private async Task<string?> WatchAsync(string id, CancellationTokenSource ended)
     {
@@ -106,9 +106,9 @@ public sealed class SessionInterceptor(SessionRepository sessions, IOptions<Nano
                     await ended.CancelAsync();
                     return reason;
                 }
-                catch (Exception e) when (e is Npgsql.NpgsqlException or TimeoutException)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    logger.LogDebug(e, "A stream's session check could not reach the database");
+                    logger.LogDebug(e, "A stream's session check failed; the next one tries again");
                 }
             }
         }
