@@ -6,8 +6,9 @@ using Grpc.Net.Client;
 namespace Nano.Ctl;
 
 /// <summary>
-/// A gRPC channel to the server (its gRPC port), trusting the zone's CA when one is given, and the calls' session. While a
-/// command runs it keeps the session alive (a session ends 180 s after its last keep-alive; an upload or a watch may last longer).
+/// A gRPC channel to the server (its gRPC port), trusting the zone's CA when one is given, and the calls' session. Each
+/// command extends the session when it starts and, while it runs, every minute (a session ends 180 s after its last
+/// keep-alive; an upload or a watch may last longer).
 /// </summary>
 public sealed class Connection : IAsyncDisposable
 {
@@ -53,9 +54,13 @@ public sealed class Connection : IAsyncDisposable
     public CallOptions Call(CancellationToken cancel = default) =>
         new(Session.Length > 0 ? new Metadata { { "nano-session", Session } } : [], cancellationToken: cancel);
 
+    /// <summary>Extends the session once (throws UNAUTHENTICATED, saying so, when it expired).</summary>
+    public async Task KeepAliveAsync(CancellationToken cancel) =>
+        await new Contracts.V1.SessionService.SessionServiceClient(Channel).KeepSessionAliveAsync(
+            new Contracts.V1.KeepSessionAliveRequest { SessionId = Session }, Call(cancel));
+
     private async Task KeepAliveAsync()
     {
-        var sessions = new Contracts.V1.SessionService.SessionServiceClient(Channel);
         using var timer = new PeriodicTimer(KeepAliveEvery);
         try
         {
@@ -63,7 +68,7 @@ public sealed class Connection : IAsyncDisposable
             {
                 try
                 {
-                    await sessions.KeepSessionAliveAsync(new Contracts.V1.KeepSessionAliveRequest { SessionId = Session }, Call(_stop.Token));
+                    await KeepAliveAsync(_stop.Token);
                 }
                 catch (RpcException e) when (e.StatusCode != StatusCode.Cancelled)
                 {

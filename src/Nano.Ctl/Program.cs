@@ -29,6 +29,7 @@ Command Verb(string name, string description, Func<ParseResult, Connection, Canc
         await using var connection = Connection.Open(saved);
         try
         {
+            await connection.KeepAliveAsync(cancel); // each use extends the session: it ends 180 s after the last one
             return await action(parse, connection, cancel);
         }
         catch (RpcException e)

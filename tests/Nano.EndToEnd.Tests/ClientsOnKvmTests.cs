@@ -191,6 +191,19 @@ public sealed class ClientsOnKvmTests(RunningGuestZone zone, ITestOutputHelper o
         Assert.Equal(0, consoled);
         var session = JsonNode.Parse(await File.ReadAllTextAsync(config))!["Session"]!.GetValue<string>();
         Assert.Equal(Nano.Server.Monitor.ConsolePage.Url(zone.Rest.Http.BaseAddress!.ToString(), zone.Guest, session), url.Trim());
+
+        // logout ends the session on the server and forgets it; a copy of the old file then meets the server's word.
+        var stale = Path.Combine(folder, "stale.json");
+        File.Copy(config, stale);
+        Assert.Equal(0, (await Nanoctl("logout")).Code);
+        Assert.False(File.Exists(config));
+        var (notLoggedIn, notice) = await Nanoctl("pool", "list");
+        Assert.Equal((1, "nanoctl: not logged in: nanoctl login --server URL --ca FILE --user NAME"), (notLoggedIn, notice.Trim()));
+        File.Move(stale, config);
+        var (gone, endedWhy) = await Nanoctl("pool", "list");
+        Assert.Equal(1, gone);
+        Assert.Contains("no such session", endedWhy);
+        Assert.EndsWith("(nanoctl login)", endedWhy.Trim());
     }
 
     /// <summary>
