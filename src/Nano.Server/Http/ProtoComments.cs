@@ -19,8 +19,6 @@ public sealed class ProtoComments
     /// <summary>The comment on <paramref name="fullName"/>, or "" when it has none.</summary>
     public string this[string fullName] => _comments.GetValueOrDefault(fullName, "");
 
-    public int Count => _comments.Count;
-
     public static ProtoComments Load()
     {
         using var stream = typeof(Contracts.V1.GuestService).Assembly.GetManifestResourceStream(Resource)
