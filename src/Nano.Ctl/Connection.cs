@@ -1,5 +1,3 @@
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -32,19 +30,7 @@ public sealed class Connection : IAsyncDisposable
     {
         var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
         if (caFile.Length > 0)
-        {
-            var ca = X509Certificate2.CreateFromPem(File.ReadAllText(caFile));
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (certificate is null || (errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != SslPolicyErrors.None)
-                    return false;
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
-            };
-        }
+            handler.SslOptions.RemoteCertificateValidationCallback = Tls.ZoneCertificates.ServerCheck(caFile);
         return new Connection(GrpcChannel.ForAddress(server, new GrpcChannelOptions { HttpHandler = handler }), session);
     }
 

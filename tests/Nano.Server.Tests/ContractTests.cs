@@ -10,7 +10,7 @@ public sealed class ContractTests
     /// <summary>(method, template) of every google.api.http rule and additional binding.</summary>
     private static readonly (string Method, string Template, ApiMethod Rpc)[] Rules = ApiCatalog.Methods.Values
         .SelectMany(m => ApiCatalog.HttpRule(m.Descriptor) is { } rule
-            ? new[] { rule }.Concat(rule.AdditionalBindings).Select(r => (Verb(r), Template(r), m))
+            ? new[] { rule }.Concat(rule.AdditionalBindings).Select(r => (ApiCatalog.Route(r).Method, ApiCatalog.Route(r).Template, m))
             : [])
         .ToArray();
 
@@ -98,17 +98,7 @@ public sealed class ContractTests
         return string.Join('/', path.TrimEnd('/').Split('/').Select(s => s.StartsWith('{') ? "{}" : s));
     }
 
-    internal static string Verb(HttpRule rule) => rule.PatternCase.ToString().ToUpperInvariant();
 
-    internal static string Template(HttpRule rule) => rule.PatternCase switch
-    {
-        HttpRule.PatternOneofCase.Get => rule.Get,
-        HttpRule.PatternOneofCase.Post => rule.Post,
-        HttpRule.PatternOneofCase.Put => rule.Put,
-        HttpRule.PatternOneofCase.Delete => rule.Delete,
-        HttpRule.PatternOneofCase.Patch => rule.Patch,
-        _ => rule.Custom.Path,
-    };
 
     internal static (string Method, string Template, ApiMethod Rpc)[] AllRules => Rules;
 

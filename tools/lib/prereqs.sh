@@ -44,10 +44,14 @@ need_postgres() {
 need_node_tools() {
     have node || apt_install nodejs
     have npm || apt_install npm
-    local tools="$NANO_ROOT/tools"
-    if [ ! -f "$tools/node_modules/.package-lock.json" ] || [ "$tools/package-lock.json" -nt "$tools/node_modules/.package-lock.json" ]; then
-        say "npm ci (tools: buf, playwright-core, noVNC)"
-        (cd "$tools" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    npm_ci "$NANO_ROOT/tools" "tools: buf, playwright-core, noVNC"
+}
+
+# npm ci in folder $1 (said as $2), unless its node_modules was installed from its current package-lock.json.
+npm_ci() {
+    if [ ! -f "$1/node_modules/.package-lock.json" ] || [ "$1/package-lock.json" -nt "$1/node_modules/.package-lock.json" ]; then
+        say "npm ci ($2)"
+        (cd "$1" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
     fi
 }
 
@@ -59,11 +63,7 @@ need_examples() {
     have protoc || missing+=(protobuf-compiler)
     have grpc_python_plugin || missing+=(protobuf-compiler-grpc)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
-    local node="$NANO_ROOT/examples/node"
-    if [ ! -f "$node/node_modules/.package-lock.json" ] || [ "$node/package-lock.json" -nt "$node/node_modules/.package-lock.json" ]; then
-        say "npm ci (examples/node)"
-        (cd "$node" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-    fi
+    npm_ci "$NANO_ROOT/examples/node" "examples/node"
 }
 
 # What only the tests use: Debian's Chromium (driven headless by playwright-core), Prometheus with promtool (the

@@ -1,12 +1,11 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using System.Text;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Cells.Events;
 using Nano.Server.Data;
 using Nano.Server.Hosting;
+using Nano.Server.Domain;
 using Nano.Server.Domain.Rules;
 
 namespace Nano.Server.Cells;
@@ -278,11 +277,6 @@ public sealed class CellGateway(
     }
 
     /// <summary>Whether a presented join token is this zone's (also for the image transfers agents make).</summary>
-    public bool TokenMatches(string presented)
-    {
-        var expected = options.Value.CellToken;
-        return expected.Length > 0 &&
-            CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
-    }
+    public bool TokenMatches(string presented) => Secrets.Matches(presented, options.Value.CellToken);
 
 }

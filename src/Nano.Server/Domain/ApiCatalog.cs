@@ -31,6 +31,21 @@ public static class ApiCatalog
     /// <summary>The google.api.http rule of a method, or null for a gRPC-only method.</summary>
     public static HttpRule? HttpRule(MethodDescriptor method) => method.GetOptions()?.GetExtension(AnnotationsExtensions.Http);
 
+    /// <summary>An HTTP rule's method (upper case) and path template.</summary>
+    public static (string Method, string Template) Route(HttpRule rule) => rule.PatternCase switch
+    {
+        Google.Api.HttpRule.PatternOneofCase.Get => ("GET", rule.Get),
+        Google.Api.HttpRule.PatternOneofCase.Post => ("POST", rule.Post),
+        Google.Api.HttpRule.PatternOneofCase.Put => ("PUT", rule.Put),
+        Google.Api.HttpRule.PatternOneofCase.Delete => ("DELETE", rule.Delete),
+        Google.Api.HttpRule.PatternOneofCase.Patch => ("PATCH", rule.Patch),
+        _ => (rule.Custom.Kind.ToUpperInvariant(), rule.Custom.Path),
+    };
+
+    /// <summary>A field by its JSON name or its proto name, the two names transcoding reads it by; null for neither.</summary>
+    public static FieldDescriptor? Field(MessageDescriptor type, string name) =>
+        type.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == name || f.Name == name);
+
     /// <summary>A change: an HTTP rule other than GET or, for a gRPC-only method, a client stream (an upload).</summary>
     private static bool Changes(MethodDescriptor method) =>
         HttpRule(method) is { } rule ? rule.PatternCase != Google.Api.HttpRule.PatternOneofCase.Get : method.IsClientStreaming;

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Text;
 
 namespace Nano.Server.Hosting;
 
@@ -14,6 +13,5 @@ public sealed class FirstRunToken
 
     public string Value { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
-    public bool Matches(string? presented) =>
-        !string.IsNullOrEmpty(presented) && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), Encoding.UTF8.GetBytes(Value));
+    public bool Matches(string? presented) => Domain.Secrets.Matches(presented, Value);
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
+using Nano.Server.Domain;
 
 namespace Nano.Server.Http;
 
@@ -42,7 +43,7 @@ public static class MalformedRequest
             var owner = type;
             foreach (var part in key.Split('.'))
             {
-                field = owner?.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == part || f.Name == part);
+                field = owner is null ? null : ApiCatalog.Field(owner, part);
                 owner = field?.FieldType == FieldType.Message ? field.MessageType : null;
             }
             if (field is null || field.FieldType is FieldType.Message or FieldType.Group)
@@ -83,7 +84,7 @@ public static class MalformedRequest
             return null;
         foreach (var property in value.EnumerateObject())
         {
-            var field = type.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == property.Name || f.Name == property.Name);
+            var field = ApiCatalog.Field(type, property.Name);
             if (field is not null && Field(property.Value, field, Join(path, property.Name)) is { } problem)
                 return problem;
         }

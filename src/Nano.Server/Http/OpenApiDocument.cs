@@ -62,18 +62,11 @@ public static partial class OpenApiDocument
         private readonly SortedSet<string> _services = new(StringComparer.Ordinal);
 
         /// <summary>The operation of one rule; <paramref name="suffix"/> tells an additional binding's operationId from the rpc's first.</summary>
-        public void AddRule(ApiMethod method, HttpRule rule, string suffix)
+        public void AddRule(ApiMethod rpc, HttpRule rule, string suffix)
         {
-            var (verb, template) = rule.PatternCase switch
-            {
-                HttpRule.PatternOneofCase.Get => ("get", rule.Get),
-                HttpRule.PatternOneofCase.Post => ("post", rule.Post),
-                HttpRule.PatternOneofCase.Put => ("put", rule.Put),
-                HttpRule.PatternOneofCase.Delete => ("delete", rule.Delete),
-                HttpRule.PatternOneofCase.Patch => ("patch", rule.Patch),
-                _ => (rule.Custom.Kind.ToLowerInvariant(), rule.Custom.Path),
-            };
-            var descriptor = method.Descriptor;
+            var (method, template) = ApiCatalog.Route(rule);
+            var verb = method.ToLowerInvariant();
+            var descriptor = rpc.Descriptor;
             var input = descriptor.InputType;
             var bound = PathVariable().Matches(template).Select(m => m.Groups[1].Value).ToList();
             var parameters = new JsonArray();
@@ -96,7 +89,7 @@ public static partial class OpenApiDocument
                 ["parameters"] = parameters,
                 ["responses"] = Responses(Reference(descriptor.OutputType)),
             };
-            if (AccessRules.IsAnonymous(method))
+            if (AccessRules.IsAnonymous(rpc))
                 operation["security"] = new JsonArray();
             if (rule.Body.Length > 0)
             {
@@ -255,7 +248,7 @@ public static partial class OpenApiDocument
             FieldDescriptor? field = null;
             foreach (var part in path.Split('.'))
             {
-                field = type.FindFieldByName(part) ?? type.Fields.InDeclarationOrder().FirstOrDefault(f => f.JsonName == part);
+                field = ApiCatalog.Field(type, part);
                 if (field?.FieldType != FieldType.Message)
                     return field;
                 type = field.MessageType;

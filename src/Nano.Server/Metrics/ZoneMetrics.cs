@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Nano.Server.Data;
@@ -51,14 +49,8 @@ public sealed class ZoneMetrics(CellRepository cells, MetricsRepository rows, Se
     private async Task<(int Status, string Message)?> RefusalAsync(HttpContext http)
     {
         var authorization = http.Request.Headers.Authorization.ToString();
-        var token = options.Value.MetricsToken;
         if (authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-        {
-            var presented = authorization["Bearer ".Length..].Trim();
-            return token.Length > 0 && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Encoding.UTF8.GetBytes(presented)), SHA256.HashData(Encoding.UTF8.GetBytes(token)))
-                ? null
-                : (401, "the metrics token is wrong");
-        }
+            return Secrets.Matches(authorization["Bearer ".Length..].Trim(), options.Value.MetricsToken) ? null : (401, "the metrics token is wrong");
         try
         {
             var session = await sessions.AuthenticateAsync(http.Request.Headers[SessionInterceptor.Header].ToString());
