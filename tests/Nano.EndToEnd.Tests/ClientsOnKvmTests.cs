@@ -103,7 +103,12 @@ public sealed class ClientsOnKvmTests(RunningGuestZone zone, ITestOutputHelper o
         Assert.True(result["connects"]!.GetValue<int>() >= 2);
         var events = result["events"]!.AsArray().Select(e => e!.GetValue<string>()).ToList();
         Assert.DoesNotContain("securityfailure", events);
-        Assert.Equal(["connect", "disconnect", "connect"], events.Where(e => e != "credentialsrequired").Take(3));
+        // Connected, dropped, then connected again; a retry may fail in between while the restarted guest's VNC is not
+        // listening yet (a disconnect with no connect before it), which is the page doing its job.
+        var seen = events.Where(e => e != "credentialsrequired").ToList();
+        Assert.Equal(["connect", "disconnect"], seen.Take(2));
+        Assert.Contains("connect", seen.Skip(2));
+        Assert.Equal("connect", seen.Last());
         Assert.True(File.Exists(screenshot));
     }
 
