@@ -100,6 +100,19 @@ public sealed class CellGateway(
             connection.Close();
     }
 
+    /// <summary>Drops the streams this replica holds of cells not heard from within <paramref name="liveness"/>; their agents reconnect.</summary>
+    public void DropSilent(TimeSpan liveness)
+    {
+        foreach (var (cell, connection) in _connections)
+        {
+            if (DateTime.UtcNow - connection.LastHeard > liveness && _connections.TryRemove(new KeyValuePair<string, CellConnection>(cell, connection)))
+            {
+                logger.LogWarning("Cell {Cell} fell silent on its stream: dropped", cell);
+                connection.Close();
+            }
+        }
+    }
+
     public async Task ServeAsync(IAsyncStreamReader<ConnectRequest> requests, IServerStreamWriter<ConnectResponse> responses, ServerCallContext context)
     {
         var hello = await ReadHelloAsync(requests, context);

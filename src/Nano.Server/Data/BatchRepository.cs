@@ -40,10 +40,12 @@ public sealed class BatchRepository(NpgsqlDataSource db)
     }
 
     /// <summary>At start-up: items of batches a stopped server left running fail (their operations failed too).</summary>
-    public async Task AbandonAsync(IReadOnlyCollection<string> runningStatuses)
+    public async Task AbandonAsync(IReadOnlyCollection<string> runningStatuses, Guid self, TimeSpan liveness)
     {
         await using var c = await db.OpenConnectionAsync();
-        await c.ExecuteAsync("UPDATE batch_items SET status = 'fail', error = 'the server stopped while this batch ran' WHERE status = ANY(@running)",
-            new { running = runningStatuses.ToArray() });
+        await c.ExecuteAsync($"""
+            UPDATE batch_items SET status = 'fail', error = 'the server stopped while this batch ran'
+            WHERE status = ANY(@running) AND batch IN (SELECT id FROM operations WHERE {ReplicaRepository.NotAlive("replica")})
+            """, new { running = runningStatuses.ToArray(), self, liveness });
     }
 }

@@ -60,7 +60,7 @@ public sealed record CellStorageAttachmentRow(string StoragePool, bool Attached,
 /// from within the liveness timeout (last_seen), so a server that died holding streams leaves no
 /// cell looking alive. A guest counts once: migrating, else lost (its cell is not alive), else running or stopped.
 /// </summary>
-public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> options)
+public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> options, Replicas.ReplicaIdentity self)
 {
     private string Alive => AliveOf("c");
 
@@ -104,10 +104,10 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         await c.ExecuteAsync("""
             INSERT INTO cells (name, address, connected, last_seen, agent_version, libvirt_uri, hypervisor, hypervisor_version, kvm, cores, memory,
                                storage_mode, system_paths, data_paths, max_memory, available_memory, available_disk, max_disk, migration_uri,
-                               cpus, cpu_signature, stream)
+                               cpus, cpu_signature, stream, replica)
             VALUES (@Name, @Address, true, now(), @AgentVersion, @LibvirtUri, @Hypervisor, @HypervisorVersion, @Kvm, @Cores, @Memory,
                     @StorageMode, @SystemPaths, @DataPaths, @Memory, @AvailableMemory, @DiskAvailable, @DiskTotal, @MigrationUri,
-                    @Cpus, @CpuSignature, @Stream)
+                    @Cpus, @CpuSignature, @Stream, @replica)
             ON CONFLICT (name) DO UPDATE SET
                 address = EXCLUDED.address, connected = true, departed = false, last_seen = now(), agent_version = EXCLUDED.agent_version,
                 libvirt_uri = EXCLUDED.libvirt_uri, hypervisor = EXCLUDED.hypervisor, hypervisor_version = EXCLUDED.hypervisor_version,
@@ -115,8 +115,8 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
                 system_paths = EXCLUDED.system_paths, data_paths = EXCLUDED.data_paths, max_memory = EXCLUDED.max_memory,
                 available_memory = EXCLUDED.available_memory, available_disk = EXCLUDED.available_disk, max_disk = EXCLUDED.max_disk,
                 migration_uri = EXCLUDED.migration_uri, cpus = EXCLUDED.cpus, cpu_signature = EXCLUDED.cpu_signature,
-                stream = EXCLUDED.stream
-            """, r);
+                stream = EXCLUDED.stream, replica = EXCLUDED.replica
+            """, new DynamicParameters(r).With("replica", self.Id));
     }
 
     /// <summary>The agent said goodbye: it stopped in order, and its guests are not failed over until it returns.</summary>

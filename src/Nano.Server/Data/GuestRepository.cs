@@ -163,10 +163,14 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     }
 
     /// <summary>Guests whose creation, system reset, migration or failover has not ended: not created, or migrating.</summary>
-    public async Task<IReadOnlyList<GuestRow>> ListUnsettledAsync()
+    public async Task<IReadOnlyList<GuestRow>> ListUnsettledAsync(Guid self, TimeSpan liveness)
     {
         await using var c = await db.OpenConnectionAsync();
-        return (await c.QueryAsync<GuestRow>($"{Select} WHERE NOT g.created OR g.migrating ORDER BY g.name")).AsList();
+        return (await c.QueryAsync<GuestRow>($"""
+            {Select} WHERE (NOT g.created OR g.migrating)
+              AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.id = g.operation AND o.finished_at IS NULL AND NOT {ReplicaRepository.NotAlive("o.replica")})
+            ORDER BY g.name
+            """, new { self, liveness })).AsList();
     }
 
     /// <summary>The media image in the guest's CD-ROM drive (null: empty).</summary>

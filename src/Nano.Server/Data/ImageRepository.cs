@@ -27,7 +27,7 @@ public sealed record ImageRow
 public sealed record ImageFields(string? Name, string? Owner, string? GroupName, string? Description, string[]? Tags);
 
 /// <summary>Image records. Writing an image's content takes its lock; changes and deletion wait for none and fail while it is held.</summary>
-public sealed class ImageRepository(NpgsqlDataSource db)
+public sealed class ImageRepository(NpgsqlDataSource db, Replicas.ReplicaIdentity self)
 {
     private const string Select = """
         SELECT i.id, i.kind, i.name, i.owner, i.group_name, i.description, i.tags, i.created,
@@ -62,9 +62,9 @@ public sealed class ImageRepository(NpgsqlDataSource db)
 
     /// <summary>A new record without content; with <paramref name="operation"/>, that operation builds it and holds its lock.</summary>
     public Task<Written> InsertAsync(string kind, Guid id, ImageFields f, Guid? operation = null) => db.WriteOneAsync("""
-        INSERT INTO images (id, kind, name, owner, group_name, description, tags, operation, locked_by)
-        VALUES (@id, @kind, @Name, @Owner, @GroupName, @Description, @Tags, @operation, @operation)
-        """, new DynamicParameters(f).With("id", id).With("kind", kind).With("operation", operation));
+        INSERT INTO images (id, kind, name, owner, group_name, description, tags, operation, locked_by, locked_replica)
+        VALUES (@id, @kind, @Name, @Owner, @GroupName, @Description, @Tags, @operation, @operation, CASE WHEN @operation::uuid IS NULL THEN NULL ELSE @replica END)
+        """, new DynamicParameters(f).With("id", id).With("kind", kind).With("operation", operation).With("replica", self.Id));
 
     /// <summary>A file found in the store: a record with its content, created at once.</summary>
     public Task<Written> InsertFoundAsync(string kind, Guid id, ImageFields f, long size, string sha256, string sha1) => db.WriteOneAsync("""
@@ -103,7 +103,8 @@ public sealed class ImageRepository(NpgsqlDataSource db)
     {
         await using var c = await db.OpenConnectionAsync();
         return await MissingOrBusyAsync(c, kind, id, await c.WriteAsync(
-            "UPDATE images SET locked_by = @holder WHERE id = @id AND kind = @kind AND locked_by IS NULL", new { id, kind, holder }));
+            "UPDATE images SET locked_by = @holder, locked_replica = @replica WHERE id = @id AND kind = @kind AND locked_by IS NULL",
+            new { id, kind, holder, replica = self.Id }));
     }
 
     public async Task UnlockAsync(Guid id, Guid holder)
@@ -129,12 +130,20 @@ public sealed class ImageRepository(NpgsqlDataSource db)
         await c.ExecuteAsync("DELETE FROM images WHERE id = @id AND NOT created", new { id });
     }
 
-    /// <summary>At start-up: no write survives a server restart. Returns the ids of clones that never finished (removed).</summary>
+    /// <summary>
+    /// No write survives the replica that made it: the write locks dead replicas held are released, and the clones whose
+    /// operation no live replica runs any more are removed. Returns the ids of those clones.
+    /// </summary>
     public async Task<IReadOnlyList<Guid>> RecoverAsync()
     {
         await using var c = await db.OpenConnectionAsync();
-        var dropped = (await c.QueryAsync<Guid>("DELETE FROM images WHERE NOT created AND operation IS NOT NULL RETURNING id")).AsList();
-        await c.ExecuteAsync("UPDATE images SET locked_by = NULL WHERE locked_by IS NOT NULL");
+        var scope = new { self = self.Id, liveness = self.Liveness };
+        var dropped = (await c.QueryAsync<Guid>($"""
+            DELETE FROM images i WHERE NOT i.created AND i.operation IS NOT NULL
+              AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.id = i.operation AND o.finished_at IS NULL AND NOT {ReplicaRepository.NotAlive("o.replica")})
+            RETURNING i.id
+            """, scope)).AsList();
+        await c.ExecuteAsync($"UPDATE images SET locked_by = NULL, locked_replica = NULL WHERE locked_by IS NOT NULL AND {ReplicaRepository.NotAlive("locked_replica")}", scope);
         return dropped;
     }
 

@@ -8,14 +8,22 @@ public sealed record OperationRow(
     DateTime CreatedAt, DateTime UpdatedAt, DateTime? FinishedAt);
 
 /// <summary>Operation rows. A finished operation (succeeded, failed, cancelled) never changes again.</summary>
-public sealed class OperationRepository(NpgsqlDataSource db)
+public sealed class OperationRepository(NpgsqlDataSource db, Replicas.ReplicaIdentity self)
 {
     private const string Select = "SELECT id, kind, target, state, stage, percent, error, created_by, created_at, updated_at, finished_at FROM operations";
 
     public async Task CreateAsync(Guid id, string kind, string target, string user)
     {
         await using var c = await db.OpenConnectionAsync();
-        await c.ExecuteAsync("INSERT INTO operations (id, kind, target, created_by) VALUES (@id, @kind, @target, @user)", new { id, kind, target, user });
+        await c.ExecuteAsync("INSERT INTO operations (id, kind, target, created_by, replica) VALUES (@id, @kind, @target, @user, @replica)",
+            new { id, kind, target, user, replica = self.Id });
+    }
+
+    /// <summary>This replica takes over an unfinished operation a dead one ran (recovery resumes it here).</summary>
+    public async Task ClaimAsync(Guid id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await c.ExecuteAsync("UPDATE operations SET replica = @replica WHERE id = @id AND finished_at IS NULL", new { id, replica = self.Id });
     }
 
     public async Task<OperationRow?> FindAsync(Guid id)
@@ -56,11 +64,12 @@ public sealed class OperationRepository(NpgsqlDataSource db)
             """, new { id, state, error }) == 1;
     }
 
-    /// <summary>Operations left unfinished by a server that stopped: nothing runs them any more.</summary>
-    public async Task<IReadOnlyList<Guid>> ListUnfinishedAsync()
+    /// <summary>Operations left unfinished by replicas that are not alive: nothing runs them any more.</summary>
+    public async Task<IReadOnlyList<Guid>> ListOrphanedAsync()
     {
         await using var c = await db.OpenConnectionAsync();
-        return (await c.QueryAsync<Guid>("SELECT id FROM operations WHERE finished_at IS NULL")).AsList();
+        return (await c.QueryAsync<Guid>($"SELECT id FROM operations WHERE finished_at IS NULL AND {ReplicaRepository.NotAlive("replica")}",
+            new { self = self.Id, liveness = self.Liveness })).AsList();
     }
 
     /// <summary>The error of a failed operation of <paramref name="kind"/> on <paramref name="target"/> not told yet; told once.</summary>

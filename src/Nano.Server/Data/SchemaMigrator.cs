@@ -17,15 +17,16 @@ public sealed class SchemaMigrator(DatabaseEndpoint database, ILogger<SchemaMigr
     {
         await using var connection = new NpgsqlConnection(database.Maintenance);
         await connection.OpenAsync(cancellationToken);
-        await connection.ExecuteAsync("""
-            CREATE TABLE IF NOT EXISTS schema_journal (
-                version     text PRIMARY KEY,
-                applied_at  timestamptz NOT NULL DEFAULT now()
-            )
-            """);
+        // The lock comes first: two replicas creating the journal at once collide in the catalog, IF NOT EXISTS or not.
         await connection.ExecuteAsync("SELECT pg_advisory_lock(@LockKey)", new { LockKey });
         try
         {
+            await connection.ExecuteAsync("""
+                CREATE TABLE IF NOT EXISTS schema_journal (
+                    version     text PRIMARY KEY,
+                    applied_at  timestamptz NOT NULL DEFAULT now()
+                )
+                """);
             var applied = (await connection.QueryAsync<string>("SELECT version FROM schema_journal")).ToHashSet();
             foreach (var (version, sql) in Scripts().Where(s => !applied.Contains(s.Version)))
             {

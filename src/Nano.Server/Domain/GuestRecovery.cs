@@ -4,6 +4,7 @@ using Nano.Server.Data;
 using Nano.Server.Domain.Rules;
 using Nano.Server.Hosting;
 using Nano.Server.Images;
+using Nano.Server.Replicas;
 
 namespace Nano.Server.Domain;
 
@@ -27,22 +28,26 @@ namespace Nano.Server.Domain;
 /// </summary>
 public sealed class GuestRecovery(
     GuestRepository guests, Operations operations, CellCommands commands, ComputePoolRepository pools,
-    ImageRepository images, PoolCpu poolCpu, IOptions<NanoOptions> options, ILogger<GuestRecovery> logger)
+    ImageRepository images, PoolCpu poolCpu, ReplicaIdentity self, IOptions<NanoOptions> options, ILogger<GuestRecovery> logger)
 {
     /// <summary>What was cut off for a guest.</summary>
     private enum Work { Creation, Reset, Move }
 
-    /// <summary>Resumes (or starts) the operations that reconcile every unsettled guest; they run on their own, waiting for cells.</summary>
+    /// <summary>
+    /// Resumes (or starts) the operations that reconcile every guest left unsettled by a replica that is not alive (see
+    /// <see cref="ReplicaIdentity"/>); they run on their own, here, waiting for cells. A guest whose work a live replica
+    /// runs is that replica's.
+    /// </summary>
     public async Task StartAsync()
     {
-        foreach (var group in (await guests.ListUnsettledAsync()).GroupBy(g => g.Operation))
+        foreach (var group in (await guests.ListUnsettledAsync(self.Id, self.Liveness)).GroupBy(g => g.Operation))
         {
             var cutOff = group.Key is { } id ? await operations.FindAsync(id) : null;
             var unsettled = group.ToList();
             logger.LogWarning("Recovering {Count} guest(s) whose {Kind} a stopped server left unfinished: {Guests}",
                 unsettled.Count, cutOff?.Kind ?? "work", string.Join(", ", unsettled.Select(g => g.Name)));
             if (cutOff is { FinishedAt: null })
-                operations.Resume(cutOff.Id, cutOff.Kind, (progress, ct) => RecoverAsync(unsettled, cutOff.Kind, progress, ct));
+                await operations.ResumeAsync(cutOff.Id, cutOff.Kind, (progress, ct) => RecoverAsync(unsettled, cutOff.Kind, progress, ct));
             else
             {
                 foreach (var guest in unsettled)

@@ -52,11 +52,17 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/> for a recorded operation on a background task, which ends it: a new one
-    /// (<see cref="StartAsync"/>), or one a stopped server left unfinished that recovery takes over (before
-    /// <see cref="AbandonOrphansAsync"/>).
+    /// Takes over an operation a dead replica left unfinished (recovery, before <see cref="AbandonOrphansAsync"/>): it is
+    /// this replica's from now on, and <paramref name="work"/> ends it on a background task.
     /// </summary>
-    public void Resume(Guid id, string kind, Func<OperationProgress, CancellationToken, Task> work)
+    public async Task ResumeAsync(Guid id, string kind, Func<OperationProgress, CancellationToken, Task> work)
+    {
+        await rows.ClaimAsync(id);
+        Resume(id, kind, work);
+    }
+
+    /// <summary>Runs <paramref name="work"/> for a recorded operation of this replica on a background task, which ends it.</summary>
+    private void Resume(Guid id, string kind, Func<OperationProgress, CancellationToken, Task> work)
     {
         var cancel = new CancellationTokenSource();
         _running[id] = cancel;
@@ -152,10 +158,10 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
             await Finish(id, Cancelled, "cancelled");
     }
 
-    /// <summary>Marks operations that a stopped server left unfinished as failed (nothing runs them any more).</summary>
+    /// <summary>Marks operations that dead replicas left unfinished as failed (nothing runs them any more).</summary>
     public async Task AbandonOrphansAsync()
     {
-        foreach (var id in await rows.ListUnfinishedAsync())
+        foreach (var id in await rows.ListOrphanedAsync())
         {
             if (_running.ContainsKey(id))
                 continue;

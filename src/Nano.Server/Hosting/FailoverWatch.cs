@@ -1,22 +1,25 @@
 using Microsoft.Extensions.Options;
 using Nano.Server.Domain;
+using Nano.Server.Replicas;
 
 namespace Nano.Server.Hosting;
 
 /// <summary>
-/// Every second, once the server has run for the failover grace period: the guests of cells of failover pools that
-/// have been lost for longer than that move to other cells (<see cref="Failover"/>). The server waits that long after
-/// it starts so that cells it has not heard from yet get the chance to reconnect.
+/// Every second, on the leader, once it has led for the failover grace period: the guests of cells of failover pools
+/// that have been lost for longer than that move to other cells (<see cref="Failover"/>). A new leader (at start-up, or
+/// after the previous one died) waits that long so that cells that have not reconnected yet (to it or to another
+/// replica) get the chance to.
 /// </summary>
-public sealed class FailoverWatch(Failover failover, IOptions<NanoOptions> options, ILogger<FailoverWatch> logger) : BackgroundService
+public sealed class FailoverWatch(Failover failover, Leadership leadership, IOptions<NanoOptions> options, ILogger<FailoverWatch> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var grace = TimeSpan.FromSeconds(options.Value.FailoverGraceSeconds);
-        await Task.Delay(grace, stoppingToken);
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
-        do
+        while (await timer.WaitForNextTickAsync(stoppingToken))
         {
+            if (!leadership.IsLeader || DateTime.UtcNow - leadership.Since < grace)
+                continue;
             try
             {
                 await failover.RunAsync((int)grace.TotalSeconds);
@@ -26,6 +29,5 @@ public sealed class FailoverWatch(Failover failover, IOptions<NanoOptions> optio
                 logger.LogWarning(e, "Failover check failed");
             }
         }
-        while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 }

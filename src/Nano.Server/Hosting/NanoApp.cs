@@ -13,6 +13,7 @@ using Nano.Server.Http;
 using Nano.Server.Images;
 using Nano.Server.Metrics;
 using Nano.Server.Monitor;
+using Nano.Server.Replicas;
 using Nano.Server.Services;
 using Npgsql;
 
@@ -61,7 +62,12 @@ public static class NanoApp
         builder.Services.AddSingleton<SchemaMigrator>();
         builder.Services.AddHostedService<DatabaseStartup>();
         builder.Services.AddHostedService<DatabaseWatch>();
-        builder.Services.AddHostedService<OperationRecovery>();
+        builder.Services.AddSingleton<ReplicaIdentity>();
+        builder.Services.AddSingleton<ReplicaRepository>();
+        builder.Services.AddHostedService<ReplicaMembership>();
+        builder.Services.AddSingleton<Leadership>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<Leadership>());
+        builder.Services.AddHostedService<ReplicaRecovery>();
         builder.Services.AddHostedService<SessionSweeper>();
         builder.Services.AddSingleton<RoleRepository>();
         builder.Services.AddSingleton<UserGroupRepository>();

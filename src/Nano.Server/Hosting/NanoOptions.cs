@@ -90,6 +90,18 @@ public sealed class NanoOptions
     /// </summary>
     public string MetricsToken { get; set; } = "";
 
+    /// <summary>
+    /// The address other replicas of the zone reach this one at (its gRPC port: commands for the cells whose streams it
+    /// holds); empty: <see cref="Address"/>, or the host name when that is a wildcard.
+    /// </summary>
+    public string AdvertiseAddress { get; set; } = "";
+
+    /// <summary>
+    /// A replica not heard from for this many seconds is dead: the leader takes over what it left unfinished, and its
+    /// leadership moves to another replica. Replicas refresh their registry row four times per window.
+    /// </summary>
+    public int ReplicaLivenessSeconds { get; set; } = 6;
+
     /// <summary>How often agents send heartbeats, in milliseconds.</summary>
     public int CellHeartbeatIntervalMs { get; set; } = 2000;
 

@@ -1,12 +1,14 @@
 using Nano.Server.Data;
+using Nano.Server.Replicas;
 
 namespace Nano.Server.Hosting;
 
 /// <summary>
 /// Every 10 seconds deletes the sessions expired longer than <see cref="SessionRepository.ExpiredKept"/> ago and stale monitor
-/// channels (both already count as absent once expired).
+/// channels (both already count as absent once expired). It runs on the leader only.
 /// </summary>
-public sealed class SessionSweeper(SessionRepository sessions, MonitorChannelRepository channels, ILogger<SessionSweeper> logger) : BackgroundService
+public sealed class SessionSweeper(SessionRepository sessions, MonitorChannelRepository channels, Leadership leadership, ILogger<SessionSweeper> logger)
+    : BackgroundService
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(10);
 
@@ -15,6 +17,8 @@ public sealed class SessionSweeper(SessionRepository sessions, MonitorChannelRep
         using var timer = new PeriodicTimer(Period);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
+            if (!leadership.IsLeader)
+                continue;
             try
             {
                 await sessions.DeleteExpiredAsync();

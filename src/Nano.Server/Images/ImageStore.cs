@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Microsoft.Extensions.Options;
 using Nano.Server.Hosting;
 using Nano.Server.Domain.Rules;
+using Nano.Server.Replicas;
 
 namespace Nano.Server.Images;
 
@@ -24,10 +25,11 @@ public sealed class ImageStore
 
     private readonly NanoOptions _options;
 
-    public ImageStore(IOptions<NanoOptions> options)
+    public ImageStore(IOptions<NanoOptions> options, ReplicaIdentity self)
     {
         var o = _options = options.Value;
         Root = Path.GetFullPath(string.IsNullOrEmpty(o.ImageStore) ? Path.Combine(o.DataDir, "images") : o.ImageStore);
+        Incoming = Path.Combine(IncomingRoot, self.Id.ToString("N"));
         Directory.CreateDirectory(Incoming);
         Directory.CreateDirectory(ImportFolder);
     }
@@ -36,7 +38,11 @@ public sealed class ImageStore
 
     public string ImportFolder => Path.Combine(Root, "import");
 
-    private string Incoming => Path.Combine(Root, ".incoming");
+    /// <summary>Where files on their way in are written: a folder per replica, so recovery removes only a dead replica's.</summary>
+    private string IncomingRoot => Path.Combine(Root, ".incoming");
+
+    /// <summary>This replica's folder under <see cref="IncomingRoot"/>.</summary>
+    private string Incoming { get; }
 
     public static string Extension(string kind) => kind == ImageKinds.Media ? ".iso" : ".qcow2";
 
@@ -138,15 +144,25 @@ public sealed class ImageStore
     public void Delete(string kind, Guid id) => File.Delete(PathOf(kind, id));
 
     /// <summary>
-    /// At start-up: the staged uploads a stopped server left half-written (nothing finishes them; their images stay
-    /// without content, as before the upload). Returns how many were removed.
+    /// The staged files replicas that are not among <paramref name="alive"/> left half-written (nothing finishes them; their
+    /// images stay without content, as before the upload), with the folders they were in. Returns how many were removed.
     /// </summary>
-    public int SweepStaged()
+    public int SweepStaged(IReadOnlySet<Guid> alive)
     {
-        var staged = Directory.GetFiles(Incoming, "*.part");
-        foreach (var file in staged)
+        var removed = 0;
+        foreach (var folder in Directory.GetDirectories(IncomingRoot))
+        {
+            if (Guid.TryParseExact(Path.GetFileName(folder), "N", out var replica) && alive.Contains(replica))
+                continue;
+            removed += Directory.GetFiles(folder, "*", SearchOption.AllDirectories).Length;
+            Directory.Delete(folder, recursive: true);
+        }
+        foreach (var file in Directory.GetFiles(IncomingRoot, "*.part")) // staged before replicas had folders of their own
+        {
             File.Delete(file);
-        return staged.Length;
+            removed++;
+        }
+        return removed;
     }
 
     /// <summary>A file opened for reading from <paramref name="offset"/> (0 up to its length).</summary>

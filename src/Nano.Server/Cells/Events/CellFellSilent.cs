@@ -1,12 +1,18 @@
+using Microsoft.Extensions.Options;
 using Nano.Server.Data;
+using Nano.Server.Hosting;
+using Nano.Server.Replicas;
 
 namespace Nano.Server.Cells.Events;
 
 /// <summary>
-/// Every second: a cell silent past the liveness timeout is marked offline (its guests lost) and its stream dropped.
-/// What happens to the guests of a lost cell is the domain's (<c>Hosting/FailoverWatch</c>).
+/// Every second, on every replica: the streams it holds of cells not heard from within the liveness timeout are dropped
+/// (their agents reconnect, here or to another replica). On the leader: a cell whose last_seen is older than that is
+/// marked offline (its guests lost), whichever replica held it. What happens to the guests of a lost cell is the
+/// domain's (<c>Hosting/FailoverWatch</c>).
 /// </summary>
-public sealed class CellFellSilent(CellRepository cells, CellGateway gateway, CellStatusFeed feed, ILogger<CellFellSilent> logger)
+public sealed class CellFellSilent(
+    CellRepository cells, CellGateway gateway, CellStatusFeed feed, Leadership leadership, IOptions<NanoOptions> options, ILogger<CellFellSilent> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -16,6 +22,9 @@ public sealed class CellFellSilent(CellRepository cells, CellGateway gateway, Ce
         {
             try
             {
+                gateway.DropSilent(TimeSpan.FromSeconds(options.Value.CellLivenessSeconds));
+                if (!leadership.IsLeader)
+                    continue;
                 foreach (var (cell, lastSeen) in await cells.ListSilentAsync())
                 {
                     // Only if nothing was heard since the check: a cell that rejoined meanwhile keeps its new stream.

@@ -1,0 +1,181 @@
+using Dapper;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Nano.Contracts.Cell.V1;
+using Nano.Server.Replicas;
+using Nano.Server.Tests.Infrastructure;
+using Nano.Testing;
+using Npgsql;
+
+namespace Nano.Server.Tests;
+
+/// <summary>
+/// Issue 16: replicas of nano-server on one database. Each replica reaches the database through a socket proxy of its
+/// own, so a test can cut one replica off (to the others and to the database it is dead, as a killed process is).
+/// Killing replicas' processes with SIGKILL, with real agents moving between them, is the end-to-end suite's.
+/// </summary>
+public sealed class ReplicaTests : IAsyncLifetime
+{
+    private const long MiB = 1L << 20;
+    private readonly string _suffix = Guid.NewGuid().ToString("N")[..8];
+    private readonly List<IAsyncDisposable> _owned = [];
+    private string _database = "";
+
+    private static Dictionary<string, string?> Settings() => new()
+    {
+        ["Nano:CellToken"] = "test-token",
+        ["Nano:ReplicaLivenessSeconds"] = "2",
+        ["Nano:CellLivenessSeconds"] = "3",
+        ["Nano:CellHeartbeatIntervalMs"] = "500",
+        ["Nano:CellMetricsIntervalMs"] = "1000",
+        ["Nano:RecoveryWaitSeconds"] = "2",
+    };
+
+    public async Task InitializeAsync() => _database = await TestDatabase.CreateAsync();
+
+    public async Task DisposeAsync()
+    {
+        foreach (var owned in Enumerable.Reverse(_owned))
+            await owned.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task TwoReplicasStartingAtOnce_OnAFreshDatabase_ApplyEachMigrationOnce_AndOneLeads()
+    {
+        var started = await Task.WhenAll(TestServer.StartAsync(_database, Settings()), TestServer.StartAsync(_database, Settings()));
+        _owned.AddRange(started);
+
+        var scripts = typeof(ReplicaIdentity).Assembly.GetManifestResourceNames().Count(n => n.StartsWith("Nano.Server.Data.Schema.", StringComparison.Ordinal));
+        Assert.Equal(scripts, (await ScalarsAsync<long>("SELECT count(DISTINCT version) FROM schema_journal")).Single());
+        Assert.Equal(scripts, (await ScalarsAsync<long>("SELECT count(*) FROM schema_journal")).Single());
+        Assert.Equal(started.Select(s => s.GrpcUrl).Order(), await ScalarsAsync<string>("SELECT grpc_url FROM replicas ORDER BY grpc_url"));
+        await Wait.ForAsync(() => Task.FromResult(started.Count(IsLeader) == 1));
+        await Task.Delay(TimeSpan.FromSeconds(2)); // a few renewals later, still one
+        Assert.Equal(1, started.Count(IsLeader));
+    }
+
+    /// <summary>
+    /// Replica A leads and runs a creation; replica B runs another; replica C starts meanwhile and touches neither. A is
+    /// cut off from the database (for the zone, it died): B or C takes the lead within the liveness window, recovers A's
+    /// creation (its cell, connected to A, does not come back: it is undone), sweeps expired sessions, and leaves B's
+    /// creation alone, which then finishes. A, back on the database, finds it was taken for dead and stops.
+    /// </summary>
+    [Fact]
+    public async Task ALeaderCutOff_IsReplaced_ItsWorkRecovered_ALiveReplicasLeftAlone_AndItStopsWhenBack()
+    {
+        var (proxyA, a) = await StartBehindProxyAsync();
+        Assert.True(IsLeader(a) || await WaitLeaderAsync(a));
+        var (_, b) = await StartBehindProxyAsync();
+        var admin = await a.FirstRunAsync(InitializedServer.AllMenus);
+        await CreatePoolAsync(a, admin);
+        var cellA = await JoinAsync(a, admin, $"ca_{_suffix}");
+        var cellB = await JoinAsync(b, admin, $"cb_{_suffix}");
+        var release = new TaskCompletionSource();
+        cellA.Answer = c => c.CreateInstance is not null ? null : Answer(c); // A's creation never answered
+        cellB.HoldAnswers(c => c.CreateInstance is not null, release.Task, Answer);
+        var onA = await CreateAsync(a, admin, "ona", $"ca_{_suffix}");
+        var onB = await CreateAsync(b, admin, "onb", $"cb_{_suffix}");
+        await Wait.ForAsync(() => Task.FromResult(cellA.Commands.Any(c => c.CreateInstance is not null) && cellB.Commands.Any(c => c.CreateInstance is not null)));
+        await using (var c = Connection())
+            await c.ExecuteAsync("INSERT INTO sessions (id, user_name, expires_at) VALUES (@id, 'admin', now() - interval '2 hours')", new { id = $"old-{_suffix}" });
+
+        // A third replica starts while both creations run: it touches neither.
+        var (_, c3) = await StartBehindProxyAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        Assert.Equal(["running", "running"], await ScalarsAsync<string>($"SELECT state FROM operations WHERE target IN ('{onA}', '{onB}')"));
+
+        var stopping = a.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+        proxyA.Cut();
+        await Wait.ForAsync(() => Task.FromResult(IsLeader(b) || IsLeader(c3)));
+        await Wait.ForAsync(async () => await ScalarsAsync<string>($"SELECT state FROM operations WHERE target = '{onA}' AND finished_at IS NOT NULL") is { Count: 1 });
+        var recovered = await ScalarsAsync<string>($"SELECT error FROM operations WHERE target = '{onA}' AND kind = 'create_guest'");
+        Assert.Contains("did not come back within 2 s", recovered.Single());
+        Assert.Empty(await ScalarsAsync<string>($"SELECT name FROM guests WHERE id = '{onA}'"));
+        await Wait.ForAsync(async () => (await ScalarsAsync<long>($"SELECT count(*) FROM sessions WHERE id = 'old-{_suffix}'")).Single() == 0);
+        Assert.Equal(new[] { b.GrpcUrl, c3.GrpcUrl }.Order(), await ScalarsAsync<string>("SELECT grpc_url FROM replicas ORDER BY grpc_url"));
+
+        // B's own creation was never taken for orphaned work: still running, it finishes once its cell answers.
+        Assert.Equal(["running"], await ScalarsAsync<string>($"SELECT state FROM operations WHERE target = '{onB}'"));
+        release.SetResult();
+        await Wait.ForAsync(async () => await ScalarsAsync<string>($"SELECT state FROM operations WHERE target = '{onB}' AND finished_at IS NOT NULL") is ["succeeded"]);
+
+        Assert.False(stopping.IsCancellationRequested);
+        proxyA.Restore();
+        await Wait.ForAsync(() => Task.FromResult(stopping.IsCancellationRequested));
+    }
+
+    private static bool IsLeader(TestServer server) => server.Services.GetRequiredService<Leadership>().IsLeader;
+
+    private static async Task<bool> WaitLeaderAsync(TestServer server)
+    {
+        try
+        {
+            await Wait.ForAsync(() => Task.FromResult(IsLeader(server)), TimeSpan.FromSeconds(15));
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private async Task<(SocketProxy Proxy, TestServer Server)> StartBehindProxyAsync()
+    {
+        var proxy = new SocketProxy(_database);
+        _owned.Add(proxy);
+        var server = await TestServer.StartAsync(proxy.ConnectionString, Settings());
+        _owned.Add(server);
+        return (proxy, server);
+    }
+
+    private async Task CreatePoolAsync(TestServer server, string admin)
+    {
+        var rest = server.Rest;
+        Assert.Equal(0, (await rest.PostAsync($"/api/v1/address_pools/net_{_suffix}", new { gateway = "10.40.0.1", provider = "dhcp", dns = new[] { "10.40.0.2" } }, admin)).ErrorCode);
+        Assert.Equal(0, (await rest.PostAsync($"/api/v1/address_pools/net_{_suffix}/internal/ranges/10.40.0.10", new { end = "10.40.0.20", netmask = "255.255.255.0" }, admin)).ErrorCode);
+        Assert.Equal(0, (await rest.PostAsync($"/api/v1/compute_pools/p_{_suffix}", new { network = $"net_{_suffix}" }, admin)).ErrorCode);
+    }
+
+    /// <summary>A scripted cell on <paramref name="server"/>'s stream, in the pool, with room for guests.</summary>
+    private async Task<TestAgent> JoinAsync(TestServer server, string admin, string cell)
+    {
+        var agent = await TestAgent.ConnectAsync(server.Channel, TestAgent.Hello(cell, cores: 8), Answer);
+        _owned.Add(agent);
+        _owned.Add(agent.KeepAlive());
+        Assert.Equal(0, (await server.Rest.PostAsync($"/api/v1/compute_pool_cells/p_{_suffix}/{cell}", null, admin)).ErrorCode);
+        await agent.MetricsAsync(new MetricsSample { AvailableMemory = 16L << 30, MaxMemory = 32L << 30, AvailableDisk = 500L << 30, MaxDisk = 1L << 40 });
+        await Wait.ForAsync(async () => (await server.Rest.GetAsync($"/api/v1/compute_cell_status/p_{_suffix}/{cell}", admin)).Data!["available_disk"]!.GetValue<long>() == 500L << 30);
+        return agent;
+    }
+
+    /// <summary>A guest created through <paramref name="server"/>, placed on <paramref name="cell"/> (the other cell is disabled meanwhile).</summary>
+    private async Task<string> CreateAsync(TestServer server, string admin, string name, string cell)
+    {
+        var others = await ScalarsAsync<string>($"SELECT name FROM cells WHERE pool = 'p_{_suffix}' AND name <> '{cell}'");
+        foreach (var other in others)
+            Assert.Equal(0, (await server.Rest.PutAsync($"/api/v1/compute_pool_cells/p_{_suffix}/{other}", new { enable = false }, admin)).ErrorCode);
+        var created = await server.Rest.PostAsync("/api/v1/guests/",
+            new { name, pool = $"p_{_suffix}", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 256 * MiB, disks = new[] { 1024 * MiB } }, admin);
+        Assert.True(created.ErrorCode == 0, created.Text);
+        foreach (var other in others)
+            Assert.Equal(0, (await server.Rest.PutAsync($"/api/v1/compute_pool_cells/p_{_suffix}/{other}", new { enable = true }, admin)).ErrorCode);
+        return created.Data!["id"]!.GetValue<string>();
+    }
+
+    /// <summary>Unpooled, and not through a proxy: the test's view of the database survives the cuts.</summary>
+    private NpgsqlConnection Connection() => new(new NpgsqlConnectionStringBuilder(_database) { Pooling = false }.ConnectionString);
+
+    private async Task<List<T>> ScalarsAsync<T>(string sql)
+    {
+        await using var c = Connection();
+        return (await c.QueryAsync<T>(sql)).AsList();
+    }
+
+    private static CommandResult Answer(Command c) => c.BodyCase switch
+    {
+        Command.BodyOneofCase.CreateInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.CreateInstance.GuestId, State = DomainState.Stopped } },
+        Command.BodyOneofCase.DeleteInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.DeleteInstance.GuestId } },
+        Command.BodyOneofCase.InspectInstance => new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.InspectInstance.GuestId } },
+        _ => new CommandResult { Id = c.Id, Storage = TestAgent.LocalStorage("/var/lib/nano/images") },
+    };
+}
