@@ -64,6 +64,15 @@ public sealed class OperationRepository(NpgsqlDataSource db, Replicas.ReplicaIde
             """, new { id, state, error }) == 1;
     }
 
+    /// <summary>Whether another replica, alive, runs the unfinished operation.</summary>
+    public async Task<bool> RunByAnotherLiveReplicaAsync(Guid id)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<bool>($"""
+            SELECT true FROM operations WHERE id = @id AND finished_at IS NULL AND replica <> @self AND NOT {ReplicaRepository.NotAlive("replica")}
+            """, new { id, self = self.Id, liveness = self.Liveness });
+    }
+
     /// <summary>Operations left unfinished by replicas that are not alive: nothing runs them any more.</summary>
     public async Task<IReadOnlyList<Guid>> ListOrphanedAsync()
     {

@@ -11,6 +11,9 @@ public sealed record SessionRow
     public string? GroupName { get; init; }
     public required string Address { get; init; }
     public required string[] Menu { get; init; }
+
+    /// <summary>Seconds until it expires, by the database's clock when it was read.</summary>
+    public double ExpiresIn { get; init; }
 }
 
 /// <summary>
@@ -25,7 +28,8 @@ public sealed class SessionRepository(NpgsqlDataSource db)
     private const string LiveSession = """
         SELECT s.id, s.user_name, u.group_name, s.address,
                ARRAY(SELECT DISTINCT m FROM user_group_roles gr JOIN roles r ON r.name = gr.role_name, unnest(r.menu) AS m
-                     WHERE gr.group_name = u.group_name ORDER BY m) AS menu
+                     WHERE gr.group_name = u.group_name ORDER BY m) AS menu,
+               EXTRACT(EPOCH FROM s.expires_at - now())::float8 AS expires_in
         FROM sessions s JOIN users u ON u.name = s.user_name
         WHERE s.id = @id AND s.expires_at > now()
         """;

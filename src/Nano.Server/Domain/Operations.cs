@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using Nano.Server.Data;
 using Nano.Server.Domain.Rules;
+using Nano.Server.Replicas;
 
 namespace Nano.Server.Domain;
 
@@ -12,15 +13,31 @@ namespace Nano.Server.Domain;
 /// and waiters follow it through the change feed. The work's compensation runs inside the work itself when it fails
 /// or is cancelled.
 /// </summary>
-public sealed class Operations(OperationRepository rows, OperationFeed feed, ILogger<Operations> logger)
+public sealed class Operations
 {
+    private readonly OperationRepository rows;
+    private readonly OperationFeed feed;
+    private readonly ReplicaSignals signals;
+    private readonly ILogger<Operations> logger;
+
+    public Operations(OperationRepository rows, OperationFeed feed, ReplicaSignals signals, ILogger<Operations> logger)
+    {
+        (this.rows, this.feed, this.signals, this.logger) = (rows, feed, signals, logger);
+        // A cancellation asked of another replica, for an operation this one runs.
+        signals.On(ReplicaSignals.Cancel, payload =>
+        {
+            if (Guid.TryParse(payload, out var id) && _running.TryGetValue(id, out var cancel))
+                cancel.Cancel();
+        });
+    }
+
     public const string Pending = "pending";
     public const string Running = "running";
     public const string Succeeded = "succeeded";
     public const string Failed = "failed";
     public const string Cancelled = "cancelled";
 
-    /// <summary>How often a watcher reads an operation's row again without a signal (one another replica runs).</summary>
+    /// <summary>How often a watcher reads an operation's row again without a signal (a signal from another replica can be lost while the database's notifications are down).</summary>
     private static readonly TimeSpan OtherReplicaReadInterval = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<Guid, CancellationTokenSource> _running = new();
@@ -106,8 +123,8 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
 
     /// <summary>
     /// Each state of an operation from now until it has finished: the current row first, then one per change the feed
-    /// signals (changes may coalesce). An operation another server replica runs publishes to that replica's feed
-    /// only, so its row is also read again every few seconds.
+    /// signals (changes may coalesce; those made on other replicas arrive through the database's notifications). The row
+    /// is also read again every few seconds, for a notification lost while the database's notifications were down.
     /// </summary>
     public async IAsyncEnumerable<OperationRow> WatchAsync(Guid id, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -149,11 +166,16 @@ public sealed class Operations(OperationRepository rows, OperationFeed feed, ILo
         return last!;
     }
 
-    /// <summary>Stops an operation: this server's work is cancelled (and ends it); one nothing runs any more just ends cancelled.</summary>
+    /// <summary>
+    /// Stops an operation: its work is cancelled (and ends it), here or, through the database's signal, on the live
+    /// replica that runs it; one nothing runs any more just ends cancelled.
+    /// </summary>
     public async Task CancelAsync(Guid id)
     {
         if (_running.TryGetValue(id, out var cancel))
             cancel.Cancel();
+        else if (await rows.RunByAnotherLiveReplicaAsync(id))
+            await signals.NotifyAsync(ReplicaSignals.Cancel, id.ToString());
         else
             await Finish(id, Cancelled, "cancelled");
     }

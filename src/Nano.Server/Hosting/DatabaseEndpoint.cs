@@ -33,6 +33,6 @@ public sealed class DatabaseEndpoint
     /// <summary>For the request path (multiplexed).</summary>
     public string ConnectionString { get; }
 
-    /// <summary>One plain connection for schema migrations, which hold a session-level advisory lock.</summary>
+    /// <summary>Plain connections: schema migrations (which hold a session-level advisory lock) and the replica signals (LISTEN).</summary>
     public string Maintenance { get; }
 }

@@ -68,6 +68,10 @@ public static class NanoApp
         builder.Services.AddSingleton<Leadership>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<Leadership>());
         builder.Services.AddHostedService<ReplicaRecovery>();
+        builder.Services.AddSingleton<ReplicaSignals>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplicaSignals>());
+        builder.Services.AddSingleton<SessionCache>();
+        builder.Services.AddSingleton<ReadCache>();
         builder.Services.AddHostedService<SessionSweeper>();
         builder.Services.AddSingleton<RoleRepository>();
         builder.Services.AddSingleton<UserGroupRepository>();
@@ -106,6 +110,7 @@ public static class NanoApp
         builder.Services.AddSingleton<PoolCpu>();
         builder.Services.AddSingleton<ServerClock>();
         builder.Services.AddSingleton<CellStatusFeed>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CellStatusFeed>());
         builder.Services.AddSingleton<CellGateway>();
         builder.Services.AddSingleton<CellCommands>();
         builder.Services.AddSingleton<ConsoleTunnels>();

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Nano.Server.Data;
 using Nano.Server.Domain;
 using Nano.Server.Domain.Rules;
+using Nano.Server.Replicas;
 
 namespace Nano.Server.Hosting;
 
@@ -14,8 +15,14 @@ namespace Nano.Server.Hosting;
 /// outlives no session: it checks its session every <see cref="NanoOptions.StreamSessionCheckSeconds"/> and ends
 /// UNAUTHENTICATED once the session expired or was logged out.
 /// </summary>
-public sealed class SessionInterceptor(SessionRepository sessions, IOptions<NanoOptions> options, ILogger<SessionInterceptor> logger) : Interceptor
+public sealed class SessionInterceptor(
+    SessionRepository sessions, SessionCache cache, ReadCache reads, ReplicaSignals signals, IOptions<NanoOptions> options, ILogger<SessionInterceptor> logger)
+    : Interceptor
 {
+    /// <summary>The services whose changes can end or narrow sessions, or change the lists <see cref="ReadCache"/> keeps.</summary>
+    private static readonly HashSet<string> IdentityServices =
+        ["nano.v1.SessionService", "nano.v1.UserService", "nano.v1.UserGroupService", "nano.v1.RoleService", "nano.v1.SystemService"];
+
     public const string Header = "Nano-Session";
     private const string ItemKey = "nano.session";
 
@@ -23,7 +30,30 @@ public sealed class SessionInterceptor(SessionRepository sessions, IOptions<Nano
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
         await AdmitAsync(context);
-        return await continuation(request, context);
+        try
+        {
+            return await continuation(request, context);
+        }
+        finally
+        {
+            await ForgetIdentityChangesAsync(context);
+        }
+    }
+
+    /// <summary>
+    /// After a change to sessions, users, groups or roles through this replica (even one that failed half-way), nothing
+    /// this replica keeps of them is trusted, at once; and the call returns only once every live replica has handled the
+    /// database's signal of it (a logout on one replica is refused on the next call to any other). A login is no such change.
+    /// </summary>
+    private async Task ForgetIdentityChangesAsync(ServerCallContext context)
+    {
+        if (ApiCatalog.Methods.TryGetValue(context.Method, out var method) && method.Changes && IdentityServices.Contains(method.Service) &&
+            method.Name != "CreateSession")
+        {
+            cache.ForgetAll();
+            reads.ForgetAll();
+            await signals.BarrierAsync(TimeSpan.FromSeconds(1));
+        }
     }
 
     public override async Task ServerStreamingServerHandler<TRequest, TResponse>(
@@ -100,7 +130,7 @@ public sealed class SessionInterceptor(SessionRepository sessions, IOptions<Nano
                 await Task.Delay(period, ended.Token);
                 try
                 {
-                    if (await sessions.FindLiveAsync(id) is not null)
+                    if (await cache.FindLiveAsync(id) is not null)
                         continue;
                     var reason = await WhyNotLiveAsync(id);
                     await ended.CancelAsync();
@@ -129,7 +159,7 @@ public sealed class SessionInterceptor(SessionRepository sessions, IOptions<Nano
     {
         if (string.IsNullOrEmpty(id))
             throw Fail.Unauthenticated("unauthenticated request: the Nano-Session header is missing");
-        var row = await sessions.FindLiveAsync(id) ?? throw Fail.Unauthenticated(await WhyNotLiveAsync(id));
+        var row = await cache.FindLiveAsync(id) ?? throw Fail.Unauthenticated(await WhyNotLiveAsync(id));
         return new SessionContext(row.Id, row.UserName, row.GroupName ?? "", row.Address, row.Menu);
     }
 

@@ -4,14 +4,16 @@ using Nano.Server.Data;
 using Nano.Server.Domain;
 using Nano.Server.Hosting;
 using Nano.Server.Domain.Rules;
+using Nano.Server.Replicas;
 
 namespace Nano.Server.Services;
 
 /// <summary>Users and passwords; a password or its hash never leaves the server.</summary>
-public sealed class UserService(UserRepository users, UserGroupRepository groups, SessionRepository sessions) : Contracts.V1.UserService.UserServiceBase
+public sealed class UserService(UserRepository users, UserGroupRepository groups, SessionRepository sessions, ReadCache reads)
+    : Contracts.V1.UserService.UserServiceBase
 {
     public override async Task<ListUsersResponse> ListUsers(ListUsersRequest request, ServerCallContext context) =>
-        new() { Data = { await users.ListNamesAsync() } };
+        new() { Data = { await reads.GetAsync(ReadCache.Users, users.ListNamesAsync) } };
 
     public override async Task<GetUserResponse> GetUser(GetUserRequest request, ServerCallContext context)
     {

@@ -28,6 +28,11 @@ public sealed class SocketProxy : IAsyncDisposable
         Restore();
     }
 
+    /// <summary>Bytes the clients sent to the database through the proxy so far (their statements).</summary>
+    public long SentBytes => Interlocked.Read(ref _sent);
+
+    private long _sent;
+
     /// <summary>The database's connection string through the proxy.</summary>
     public string ConnectionString { get; }
 
@@ -80,7 +85,7 @@ public sealed class SocketProxy : IAsyncDisposable
         try
         {
             await server.ConnectAsync(new UnixDomainSocketEndPoint(_target));
-            await Task.WhenAny(PumpAsync(client, server), PumpAsync(server, client));
+            await Task.WhenAny(PumpAsync(client, server, count: true), PumpAsync(server, client, count: false));
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -92,14 +97,18 @@ public sealed class SocketProxy : IAsyncDisposable
         }
     }
 
-    private static async Task PumpAsync(Socket from, Socket to)
+    private async Task PumpAsync(Socket from, Socket to, bool count)
     {
         var buffer = new byte[64 * 1024];
         try
         {
             int read;
             while ((read = await from.ReceiveAsync(buffer)) > 0)
+            {
+                if (count)
+                    Interlocked.Add(ref _sent, read);
                 await to.SendAsync(buffer.AsMemory(0, read));
+            }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
