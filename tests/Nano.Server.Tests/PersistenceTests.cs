@@ -10,7 +10,9 @@ public sealed class PersistenceTests
     public async Task State_AndSessions_SurviveARestart()
     {
         string database, session;
-        await using (var first = await TestServer.StartAsync())
+        // A restart keeps its data folder (the key its secrets are sealed with is there).
+        var data = new Dictionary<string, string?> { ["Nano:DataDir"] = Path.Combine(Path.GetTempPath(), $"nano-test-data-{Guid.NewGuid():N}") };
+        await using (var first = await TestServer.StartAsync(settings: data))
         {
             database = first.Database;
             Assert.Equal(0, (await first.Rest.PostAsync("/api/v1/system/", new { user = "admin", password = "Adm1nPassword", menu = new[] { "user", "log" } })).ErrorCode);
@@ -19,7 +21,7 @@ public sealed class PersistenceTests
             Assert.Equal(0, (await first.Rest.PostAsync("/api/v1/logs/", new { content = "before restart" }, session)).ErrorCode);
         }
 
-        await using var second = await TestServer.StartAsync(database);
+        await using var second = await TestServer.StartAsync(database, data);
         JsonAssert.Success("""{"name":"kept","nick":"Kept","mail":""}""", await second.Rest.GetAsync("/api/v1/users/kept", session));
         var logs = await second.Rest.GetAsync("/api/v1/logs/", session);
         Assert.Contains(logs.Data!["logs"]!.AsArray(), l => l!["content"]!.GetValue<string>() == "before restart");

@@ -21,8 +21,12 @@ public sealed class ReplicaTests : IAsyncLifetime
     private readonly List<IAsyncDisposable> _owned = [];
     private string _database = "";
 
-    private static Dictionary<string, string?> Settings() => new()
+    /// <summary>The replicas' shared data folder: one secrets key, one image store.</summary>
+    private readonly string _data = Path.Combine(Path.GetTempPath(), $"nano-test-data-{Guid.NewGuid():N}");
+
+    private Dictionary<string, string?> Settings() => new()
     {
+        ["Nano:DataDir"] = _data,
         ["Nano:CellToken"] = "test-token",
         ["Nano:ReplicaLivenessSeconds"] = "4", // shorter windows take a replica of a loaded test host for dead
         ["Nano:CellLivenessSeconds"] = "3",
@@ -178,14 +182,7 @@ public sealed class ReplicaTests : IAsyncLifetime
         Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
         Assert.False(watch.ResponseStream.Current.Data.Finished);
         Assert.Equal(0, (await b.Rest.DeleteAsync($"/api/v1/operations/{operation}", null, admin)).ErrorCode);
-        Contracts.V1.Operation last;
-        do
-        {
-            Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
-            last = watch.ResponseStream.Current.Data;
-        }
-        while (!last.Finished);
-        Assert.Equal("cancelled", last.State);
+        Assert.Equal("cancelled", (await EndOfAsync(watch.ResponseStream)).State);
         await Wait.ForAsync(() => Task.FromResult(cell.Commands.Any(c => c.DeleteInstance?.GuestId == guest)));
         await Wait.ForAsync(async () => (await ScalarsAsync<string>($"SELECT name FROM guests WHERE id = '{guest}'")).Count == 0);
     }
@@ -206,6 +203,97 @@ public sealed class ReplicaTests : IAsyncLifetime
         while (call.ResponseStream.Current.Data.AvailableMemory != 12345)
             Assert.True(await call.ResponseStream.MoveNext(CancellationToken.None));
         Assert.Equal(42, call.ResponseStream.Current.Data.CpuUsage);
+    }
+
+    /// <summary>
+    /// Any replica serves any request: the cell's stream is on B; the guest is created through A (the command goes
+    /// through B), its operation watched on C, then started through C, stopped through A, deleted through B.
+    /// </summary>
+    [Fact]
+    public async Task ACellsStreamOnOneReplica_ServesGuestsCreatedWatchedAndChangedThroughTheOthers()
+    {
+        var (a, b, c, admin) = await ThreeReplicasWithAPoolAsync();
+        var cell = await JoinAsync(b, admin, $"cb_{_suffix}");
+        cell.Answer = c => c.StartInstance is not null
+            ? new CommandResult { Id = c.Id, Instance = new InstanceState { GuestId = c.StartInstance.GuestId, State = DomainState.Running } }
+            : Answer(c);
+        var guest = await CreateAsync(a, admin, "through", $"cb_{_suffix}");
+        var operation = (await ScalarsAsync<Guid>($"SELECT id FROM operations WHERE target = '{guest}'")).Single().ToString();
+        var client = new Contracts.V1.OperationService.OperationServiceClient(c.Channel);
+        using (var watch = client.WatchOperation(new Contracts.V1.WatchOperationRequest { Id = operation }, TestServer.Call(admin)))
+        {
+            var last = await EndOfAsync(watch.ResponseStream);
+            Assert.True(last.State == "succeeded", last.ToString());
+        }
+        Assert.Contains(cell.Commands, c => c.CreateInstance?.GuestId == guest);
+
+        Assert.Equal(0, (await c.Rest.PostAsync($"/api/v1/instances/{guest}", new { }, admin)).ErrorCode);
+        Assert.Contains(cell.Commands, c => c.StartInstance?.GuestId == guest);
+        Assert.Equal(0, (await a.Rest.DeleteAsync($"/api/v1/instances/{guest}", new { force = true }, admin)).ErrorCode);
+        Assert.Contains(cell.Commands, c => c.StopInstance?.GuestId == guest);
+        Assert.Equal(0, (await b.Rest.DeleteAsync($"/api/v1/guests/{guest}", null, admin)).ErrorCode);
+        await Wait.ForAsync(async () => (await ScalarsAsync<string>($"SELECT name FROM guests WHERE id = '{guest}'")).Count == 0);
+        Assert.Contains(cell.Commands, c => c.DeleteInstance?.GuestId == guest);
+    }
+
+    /// <summary>
+    /// The replica holding the cell's stream stops while a creation sent through another replica waits on the cell: the
+    /// cell's agent connects to a third replica, the same command (same id) goes to it there, and the creation finishes.
+    /// </summary>
+    [Fact]
+    public async Task TheReplicaHoldingACellsStream_GoneMidCreation_TheCommandReachesTheCellOnItsNewReplica()
+    {
+        var (a, b, c, admin) = await ThreeReplicasWithAPoolAsync();
+        var cellName = $"cb_{_suffix}";
+        var onB = await JoinAsync(b, admin, cellName);
+        onB.Answer = c => c.CreateInstance is not null ? null : Answer(c); // B goes before the cell answers
+        var guest = await CreateAsync(a, admin, "moved", cellName);
+        await Wait.ForAsync(() => Task.FromResult(onB.Commands.Any(c => c.CreateInstance is not null)));
+        var sent = onB.Commands.First(c => c.CreateInstance is not null).Id;
+
+        await b.DisposeAsync();
+        var onC = await TestAgent.ConnectAsync(c.Channel, TestAgent.Hello(cellName, cores: 8), Answer);
+        _owned.Add(onC);
+        _owned.Add(onC.KeepAlive());
+        await Wait.ForAsync(async () => await ScalarsAsync<string>($"SELECT state FROM operations WHERE target = '{guest}' AND finished_at IS NOT NULL") is ["succeeded"]);
+        Assert.Equal([true], await ScalarsAsync<bool>($"SELECT created FROM guests WHERE id = '{guest}'"));
+        Assert.Contains(onC.Commands, c => c.Id == sent && c.CreateInstance?.GuestId == guest);
+    }
+
+    /// <summary>A replica whose secrets key is not the zone's could not read the secrets the others sealed: it refuses to start, saying why.</summary>
+    [Fact]
+    public async Task AReplicaWithAnotherSecretsKey_RefusesToStart()
+    {
+        var (_, a) = await StartBehindProxyAsync();
+        var other = Settings();
+        other["Nano:DataDir"] = Path.Combine(Path.GetTempPath(), $"nano-test-data-{Guid.NewGuid():N}");
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => TestServer.StartAsync(_database, other));
+        Assert.Contains("is not the key that seals this zone's stored secrets", refused.Message);
+        Assert.Equal([a.GrpcUrl], await ScalarsAsync<string>("SELECT grpc_url FROM replicas"));
+    }
+
+    /// <summary>The operation's states from a watch until its last one.</summary>
+    private static async Task<Contracts.V1.Operation> EndOfAsync(Grpc.Core.IAsyncStreamReader<Contracts.V1.WatchOperationResponse> watch)
+    {
+        Contracts.V1.Operation last;
+        do
+        {
+            Assert.True(await watch.MoveNext(CancellationToken.None));
+            last = watch.Current.Data;
+        }
+        while (!last.Finished);
+        return last;
+    }
+
+    /// <summary>Three replicas on the database, the first run done and a pool made through the first.</summary>
+    private async Task<(TestServer A, TestServer B, TestServer C, string Admin)> ThreeReplicasWithAPoolAsync()
+    {
+        var (_, a) = await StartBehindProxyAsync();
+        var (_, b) = await StartBehindProxyAsync();
+        var (_, c) = await StartBehindProxyAsync();
+        var admin = await a.FirstRunAsync(InitializedServer.AllMenus);
+        await CreatePoolAsync(a, admin);
+        return (a, b, c, admin);
     }
 
     private static async Task<string> LoginAsync(TestServer server, string user, string password)

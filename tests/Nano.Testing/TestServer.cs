@@ -59,6 +59,21 @@ public sealed class TestServer : IAsyncDisposable
         string? database = null, IReadOnlyDictionary<string, string?>? settings = null, (int RestPort, int GrpcPort)? ports = null)
     {
         database ??= await TestDatabase.CreateAsync();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync(database, settings, ports);
+            }
+            catch (IOException e) when (e.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException && ports is null && attempt < 5)
+            {
+                // A free port was taken by another test's server between the look and the bind: other free ports.
+            }
+        }
+    }
+
+    private static async Task<TestServer> StartOnceAsync(string database, IReadOnlyDictionary<string, string?>? settings, (int RestPort, int GrpcPort)? ports)
+    {
         var restPort = ports?.RestPort ?? FreePort();
         var grpcPort = ports?.GrpcPort ?? FreePort();
         var all = new Dictionary<string, string?>
@@ -73,7 +88,15 @@ public sealed class TestServer : IAsyncDisposable
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             all[key] = value;
         var app = NanoApp.Build([], all);
-        await app.StartAsync().WaitAsync(Deadline);
+        try
+        {
+            await app.StartAsync().WaitAsync(Deadline);
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
         return new TestServer(app, database, restPort, grpcPort, all.GetValueOrDefault("Nano:TlsFolder"));
     }
 

@@ -3,6 +3,7 @@ using Nano.Contracts.Cell.V1;
 using Nano.Server.Data;
 using Nano.Server.Images;
 using Nano.Server.Domain.Rules;
+using Nano.Server.Replicas;
 
 namespace Nano.Server.Cells;
 
@@ -10,8 +11,9 @@ namespace Nano.Server.Cells;
 /// The gRPC service agents dial (nano.cell.v1.CellAgentService): the command stream (the work is in
 /// <see cref="CellGateway"/>), the image transfers between the store and cells, and console tunnels.
 /// </summary>
-public sealed class CellAgentEndpoint(CellGateway gateway, CellIdentity identity, ImageRepository images, ImageStore store, ImageExports exports, ConsoleTunnels tunnels)
-    : CellAgentService.CellAgentServiceBase
+public sealed class CellAgentEndpoint(
+    CellGateway gateway, CellIdentity identity, ImageRepository images, ImageStore store, ImageExports exports, ConsoleTunnels tunnels,
+    ReplicaClients replicas, ReplicaRepository registry) : CellAgentService.CellAgentServiceBase
 {
     public const string TokenHeader = "nano-cell-token";
 
@@ -22,6 +24,11 @@ public sealed class CellAgentEndpoint(CellGateway gateway, CellIdentity identity
     public override async Task FetchImage(FetchImageRequest request, IServerStreamWriter<FetchImageResponse> responseStream, ServerCallContext context)
     {
         await AdmitAsync(context);
+        if (exports.OwnerElsewhere(request.Ticket) is { } owner)
+        {
+            await replicas.FetchAsync(await OwnerUrlAsync(owner), request, responseStream, context.CancellationToken);
+            return;
+        }
         if (request.Ticket.Length > 0)
         {
             var staged = exports.Staged(request.Ticket) ?? throw Fail.NotFound("no file is staged under that ticket");
@@ -50,6 +57,8 @@ public sealed class CellAgentEndpoint(CellGateway gateway, CellIdentity identity
         var ct = context.CancellationToken;
         if (!await requestStream.MoveNext(ct) || requestStream.Current.PartCase != PushImageRequest.PartOneofCase.Ticket)
             throw Fail.Invalid("the first message of a push is its ticket");
+        if (exports.OwnerElsewhere(requestStream.Current.Ticket) is { } owner)
+            return await replicas.PushAsync(await OwnerUrlAsync(owner), requestStream.Current.Ticket, requestStream, ct);
         var staged = await exports.ReceiveAsync(requestStream.Current.Ticket, async (write, token) =>
         {
             while (await requestStream.MoveNext(token))
@@ -71,9 +80,18 @@ public sealed class CellAgentEndpoint(CellGateway gateway, CellIdentity identity
     public override async Task ConsoleTunnel(IAsyncStreamReader<ConsoleTunnelRequest> requestStream, IServerStreamWriter<ConsoleTunnelResponse> responseStream, ServerCallContext context) =>
         await tunnels.ServeAsync(await AdmitAsync(context), requestStream, responseStream, context.CancellationToken);
 
-    /// <summary>An enrolled cell's certificate over TLS (its name), else the join token (no name).</summary>
+    /// <summary>Where the live replica that opened a ticket is (a dead one's tickets died with it).</summary>
+    private async Task<string> OwnerUrlAsync(Guid owner) =>
+        (await registry.FindAsync(owner))?.GrpcUrl ?? throw Fail.NotFound("the replica that opened this ticket is gone");
+
+    /// <summary>
+    /// An enrolled cell's certificate over TLS (its name), else the join token (no name); another replica passing a cell's
+    /// transfer on presents the replica key (no name).
+    /// </summary>
     private async Task<string?> AdmitAsync(ServerCallContext context)
     {
+        if (await replicas.AdmitsAsync(context))
+            return null;
         if (identity.CertificatesRequired)
             return await identity.RequireCellAsync(context);
         return gateway.TokenMatches(context.RequestHeaders.GetValue(TokenHeader) ?? "") ? null : throw Fail.Unauthenticated("bad join token");

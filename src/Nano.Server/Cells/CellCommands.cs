@@ -219,7 +219,7 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
     /// <summary>Moves a connected cell's local storage to <paramref name="path"/>; records the folders it reports.</summary>
     public async Task ChangeStoragePathAsync(string cell, string path, CancellationToken ct)
     {
-        if (!gateway.IsConnected(cell))
+        if (!await gateway.IsConnectedAsync(cell))
             throw Unreachable(cell);
         await RecordStorageAsync(cell, await gateway.RunAsync(cell, new Command { ChangeStoragePath = new ChangeStoragePath { Path = path } }, ct));
     }
@@ -230,16 +230,16 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
             await cells.SetStorageAsync(cell, reported.Mode, [.. reported.System], [.. reported.Data]);
     }
 
-    /// <summary>Whether the cell's agent holds its stream to this server.</summary>
-    public bool IsConnected(string cell) => gateway.IsConnected(cell);
+    /// <summary>Whether the cell's agent holds a stream, to this replica or to another live one.</summary>
+    public Task<bool> IsConnectedAsync(string cell) => gateway.IsConnectedAsync(cell);
 
     /// <summary>Waits up to <paramref name="patience"/> for <paramref name="cell"/> to be connected; false when it is not by then.</summary>
     public Task<bool> WaitConnectedAsync(string cell, TimeSpan patience, CancellationToken ct) => gateway.WaitConnectedAsync(cell, DateTime.UtcNow + patience, ct);
 
-    /// <summary>Refuses work for a cell that is not alive or whose agent is not connected to this server (UNAVAILABLE).</summary>
-    public void RequireReachable(CellRow cell)
+    /// <summary>Refuses work for a cell that is not alive or whose agent holds no stream to a live replica (UNAVAILABLE).</summary>
+    public async Task RequireReachableAsync(CellRow cell)
     {
-        if (!cell.Alive || !gateway.IsConnected(cell.Name))
+        if (!cell.Alive || !await gateway.IsConnectedAsync(cell.Name))
             throw Unreachable(cell.Name);
     }
 
@@ -267,7 +267,7 @@ public sealed class CellCommands(CellGateway gateway, GuestSettings settings, Ce
     /// <summary>Sends a command to the guest's cell; an offline cell is UNAVAILABLE, a refusal FAILED_PRECONDITION.</summary>
     private async Task<GuestDomain> OnGuestCellAsync(GuestRow guest, Command command, CancellationToken ct, Func<int, Task>? progress = null)
     {
-        if (guest.Cell is null || !gateway.IsConnected(guest.Cell))
+        if (guest.Cell is null || !await gateway.IsConnectedAsync(guest.Cell))
             throw Unreachable(guest.Cell ?? "(none)");
         return GuestDomain.Of((await gateway.RunAsync(guest.Cell, command, ct, progress)).Instance);
     }

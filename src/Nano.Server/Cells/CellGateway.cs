@@ -7,6 +7,7 @@ using Nano.Server.Data;
 using Nano.Server.Hosting;
 using Nano.Server.Domain;
 using Nano.Server.Domain.Rules;
+using Nano.Server.Replicas;
 
 namespace Nano.Server.Cells;
 
@@ -14,10 +15,7 @@ namespace Nano.Server.Cells;
 /// The server end of every agent stream: admits agents (join token, protocol version), routes commands to them and
 /// their results back, and hands each event an agent reports to its handler in <c>Cells/Events</c> (one per kind).
 /// </summary>
-public sealed class CellGateway(
-    HelloReceived helloReceived, HeartbeatReceived heartbeatReceived, MetricsReceived metricsReceived, DomainChanged domainChanged,
-    CellDeparting cellDeparting, CellLeft cellLeft, CellStatusFeed feed, CellIdentity identity, SystemRepository system, IServiceProvider services,
-    IHostApplicationLifetime lifetime, IOptions<NanoOptions> options, ILogger<CellGateway> logger)
+public sealed class CellGateway
 {
     /// <summary>The protocol version this server speaks.</summary>
     public const int ProtocolVersion = (int)Contracts.Cell.V1.ProtocolVersion.Current;
@@ -25,8 +23,54 @@ public sealed class CellGateway(
     private static readonly TimeSpan HelloTimeout = TimeSpan.FromSeconds(10);
 
     private readonly ConcurrentDictionary<string, CellConnection> _connections = new();
+    private readonly HelloReceived helloReceived;
+    private readonly HeartbeatReceived heartbeatReceived;
+    private readonly MetricsReceived metricsReceived;
+    private readonly DomainChanged domainChanged;
+    private readonly CellDeparting cellDeparting;
+    private readonly CellLeft cellLeft;
+    private readonly CellStatusFeed feed;
+    private readonly CellIdentity identity;
+    private readonly SystemRepository system;
+    private readonly ReplicaRepository replicas;
+    private readonly ReplicaClients others;
+    private readonly ReplicaIdentity self;
+    private readonly ReplicaSignals signals;
+    private readonly IServiceProvider services;
+    private readonly IHostApplicationLifetime lifetime;
+    private readonly IOptions<NanoOptions> options;
+    private readonly ILogger<CellGateway> logger;
 
-    public bool IsConnected(string cell) => _connections.ContainsKey(cell);
+    public CellGateway(
+        HelloReceived helloReceived, HeartbeatReceived heartbeatReceived, MetricsReceived metricsReceived, DomainChanged domainChanged,
+        CellDeparting cellDeparting, CellLeft cellLeft, CellStatusFeed feed, CellIdentity identity, SystemRepository system, ReplicaRepository replicas,
+        ReplicaClients others, ReplicaIdentity self, ReplicaSignals signals, IServiceProvider services, IHostApplicationLifetime lifetime,
+        IOptions<NanoOptions> options, ILogger<CellGateway> logger)
+    {
+        (this.helloReceived, this.heartbeatReceived, this.metricsReceived, this.domainChanged, this.cellDeparting, this.cellLeft) =
+            (helloReceived, heartbeatReceived, metricsReceived, domainChanged, cellDeparting, cellLeft);
+        (this.feed, this.identity, this.system, this.replicas, this.others, this.self, this.signals) = (feed, identity, system, replicas, others, self, signals);
+        (this.services, this.lifetime, this.options, this.logger) = (services, lifetime, options, logger);
+        // A cell's agent opened a stream on another replica: an older stream of it held here is one its agent left.
+        signals.On(ReplicaSignals.Streams, payload =>
+        {
+            if (payload.Split('|') is [var cell, var stream] && Guid.TryParse(stream, out var id) &&
+                _connections.TryGetValue(cell, out var held) && held.Id != id && _connections.TryRemove(new KeyValuePair<string, CellConnection>(cell, held)))
+            {
+                logger.LogInformation("Cell {Cell} opened a stream on another replica: its stream here is closed", cell);
+                held.Close();
+            }
+        });
+    }
+
+    /// <summary>Whether this replica holds a stream of <paramref name="cell"/>.</summary>
+    public bool HoldsStream(string cell) => _connections.ContainsKey(cell);
+
+    /// <summary>How long this replica's stream of <paramref name="cell"/> has been silent; null when it holds none.</summary>
+    public TimeSpan? Silence(string cell) => _connections.TryGetValue(cell, out var connection) ? DateTime.UtcNow - connection.LastHeard : null;
+
+    /// <summary>Whether the cell's agent holds a stream, to this replica or to another live one.</summary>
+    public async Task<bool> IsConnectedAsync(string cell) => await LocateAsync(cell) is not null;
 
     /// <summary>The progress handler of long work whose percent nobody shows: the wait lasts as long as the cell keeps reporting.</summary>
     public static readonly Func<int, Task> LongWork = _ => Task.CompletedTask;
@@ -36,52 +80,81 @@ public sealed class CellGateway(
 
     /// <summary>
     /// Sends a command to a connected cell and waits for its result: at most the configured timeout or,
-    /// for long work that reports <paramref name="progress"/>, as long as reports keep coming. When the cell's stream
-    /// breaks meanwhile and the cell connects again before the command's deadline (within twice the liveness timeout),
-    /// the same command, under the same id, goes to the new stream: the agent keeps working on a command past a broken
-    /// stream and answers a repeated id from what it did, so the work is finished rather than undone.
+    /// for long work that reports <paramref name="progress"/>, as long as reports keep coming. The cell's stream may be
+    /// held by another replica: the command goes through it (<see cref="ReplicaClients"/>). When the stream breaks
+    /// meanwhile (the agent reconnects, here or to another replica; the replica holding it dies) and the cell connects
+    /// again before the command's deadline (within twice the liveness timeout), the same command, under the same id, goes
+    /// to the new stream: the agent keeps working on a command past a broken stream and answers a repeated id from what
+    /// it did, so the work is finished rather than undone.
     /// </summary>
     public async Task<CommandResult> SendAsync(string cell, Command command, CancellationToken cancellationToken, Func<int, Task>? progress = null)
     {
-        if (!_connections.TryGetValue(cell, out var connection))
-            throw new RpcException(new Status(StatusCode.Unavailable, $"cell '{cell}' is not connected"));
-        var timeout = TimeSpan.FromSeconds(progress is null ? options.Value.CellCommandTimeoutSeconds : options.Value.CellProgressTimeoutSeconds);
-        var deadline = DateTime.UtcNow + (progress is null ? timeout : LongCommandLimit);
+        var stream = await LocateAsync(cell) ?? throw new RpcException(new Status(StatusCode.Unavailable, $"cell '{cell}' is not connected"));
+        var deadline = DateTime.UtcNow + (progress is null ? TimeSpan.FromSeconds(options.Value.CellCommandTimeoutSeconds) : LongCommandLimit);
         command.Id = Guid.NewGuid().ToString();
         command.Deadline = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTime(deadline);
         while (true)
         {
             try
             {
-                var wait = TimeSpan.FromTicks(Math.Clamp((deadline - DateTime.UtcNow).Ticks, 0, timeout.Ticks));
-                return await connection.RunAsync(command, wait, cancellationToken, progress);
+                return stream.Local is { } connection
+                    ? await RunOnAsync(connection, command, progress, cancellationToken)
+                    : await others.RunCommandAsync(stream.ReplicaUrl!, cell, command, progress, cancellationToken);
             }
             catch (CellDisconnectedException)
             {
                 var until = DateTime.UtcNow.AddSeconds(2 * options.Value.CellLivenessSeconds);
-                var back = await StreamAsync(cell, connection, until < deadline ? until : deadline, cancellationToken);
+                var back = await StreamAsync(cell, stream.Id, until < deadline ? until : deadline, cancellationToken);
                 if (back is null)
                     throw;
                 logger.LogInformation("Cell {Cell} is back: its {Kind} command {Id} is sent again", cell, command.BodyCase, command.Id);
-                connection = back;
+                stream = back;
             }
         }
+    }
+
+    /// <summary>
+    /// Runs a command another replica sends for a cell whose stream this one holds (its id and deadline set there);
+    /// <see cref="CellDisconnectedException"/> when it holds none, or the stream breaks first.
+    /// </summary>
+    public Task<CommandResult> RunHereAsync(string cell, Command command, Func<int, Task>? progress, CancellationToken cancellationToken) =>
+        _connections.TryGetValue(cell, out var connection)
+            ? RunOnAsync(connection, command, progress, cancellationToken)
+            : throw new CellDisconnectedException(cell);
+
+    /// <summary>Waits for the result on a stream this replica holds: within the plain or the progress timeout, never past the command's deadline.</summary>
+    private Task<CommandResult> RunOnAsync(CellConnection connection, Command command, Func<int, Task>? progress, CancellationToken cancellationToken)
+    {
+        var timeout = TimeSpan.FromSeconds(progress is null ? options.Value.CellCommandTimeoutSeconds : options.Value.CellProgressTimeoutSeconds);
+        var left = command.Deadline is null ? timeout : command.Deadline.ToDateTime() - DateTime.UtcNow;
+        return connection.RunAsync(command, TimeSpan.FromTicks(Math.Clamp(left.Ticks, 0, timeout.Ticks)), cancellationToken, progress);
     }
 
     /// <summary>Waits until <paramref name="cell"/> is connected; false when it is not by <paramref name="until"/>.</summary>
     public async Task<bool> WaitConnectedAsync(string cell, DateTime until, CancellationToken cancellationToken) =>
         await StreamAsync(cell, null, until, cancellationToken) is not null;
 
+    /// <summary>A stream of a cell: held here (<see cref="Local"/>), or by the replica at <see cref="ReplicaUrl"/>.</summary>
+    private sealed record CellStream(Guid Id, CellConnection? Local, string? ReplicaUrl);
+
+    /// <summary>The cell's stream: this replica's, else the one its row names on another live replica; null when it has none.</summary>
+    private async Task<CellStream?> LocateAsync(string cell)
+    {
+        if (_connections.TryGetValue(cell, out var local))
+            return new CellStream(local.Id, local, null);
+        return await replicas.FindCellStreamAsync(cell, self.Id, self.Liveness) is { } remote ? new CellStream(remote.Stream, null, remote.GrpcUrl) : null;
+    }
+
     /// <summary>The cell's stream, once it has one other than <paramref name="gone"/>; null when none came by <paramref name="until"/>.</summary>
-    private async Task<CellConnection?> StreamAsync(string cell, CellConnection? gone, DateTime until, CancellationToken cancellationToken)
+    private async Task<CellStream?> StreamAsync(string cell, Guid? gone, DateTime until, CancellationToken cancellationToken)
     {
         while (true)
         {
-            if (_connections.TryGetValue(cell, out var connection) && connection != gone)
-                return connection;
+            if (await LocateAsync(cell) is { } stream && stream.Id != gone)
+                return stream;
             if (DateTime.UtcNow >= until)
                 return null;
-            await Task.Delay(100, cancellationToken);
+            await Task.Delay(200, cancellationToken);
         }
     }
 
@@ -132,22 +205,23 @@ public sealed class CellGateway(
                 Zone = zone.ToString(),
             },
         });
-        if (_connections.TryGetValue(hello.Name, out var previous))
+        // With certificates, a cell whose stream is alive keeps it, here or on another replica: a second stream under its
+        // name is refused (its agent, reconnecting after a broken link, is admitted once the old stream is silent or its
+        // replica gone).
+        if (identity.CertificatesRequired && await LiveStreamElsewhereAsync(hello.Name) is { } silence &&
+            silence < TimeSpan.FromSeconds(options.Value.CellLivenessSeconds))
         {
-            // With certificates, a cell whose stream is alive keeps it: a second stream under its name is refused (its
-            // agent, reconnecting after a broken link, is admitted once the old stream is dropped as silent).
-            if (identity.CertificatesRequired && DateTime.UtcNow - previous.LastHeard < TimeSpan.FromSeconds(options.Value.CellLivenessSeconds))
-            {
-                logger.LogWarning("Refused a second stream of cell {Cell} from {Peer}: its stream is alive", hello.Name, context.Peer);
-                throw Fail.Exists($"cell '{hello.Name}' is connected on a live stream");
-            }
-            logger.LogWarning("Cell {Cell} connected again; the newer stream replaces the older one", hello.Name);
+            logger.LogWarning("Refused a second stream of cell {Cell} from {Peer}: its stream is alive", hello.Name, context.Peer);
+            throw Fail.Exists($"cell '{hello.Name}' is connected on a live stream");
         }
+        if (_connections.TryGetValue(hello.Name, out var previous))
+            logger.LogWarning("Cell {Cell} connected again; the newer stream replaces the older one", hello.Name);
         _connections[hello.Name] = connection;
         previous?.Close();
         try
         {
             await helloReceived.HandleAsync(hello, connection.Id);
+            await signals.NotifyAsync(ReplicaSignals.Streams, $"{hello.Name}|{connection.Id}");
         }
         catch
         {
@@ -182,6 +256,14 @@ public sealed class CellGateway(
             await pump;
             await events;
         }
+    }
+
+    /// <summary>How long the cell's current stream, here or on another live replica, has been silent; null when it has none.</summary>
+    private async Task<TimeSpan?> LiveStreamElsewhereAsync(string cell)
+    {
+        if (Silence(cell) is { } here)
+            return here;
+        return await replicas.FindCellStreamAsync(cell, self.Id, self.Liveness) is { } remote ? await others.SilenceAsync(remote.GrpcUrl, cell) : null;
     }
 
     /// <summary>Applies the cell's domain events in order until its stream ends; one that fails is logged and skipped.</summary>

@@ -3,6 +3,9 @@ using Npgsql;
 
 namespace Nano.Server.Data;
 
+/// <summary>A cell's stream held by another replica: the stream's id and where that replica is.</summary>
+public sealed record CellStreamRow(Guid Stream, string GrpcUrl);
+
 /// <summary>A replica as the registry lists it.</summary>
 public sealed record ReplicaRow(Guid Id, string GrpcUrl, string RestUrl, string Host, string Version, DateTime StartedAt, DateTime LastSeen);
 
@@ -95,6 +98,46 @@ public sealed class ReplicaRepository(NpgsqlDataSource db)
             WHERE leases.replica = EXCLUDED.replica OR leases.expires_at < now()
             RETURNING acquired_at
             """, new { name, replica, duration });
+    }
+
+    /// <summary>The fingerprint of the key that seals the zone's secrets: <paramref name="mine"/> if none was recorded yet.</summary>
+    public async Task<string> SecretsKeyFingerprintAsync(string mine)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleAsync<string>("""
+            INSERT INTO secrets_key_check (fingerprint) VALUES (@mine) ON CONFLICT (singleton) DO NOTHING;
+            SELECT fingerprint FROM secrets_key_check;
+            """, new { mine });
+    }
+
+    /// <summary>The key replicas present to each other, made with <paramref name="candidate"/> by the first replica that asks.</summary>
+    public async Task<string> KeyAsync(string candidate)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleAsync<string>("""
+            INSERT INTO replica_key (key) VALUES (@candidate) ON CONFLICT (singleton) DO NOTHING;
+            SELECT key FROM replica_key;
+            """, new { candidate });
+    }
+
+    /// <summary>
+    /// Where the stream of <paramref name="cell"/> is held, by a live replica other than <paramref name="self"/>: the stream
+    /// the cell's row names and that replica's gRPC URL; null when the cell is not connected or its replica is not alive.
+    /// </summary>
+    public async Task<CellStreamRow?> FindCellStreamAsync(string cell, Guid self, TimeSpan liveness)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<CellStreamRow>("""
+            SELECT c.stream, r.grpc_url FROM cells c JOIN replicas r ON r.id = c.replica
+            WHERE c.name = @cell AND c.connected AND c.stream IS NOT NULL AND r.id <> @self AND r.last_seen > now() - @liveness
+            """, new { cell, self, liveness });
+    }
+
+    /// <summary>The stream the row of <paramref name="cell"/> names, while it is connected.</summary>
+    public async Task<Guid?> CellStreamAsync(string cell)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleOrDefaultAsync<Guid?>("SELECT stream FROM cells WHERE name = @cell AND connected", new { cell });
     }
 
     /// <summary>The replica holding lease <paramref name="name"/> now, if any.</summary>

@@ -18,9 +18,12 @@ public sealed class SecretSeal
     private const int TagSize = 16;
     private readonly byte[] _key;
 
+    /// <summary>The key's file.</summary>
+    public string KeyPath { get; }
+
     public SecretSeal(IOptions<NanoOptions> options)
     {
-        var path = Path.Combine(Path.GetFullPath(options.Value.DataDir), "secrets.key");
+        var path = KeyPath = Path.Combine(Path.GetFullPath(options.Value.DataDir), "secrets.key");
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         if (!File.Exists(path))
         {
@@ -40,6 +43,9 @@ public sealed class SecretSeal
         if (_key.Length != 32)
             throw new InvalidOperationException($"{path} holds no 256-bit key");
     }
+
+    /// <summary>A fingerprint of the key (an HMAC of a fixed text under it), which tells keys apart without giving one away.</summary>
+    public string Fingerprint => Convert.ToHexStringLower(HMACSHA256.HashData(_key, "nano secrets key check"u8));
 
     /// <summary>The stored form of a secret ("" stays "").</summary>
     public string Seal(string plain)

@@ -163,7 +163,7 @@ public sealed class GuestRecovery(
         {
             var domain = there.Domain;
             await guests.FinishMigrationAsync(guest.Id, target, domain.Running, domain.Running ? domain.DisplayAddress : "");
-            if (!failover && commands.IsConnected(source))
+            if (!failover && await commands.IsConnectedAsync(source))
                 await AfterwardsAsync(guest, $"letting '{source}' drop its copy", () => commands.ReleaseAsync(source, guest, deleteFiles: !shared, ct));
             if (failover && (guest.Running || guest.AutoStart) && !domain.Running)
                 await StartAfterwardsAsync(guest, target, guest.Generation + 1, ct);

@@ -30,8 +30,8 @@ public sealed class Migrations(
             throw Fail.Invalid("source and target cell are the same");
         if (source.Pool != pool.Name || target.Pool != pool.Name)
             throw Fail.Precondition($"both cells must be in compute pool '{pool.Name}'");
-        commands.RequireReachable(source);
-        commands.RequireReachable(target);
+        await commands.RequireReachableAsync(source);
+        await commands.RequireReachableAsync(target);
         if (!target.Enabled)
             throw Fail.Precondition($"cell '{target.Name}' is disabled");
 

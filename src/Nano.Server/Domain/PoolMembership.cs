@@ -16,7 +16,7 @@ public sealed class PoolMembership(CellRepository cells, ComputePoolRepository p
         var cell = await cells.FindAsync(cellName) ?? throw Fail.NotFound($"cell '{cellName}' not found");
         if (cell.Pool is not null)
             throw Fail.Precondition($"cell '{cellName}' already belongs to compute pool '{cell.Pool}'");
-        commands.RequireReachable(cell);
+        await commands.RequireReachableAsync(cell);
         if (CpuRules.AttachRefusal(poolName, pool.Cpu, [.. (await cells.ListAsync(poolName)).Select(PoolCpu.Of)], PoolCpu.Of(cell)) is { } refusal)
             throw Fail.Precondition(refusal);
         if (!await cells.AttachAsync(cellName, poolName))
@@ -51,7 +51,7 @@ public sealed class PoolMembership(CellRepository cells, ComputePoolRepository p
         var pool = await pools.FindAsync(poolName) ?? throw Fail.NotFound($"compute pool '{poolName}' not found");
         var written = await cells.DetachAsync(cellName, poolName);
         written.OrFail(inUse: $"cell '{cellName}' still hosts {written.Cause} guest(s)", missing: $"cell '{cellName}' is not in compute pool '{poolName}'");
-        if (pool.Storage is not null && commands.IsConnected(cellName))
+        if (pool.Storage is not null && await commands.IsConnectedAsync(cellName))
             await commands.DetachStorageAsync(cellName, pool.Storage, cancellationToken);
     }
 }

@@ -21,7 +21,7 @@ public sealed class UnknownDomains(UnknownDomainRepository unknown, GuestReposit
         var domain = await unknown.FindAsync(cell, id) ?? throw Fail.NotFound($"cell '{cell}' reported no unknown domain for guest {id}");
         if (await guests.FindAsync(id) is { } row)
             throw Fail.Precondition($"guest '{row.Name}' claims domain {id} now: it is not unknown any more");
-        commands.RequireReachable(await cells.FindAsync(cell) ?? throw Fail.NotFound($"cell '{cell}' not found"));
+        await commands.RequireReachableAsync(await cells.FindAsync(cell) ?? throw Fail.NotFound($"cell '{cell}' not found"));
         if (await commands.RemoveDomainAsync(cell, id, domain.State == "running", deleteFiles: true, ct) is { Length: > 0 } error)
             throw Fail.Precondition($"cell '{cell}': {error}");
         await unknown.ForgetAsync(cell, id);

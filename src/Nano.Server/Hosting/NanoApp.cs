@@ -70,6 +70,7 @@ public static class NanoApp
         builder.Services.AddHostedService<ReplicaRecovery>();
         builder.Services.AddSingleton<ReplicaSignals>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReplicaSignals>());
+        builder.Services.AddSingleton<ReplicaClients>();
         builder.Services.AddSingleton<SessionCache>();
         builder.Services.AddSingleton<ReadCache>();
         builder.Services.AddHostedService<SessionSweeper>();
@@ -244,6 +245,7 @@ public static class NanoApp
         app.MapGrpcService<ZoneService>();
         app.MapGrpcService<OperationService>();
         app.MapGrpcService<CellAgentEndpoint>();
+        app.MapGrpcService<ReplicaEndpoint>();
     }
 
     /// <summary>A listener for <paramref name="protocols"/>, over TLS when there is a certificate (ALPN picks the protocol).</summary>

@@ -5,14 +5,19 @@ namespace Nano.Server.Images;
 
 /// <summary>
 /// Files the server has asked a cell to push (ExportSystem): each ticket admits exactly one PushImage,
-/// whose bytes are staged in the store until the operation that asked takes them.
+/// whose bytes are staged in the store until the operation that asked takes them. A ticket starts with the id of the
+/// replica that opened it: a cell pushing to (or fetching from) another replica is passed on to that one.
 /// </summary>
-public sealed class ImageExports(ImageStore store)
+public sealed class ImageExports(ImageStore store, Replicas.ReplicaIdentity self)
 {
+    /// <summary>The replica that opened <paramref name="ticket"/>, when it is another one's.</summary>
+    public Guid? OwnerElsewhere(string ticket) =>
+        !_tickets.ContainsKey(ticket) && ticket.Length == 64 && Guid.TryParseExact(ticket[..32], "N", out var owner) && owner != self.Id ? owner : null;
+
     private readonly ConcurrentDictionary<string, Expected> _tickets = new();
 
     /// <summary>Opens a ticket; dispose it to close the ticket (and drop a push nobody took).</summary>
-    public Ticket Open() => new(this, Guid.NewGuid().ToString("N"));
+    public Ticket Open() => new(this, $"{self.Id:N}{Guid.NewGuid():N}");
 
     /// <summary>Stages a cell's push against its ticket; an unknown or used ticket is refused.</summary>
     public async Task<StagedContent> ReceiveAsync(string ticket, Func<Func<ReadOnlyMemory<byte>, ValueTask>, CancellationToken, Task> source,

@@ -9,7 +9,8 @@ namespace Nano.Server.Replicas;
 /// <summary>
 /// What the database tells every replica (PostgreSQL LISTEN/NOTIFY on one connection of its own): sessions and
 /// identities that changed (from triggers, see Data/Schema/0022), operations that moved on (triggers), the cells whose
-/// status changed on another replica, and cancellations of operations another replica runs. Handlers run on the
+/// status changed on another replica, cancellations of operations another replica runs, and cells whose agents opened a
+/// stream on another replica (an older stream held here is closed). Handlers run on the
 /// listener's thread and must be quick.
 /// <para>
 /// A notification can only be missed while the listening connection is down: <see cref="Listening"/> is false then, and
@@ -44,13 +45,14 @@ public sealed class ReplicaSignals : BackgroundService
     public const string Operations = "nano_operations";
     public const string Cells = "nano_cells";
     public const string Cancel = "nano_cancel";
+    public const string Streams = "nano_streams";
     private const string Barrier = "nano_barrier";
     private const string BarrierAck = "nano_barrier_ack";
 
     /// <summary>The largest payload PostgreSQL carries is 8000 bytes; longer lists are cut into several notifications.</summary>
     public const int MaxPayload = 7900;
 
-    private static readonly string[] Channels = [Sessions, Reads, Operations, Cells, Cancel, Barrier, BarrierAck];
+    private static readonly string[] Channels = [Sessions, Reads, Operations, Cells, Cancel, Streams, Barrier, BarrierAck];
     private static readonly TimeSpan Check = TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<string, Action<string>[]> _handlers = new();

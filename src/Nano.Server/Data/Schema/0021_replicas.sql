@@ -28,3 +28,16 @@ CREATE INDEX operations_unfinished ON operations (replica) WHERE finished_at IS 
 
 -- The replica whose upload (or clone) holds an image's write lock.
 ALTER TABLE images ADD COLUMN locked_replica uuid;
+
+-- The key replicas present to each other (metadata "nano-replica-key"): made by the first replica that needs it.
+CREATE TABLE replica_key (
+    singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    key        text NOT NULL
+);
+
+-- Which secrets key seals this zone's stored secrets (a fingerprint, not the key): a replica started with another key
+-- file would fail to read them, so it refuses to start instead (replicas share <DataDir>/secrets.key).
+CREATE TABLE secrets_key_check (
+    singleton    boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    fingerprint  text NOT NULL
+);
