@@ -3,8 +3,15 @@ namespace Nano.Cell;
 /// <summary>Settings of nano-cell (command line: --server, --name, --token, --libvirt-uri, --storage-path, --address).</summary>
 public sealed class AgentOptions
 {
-    /// <summary>The server's gRPC address, e.g. https://10.0.0.1:5871 (http:// only to a server on this host, or with --insecure).</summary>
+    /// <summary>
+    /// The server's gRPC address, e.g. https://10.0.0.1:5871 (http:// only to a server on this host, or with --insecure);
+    /// for a zone of several replicas, their addresses separated by commas: the agent holds its stream to one and moves to
+    /// the next when that stream breaks.
+    /// </summary>
     public string Server { get; set; } = "http://127.0.0.1:5871";
+
+    /// <summary>The addresses <see cref="Server"/> lists, in order.</summary>
+    public IReadOnlyList<string> Servers => Server.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
 
     /// <summary>The zone's CA (PEM) the server's certificate must chain to, for an https:// server (--ca-file).</summary>
     public string CaFile { get; set; } = "";

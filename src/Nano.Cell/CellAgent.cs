@@ -27,11 +27,31 @@ public sealed class CellAgent(
     private CellInstances? _instances;
     private HostCpus? _cpus;
     private CommandDispatcher? _commands;
-    private GrpcChannel? _channel;
+    private readonly Dictionary<string, GrpcChannel> _channels = [];
     private System.Security.Cryptography.X509Certificates.X509Certificate2? _certificate;
+    private bool _enrolled;
 
-    /// <summary>The server's gRPC channel: the command stream and the image transfers share it.</summary>
-    private GrpcChannel ServerChannel => _channel ??= ServerChannels.Open(_options, _certificate);
+    /// <summary>The server replicas the agent may hold its stream to (--server), and the one it dials now.</summary>
+    private IReadOnlyList<string> Servers => _options.Servers;
+
+    private volatile int _current;
+
+    private string CurrentServer => Servers[_current % Servers.Count];
+
+    /// <summary>The gRPC channel of the server replica dialled now: the command stream and the image transfers share it.</summary>
+    private GrpcChannel ServerChannel
+    {
+        get
+        {
+            var server = CurrentServer;
+            lock (_channels)
+            {
+                if (!_channels.TryGetValue(server, out var channel))
+                    _channels[server] = channel = ServerChannels.Open(_options, server, _certificate);
+                return channel;
+            }
+        }
+    }
 
     private CellInstances AgentInstances => _instances ??= CreateInstances();
 
@@ -48,7 +68,7 @@ public sealed class CellAgent(
 
     private CellInstances CreateInstances()
     {
-        var source = new ServerImageSource(new CellAgentService.CellAgentServiceClient(ServerChannel), _options.Token);
+        var source = new ServerImageSource(() => new CellAgentService.CellAgentServiceClient(ServerChannel), _options.Token);
         var folder = string.IsNullOrEmpty(_options.ImageCache) ? Path.Combine(_options.StoragePath, ".images") : _options.ImageCache;
         if (string.IsNullOrEmpty(_options.Bridge))
             logger.LogWarning("Guests use user-mode networking (no --bridge): their firewalls are defined but not bound to their NICs");
@@ -84,14 +104,18 @@ public sealed class CellAgent(
     {
         var watchdog = Fencing.WatchAsync(stoppingToken);
         var backoff = TimeSpan.FromSeconds(1);
+        var unwelcomed = 0; // servers tried in a row without a welcome
         while (!stoppingToken.IsCancellationRequested)
         {
             var welcomed = false;
             try
             {
                 // Over TLS the cell presents its own certificate, enrolled once with the join token, on every call.
-                if (_channel is null)
-                    _certificate = await CellCredentials.EnsureAsync(_options, Name, stoppingToken);
+                if (!_enrolled)
+                {
+                    _certificate = await CellCredentials.EnsureAsync(_options, Name, CurrentServer, stoppingToken);
+                    _enrolled = true;
+                }
                 await RunStreamAsync(new CellAgentService.CellAgentServiceClient(ServerChannel), () => welcomed = true, stoppingToken);
                 logger.LogWarning("The server closed the stream");
             }
@@ -102,12 +126,17 @@ public sealed class CellAgent(
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                logger.LogWarning("Stream to {Server} ended: {Reason}", _options.Server, e is RpcException r ? r.Status.Detail : e.Message);
+                logger.LogWarning("Stream to {Server} ended: {Reason}", CurrentServer, e is RpcException r ? r.Status.Detail : e.Message);
             }
             if (stoppingToken.IsCancellationRequested)
                 break;
-            backoff = welcomed ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, _options.MaxBackoffSeconds));
-            var wait = backoff * (0.5 + Random.Shared.NextDouble() / 2);
+            // The next replica takes over at once: a cell that moves within its liveness window stays alive, its guests
+            // where they are. Backing off starts once every replica has been tried without a welcome.
+            unwelcomed = welcomed ? 0 : unwelcomed + 1;
+            _current = (_current + 1) % Servers.Count;
+            var moving = Servers.Count > 1 && unwelcomed < Servers.Count;
+            backoff = welcomed ? TimeSpan.FromSeconds(1) : moving ? backoff : TimeSpan.FromSeconds(Math.Min(backoff.TotalSeconds * 2, _options.MaxBackoffSeconds));
+            var wait = moving ? TimeSpan.FromMilliseconds(200) : backoff * (0.5 + Random.Shared.NextDouble() / 2);
             logger.LogInformation("Reconnecting in {Seconds:0.0} s", wait.TotalSeconds);
             await Task.Delay(wait, stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
@@ -134,7 +163,7 @@ public sealed class CellAgent(
         Fencing.Heard();
         AgentInstances.Host.Zone = welcome.Zone;
         logger.LogInformation("Joined {Server} as {Cell}: heartbeat every {Heartbeat} ms, metrics every {Metrics} ms",
-            _options.Server, Name, welcome.HeartbeatIntervalMs, welcome.MetricsIntervalMs);
+            CurrentServer, Name, welcome.HeartbeatIntervalMs, welcome.MetricsIntervalMs);
 
         using var events = hypervisor.SubscribeOwnDomainEvents(Name, e => outbound.Writer.TryWrite(new ConnectRequest { DomainEvent = e }));
         try
@@ -235,7 +264,11 @@ public sealed class CellAgent(
 
     public override void Dispose()
     {
-        _channel?.Dispose();
+        lock (_channels)
+        {
+            foreach (var channel in _channels.Values)
+                channel.Dispose();
+        }
         base.Dispose();
     }
 

@@ -13,10 +13,13 @@ namespace Nano.Cell;
 /// </summary>
 public static class CellCredentials
 {
-    /// <summary>The certificate to present, enrolling first when there is none yet; null when the server is dialled in clear.</summary>
-    public static async Task<X509Certificate2?> EnsureAsync(AgentOptions options, string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// The certificate to present, enrolling first (with the server at <paramref name="server"/>) when there is none yet;
+    /// null when the server is dialled in clear.
+    /// </summary>
+    public static async Task<X509Certificate2?> EnsureAsync(AgentOptions options, string name, string server, CancellationToken cancellationToken)
     {
-        if (!options.Server.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
+        if (!server.StartsWith("https://", StringComparison.OrdinalIgnoreCase))
             return null;
         var state = Path.GetFullPath(options.StateFile);
         var (certificatePath, keyPath) = (Path.ChangeExtension(state, ".pem"), Path.ChangeExtension(state, ".key"));
@@ -25,7 +28,7 @@ public static class CellCredentials
 
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest(new X500DistinguishedName($"CN={name}"), key, HashAlgorithmName.SHA256).CreateSigningRequestPem();
-        using var channel = ServerChannels.Open(options);
+        using var channel = ServerChannels.Open(options, server);
         var enrolled = await new CellAgentService.CellAgentServiceClient(channel).EnrollAsync(
             new EnrollRequest { Token = options.Token, Name = name, Csr = request },
             deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);

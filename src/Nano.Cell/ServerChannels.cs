@@ -13,18 +13,23 @@ public static class ServerChannels
     /// <summary>Why the agent must not dial the configured server; null when it may.</summary>
     public static string? Refusal(AgentOptions options)
     {
-        if (!Uri.TryCreate(options.Server, UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
-            return $"--server must be an http:// or https:// URL, not '{options.Server}'";
+        if (options.Servers.Count == 0)
+            return "--server must name the server's gRPC URL (or several replicas', separated by commas)";
         if (options.CaFile.Length > 0 && !File.Exists(options.CaFile))
             return $"--ca-file {options.CaFile} does not exist";
-        if (server.Scheme == "http" && !server.IsLoopback && !options.Insecure)
-            return $"refusing to dial {options.Server} in clear: the join token and guests' secrets would cross the network unprotected. " +
-                   "Use https:// with --ca-file (the zone CA, ca.pem in the server's TLS folder), or --insecure on a network you trust";
+        foreach (var address in options.Servers)
+        {
+            if (!Uri.TryCreate(address, UriKind.Absolute, out var server) || server.Scheme is not ("http" or "https"))
+                return $"--server must be an http:// or https:// URL, not '{address}'";
+            if (server.Scheme == "http" && !server.IsLoopback && !options.Insecure)
+                return $"refusing to dial {address} in clear: the join token and guests' secrets would cross the network unprotected. " +
+                       "Use https:// with --ca-file (the zone CA, ca.pem in the server's TLS folder), or --insecure on a network you trust";
+        }
         return null;
     }
 
-    /// <summary>A channel to the server, presenting <paramref name="certificate"/> (the cell's own) when given.</summary>
-    public static GrpcChannel Open(AgentOptions options, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
+    /// <summary>A channel to the server at <paramref name="address"/>, presenting <paramref name="certificate"/> (the cell's own) when given.</summary>
+    public static GrpcChannel Open(AgentOptions options, string address, System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null)
     {
         var handler = new SocketsHttpHandler
         {
@@ -38,6 +43,6 @@ public static class ServerChannels
             handler.SslOptions.RemoteCertificateValidationCallback = ZoneCertificates.ServerCheck(options.CaFile);
         if (certificate is not null)
             handler.SslOptions.ClientCertificates = [certificate];
-        return GrpcChannel.ForAddress(options.Server, new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = 8 << 20 });
+        return GrpcChannel.ForAddress(address, new GrpcChannelOptions { HttpHandler = handler, MaxReceiveMessageSize = 8 << 20 });
     }
 }

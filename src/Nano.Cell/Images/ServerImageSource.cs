@@ -5,8 +5,11 @@ using Nano.Contracts.Cell.V1;
 
 namespace Nano.Cell.Images;
 
-/// <summary>The image transfers of the agent's gRPC connection (FetchImage, PushImage), authenticated by the join token.</summary>
-public sealed class ServerImageSource(CellAgentService.CellAgentServiceClient client, string token) : IImageSource
+/// <summary>
+/// The image transfers of the agent's gRPC connection (FetchImage, PushImage), authenticated by the join token, with the
+/// server replica the agent holds its stream to now (<paramref name="server"/>).
+/// </summary>
+public sealed class ServerImageSource(Func<CellAgentService.CellAgentServiceClient> server, string token) : IImageSource
 {
     private const int ChunkSize = 1 << 20;
 
@@ -20,14 +23,14 @@ public sealed class ServerImageSource(CellAgentService.CellAgentServiceClient cl
 
     private async Task FetchAsync(FetchImageRequest request, Func<ReadOnlyMemory<byte>, ValueTask> write, CancellationToken cancellationToken)
     {
-        using var call = client.FetchImage(request, Headers, cancellationToken: cancellationToken);
+        using var call = server().FetchImage(request, Headers, cancellationToken: cancellationToken);
         await foreach (var chunk in call.ResponseStream.ReadAllAsync(cancellationToken))
             await write(chunk.Chunk.Memory);
     }
 
     public async Task PushAsync(string ticket, string path, Action<long> sent, CancellationToken cancellationToken)
     {
-        using var call = client.PushImage(Headers, cancellationToken: cancellationToken);
+        using var call = server().PushImage(Headers, cancellationToken: cancellationToken);
         await call.RequestStream.WriteAsync(new PushImageRequest { Ticket = ticket }, cancellationToken);
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 0, FileOptions.Asynchronous | FileOptions.SequentialScan);
         var buffer = ArrayPool<byte>.Shared.Rent(ChunkSize);

@@ -249,7 +249,9 @@ public sealed class CellGateway
         }
         finally
         {
-            if (_connections.TryRemove(new KeyValuePair<string, CellConnection>(hello.Name, connection)))
+            // A stream this replica ends because it stops is no sign of the cell: its agent moves to another replica,
+            // and the cell stays alive meanwhile (the leader marks it offline if it does not come back in time).
+            if (_connections.TryRemove(new KeyValuePair<string, CellConnection>(hello.Name, connection)) && !lifetime.ApplicationStopping.IsCancellationRequested)
                 await cellLeft.HandleAsync(hello.Name, connection.Id);
             connection.Close();
             connection.Events.Writer.TryComplete();
