@@ -105,10 +105,11 @@ public sealed class CellOnKvmTests : IAsyncLifetime
     {
         await using var agent = StartAgent(Token);
         await WaitForCellAsync(alive: true);
-        var (database, ports) = (_zone.Server.Database, (_zone.Server.RestPort, _zone.Server.GrpcPort));
+        var (database, ports, data) = (_zone.Server.Database, (_zone.Server.RestPort, _zone.Server.GrpcPort), _zone.Server.DataDir);
         await _zone.Server.DisposeAsync();
 
-        await using var restarted = await TestServer.StartAsync(database, new Dictionary<string, string?> { ["Nano:CellToken"] = Token, ["Nano:TlsFolder"] = TlsFolder }, ports);
+        await using var restarted = await TestServer.StartAsync(database,
+            new Dictionary<string, string?> { ["Nano:CellToken"] = Token, ["Nano:TlsFolder"] = TlsFolder, ["Nano:DataDir"] = data }, ports);
         var deadline = DateTime.UtcNow + Join;
         while (true)
         {

@@ -14,10 +14,11 @@ public sealed class TestServer : IAsyncDisposable
 
     private readonly WebApplication _app;
 
-    private TestServer(WebApplication app, string database, int restPort, int grpcPort, string? tlsFolder)
+    private TestServer(WebApplication app, string database, int restPort, int grpcPort, string? tlsFolder, string dataDir)
     {
         _app = app;
         Database = database;
+        DataDir = dataDir;
         CaFile = tlsFolder is null ? null : Path.Combine(tlsFolder, ServerTls.AuthorityFile);
         var scheme = CaFile is null ? "http" : "https";
         Rest = new RestClient(new HttpClient(Handler()) { BaseAddress = new Uri($"{scheme}://127.0.0.1:{restPort}"), Timeout = Deadline });
@@ -43,6 +44,9 @@ public sealed class TestServer : IAsyncDisposable
     }
 
     public string Database { get; }
+
+    /// <summary>The server's data folder (the key its stored secrets are sealed with is there: a restart keeps it).</summary>
+    public string DataDir { get; }
 
     public RestClient Rest { get; }
 
@@ -97,7 +101,7 @@ public sealed class TestServer : IAsyncDisposable
             await app.DisposeAsync();
             throw;
         }
-        return new TestServer(app, database, restPort, grpcPort, all.GetValueOrDefault("Nano:TlsFolder"));
+        return new TestServer(app, database, restPort, grpcPort, all.GetValueOrDefault("Nano:TlsFolder"), all["Nano:DataDir"]!);
     }
 
     /// <summary>The first run, as "admin" with <paramref name="menus"/>; returns the administrator's session.</summary>

@@ -8,6 +8,7 @@ using Nano.Server.Hosting;
 using Nano.Server.Domain;
 using Nano.Server.Domain.Rules;
 using Nano.Server.Replicas;
+using Npgsql;
 
 namespace Nano.Server.Cells;
 
@@ -51,16 +52,30 @@ public sealed class CellGateway
             (helloReceived, heartbeatReceived, metricsReceived, domainChanged, cellDeparting, cellLeft);
         (this.feed, this.identity, this.system, this.replicas, this.others, this.self, this.signals) = (feed, identity, system, replicas, others, self, signals);
         (this.services, this.lifetime, this.options, this.logger) = (services, lifetime, options, logger);
-        // A cell's agent opened a stream on another replica: an older stream of it held here is one its agent left.
+        // A cell's agent opened a stream on another replica: a stream of it held here that its row no longer names is one
+        // its agent left. (Signals arrive late: the row, not the signal, says which stream is the newest.)
         signals.On(ReplicaSignals.Streams, payload =>
         {
-            if (payload.Split('|') is [var cell, var stream] && Guid.TryParse(stream, out var id) &&
-                _connections.TryGetValue(cell, out var held) && held.Id != id && _connections.TryRemove(new KeyValuePair<string, CellConnection>(cell, held)))
+            if (payload.Split('|') is [var cell, var from] && from != self.Id.ToString("N") && _connections.ContainsKey(cell))
+                _ = CloseIfReplacedAsync(cell);
+        });
+    }
+
+    private async Task CloseIfReplacedAsync(string cell)
+    {
+        try
+        {
+            if (_connections.TryGetValue(cell, out var held) && await replicas.CellStreamAsync(cell) is { } newest && newest != held.Id &&
+                _connections.TryRemove(new KeyValuePair<string, CellConnection>(cell, held)))
             {
                 logger.LogInformation("Cell {Cell} opened a stream on another replica: its stream here is closed", cell);
                 held.Close();
             }
-        });
+        }
+        catch (Exception e) when (e is NpgsqlException or TimeoutException)
+        {
+            // the stream goes when it falls silent instead
+        }
     }
 
     /// <summary>Whether this replica holds a stream of <paramref name="cell"/>.</summary>
@@ -221,7 +236,7 @@ public sealed class CellGateway
         try
         {
             await helloReceived.HandleAsync(hello, connection.Id);
-            await signals.NotifyAsync(ReplicaSignals.Streams, $"{hello.Name}|{connection.Id}");
+            await signals.NotifyAsync(ReplicaSignals.Streams, $"{hello.Name}|{self.Id:N}");
         }
         catch
         {
