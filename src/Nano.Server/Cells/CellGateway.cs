@@ -157,8 +157,11 @@ public sealed class CellGateway
     {
         if (_connections.TryGetValue(cell, out var local))
             return new CellStream(local.Id, local, null);
-        return await replicas.FindCellStreamAsync(cell, self.Id, self.Liveness) is { } remote ? new CellStream(remote.Stream, null, remote.GrpcUrl) : null;
+        return await HeldElsewhereAsync(cell) is { } remote ? new CellStream(remote.Stream, null, remote.GrpcUrl) : null;
     }
+
+    /// <summary>The cell's stream as its row names it on another live replica (with where that replica is); null when none.</summary>
+    public Task<CellStreamRow?> HeldElsewhereAsync(string cell) => replicas.FindCellStreamAsync(cell, self.Id, self.Liveness);
 
     /// <summary>The cell's stream, once it has one other than <paramref name="gone"/>; null when none came by <paramref name="until"/>.</summary>
     private async Task<CellStream?> StreamAsync(string cell, Guid? gone, DateTime until, CancellationToken cancellationToken)
@@ -280,7 +283,7 @@ public sealed class CellGateway
     {
         if (Silence(cell) is { } here)
             return here;
-        return await replicas.FindCellStreamAsync(cell, self.Id, self.Liveness) is { } remote ? await others.SilenceAsync(remote.GrpcUrl, cell) : null;
+        return await HeldElsewhereAsync(cell) is { } remote ? await others.SilenceAsync(remote.GrpcUrl, cell) : null;
     }
 
     /// <summary>Applies the cell's domain events in order until its stream ends; one that fails is logged and skipped.</summary>

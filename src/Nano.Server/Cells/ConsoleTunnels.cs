@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using Grpc.Core;
 using Nano.Contracts.Cell.V1;
 using Nano.Contracts.Replica.V1;
-using Nano.Server.Data;
 using Nano.Server.Domain.Rules;
 using Nano.Server.Replicas;
 
@@ -15,7 +14,7 @@ namespace Nano.Server.Cells;
 /// another replica holds the cell's stream, the console goes through that replica (ReplicaService.Console), which
 /// opens the tunnel with its cell.
 /// </summary>
-public sealed class ConsoleTunnels(CellCommands commands, CellGateway gateway, ReplicaRepository replicas, ReplicaClients others, ReplicaIdentity self)
+public sealed class ConsoleTunnels(CellCommands commands, CellGateway gateway, ReplicaClients others)
 {
     private static readonly TimeSpan ArrivalLimit = TimeSpan.FromSeconds(10);
     private readonly ConcurrentDictionary<Guid, Awaited> _awaited = new();
@@ -68,7 +67,7 @@ public sealed class ConsoleTunnels(CellCommands commands, CellGateway gateway, R
     /// <summary>Asks <paramref name="cell"/> for <paramref name="guest"/>'s console, here or through the replica holding its stream.</summary>
     public async Task<Tunnel> OpenAsync(string cell, Guid guest, CancellationToken cancellationToken)
     {
-        if (!gateway.HoldsStream(cell) && await replicas.FindCellStreamAsync(cell, self.Id, self.Liveness) is { } remote)
+        if (!gateway.HoldsStream(cell) && await gateway.HeldElsewhereAsync(cell) is { } remote)
             return new ReplicaTunnel(await others.OpenConsoleAsync(remote.GrpcUrl, cell, guest, cancellationToken));
         return await OpenHereAsync(cell, guest, cancellationToken);
     }
