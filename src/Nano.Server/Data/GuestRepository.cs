@@ -168,7 +168,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         await using var c = await db.OpenConnectionAsync();
         return (await c.QueryAsync<GuestRow>($"""
             {Select} WHERE (NOT g.created OR g.migrating)
-              AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.id = g.operation AND o.finished_at IS NULL AND NOT {ReplicaRepository.NotAlive("o.replica")})
+              AND NOT {ReplicaRepository.RunByLiveReplica("g.operation")}
             ORDER BY g.name
             """, new { self, liveness })).AsList();
     }

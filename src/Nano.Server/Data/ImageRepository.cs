@@ -140,7 +140,7 @@ public sealed class ImageRepository(NpgsqlDataSource db, Replicas.ReplicaIdentit
         var scope = new { self = self.Id, liveness = self.Liveness };
         var dropped = (await c.QueryAsync<Guid>($"""
             DELETE FROM images i WHERE NOT i.created AND i.operation IS NOT NULL
-              AND NOT EXISTS (SELECT 1 FROM operations o WHERE o.id = i.operation AND o.finished_at IS NULL AND NOT {ReplicaRepository.NotAlive("o.replica")})
+              AND NOT {ReplicaRepository.RunByLiveReplica("i.operation")}
             RETURNING i.id
             """, scope)).AsList();
         await c.ExecuteAsync($"UPDATE images SET locked_by = NULL, locked_replica = NULL WHERE locked_by IS NOT NULL AND {ReplicaRepository.NotAlive("locked_replica")}", scope);

@@ -23,6 +23,13 @@ public sealed class ReplicaRepository(NpgsqlDataSource db)
     public static string NotAlive(string column) =>
         $"({column} IS NULL OR ({column} <> @self AND NOT EXISTS (SELECT 1 FROM replicas r WHERE r.id = {column} AND r.last_seen > now() - @liveness)))";
 
+    /// <summary>
+    /// SQL that is true when the operation <paramref name="column"/> names is unfinished and run by a live replica: the
+    /// work it holds (a guest, an image) is that replica's, not recovery's.
+    /// </summary>
+    public static string RunByLiveReplica(string column) =>
+        $"EXISTS (SELECT 1 FROM operations o WHERE o.id = {column} AND o.finished_at IS NULL AND NOT {NotAlive("o.replica")})";
+
     private const string Select = "SELECT id, grpc_url, rest_url, host, version, started_at, last_seen FROM replicas";
 
     /// <summary>
@@ -84,20 +91,18 @@ public sealed class ReplicaRepository(NpgsqlDataSource db)
 
     /// <summary>
     /// Takes or renews lease <paramref name="name"/> for <paramref name="replica"/> for <paramref name="duration"/>: it is
-    /// taken when free, expired, or already the replica's. Returns when the replica took it (its current holding), or null
-    /// when another replica holds it.
+    /// taken when free, expired, or already the replica's. False when another replica holds it.
     /// </summary>
-    public async Task<DateTime?> HoldLeaseAsync(string name, Guid replica, TimeSpan duration)
+    public async Task<bool> HoldLeaseAsync(string name, Guid replica, TimeSpan duration)
     {
         await using var c = await db.OpenConnectionAsync();
-        return await c.QuerySingleOrDefaultAsync<DateTime?>("""
+        return await c.ExecuteAsync("""
             INSERT INTO leases (name, replica, acquired_at, expires_at) VALUES (@name, @replica, now(), now() + @duration)
             ON CONFLICT (name) DO UPDATE SET
                 replica = EXCLUDED.replica, expires_at = EXCLUDED.expires_at,
                 acquired_at = CASE WHEN leases.replica = EXCLUDED.replica THEN leases.acquired_at ELSE now() END
             WHERE leases.replica = EXCLUDED.replica OR leases.expires_at < now()
-            RETURNING acquired_at
-            """, new { name, replica, duration });
+            """, new { name, replica, duration }) == 1;
     }
 
     /// <summary>The fingerprint of the key that seals the zone's secrets: <paramref name="mine"/> if none was recorded yet.</summary>
@@ -138,12 +143,5 @@ public sealed class ReplicaRepository(NpgsqlDataSource db)
     {
         await using var c = await db.OpenConnectionAsync();
         return await c.QuerySingleOrDefaultAsync<Guid?>("SELECT stream FROM cells WHERE name = @cell AND connected", new { cell });
-    }
-
-    /// <summary>The replica holding lease <paramref name="name"/> now, if any.</summary>
-    public async Task<Guid?> LeaseHolderAsync(string name)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        return await c.QuerySingleOrDefaultAsync<Guid?>("SELECT replica FROM leases WHERE name = @name AND expires_at > now()", new { name });
     }
 }

@@ -32,8 +32,7 @@ public sealed class Leadership(ReplicaIdentity self, ReplicaRepository replicas,
             var asked = _clock.Elapsed;
             try
             {
-                var held = await replicas.HoldLeaseAsync(Lease, self.Id, self.Liveness);
-                if (held is not null)
+                if (await replicas.HoldLeaseAsync(Lease, self.Id, self.Liveness))
                 {
                     if (!IsLeader)
                     {
