@@ -260,6 +260,38 @@ public sealed class ReplicaTests : IAsyncLifetime
         Assert.Contains(onC.Commands, c => c.Id == sent && c.CreateInstance?.GuestId == guest);
     }
 
+    /// <summary>
+    /// Hostile callers of what replicas offer each other: the replica service without the zone's replica key, or with
+    /// another, is UNAUTHENTICATED; a cell's fetch or push under a forged ticket naming a replica that does not exist is
+    /// NOT_FOUND, not a fault of the server.
+    /// </summary>
+    [Fact]
+    public async Task TheReplicaService_RefusesCallsWithoutTheKey_AndForgedTicketsAreNotFound()
+    {
+        var (_, a) = await StartBehindProxyAsync();
+        var replica = new Contracts.Replica.V1.ReplicaService.ReplicaServiceClient(a.Channel);
+        foreach (var key in new[] { null, "", "0000", new string('x', 64) })
+        {
+            var headers = key is null ? new Grpc.Core.Metadata() : new Grpc.Core.Metadata { { "nano-replica-key", key } };
+            var refused = await Assert.ThrowsAsync<Grpc.Core.RpcException>(async () =>
+                await replica.DescribeCellStreamAsync(new Contracts.Replica.V1.DescribeCellStreamRequest { Cell = "any" }, headers));
+            Assert.Equal(Grpc.Core.StatusCode.Unauthenticated, refused.StatusCode);
+            using var run = replica.RunCommand(new Contracts.Replica.V1.RunCommandRequest { Cell = "any", Command = new Command { Id = "x" } }, headers);
+            Assert.Equal(Grpc.Core.StatusCode.Unauthenticated,
+                (await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => run.ResponseStream.MoveNext(CancellationToken.None))).StatusCode);
+        }
+
+        var cell = new CellAgentService.CellAgentServiceClient(a.Channel);
+        var token = new Grpc.Core.Metadata { { "nano-cell-token", "test-token" } };
+        var forged = $"{Guid.NewGuid():N}{Guid.NewGuid():N}";
+        using var fetch = cell.FetchImage(new FetchImageRequest { Ticket = forged }, token);
+        Assert.Equal(Grpc.Core.StatusCode.NotFound, (await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => fetch.ResponseStream.MoveNext(CancellationToken.None))).StatusCode);
+        using var push = cell.PushImage(token);
+        await push.RequestStream.WriteAsync(new PushImageRequest { Ticket = forged });
+        await push.RequestStream.CompleteAsync();
+        Assert.Equal(Grpc.Core.StatusCode.NotFound, (await Assert.ThrowsAsync<Grpc.Core.RpcException>(() => push.ResponseAsync)).StatusCode);
+    }
+
     /// <summary>A replica whose secrets key is not the zone's could not read the secrets the others sealed: it refuses to start, saying why.</summary>
     [Fact]
     public async Task AReplicaWithAnotherSecretsKey_RefusesToStart()
