@@ -114,23 +114,8 @@ public sealed class CrashRecoveryTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.DoesNotContain(libvirt.ListDomains(), d => { using (d) return DomainOwner.Of(d)?.Cell == _cell; });
     }
 
-    private async Task<WatchedProcess> StartServerAsync()
-    {
-        var info = new ProcessStartInfo("dotnet");
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "nano-server.dll"));
-        info.Environment["Nano__Database"] = _database;
-        info.Environment["Nano__Address"] = "127.0.0.1";
-        info.Environment["Nano__RestPort"] = _rest.ToString();
-        info.Environment["Nano__GrpcPort"] = _grpc.ToString();
-        info.Environment["Nano__DataDir"] = Path.Combine(_work, "data");
-        info.Environment["Nano__CellToken"] = Token;
-        info.Environment["Nano__CellCommandTimeoutSeconds"] = "30";
-        info.Environment["Nano__RecoveryWaitSeconds"] = "120";
-        info.Environment["Logging__Console__FormatterName"] = "simple";
-        var server = new WatchedProcess(info, "nano-server");
-        await server.WaitForOutputAsync("nano-server ready", TimeSpan.FromSeconds(60));
-        return server;
-    }
+    private Task<WatchedProcess> StartServerAsync() => ServerProcess.StartAsync("nano-server", _database, _rest, _grpc, Path.Combine(_work, "data"), Token,
+        ("Nano:CellCommandTimeoutSeconds", "30"), ("Nano:RecoveryWaitSeconds", "120"));
 
     private async Task<(long Rows, long Unsettled)> CountsAsync()
     {
