@@ -89,8 +89,9 @@ public sealed class ReplicaZoneOnKvmTests(Xunit.Abstractions.ITestOutputHelper o
     }
 
     /// <summary>
-    /// A guest created through A on cell X, whose stream B holds, watched to its end through C, then started, stopped and
-    /// started again through each replica in turn and deleted through the last. Then B is killed with SIGKILL right after a
+    /// A guest created through A on cell X, whose stream B holds, from a disk image uploaded through C (X fetches it through
+    /// B), watched to its end through C, then stopped and started again through each replica in turn; its console asked of
+    /// A and opened on C; cloned back into an image through C and downloaded through A; deleted. Then B is killed with SIGKILL right after a
     /// second creation on X was sent: X's agent moves to another replica within the liveness window and the cell is never
     /// seen offline, the creation ends whole (created, its domain running) or undone (no row, no domain, no file), and no
     /// guest is failed over.
@@ -98,7 +99,18 @@ public sealed class ReplicaZoneOnKvmTests(Xunit.Abstractions.ITestOutputHelper o
     [Fact]
     public async Task AGuestThroughEveryReplica_AndTheReplicaHoldingItsCellKilledMidCreation_NothingHalfDone_NothingFailedOver()
     {
-        var guest = await CreateOnAsync("A", X, "through");
+        // Its disk image uploaded through C, into the store the replicas share; X fetches it through B.
+        var basePath = Path.Combine(_work, "base.qcow2");
+        Run("qemu-img", "create", "-q", "-f", "qcow2", basePath, "64M");
+        Run("qemu-io", "-f", "qcow2", "-c", "write -P 0x3c 0 4M", basePath);
+        var image = (await _replicas["C"].Rest.PostAsync("/api/v1/disk_images/", new { name = "replicated" }, _admin)).Data!["id"]!.GetValue<string>();
+        await using (var file = File.OpenRead(basePath))
+        {
+            var sha1 = Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(await File.ReadAllBytesAsync(basePath)));
+            var uploaded = await _replicas["C"].Rest.UploadAsync($"/api/v1/disk_images/{image}/file/", file, sha1, _admin);
+            Assert.True(uploaded.ErrorCode == 0, uploaded.Text);
+        }
+        var guest = await CreateOnAsync("A", X, "through", image);
         var operation = await OperationOfAsync(guest);
         using (var channel = GrpcChannel.ForAddress(_replicas["C"].GrpcUrl))
         using (var watch = new OperationService.OperationServiceClient(channel).WatchOperation(new WatchOperationRequest { Id = operation }, TestServer.Call(_admin)))
@@ -127,9 +139,23 @@ public sealed class ReplicaZoneOnKvmTests(Xunit.Abstractions.ITestOutputHelper o
             await WaitForAsync(() => Task.FromResult(DomainStateOf(guest) == DomainState.Running));
             Assert.True((await rest.GetAsync($"/api/v1/guests/{guest}", _admin)).Data!["running"]!.GetValue<bool>());
         }
+        // Its console: a channel asked of A, the browser's socket on C, the guest's VNC on X behind B.
+        var console = await _replicas["A"].Rest.PostAsync("/api/v1/monitor_channels/", new { guest }, _admin);
+        Assert.True(console.ErrorCode == 0, console.Text);
+        Assert.Equal("RFB 003.008\n", await ConsoleBannerAsync(_replicas["C"].RestUrl.Replace("http", "ws") + $"/api/v1/monitor_channels/{console.Data!["id"]}"));
+
+        // Cloned back into an image through C (X pushes it through B), and downloaded whole through A.
         Assert.Equal(0, (await _replicas["C"].Rest.DeleteAsync($"/api/v1/instances/{guest}", new { force = true }, _admin)).ErrorCode);
+        var clone = (await _replicas["C"].Rest.PostAsync("/api/v1/disk_images/", new { name = "replicated-clone", guest }, _admin)).Data!["id"]!.GetValue<string>();
+        await WaitForAsync(async () => await ScalarAsync<string>($"SELECT state FROM operations WHERE target = '{clone}' AND finished_at IS NOT NULL") is "succeeded");
+        var cloned = (await _replicas["A"].Rest.GetAsync($"/api/v1/disk_images/{clone}", _admin)).Data!;
+        Assert.True(cloned["created"]!.GetValue<bool>(), cloned.ToJsonString());
+        Assert.Equal(cloned["size"]!.GetValue<long>(), await DownloadedBytesAsync(_replicas["A"], $"/api/v1/disk_images/{clone}/file"));
+
         Assert.Equal(0, (await _replicas["C"].Rest.DeleteAsync($"/api/v1/guests/{guest}", null, _admin)).ErrorCode);
         Assert.Null(DomainStateOf(guest));
+        foreach (var id in new[] { clone, image })
+            Assert.Equal(0, (await _replicas["B"].Rest.DeleteAsync($"/api/v1/disk_images/{id}", null, _admin)).ErrorCode);
 
         // B dies while X works on a creation sent through A.
         using var watching = new CancellationTokenSource();
@@ -249,14 +275,44 @@ public sealed class ReplicaZoneOnKvmTests(Xunit.Abstractions.ITestOutputHelper o
         }
     }
 
+    /// <summary>The first 12 bytes of a guest's console through the WebSocket relay at <paramref name="url"/>.</summary>
+    private static async Task<string> ConsoleBannerAsync(string url)
+    {
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        socket.Options.AddSubProtocol("binary");
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await socket.ConnectAsync(new Uri(url), timeout.Token);
+        var buffer = new byte[12];
+        var read = 0;
+        while (read < buffer.Length)
+            read += (await socket.ReceiveAsync(buffer.AsMemory(read), timeout.Token)).Count;
+        return System.Text.Encoding.ASCII.GetString(buffer);
+    }
+
+    /// <summary>How many bytes a download from <paramref name="replica"/> gives.</summary>
+    private async Task<long> DownloadedBytesAsync(Replica replica, string path)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path);
+        request.Headers.Add("Nano-Session", _admin);
+        using var response = await replica.Rest.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        await using var body = await response.Content.ReadAsStreamAsync();
+        var buffer = new byte[1 << 16];
+        long total = 0;
+        int n;
+        while ((n = await body.ReadAsync(buffer)) > 0)
+            total += n;
+        return total;
+    }
+
     /// <summary>A 64 MiB guest started at creation, created through <paramref name="replica"/> on <paramref name="cell"/> (the other cell disabled meanwhile).</summary>
-    private async Task<string> CreateOnAsync(string replica, string cell, string name)
+    private async Task<string> CreateOnAsync(string replica, string cell, string name, string? image = null)
     {
         var rest = _replicas[replica].Rest;
         var other = cell == X ? Y : X;
         Assert.Equal(0, (await rest.PutAsync($"/api/v1/compute_pool_cells/{Pool}/{other}", new { enable = false }, _admin)).ErrorCode);
         var created = await rest.PostAsync("/api/v1/guests/",
-            new { name, pool = Pool, template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB, disks = new[] { 256 * MiB }, auto_start = true }, _admin);
+            new { name, pool = Pool, template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64 * MiB, disks = new[] { 256 * MiB }, auto_start = true, from_image = image }, _admin);
         Assert.True(created.ErrorCode == 0, created.Text);
         if (!_agents[other].HasExited)
             Assert.Equal(0, (await rest.PutAsync($"/api/v1/compute_pool_cells/{Pool}/{other}", new { enable = true }, _admin)).ErrorCode);
@@ -309,7 +365,9 @@ public sealed class ReplicaZoneOnKvmTests(Xunit.Abstractions.ITestOutputHelper o
 
         public string GrpcUrl { get; } = $"http://127.0.0.1:{grpcPort}";
 
-        public RestClient Rest { get; } = new(new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{restPort}"), Timeout = TimeSpan.FromSeconds(30) });
+        public string RestUrl { get; } = $"http://127.0.0.1:{restPort}";
+
+        public RestClient Rest { get; } = new(new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{restPort}"), Timeout = TimeSpan.FromSeconds(60) });
 
         /// <summary>SIGKILL: the replica dies without a word.</summary>
         public void Kill() => Process.Kill();
