@@ -1258,16 +1258,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
     {
         var channel = await Rest.PostAsync("/api/v1/monitor_channels/", new { guest = id }, _zone.AdminSession);
         Assert.Equal(secret, channel.Data!["password"]!.GetValue<string>());
-        using var socket = new System.Net.WebSockets.ClientWebSocket();
-        socket.Options.AddSubProtocol("binary");
-        socket.Options.RemoteCertificateValidationCallback = Nano.Tls.ZoneCertificates.ServerCheck(_zone.Server.CaFile!);
-        await socket.ConnectAsync(new Uri($"wss://127.0.0.1:{_zone.Server.RestPort}/api/v1/monitor_channels/{channel.Data!["id"]}"), CancellationToken.None);
-        var buffer = new byte[12];
-        var read = 0;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (read < 12)
-            read += (await socket.ReceiveAsync(buffer.AsMemory(read), timeout.Token)).Count;
-        return Encoding.ASCII.GetString(buffer);
+        return await ConsoleBanner.ReadAsync($"wss://127.0.0.1:{_zone.Server.RestPort}/api/v1/monitor_channels/{channel.Data!["id"]}", _zone.Server.CaFile);
     }
 
     private static async Task<string> BannerAsync(string endpoint)

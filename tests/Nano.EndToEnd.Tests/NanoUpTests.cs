@@ -91,7 +91,9 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
     /// <summary>
     /// Issue 16: nano up --replicas 3 runs three replicas on consecutive ports over one database, and the local cell is
     /// given all three. A session made on one serves on the others, a logout on one is refused on the next at once, the
-    /// cell is listed alive by each. A replica other than the first, killed, is reported and the others keep serving.
+    /// cell is listed alive by each. Behind nginx configured by <c>tools/nano nginx-config</c>, REST and gRPC requests spread
+    /// over the three, a server stream, a 3 MiB upload and a console's WebSocket pass. A replica other than the first,
+    /// killed, is reported and the others keep serving, through the balancer too.
     /// </summary>
     [Fact]
     public async Task WithThreeReplicas_EachServes_TheCellHasThemAll_AndOneKilledLeavesTheOthersServing()
@@ -106,7 +108,7 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
 
         var ca = Path.Combine(_data, "tls", "ca.pem");
         var replicas = Enumerable.Range(0, 3).Select(i => Client(ca, rest + i)).ToList();
-        var init = await replicas[0].PostAsync("/api/v1/system/", new { user = "admin", password = "Adm1nPassword", menu = new[] { "user", "compute_pool" } });
+        var init = await replicas[0].PostAsync("/api/v1/system/", new { user = "admin", password = "Adm1nPassword", menu = Nano.Testing.InitializedServer.AllMenus });
         Assert.True(init.ErrorCode == 0, init.Text);
         var session = (await replicas[0].PostAsync("/api/v1/sessions/", new { user = "admin", password = "Adm1nPassword", nonce = "" })).Data!["session"]!.GetValue<string>();
         foreach (var replica in replicas)
@@ -117,12 +119,67 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
         Assert.Equal(0, (await replicas[1].DeleteAsync($"/api/v1/sessions/{session}", null, session)).ErrorCode);
         Assert.NotEqual(0, (await replicas[2].GetAsync("/api/v1/users/", session)).ErrorCode);
 
+        // Behind nginx, configured by tools/nano nginx-config for these ports: requests spread over the three replicas.
+        await using var nginx = await Nginx.StartAsync(_data, rest, grpc);
+        var balanced = Client(ca, nginx.Port);
+        session = (await balanced.PostAsync("/api/v1/sessions/", new { user = "admin", password = "Adm1nPassword", nonce = "" })).Data!["session"]!.GetValue<string>();
+        for (var i = 0; i < 12; i++)
+            Assert.Equal(0, (await balanced.GetAsync("/api/v1/users/", session)).ErrorCode);
+        Assert.Equal(3, nginx.Upstreams("GET /api/v1/users/").Count);
+        using (var channel = Grpc.Net.Client.GrpcChannel.ForAddress($"https://127.0.0.1:{nginx.GrpcPort}", new Grpc.Net.Client.GrpcChannelOptions { HttpHandler = TrustingZone(ca) }))
+        {
+            var users = new Nano.Contracts.V1.UserService.UserServiceClient(channel);
+            for (var i = 0; i < 6; i++)
+                Assert.Contains(users.ListUsers(new Nano.Contracts.V1.ListUsersRequest(), Nano.Testing.TestServer.Call(session)).Data, u => u == "admin");
+            Assert.Equal(3, nginx.Upstreams("POST /nano.v1.UserService/ListUsers").Count);
+            // A server stream through the balancer: the zone's status, its first message.
+            using var watch = new Nano.Contracts.V1.ZoneService.ZoneServiceClient(channel).WatchZoneStatus(new Nano.Contracts.V1.WatchZoneStatusRequest(), Nano.Testing.TestServer.Call(session));
+            Assert.True(await watch.ResponseStream.MoveNext(CancellationToken.None));
+        }
+        // An upload larger than nginx's default body limit (1 MiB), streamed through.
+        var image = (await balanced.PostAsync("/api/v1/disk_images/", new { name = "balanced" }, session)).Data!["id"]!.GetValue<string>();
+        var qcow2 = Path.Combine(_data, "balanced.qcow2");
+        foreach (var command in new[] { $"qemu-img create -q -f qcow2 {qcow2} 16M", $"qemu-io -f qcow2 -c \"write -P 0x42 0 3M\" {qcow2}" })
+        {
+            using var run = Process.Start("bash", ["-c", command]);
+            await run.WaitForExitAsync();
+            Assert.Equal(0, run.ExitCode);
+        }
+        var content = await File.ReadAllBytesAsync(qcow2);
+        Assert.True(content.Length > 3 << 20);
+        using (var body = new MemoryStream(content))
+        {
+            var uploaded = await balanced.UploadAsync($"/api/v1/disk_images/{image}/file/", body, Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(content)), session);
+            Assert.True(uploaded.ErrorCode == 0, uploaded.Text);
+        }
+        Assert.Equal(content.Length, (await replicas[2].GetAsync($"/api/v1/disk_images/{image}", session)).Data!["size"]!.GetValue<long>());
+        // A guest's console, its WebSocket upgraded through the balancer to whichever replica it reaches.
+        var cell = (await balanced.GetAsync("/api/v1/compute_pool_cells/", session)).Data!.AsArray().Single()!["name"]!.GetValue<string>();
+        Assert.Equal(0, (await balanced.PostAsync($"/api/v1/compute_pool_cells/default/{cell}", null, session)).ErrorCode);
+        await Nano.Testing.Wait.ForAsync(async () => (await balanced.GetAsync($"/api/v1/compute_cell_status/default/{cell}", session)).Data!["available_memory"]!.GetValue<long>() > 0,
+            TimeSpan.FromMinutes(1));
+        var guest = await balanced.PostAsync("/api/v1/guests/",
+            new { name = "balanced", pool = "default", template = "0qodbfbd15imbt3g0004", cores = 1, memory = 64L << 20, disks = new[] { 256L << 20 }, auto_start = true }, session);
+        Assert.True(guest.ErrorCode == 0, guest.Text);
+        var id = guest.Data!["id"]!.GetValue<string>();
+        await Nano.Testing.Wait.ForAsync(async () => (await balanced.GetAsync($"/api/v1/guests/{id}", session)).Data is System.Text.Json.Nodes.JsonObject g
+            && g["created"]?.GetValue<bool>() == true && g["running"]?.GetValue<bool>() == true, TimeSpan.FromMinutes(1));
+        var console = await balanced.PostAsync("/api/v1/monitor_channels/", new { guest = id }, session);
+        Assert.True(console.ErrorCode == 0, console.Text);
+        Assert.Equal("RFB 003.008\n", await nginx.ConsoleBannerAsync(ca, $"/api/v1/monitor_channels/{console.Data!["id"]}"));
+        Assert.Equal(0, (await balanced.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, session)).ErrorCode);
+        Assert.Equal(0, (await balanced.DeleteAsync($"/api/v1/guests/{id}", null, session)).ErrorCode);
+
         var second = Assert.Single(ProcessesOf(_data), p => p.CommandLine.Contains("nano-server.dll") && p.CommandLine.Contains($"--Nano:RestPort={rest + 1} "));
         Process.GetProcessById(second.Pid).Kill();
         await up.WaitForAsync("nano-server-2 exited", TimeSpan.FromMinutes(1));
         var again = (await replicas[2].PostAsync("/api/v1/sessions/", new { user = "admin", password = "Adm1nPassword", nonce = "" })).Data!["session"]!.GetValue<string>();
         Assert.Equal(0, (await replicas[2].GetAsync("/api/v1/users/", again)).ErrorCode);
         Assert.Equal(0, (await replicas[0].GetAsync("/api/v1/users/", again)).ErrorCode);
+        // The balancer passes over the dead replica: every request is answered.
+        for (var i = 0; i < 12; i++)
+            Assert.Equal(0, (await balanced.GetAsync("/api/v1/users/", again)).ErrorCode);
+        output.WriteLine(nginx.AccessLog);
 
         up.Interrupt();
         Assert.Equal(0, await up.ExitAsync(TimeSpan.FromMinutes(1)));
@@ -130,12 +187,15 @@ public sealed class NanoUpTests(Xunit.Abstractions.ITestOutputHelper output) : I
         Assert.Empty(ProcessesOf(_data));
     }
 
-    /// <summary>A REST client of a nano up replica on <paramref name="port"/>, trusting the zone's CA only.</summary>
-    private static Nano.Testing.RestClient Client(string ca, int port)
+    /// <summary>A REST client of a nano up replica (or its balancer) on <paramref name="port"/>, trusting the zone's CA only.</summary>
+    private static Nano.Testing.RestClient Client(string ca, int port) =>
+        new(new HttpClient(TrustingZone(ca)) { BaseAddress = new Uri($"https://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) });
+
+    private static SocketsHttpHandler TrustingZone(string ca)
     {
         var handler = new SocketsHttpHandler();
         handler.SslOptions.RemoteCertificateValidationCallback = Nano.Tls.ZoneCertificates.ServerCheck(ca);
-        return new Nano.Testing.RestClient(new HttpClient(handler) { BaseAddress = new Uri($"https://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(30) });
+        return handler;
     }
 
     /// <summary>The first of <paramref name="count"/> consecutive loopback ports nothing listens on now.</summary>

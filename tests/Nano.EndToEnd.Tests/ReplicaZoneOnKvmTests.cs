@@ -142,7 +142,7 @@ public sealed class ReplicaZoneOnKvmTests(Xunit.Abstractions.ITestOutputHelper o
         // Its console: a channel asked of A, the browser's socket on C, the guest's VNC on X behind B.
         var console = await _replicas["A"].Rest.PostAsync("/api/v1/monitor_channels/", new { guest }, _admin);
         Assert.True(console.ErrorCode == 0, console.Text);
-        Assert.Equal("RFB 003.008\n", await ConsoleBannerAsync(_replicas["C"].RestUrl.Replace("http", "ws") + $"/api/v1/monitor_channels/{console.Data!["id"]}"));
+        Assert.Equal("RFB 003.008\n", await ConsoleBanner.ReadAsync(_replicas["C"].RestUrl.Replace("http", "ws") + $"/api/v1/monitor_channels/{console.Data!["id"]}"));
 
         // Cloned back into an image through C (X pushes it through B), and downloaded whole through A.
         Assert.Equal(0, (await _replicas["C"].Rest.DeleteAsync($"/api/v1/instances/{guest}", new { force = true }, _admin)).ErrorCode);
@@ -273,20 +273,6 @@ public sealed class ReplicaZoneOnKvmTests(Xunit.Abstractions.ITestOutputHelper o
         {
             return null;
         }
-    }
-
-    /// <summary>The first 12 bytes of a guest's console through the WebSocket relay at <paramref name="url"/>.</summary>
-    private static async Task<string> ConsoleBannerAsync(string url)
-    {
-        using var socket = new System.Net.WebSockets.ClientWebSocket();
-        socket.Options.AddSubProtocol("binary");
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-        await socket.ConnectAsync(new Uri(url), timeout.Token);
-        var buffer = new byte[12];
-        var read = 0;
-        while (read < buffer.Length)
-            read += (await socket.ReceiveAsync(buffer.AsMemory(read), timeout.Token)).Count;
-        return System.Text.Encoding.ASCII.GetString(buffer);
     }
 
     /// <summary>How many bytes a download from <paramref name="replica"/> gives.</summary>

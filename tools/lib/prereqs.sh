@@ -67,14 +67,20 @@ need_examples() {
 }
 
 # What only the tests use: Debian's Chromium (driven headless by playwright-core), Prometheus with promtool (the
-# /metrics checks), tmux (the command-line client driven as a person would), Python's grpcio and protoc (the Python
-# example client).
+# /metrics checks), tmux (the command-line client driven as a person would), nginx (the load balancer of
+# tools/nano nginx-config; the tests run their own on loopback ports).
 need_test_tools() {
     local missing=()
     have chromium || missing+=(chromium)
     have promtool || missing+=(prometheus)
     have tmux || missing+=(tmux)
+    [ -x /usr/sbin/nginx ] || missing+=(nginx)
     [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+    # Where the package's own service started (a host with systemd), it would serve its default site on port 80: stopped.
+    if [[ " ${missing[*]} " == *" nginx "* ]] && pgrep -x nginx >/dev/null; then
+        say "stopping the nginx service its package started (the tests run their own)"
+        { have systemctl && systemctl stop nginx 2>/dev/null; } || /usr/sbin/nginx -s quit 2>/dev/null || true
+    fi
 }
 
 # libvirt.so.0 for the binding (its tests use the in-process test:///default driver).
