@@ -234,8 +234,13 @@ public sealed class CellAgent(
         await stream.CompleteAsync();
     }
 
+    /// <summary>
+    /// A message every <paramref name="interval"/>, from a random point within the first one: cells that joined together
+    /// (every cell of a replica that stopped, all cells after a restart) do not beat and report in step.
+    /// </summary>
     private static async Task EveryAsync(TimeSpan interval, Func<long, ConnectRequest> make, ChannelWriter<ConnectRequest> outbound, CancellationToken token)
     {
+        await Task.Delay(interval * Random.Shared.NextDouble(), token);
         using var timer = new PeriodicTimer(interval);
         for (long sequence = 1; await timer.WaitForNextTickAsync(token); sequence++)
             outbound.TryWrite(make(sequence));

@@ -94,6 +94,70 @@ public sealed class StatusTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         Assert.True((await Rest.GetAsync("/api/v1/instance_status/p_guests", Admin)).Data![2]!["lost"]!.GetValue<bool>());
     }
 
+    /// <summary>
+    /// The guest counts the database keeps per cell (cell_guest_counts, which status reads instead of every guest) equal a
+    /// recount after each kind of change to guests, and two streams of moves between the same two cells in opposite
+    /// directions at once neither deadlock nor miscount.
+    /// </summary>
+    [Fact]
+    public async Task TheGuestCountsKeptPerCell_EqualARecount_AfterEveryKindOfChange_AndOppositeMovesAtOnce()
+    {
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/p_counts", new { }, Admin)).ErrorCode);
+        await using (var one = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_count1")))
+        await using (var two = await TestAgent.ConnectAsync(fixture.Server.Channel, TestAgent.Hello("c_count2")))
+        {
+            Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pool_cells/p_counts/c_count1", null, Admin)).ErrorCode);
+            Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pool_cells/p_counts/c_count2", null, Admin)).ErrorCode);
+        }
+        await using var db = new NpgsqlConnection(fixture.Server.Database);
+        var steps = new[]
+        {
+            """
+            INSERT INTO guests (id, name, owner, group_name, pool, cell, created, running, cores, memory, disks)
+            SELECT ('00000000-0000-4000-8000-' || lpad(i::text, 12, '0'))::uuid, 'admin.count' || i, 'admin', 'admin', 'p_counts',
+                   CASE WHEN i % 2 = 0 THEN 'c_count1' ELSE 'c_count2' END, i % 3 <> 0, i % 4 = 0, 1, 1, '{1}'
+            FROM generate_series(1, 40) i
+            """,
+            "UPDATE guests SET created = true WHERE pool = 'p_counts' AND NOT created AND name LIKE '%1'",
+            "UPDATE guests SET running = NOT running WHERE pool = 'p_counts' AND name LIKE '%2'",
+            "UPDATE guests SET migrating = true WHERE pool = 'p_counts' AND name LIKE '%3'",
+            "UPDATE guests SET cell = 'c_count2', migrating = false WHERE pool = 'p_counts' AND migrating",
+            "UPDATE guests SET cell = NULL WHERE pool = 'p_counts' AND name LIKE '%4'",
+            "UPDATE guests SET cell = 'c_count1', created = false WHERE pool = 'p_counts' AND cell IS NULL",
+            "UPDATE guests SET cores = 2, running = running, cpu_usage = 5 WHERE pool = 'p_counts'", // nothing counted changes
+            "DELETE FROM guests WHERE pool = 'p_counts' AND name LIKE '%5'",
+        };
+        foreach (var step in steps)
+        {
+            await db.ExecuteAsync(step);
+            Assert.Equal(await RecountAsync(db), await KeptAsync(db));
+        }
+
+        // Opposite moves at once, each its own transaction, as two migrations or failovers would run.
+        async Task MoveAsync(string from, string to)
+        {
+            await using var c = new NpgsqlConnection(fixture.Server.Database);
+            for (var i = 0; i < 100; i++)
+                await c.ExecuteAsync("UPDATE guests SET cell = @to WHERE id = (SELECT id FROM guests WHERE pool = 'p_counts' AND cell = @from LIMIT 1)", new { from, to });
+        }
+        await Task.WhenAll(MoveAsync("c_count1", "c_count2"), MoveAsync("c_count2", "c_count1"), MoveAsync("c_count1", "c_count2"));
+        Assert.Equal(await RecountAsync(db), await KeptAsync(db));
+        Assert.NotEqual("", await KeptAsync(db));
+
+        await db.ExecuteAsync("DELETE FROM guests WHERE pool = 'p_counts'");
+        Assert.Equal("c_count1 0/0/0, c_count2 0/0/0", await KeptAsync(db));
+
+        static async Task<string> RecountAsync(NpgsqlConnection db) => string.Join(", ", await db.QueryAsync<string>("""
+            SELECT c.name || ' ' || count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND NOT g.running) || '/' ||
+                   count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND g.running) || '/' || count(g.id) FILTER (WHERE g.created AND g.migrating)
+            FROM cells c LEFT JOIN guests g ON g.cell = c.name WHERE c.name LIKE 'c_count%' GROUP BY c.name ORDER BY c.name
+            """));
+        static async Task<string> KeptAsync(NpgsqlConnection db) => string.Join(", ", await db.QueryAsync<string>("""
+            SELECT c.name || ' ' || coalesce(n.stopped, 0) || '/' || coalesce(n.running, 0) || '/' || coalesce(n.migrating, 0)
+            FROM cells c LEFT JOIN cell_guest_counts n ON n.cell = c.name WHERE c.name LIKE 'c_count%' ORDER BY c.name
+            """));
+    }
+
     [Fact]
     public async Task ARejoiningCellsReport_AndItsEvents_SetTheGuestsRunningState()
     {

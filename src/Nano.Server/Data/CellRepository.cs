@@ -56,9 +56,18 @@ public sealed record CellMetrics(
 public sealed record CellStorageAttachmentRow(string StoragePool, bool Attached, string Error);
 
 /// <summary>
+/// Sums over a set of cells: how many are offline and online, their guests by state, and over the live cells only the
+/// cores, the CPU usage weighted by cores, memory, disk and rates (what <see cref="Domain.ZoneStatistics"/> is made of).
+/// </summary>
+public sealed record CellTotals(
+    int Offline, int Online, int Stopped, int Running, int Lost, int Migrating, double CpuWeighted, int Cores,
+    long AvailableMemory, long MaxMemory, long AvailableDisk, long MaxDisk, long ReadSpeed, long WriteSpeed, long ReceiveSpeed, long SendSpeed);
+
+/// <summary>
 /// Cells. Alive is derived, never stored: the agent's stream is up (connected) and the cell was heard
 /// from within the liveness timeout (last_seen), so a server that died holding streams leaves no
-/// cell looking alive. A guest counts once: migrating, else lost (its cell is not alive), else running or stopped.
+/// cell looking alive. A guest counts once: migrating, else lost (its cell is not alive), else running or stopped; the
+/// counts come from cell_guest_counts, which the database keeps as guests change (Schema/0023).
 /// </summary>
 public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> options, Replicas.ReplicaIdentity self)
 {
@@ -72,11 +81,11 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         SELECT c.name, c.address, c.pool, c.enabled, {Alive} AS alive, c.cores, c.memory, c.storage_mode, c.system_paths, c.data_paths,
                c.cpu_usage, c.available_memory, c.max_memory, c.available_disk, c.max_disk,
                c.read_speed, c.write_speed, c.receive_speed, c.send_speed, c.migration_uri, c.cpus, c.cpu_signature,
-               count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND {Alive} AND NOT g.running)::int AS stopped,
-               count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND {Alive} AND g.running)::int AS running,
-               count(g.id) FILTER (WHERE g.created AND NOT g.migrating AND NOT {Alive})::int AS lost,
-               count(g.id) FILTER (WHERE g.created AND g.migrating)::int AS migrating
-        FROM cells c LEFT JOIN guests g ON g.cell = c.name
+               CASE WHEN {Alive} THEN coalesce(n.stopped, 0) ELSE 0 END AS stopped,
+               CASE WHEN {Alive} THEN coalesce(n.running, 0) ELSE 0 END AS running,
+               CASE WHEN {Alive} THEN 0 ELSE coalesce(n.stopped + n.running, 0) END AS lost,
+               coalesce(n.migrating, 0) AS migrating
+        FROM cells c LEFT JOIN cell_guest_counts n ON n.cell = c.name
         """;
 
     public async Task<IReadOnlyList<CellRow>> ListAsync(string? pool, bool unallocated = false)
@@ -84,14 +93,44 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         await using var c = await db.OpenConnectionAsync();
         return (await c.QueryAsync<CellRow>($"""
             {Select} WHERE (@unallocated AND c.pool IS NULL) OR (NOT @unallocated AND (@pool::text IS NULL OR c.pool = @pool))
-            GROUP BY c.name ORDER BY c.name
+            ORDER BY c.name
             """, new { pool, unallocated })).AsList();
+    }
+
+    /// <summary>
+    /// The totals of every pooled cell (a null <paramref name="pool"/>: the zone's figures) or of one pool's, summed by the
+    /// database: a status read costs one row, whatever the number of cells and guests.
+    /// </summary>
+    public async Task<CellTotals> TotalsAsync(string? pool)
+    {
+        await using var c = await db.OpenConnectionAsync();
+        return await c.QuerySingleAsync<CellTotals>($"""
+            SELECT count(*) FILTER (WHERE NOT c.alive)::int AS offline, count(*) FILTER (WHERE c.alive)::int AS online,
+                   coalesce(sum(n.stopped) FILTER (WHERE c.alive), 0)::int AS stopped,
+                   coalesce(sum(n.running) FILTER (WHERE c.alive), 0)::int AS running,
+                   coalesce(sum(n.stopped + n.running) FILTER (WHERE NOT c.alive), 0)::int AS lost,
+                   coalesce(sum(n.migrating), 0)::int AS migrating,
+                   coalesce(sum(c.cpu_usage * c.cores) FILTER (WHERE c.alive), 0)::float8 AS cpu_weighted,
+                   coalesce(sum(c.cores) FILTER (WHERE c.alive), 0)::int AS cores,
+                   coalesce(sum(c.available_memory) FILTER (WHERE c.alive), 0)::bigint AS available_memory,
+                   coalesce(sum(c.max_memory) FILTER (WHERE c.alive), 0)::bigint AS max_memory,
+                   coalesce(sum(c.available_disk) FILTER (WHERE c.alive), 0)::bigint AS available_disk,
+                   coalesce(sum(c.max_disk) FILTER (WHERE c.alive), 0)::bigint AS max_disk,
+                   coalesce(sum(c.read_speed) FILTER (WHERE c.alive), 0)::bigint AS read_speed,
+                   coalesce(sum(c.write_speed) FILTER (WHERE c.alive), 0)::bigint AS write_speed,
+                   coalesce(sum(c.receive_speed) FILTER (WHERE c.alive), 0)::bigint AS receive_speed,
+                   coalesce(sum(c.send_speed) FILTER (WHERE c.alive), 0)::bigint AS send_speed
+            FROM (SELECT c.name, c.cores, c.cpu_usage, c.available_memory, c.max_memory, c.available_disk, c.max_disk, c.read_speed,
+                         c.write_speed, c.receive_speed, c.send_speed, {Alive} AS alive
+                  FROM cells c WHERE c.pool IS NOT NULL AND (@pool::text IS NULL OR c.pool = @pool)) c
+                 LEFT JOIN cell_guest_counts n ON n.cell = c.name
+            """, new { pool });
     }
 
     public async Task<CellRow?> FindAsync(string name)
     {
         await using var c = await db.OpenConnectionAsync();
-        return await c.QuerySingleOrDefaultAsync<CellRow>($"{Select} WHERE c.name = @name GROUP BY c.name", new { name });
+        return await c.QuerySingleOrDefaultAsync<CellRow>($"{Select} WHERE c.name = @name", new { name });
     }
 
     /// <summary>

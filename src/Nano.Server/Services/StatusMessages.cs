@@ -8,9 +8,10 @@ namespace Nano.Server.Services;
 public static class StatusMessages
 {
     /// <summary>The zone: pools [disabled, enabled]; cells and figures summed over the cells in pools.</summary>
-    public static ZoneStatus ToZoneStatus(IReadOnlyCollection<ComputePoolRow> pools, IEnumerable<CellRow> cells, DateTime startedAt)
+    /// <summary>The zone's status: its pools, and the totals of every pooled cell (<see cref="CellRepository.TotalsAsync"/> with no pool).</summary>
+    public static ZoneStatus ToZoneStatus(IReadOnlyCollection<ComputePoolRow> pools, CellTotals pooledCells, DateTime startedAt)
     {
-        var s = ZoneStatistics.Of(cells.Where(c => c.Pool is not null).ToList());
+        var s = ZoneStatistics.From(pooledCells);
         return new ZoneStatus
         {
             Name = "default",

@@ -12,7 +12,7 @@ public sealed class StatusService(ComputePoolRepository pools, CellRepository ce
     : Contracts.V1.StatusService.StatusServiceBase
 {
     public override async Task<GetZoneStatusResponse> GetZoneStatus(GetZoneStatusRequest request, ServerCallContext context) =>
-        new() { Data = StatusMessages.ToZoneStatus(await pools.ListAsync(), await cells.ListAsync(pool: null), clock.StartedAt) };
+        new() { Data = StatusMessages.ToZoneStatus(await pools.ListAsync(), await cells.TotalsAsync(pool: null), clock.StartedAt) };
 
     public override async Task<ListPoolStatusResponse> ListPoolStatus(ListPoolStatusRequest request, ServerCallContext context)
     {

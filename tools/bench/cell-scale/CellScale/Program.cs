@@ -5,62 +5,99 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Nano.Cell;
 using Nano.Cell.Storage;
+using Npgsql;
 
-// cell-scale AGENTS SERVER_PID GRPC_URL REST_URL TOKEN SESSION SECONDS WORK_DIR
-// Starts AGENTS agents (the real CellAgent, simulated hypervisor and host), waits until the server
-// shows them all alive, then for SECONDS measures the server process (CPU %, resident memory) and the
-// latency of GET /api/v1/compute_zone_status/ (10 requests a second, one at a time). Prints one line.
+// cell-scale AGENTS GUESTS_PER_CELL REPLICA_PIDS GRPC_URLS REST_URLS TOKEN SESSION SECONDS WORK_DIR DATABASE
+// The zone's records first: AGENTS cells in the default pool, each with GUESTS_PER_CELL running guests (rows written
+// directly, deterministic ids), as a zone whose replicas all restarted has them. Then AGENTS agents (the real
+// CellAgent over the real protocol, a simulated hypervisor whose domains are those guests, a simulated host), agent i
+// given the replicas (comma-separated lists, one entry per replica) starting with replica i mod R: the join storm is
+// the time until every cell is alive. Then for SECONDS: each replica process's CPU % and resident memory, and the
+// latency of GET /api/v1/compute_zone_status/ (10 requests a second, one at a time, round robin over the replicas).
+// Last, with AGENTS > 0, the last replica is killed (SIGKILL) and the time until every cell it held is alive on another
+// replica is measured. Prints one line.
 var agents = int.Parse(args[0], CultureInfo.InvariantCulture);
-var serverPid = int.Parse(args[1], CultureInfo.InvariantCulture);
-var grpcUrl = args[2];
-var restUrl = args[3];
-var token = args[4];
-var session = args[5];
-var seconds = int.Parse(args[6], CultureInfo.InvariantCulture);
-var work = args[7];
+var guestsPerCell = int.Parse(args[1], CultureInfo.InvariantCulture);
+var pids = args[2].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
+var grpcUrls = args[3].Split(',');
+var restUrls = args[4].Split(',');
+var (token, session) = (args[5], args[6]);
+var seconds = int.Parse(args[7], CultureInfo.InvariantCulture);
+var work = args[8];
+var database = args[9];
+var replicas = pids.Length;
+
+static Guid GuestId(int cell, int guest) => new($"{cell:x8}-0000-4000-8000-{guest:x12}");
+static string CellName(int cell) => $"sim{cell:D5}";
+
+await using var db = NpgsqlDataSource.Create(database);
+foreach (var sql in new[]
+{
+    "INSERT INTO cells (name, address, pool) SELECT 'sim' || lpad(i::text, 5, '0'), '127.0.0.1', 'default' FROM generate_series(0, $1 - 1) i",
+    """
+    INSERT INTO guests (id, name, owner, group_name, pool, cell, created, running, cores, memory, disks)
+    SELECT (lpad(to_hex(i), 8, '0') || '-0000-4000-8000-' || lpad(to_hex(j), 12, '0'))::uuid, 'g' || i || '-' || j, 'bench', 'bench', 'default',
+           'sim' || lpad(i::text, 5, '0'), true, true, 1, 512 * 1048576::bigint, ARRAY[1073741824::bigint]
+    FROM generate_series(0, $1 - 1) i, generate_series(0, $2 - 1) j
+    """,
+})
+{
+    await using var command = db.CreateCommand(sql);
+    command.Parameters.AddWithValue(agents);
+    command.Parameters.AddWithValue(guestsPerCell);
+    await command.ExecuteNonQueryAsync();
+}
+string zone;
+await using (var command = db.CreateCommand("SELECT id::text FROM zone_identity"))
+    zone = (string)(await command.ExecuteScalarAsync())!;
 
 using var stop = new CancellationTokenSource();
 var running = new List<CellAgent>();
+var storm = new Stopwatch();
 for (var i = 0; i < agents; i++)
 {
     var dir = Path.Combine(work, $"agent{i}");
+    var servers = string.Join(',', Enumerable.Range(0, replicas).Select(r => grpcUrls[(i + r) % replicas]));
     var options = Options.Create(new AgentOptions
     {
-        Server = grpcUrl, Token = token, Name = $"sim{i:D4}", Address = "127.0.0.1", StoragePath = Path.Combine(dir, "images"),
+        Server = servers, Token = token, Name = CellName(i), Address = "127.0.0.1", StoragePath = Path.Combine(dir, "images"),
         MountRoot = Path.Combine(dir, "mounts"), StateFile = Path.Combine(dir, "cell.json"), MaxBackoffSeconds = 5,
     });
-    var agent = new CellAgent(options, new CellScale.SimulatedHypervisor(), new CellScale.SimulatedHost(),
+    var guests = Enumerable.Range(0, guestsPerCell).Select(g => GuestId(i, g)).ToList();
+    var agent = new CellAgent(options, new CellScale.SimulatedHypervisor(guests, zone), new CellScale.SimulatedHost(),
         new CellStorageManager(options.Value.StoragePath, options.Value.MountRoot, options.Value.StateFile), NullLogger<CellAgent>.Instance);
-    await agent.StartAsync(stop.Token);
     running.Add(agent);
-    if (i % 50 == 49)
-        await Task.Delay(100);
 }
+storm.Start();
+// All at once, as after a restart of every replica: each agent's start runs on the thread pool (its first steps are synchronous).
+await Task.WhenAll(running.Select(agent => Task.Run(() => agent.StartAsync(stop.Token))));
 
-using var http = new HttpClient { BaseAddress = new Uri(restUrl), Timeout = TimeSpan.FromSeconds(30) };
-http.DefaultRequestHeaders.Add("Nano-Session", session);
-var joinDeadline = DateTime.UtcNow.AddMinutes(3);
-while (agents > 0)
+var launched = storm.Elapsed;
+var clients = restUrls.Select(url =>
 {
-    var cells = JsonNode.Parse(await http.GetStringAsync("/api/v1/compute_pool_cells/"))!["data"]!.AsArray();
-    var alive = cells.Count(c => c!["alive"]!.GetValue<bool>());
-    if (alive >= agents)
-        break;
-    if (DateTime.UtcNow > joinDeadline)
-        throw new TimeoutException($"only {alive} of {agents} agents alive after 3 minutes");
-    await Task.Delay(500);
-}
+    var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+    client.DefaultRequestHeaders.Add("Nano-Session", session);
+    return client;
+}).ToList();
+await WaitAllAliveAsync(clients[0], TimeSpan.FromMinutes(10));
+var joined = storm.Elapsed;
 await Task.Delay(TimeSpan.FromSeconds(6)); // every agent has sent metrics at least once
+foreach (var client in clients) // each replica's first answers (its code's first run) are not what is measured
+{
+    for (var i = 0; i < 20; i++)
+        (await client.GetAsync("/api/v1/compute_zone_status/")).Dispose();
+}
 
 var latencies = new List<double>();
-var rss = new List<long>();
-var (cpuStart, wallStart) = (CpuTicks(serverPid), Stopwatch.GetTimestamp());
+var rss = pids.Select(_ => new List<long>()).ToArray();
+var cpuStart = pids.Select(CpuTicks).ToArray();
+var wall = Stopwatch.StartNew();
 var end = DateTime.UtcNow.AddSeconds(seconds);
 var nextRss = DateTime.UtcNow;
-while (DateTime.UtcNow < end)
+for (var n = 0; DateTime.UtcNow < end; n++)
 {
     var started = Stopwatch.GetTimestamp();
-    using (var response = await http.GetAsync("/api/v1/compute_zone_status/"))
+    using (var response = await clients[n % replicas].GetAsync("/api/v1/compute_zone_status/"))
     {
         var body = await response.Content.ReadAsStringAsync();
         if (!body.StartsWith("{\"error_code\":0", StringComparison.Ordinal))
@@ -69,22 +106,73 @@ while (DateTime.UtcNow < end)
     latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
     if (DateTime.UtcNow >= nextRss)
     {
-        rss.Add(ResidentBytes(serverPid));
+        for (var r = 0; r < replicas; r++)
+            rss[r].Add(ResidentBytes(pids[r]));
         nextRss = DateTime.UtcNow.AddSeconds(1);
     }
     var rest = TimeSpan.FromMilliseconds(100) - Stopwatch.GetElapsedTime(started);
     if (rest > TimeSpan.Zero)
         await Task.Delay(rest);
 }
-var cpuSeconds = (CpuTicks(serverPid) - cpuStart) / 100.0;
-var wallSeconds = Stopwatch.GetElapsedTime(wallStart).TotalSeconds;
+var cpu = pids.Select((pid, r) => 100 * (CpuTicks(pid) - cpuStart[r]) / 100.0 / wall.Elapsed.TotalSeconds).ToArray();
 latencies.Sort();
 double Percentile(double p) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
+
+// The last replica killed: how long until each cell it held is alive on another.
+var moved = "";
+if (agents > 0 && replicas > 1)
+{
+    var killedUrl = grpcUrls[^1];
+    long held;
+    await using (var command = db.CreateCommand("SELECT count(*) FROM cells c JOIN replicas r ON r.id = c.replica WHERE r.grpc_url = $1"))
+    {
+        command.Parameters.AddWithValue(killedUrl);
+        held = (long)(await command.ExecuteScalarAsync())!;
+    }
+    await using (var command = db.CreateCommand("SELECT id FROM replicas WHERE grpc_url = $1"))
+    {
+        command.Parameters.AddWithValue(killedUrl);
+        var killedId = (Guid)(await command.ExecuteScalarAsync())!;
+        Process.GetProcessById(pids[^1]).Kill();
+        var killed = Stopwatch.StartNew();
+        await using var remaining = db.CreateCommand("""
+            SELECT count(*) FROM cells WHERE name LIKE 'sim%' AND (replica IS NULL OR replica = $1 OR NOT connected OR last_seen < now() - interval '10 seconds')
+            """);
+        remaining.Parameters.AddWithValue(killedId);
+        while ((long)(await remaining.ExecuteScalarAsync())! > 0)
+        {
+            if (killed.Elapsed > TimeSpan.FromMinutes(5))
+                throw new TimeoutException("the killed replica's cells were not all alive elsewhere after 5 minutes");
+            await Task.Delay(100);
+        }
+        moved = string.Create(CultureInfo.InvariantCulture, $" killed_replica_cells={held} moved_s={killed.Elapsed.TotalSeconds:0.0}");
+    }
+}
+
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"agents={agents} server_cpu_percent={100 * cpuSeconds / wallSeconds:0.0} server_rss_mib={rss.Average() / (1 << 20):0} p50_ms={Percentile(0.50):0.00} p99_ms={Percentile(0.99):0.00} requests={latencies.Count}"));
+    $"agents={agents} guests={agents * guestsPerCell} replicas={replicas} started_s={launched.TotalSeconds:0.0} join_s={joined.TotalSeconds:0.0} " +
+    $"cpu_percent={string.Join(',', cpu.Select(c => c.ToString("0.0", CultureInfo.InvariantCulture)))} " +
+    $"rss_mib={string.Join(',', rss.Select(r => (r.Average() / (1 << 20)).ToString("0", CultureInfo.InvariantCulture)))} " +
+    $"cpu_total={cpu.Sum():0.0} p50_ms={Percentile(0.50):0.00} p90_ms={Percentile(0.90):0.00} p99_ms={Percentile(0.99):0.00} max_ms={latencies[^1]:0.00} requests={latencies.Count}{moved}"));
 
 stop.Cancel();
 await Task.WhenAll(running.Select(a => a.StopAsync(CancellationToken.None)));
+
+async Task WaitAllAliveAsync(HttpClient client, TimeSpan patience)
+{
+    var deadline = DateTime.UtcNow + patience;
+    while (agents > 0)
+    {
+        var cells = JsonNode.Parse(await client.GetStringAsync("/api/v1/compute_pool_cells/default"))!["data"]!.AsArray();
+        var alive = cells.Count(c => c!["alive"]!.GetValue<bool>());
+        Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[cell-scale] {storm.Elapsed.TotalSeconds:0.0} s: {alive} of {agents} cells alive"));
+        if (alive >= agents)
+            return;
+        if (DateTime.UtcNow > deadline)
+            throw new TimeoutException($"only {alive} of {agents} agents alive after {patience.TotalMinutes} minutes");
+        await Task.Delay(1000);
+    }
+}
 
 // utime + stime of a process, in clock ticks (USER_HZ = 100).
 static long CpuTicks(int pid)

@@ -3,9 +3,14 @@ using Nano.Contracts.Cell.V1;
 
 namespace CellScale;
 
-/// <summary>A host with no domains: enough for the agent to join, beat and report.</summary>
-internal sealed class SimulatedHypervisor : IHypervisor
+/// <summary>
+/// A host whose domains are running guests that do nothing but count (their ids given, defined for <paramref name="zone"/>):
+/// enough for the agent to join, report its domains, beat and report its own and its guests' figures.
+/// </summary>
+internal sealed class SimulatedHypervisor(IReadOnlyList<Guid> guests, string zone) : IHypervisor
 {
+    private long _ticks;
+
     public string Uri => "simulated:///";
     public string Type => "SIMULATED";
     public long Version => 1_000_000;
@@ -14,7 +19,8 @@ internal sealed class SimulatedHypervisor : IHypervisor
 
     public string DomainType => "none";
     public void Define(Nano.Libvirt.DomainDefinition definition, bool autostart) => throw new NotSupportedException();
-    public (DomainState State, int? ConsolePort)? Find(string guestId) => null;
+    public (DomainState State, int? ConsolePort)? Find(string guestId) =>
+        guests.Contains(Guid.TryParse(guestId, out var id) ? id : Guid.Empty) ? (DomainState.Running, null) : null;
     public void Start(string guestId) => throw new NotSupportedException();
     public HostCpus ProbeCpus(Action<string, string> refused) => HostCpus.None;
     public string CpuOf(string guestId) => "";
@@ -37,9 +43,16 @@ internal sealed class SimulatedHypervisor : IHypervisor
     public bool Undefine(string guestId) => false;
     public void SetUserPassword(string guestId, string user, string password) => throw new NotSupportedException();
     public void Snapshot(string guestId, SnapshotAction action, string name, string description = "") => throw new NotSupportedException();
-    public IReadOnlyList<DomainReport> ListOwnDomains(string cell) => [];
+    public IReadOnlyList<DomainReport> ListOwnDomains(string cell) =>
+        [.. guests.Select(g => new DomainReport { GuestId = g.ToString(), Uuid = g.ToString(), Name = g.ToString(), State = DomainState.Running, Generation = 1, Zone = zone })];
 
-    public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell) => new Dictionary<string, DomainSample>();
+    /// <summary>Each guest a little busier and its counters further on at every sample.</summary>
+    public IReadOnlyDictionary<string, DomainSample> SampleOwnDomains(string cell)
+    {
+        var ticks = Interlocked.Increment(ref _ticks);
+        return guests.ToDictionary(g => g.ToString(),
+            g => new DomainSample((ulong)ticks * 400_000_000, 1, 512L << 20, ticks << 20, ticks << 19, ticks << 18, ticks << 17));
+    }
 
     public IDisposable SubscribeOwnDomainEvents(string cell, Action<DomainEvent> handler) => new CancellationTokenSource();
 
