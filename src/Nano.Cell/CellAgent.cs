@@ -155,9 +155,22 @@ public sealed class CellAgent(
             outbound.Writer.TryWrite(new ConnectRequest { Goodbye = new Goodbye { Reason = "the agent was stopped" } });
             outbound.Writer.TryComplete();
         });
-        await call.RequestStream.WriteAsync(new ConnectRequest { Hello = Hello() }, session.Token);
-        if (!await call.ResponseStream.MoveNext(session.Token) || call.ResponseStream.Current.Welcome is not { } welcome)
-            throw new InvalidOperationException("the server did not welcome this cell");
+        // A replica that took the connection or the call and never welcomes (hung, or drowned in a storm of joins) is given up on.
+        using (var welcoming = CancellationTokenSource.CreateLinkedTokenSource(session.Token))
+        {
+            welcoming.CancelAfter(WelcomeTimeout);
+            try
+            {
+                await call.RequestStream.WriteAsync(new ConnectRequest { Hello = Hello() }, welcoming.Token);
+                if (!await call.ResponseStream.MoveNext(welcoming.Token) || call.ResponseStream.Current.Welcome is not { })
+                    throw new InvalidOperationException("the server did not welcome this cell");
+            }
+            catch (Exception e) when (welcoming.IsCancellationRequested && !session.IsCancellationRequested && e is OperationCanceledException or RpcException)
+            {
+                throw new TimeoutException($"no welcome within {WelcomeTimeout.TotalSeconds} s");
+            }
+        }
+        var welcome = call.ResponseStream.Current.Welcome;
         welcomed();
         Volatile.Write(ref _outbound, outbound.Writer);
         Fencing.Heard();
@@ -182,8 +195,8 @@ public sealed class CellAgent(
             PumpAsync(call.RequestStream, outbound.Reader, callEnd.Token),
             EveryAsync(TimeSpan.FromMilliseconds(welcome.HeartbeatIntervalMs), sequence => new ConnectRequest { Heartbeat = new Heartbeat { Sequence = sequence } }, outbound.Writer, session.Token),
             EveryAsync(TimeSpan.FromMilliseconds(welcome.MetricsIntervalMs), _ => new ConnectRequest { Metrics = sampler.Sample() }, outbound.Writer, session.Token),
-            // Until the server ends the call: after a goodbye it does so once it has read it.
-            ReadCommandsAsync(call.ResponseStream, callEnd.Token, stoppingToken),
+            // Until the server ends the call (after a goodbye it does so once it has read it), or falls silent.
+            ReadCommandsAsync(call.ResponseStream, Silence(welcome), callEnd.Token, stoppingToken),
         };
         try
         {
@@ -251,10 +264,22 @@ public sealed class CellAgent(
     /// stop, and its progress and result go to whichever stream is open then. A server whose stream broke sends the
     /// command again on the next one, and the dispatcher answers that repeat from this same run.
     /// </summary>
-    private async Task ReadCommandsAsync(IAsyncStreamReader<ConnectResponse> stream, CancellationToken reading, CancellationToken stopping)
+    private async Task ReadCommandsAsync(IAsyncStreamReader<ConnectResponse> stream, TimeSpan silence, CancellationToken reading, CancellationToken stopping)
     {
-        while (await stream.MoveNext(reading))
+        using var heard = CancellationTokenSource.CreateLinkedTokenSource(reading);
+        while (true)
         {
+            heard.CancelAfter(silence);
+            try
+            {
+                if (!await stream.MoveNext(heard.Token))
+                    return;
+            }
+            catch (Exception e) when (heard.IsCancellationRequested && !reading.IsCancellationRequested && e is OperationCanceledException or RpcException)
+            {
+                // The server acks every heartbeat: a stream without a word for this long is dead, whatever its connection says.
+                throw new TimeoutException($"the server sent nothing for {silence.TotalSeconds} s");
+            }
             Fencing.Heard(stream.Current.HeartbeatAck?.FenceAfterMs);
             if (stream.Current.Command is not { } command)
                 continue;
@@ -264,6 +289,12 @@ public sealed class CellAgent(
             }), stopping);
         }
     }
+
+    /// <summary>How long a replica may take to welcome a hello before the agent tries the next.</summary>
+    private static readonly TimeSpan WelcomeTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a welcomed stream may bring nothing (not even a heartbeat ack) before the agent gives it up: five heartbeats, 15 s at least.</summary>
+    private static TimeSpan Silence(Welcome welcome) => TimeSpan.FromMilliseconds(Math.Max(15_000, 5L * welcome.HeartbeatIntervalMs));
 
     private void SendToServer(ConnectRequest message) => Volatile.Read(ref _outbound)?.TryWrite(message);
 

@@ -26,9 +26,6 @@ public sealed class CellConnection(string cell, CancellationToken callEnded)
     /// <summary>When the agent last sent anything on this stream.</summary>
     public DateTime LastHeard { get; set; } = DateTime.UtcNow;
 
-    /// <summary>When a heartbeat was last written to the database (they are written at most three times per liveness timeout; the first at once).</summary>
-    public DateTime LastTouch { get; set; } = DateTime.MinValue;
-
     /// <summary>What heartbeat acks tell the agent: how long it may go unheard before it fences itself (0: its pool does not fail over).</summary>
     public int FenceAfterMs { get; set; }
 

@@ -322,10 +322,10 @@ public sealed class CellGateway
         switch (message.BodyCase)
         {
             case ConnectRequest.BodyOneofCase.Heartbeat:
-                await heartbeatReceived.HandleAsync(connection, message.Heartbeat);
+                heartbeatReceived.Handle(connection, message.Heartbeat);
                 break;
             case ConnectRequest.BodyOneofCase.Metrics:
-                await metricsReceived.HandleAsync(connection, message.Metrics);
+                metricsReceived.Handle(connection, message.Metrics);
                 break;
             case ConnectRequest.BodyOneofCase.Result:
                 connection.Complete(message.Result);

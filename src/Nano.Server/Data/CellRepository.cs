@@ -165,29 +165,47 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         await c.ExecuteAsync("UPDATE cells SET departed = true WHERE name = @name", new { name });
     }
 
-    /// <summary>Records that the cell was heard now; whether its pool fails its guests over (a failover pool on shared storage).</summary>
-    public async Task<bool> TouchAsync(string name)
-    {
-        await using var c = await db.OpenConnectionAsync();
-        return await c.ExecuteScalarAsync<bool?>($"""
-            UPDATE cells c SET last_seen = now() WHERE c.name = @name AND c.connected RETURNING {FailsOver}
-            """, new { name }) ?? false;
-    }
-
     /// <summary>The SQL of "cell row c is in a failover pool (one with shared storage)".</summary>
     private const string FailsOver = "EXISTS (SELECT 1 FROM compute_pools p WHERE p.name = c.pool AND p.failover AND p.storage IS NOT NULL)";
 
-    /// <summary>Stores a cell's figures (it was heard now); whether its pool fails its guests over, as <see cref="TouchAsync"/>.</summary>
-    public async Task<bool> SaveMetricsAsync(string name, CellMetrics m)
+    /// <summary>
+    /// A batch of cells heard from (<see cref="Cells.CellReports"/>), each with its latest figures if it sent any: one
+    /// statement writes their last_seen (connected cells only) and figures; answers, for each cell written, whether its pool
+    /// fails over.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, bool>> SaveReportsAsync(IReadOnlyList<(string Cell, CellMetrics? Metrics)> reports)
     {
         await using var c = await db.OpenConnectionAsync();
-        return await c.ExecuteScalarAsync<bool?>($"""
-            UPDATE cells c SET last_seen = now(), cpu_usage = @CpuUsage, available_memory = @AvailableMemory, max_memory = @MaxMemory,
-                available_disk = @AvailableDisk, max_disk = @MaxDisk, read_speed = @ReadSpeed, write_speed = @WriteSpeed,
-                receive_speed = @ReceiveSpeed, send_speed = @SendSpeed
-            WHERE c.name = @name AND c.connected
-            RETURNING {FailsOver}
-            """, new { name, m.CpuUsage, m.AvailableMemory, m.MaxMemory, m.AvailableDisk, m.MaxDisk, m.ReadSpeed, m.WriteSpeed, m.ReceiveSpeed, m.SendSpeed }) ?? false;
+        var rows = await c.QueryAsync<(string Name, bool Failover)>($"""
+            UPDATE cells c SET last_seen = now(),
+                cpu_usage = CASE WHEN r.has THEN r.cpu ELSE c.cpu_usage END,
+                available_memory = CASE WHEN r.has THEN r.available_memory ELSE c.available_memory END,
+                max_memory = CASE WHEN r.has THEN r.max_memory ELSE c.max_memory END,
+                available_disk = CASE WHEN r.has THEN r.available_disk ELSE c.available_disk END,
+                max_disk = CASE WHEN r.has THEN r.max_disk ELSE c.max_disk END,
+                read_speed = CASE WHEN r.has THEN r.read_speed ELSE c.read_speed END,
+                write_speed = CASE WHEN r.has THEN r.write_speed ELSE c.write_speed END,
+                receive_speed = CASE WHEN r.has THEN r.receive_speed ELSE c.receive_speed END,
+                send_speed = CASE WHEN r.has THEN r.send_speed ELSE c.send_speed END
+            FROM unnest(@names, @has, @cpu, @availableMemory, @maxMemory, @availableDisk, @maxDisk, @readSpeed, @writeSpeed, @receiveSpeed, @sendSpeed)
+                AS r(name, has, cpu, available_memory, max_memory, available_disk, max_disk, read_speed, write_speed, receive_speed, send_speed)
+            WHERE c.name = r.name AND c.connected
+            RETURNING c.name, {FailsOver}
+            """, new
+        {
+            names = reports.Select(r => r.Cell).ToArray(),
+            has = reports.Select(r => r.Metrics is not null).ToArray(),
+            cpu = reports.Select(r => r.Metrics?.CpuUsage ?? 0).ToArray(),
+            availableMemory = reports.Select(r => r.Metrics?.AvailableMemory ?? 0).ToArray(),
+            maxMemory = reports.Select(r => r.Metrics?.MaxMemory ?? 0).ToArray(),
+            availableDisk = reports.Select(r => r.Metrics?.AvailableDisk ?? 0).ToArray(),
+            maxDisk = reports.Select(r => r.Metrics?.MaxDisk ?? 0).ToArray(),
+            readSpeed = reports.Select(r => r.Metrics?.ReadSpeed ?? 0).ToArray(),
+            writeSpeed = reports.Select(r => r.Metrics?.WriteSpeed ?? 0).ToArray(),
+            receiveSpeed = reports.Select(r => r.Metrics?.ReceiveSpeed ?? 0).ToArray(),
+            sendSpeed = reports.Select(r => r.Metrics?.SendSpeed ?? 0).ToArray(),
+        });
+        return rows.ToDictionary(r => r.Name, r => r.Failover);
     }
 
     /// <summary>

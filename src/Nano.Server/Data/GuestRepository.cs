@@ -69,6 +69,9 @@ public sealed record GuestRow
     public long SettingsVersion { get; init; }
 }
 
+/// <summary>One guest's usage as its cell reported it: CPU in percent, memory used, and its disks' and NICs' byte counters.</summary>
+public sealed record GuestSample(string Cell, Guid Id, double Cpu, long Memory, long Read, long Written, long Received, long Sent);
+
 /// <summary>A guest to insert: the configuration chosen at creation.</summary>
 public sealed record NewGuest(
     Guid Id, string Name, string Owner, string GroupName, string Pool, string Cell, int Cores, long Memory, long[] Disks, bool AutoStart,
@@ -381,22 +384,23 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     }
 
     /// <summary>
-    /// The figures a cell reported for its running guests (one statement for all of them). A guest whose row a transaction
-    /// holds (a change waiting for this cell's answer) is skipped this time: the stream that carries that answer must not wait for it.
+    /// Guests' usage reported by their cells (<see cref="Cells.CellReports"/>'s batch): each sample is written to its guest
+    /// if the guest is still on the cell that reported it; rows another transaction holds are skipped (the next sample
+    /// comes in seconds).
     /// </summary>
-    public async Task SaveMetricsAsync(string cell, IReadOnlyList<(Guid Id, double Cpu, long Memory, long Read, long Written, long Received, long Sent)> samples)
+    public async Task SaveMetricsAsync(IReadOnlyList<GuestSample> samples)
     {
         if (samples.Count == 0)
             return;
         await using var c = await db.OpenConnectionAsync();
         await c.ExecuteAsync("""
             UPDATE guests g SET cpu_usage = s.cpu, memory_used = s.memory, bytes_read = s.rd, bytes_written = s.wr, bytes_received = s.rx, bytes_sent = s.tx
-            FROM unnest(@ids, @cpu, @memory, @rd, @wr, @rx, @tx) AS s(id, cpu, memory, rd, wr, rx, tx)
-            WHERE g.id = s.id AND g.cell = @cell
+            FROM unnest(@cells, @ids, @cpu, @memory, @rd, @wr, @rx, @tx) AS s(cell, id, cpu, memory, rd, wr, rx, tx)
+            WHERE g.id = s.id AND g.cell = s.cell
               AND g.id IN (SELECT id FROM guests WHERE id = ANY(@ids) FOR UPDATE SKIP LOCKED)
             """, new
         {
-            cell,
+            cells = samples.Select(s => s.Cell).ToArray(),
             ids = samples.Select(s => s.Id).ToArray(),
             cpu = samples.Select(s => s.Cpu).ToArray(),
             memory = samples.Select(s => s.Memory).ToArray(),

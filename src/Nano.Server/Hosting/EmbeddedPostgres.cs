@@ -60,7 +60,8 @@ public sealed partial class EmbeddedPostgres(string root, bool fsync = true) : I
             await RunAsync(Path.Combine(_bin, "pg_ctl"), ["-D", DataPath, "-m", "immediate", "-w", "stop"],
                 asPostgres: true, cancellationToken, allowFailure: true);
         }
-        var options = $"-p {Port} -k {_root} -c listen_addresses='' -c max_connections=200" + (fsync ? "" : " -c fsync=off");
+        // Room for three replicas (nano up --replicas 3): each pools up to 100 connections and keeps two of its own.
+        var options = $"-p {Port} -k {_root} -c listen_addresses='' -c max_connections=400" + (fsync ? "" : " -c fsync=off");
         await RunAsync(Path.Combine(_bin, "pg_ctl"),
             ["-D", DataPath, "-w", "-l", Path.Combine(_root, "postgres.log"), "-o", options, "start"],
             asPostgres: true, cancellationToken);

@@ -117,6 +117,8 @@ public static class NanoApp
         builder.Services.AddSingleton<ConsoleTunnels>();
         builder.Services.AddSingleton<HelloReceived>();
         builder.Services.AddSingleton<CellJoined>();
+        builder.Services.AddSingleton<CellReports>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CellReports>());
         builder.Services.AddSingleton<HeartbeatReceived>();
         builder.Services.AddSingleton<MetricsReceived>();
         builder.Services.AddSingleton<DomainChanged>();

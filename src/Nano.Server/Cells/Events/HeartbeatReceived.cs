@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Options;
 using Nano.Contracts.Cell.V1;
 using Nano.Server.Data;
 using Nano.Server.Hosting;
@@ -6,30 +5,27 @@ using Nano.Server.Hosting;
 namespace Nano.Server.Cells.Events;
 
 /// <summary>
-/// A cell's heartbeat: answered at once with an ack (what keeps an agent of a failover pool from fencing itself), and
-/// its last_seen written at most three times per liveness timeout, not on every heartbeat (metrics write it too); each
-/// write also learns whether the cell's pool fails over, which the acks pass on.
+/// A cell's heartbeat: answered at once with an ack (what keeps an agent of a failover pool from fencing itself), and its
+/// last_seen written with the replica's next batch of reports (<see cref="CellReports"/>), which also learns whether the
+/// cell's pool fails over, which the acks pass on.
 /// </summary>
-public sealed class HeartbeatReceived(CellRepository cells, IOptions<NanoOptions> options)
+public sealed class HeartbeatReceived(CellReports reports)
 {
-    public async Task HandleAsync(CellConnection connection, Heartbeat heartbeat)
+    public void Handle(CellConnection connection, Heartbeat heartbeat)
     {
-        if (DateTime.UtcNow - connection.LastTouch >= TimeSpan.FromSeconds(options.Value.CellLivenessSeconds / 3.0))
-        {
-            connection.LastTouch = DateTime.UtcNow;
-            Learn(connection, await cells.TouchAsync(connection.Cell), options.Value);
-        }
+        reports.Heard(connection);
         connection.Send(new ConnectResponse { HeartbeatAck = new HeartbeatAck { Sequence = heartbeat.Sequence, FenceAfterMs = connection.FenceAfterMs } });
     }
 
-    /// <summary>What the acks tell the agent of <paramref name="connection"/>, learnt at each write of its last_seen (heartbeat or metrics).</summary>
+    /// <summary>What the acks tell the agent of <paramref name="connection"/>, learnt at each write of its last_seen (<see cref="CellReports"/>).</summary>
     public static void Learn(CellConnection connection, bool failover, NanoOptions o) => connection.FenceAfterMs = failover ? FenceAfterMs(o) : 0;
 
     /// <summary>
     /// How long an agent of a failover pool may go without an ack before it powers its guests off: less than the soonest
-    /// the server may fail them over. A cell is failed over once it was not alive for the grace period: its last_seen,
-    /// written up to a third of the liveness timeout before its last heartbeat, older than liveness plus grace. The
-    /// agent must be done before that, with two heartbeats and a second to spare.
+    /// the server may fail them over. A cell is failed over once it was not alive for the grace period: its last_seen older
+    /// than liveness plus grace. last_seen is written within about half a second of each heartbeat (<see cref="CellReports"/>);
+    /// the margin kept here is larger, as if it lagged by a third of the liveness timeout (as when heartbeats were written
+    /// that seldom), with two heartbeats and a second to spare besides.
     /// </summary>
     public static int FenceAfterMs(NanoOptions o) =>
         Math.Max(2 * o.CellHeartbeatIntervalMs,
