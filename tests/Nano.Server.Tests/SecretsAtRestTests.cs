@@ -67,4 +67,33 @@ public sealed class SecretsAtRestTests(ZoneServer fixture) : GuestTestBase(fixtu
         Assert.Equal("Old2Pass", (await Rest.GetAsync($"/api/v1/guests/{id}", Admin)).Data!["monitor_secret"]!.GetValue<string>());
         Assert.Equal("OldAdm1n", (await Rest.GetAsync($"/api/v1/guests/{id}/auth", Admin)).Data!["password"]!.GetValue<string>());
     }
+
+    /// <summary>
+    /// Replicas starting at once on a new data folder each make the secrets key if it is missing: none may read another's
+    /// half-written key (one of two replicas started together failed so), and all end with the same key.
+    /// </summary>
+    [Fact]
+    public async Task ManyProcessesMakingTheKeyAtOnce_AllReadOneWholeKey()
+    {
+        for (var round = 0; round < 20; round++)
+        {
+            var folder = Directory.CreateTempSubdirectory("nano-key-").FullName;
+            try
+            {
+                using var start = new Barrier(8);
+                var seals = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() =>
+                {
+                    start.SignalAndWait();
+                    return new SecretSeal(Options.Create(new NanoOptions { DataDir = folder }));
+                })));
+                Assert.Single(seals.Select(s => s.Fingerprint).Distinct());
+                Assert.Equal(["secrets.key"], Directory.GetFiles(folder).Select(Path.GetFileName));
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(folder, "secrets.key")));
+            }
+            finally
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
 }

@@ -33,15 +33,32 @@ public sealed class SecretSeal
                 if (!OperatingSystem.IsWindows())
                     File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite);
                 file.Write(Encoding.ASCII.GetBytes(Convert.ToBase64String(RandomNumberGenerator.GetBytes(32))));
+                file.Flush(flushToDisk: true);
             }
             catch (IOException) when (File.Exists(path))
             {
                 // another server process made it first
             }
         }
-        _key = Convert.FromBase64String(File.ReadAllText(path).Trim());
-        if (_key.Length != 32)
-            throw new InvalidOperationException($"{path} holds no 256-bit key");
+        _key = ReadKey(path);
+    }
+
+    /// <summary>
+    /// The key in <paramref name="path"/>. A replica starting beside another on a new data folder may find the file the
+    /// other has just created and not yet written: a file younger than a few seconds is read again until it holds a key.
+    /// </summary>
+    private static byte[] ReadKey(string path)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var text = File.ReadAllText(path).Trim();
+            var key = new byte[32];
+            if (Convert.TryFromBase64String(text, key, out var length) && length == 32)
+                return key;
+            if (attempt >= 100 || DateTime.UtcNow - File.GetLastWriteTimeUtc(path) > TimeSpan.FromSeconds(5))
+                throw new InvalidOperationException($"{path} holds no 256-bit key");
+            Thread.Sleep(50);
+        }
     }
 
     /// <summary>A fingerprint of the key (an HMAC of a fixed text under it), which tells keys apart without giving one away.</summary>
