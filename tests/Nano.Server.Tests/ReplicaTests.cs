@@ -206,6 +206,35 @@ public sealed class ReplicaTests : IAsyncLifetime
     }
 
     /// <summary>
+    /// The leader (A) takes a cell whose stream B holds for dead (its row marked offline, as a leader does when the cell's
+    /// last_seen is too old: B was too busy to write it in time): B's next write of its reports finds the row offline and
+    /// closes the stream, and the agent's next hello brings the cell back. Before, B kept the live stream beating, its
+    /// reports written for connected rows only, and the cell stayed offline as long as its agent lived.
+    /// </summary>
+    [Fact]
+    public async Task ACellTakenForDeadByTheLeader_WhileItsStreamLivesOnAnotherReplica_IsClosedThere_AndComesBack()
+    {
+        var (_, a) = await StartBehindProxyAsync();
+        Assert.True(IsLeader(a) || await WaitLeaderAsync(a));
+        var (_, b) = await StartBehindProxyAsync();
+        var admin = await a.FirstRunAsync(InitializedServer.AllMenus);
+        await CreatePoolAsync(a, admin);
+        var cellName = $"cb_{_suffix}";
+        var onB = await JoinAsync(b, admin, cellName);
+
+        Assert.Equal(1, await ExecuteAsync($"UPDATE cells SET connected = false WHERE name = '{cellName}'"));
+        await onB.Ended.WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal([false], await ScalarsAsync<bool>($"SELECT connected FROM cells WHERE name = '{cellName}'"));
+
+        var back = await TestAgent.ConnectAsync(b.Channel, TestAgent.Hello(cellName, cores: 8), Answer);
+        _owned.Add(back);
+        _owned.Add(back.KeepAlive());
+        await Task.Delay(TimeSpan.FromSeconds(2)); // reports written since: the new stream is the row's, and kept
+        Assert.False(back.Ended.IsCompleted);
+        Assert.Equal([true], await ScalarsAsync<bool>($"SELECT connected FROM cells WHERE name = '{cellName}'"));
+    }
+
+    /// <summary>
     /// Any replica serves any request: the cell's stream is on B; the guest is created through A (the command goes
     /// through B), its operation watched on C, then started through C, stopped through A, deleted through B.
     /// </summary>
@@ -395,6 +424,12 @@ public sealed class ReplicaTests : IAsyncLifetime
 
     /// <summary>Unpooled, and not through a proxy: the test's view of the database survives the cuts.</summary>
     private NpgsqlConnection Connection() => new(new NpgsqlConnectionStringBuilder(_database) { Pooling = false }.ConnectionString);
+
+    private async Task<int> ExecuteAsync(string sql)
+    {
+        await using var c = Connection();
+        return await c.ExecuteAsync(sql);
+    }
 
     private async Task<List<T>> ScalarsAsync<T>(string sql)
     {

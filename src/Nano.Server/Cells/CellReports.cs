@@ -11,7 +11,9 @@ namespace Nano.Server.Cells;
 /// cells (5,000 cells beating every 2 s and reporting every 5 s would otherwise make thousands of writes a second, and
 /// a replica busy with a storm of joins would let its cells' last_seen age until the leader took them for dead). Each
 /// write learns whether each cell's pool fails over, which its heartbeat acks pass on (<see cref="HeartbeatReceived.Learn"/>);
-/// status watchers are told of the cells whose metrics it wrote.
+/// status watchers are told of the cells whose metrics it wrote. A stream whose cell the write finds offline (the leader,
+/// maybe on another replica, took it for dead) or registered on a newer stream is closed: its agent's next hello brings
+/// the cell back, rather than a live stream beating for a cell the zone counts as lost.
 /// </summary>
 public sealed class CellReports(CellRepository cells, GuestRepository guests, CellStatusFeed feed, IOptions<NanoOptions> options, ILogger<CellReports> logger)
     : BackgroundService
@@ -64,12 +66,20 @@ public sealed class CellReports(CellRepository cells, GuestRepository guests, Ce
             return;
         try
         {
-            var failover = await cells.SaveReportsAsync([.. batch.Values.Select(r => (r.Connection.Cell, r.Metrics))]);
-            await guests.SaveMetricsAsync([.. batch.Values.Where(r => r.Guests is { Count: > 0 }).SelectMany(r => r.Guests!)]);
+            var failover = await cells.SaveReportsAsync([.. batch.Values.Select(r => (r.Connection.Cell, r.Connection.Id, r.Metrics))]);
+            await guests.SaveMetricsAsync([.. batch.Values.Where(r => r.Guests is { Count: > 0 } && failover.ContainsKey(r.Connection.Cell)).SelectMany(r => r.Guests!)]);
             foreach (var report in batch.Values)
             {
-                if (failover.TryGetValue(report.Connection.Cell, out var fails))
-                    HeartbeatReceived.Learn(report.Connection, fails, options.Value);
+                if (!failover.TryGetValue(report.Connection.Cell, out var fails))
+                {
+                    // Its row is offline (the leader, on this replica or another, found it silent) or names a newer stream:
+                    // this stream is closed, and the agent's hello on its next one brings the cell back as it is then.
+                    if (!report.Connection.Closed.IsCancellationRequested)
+                        logger.LogWarning("Cell {Cell} is offline or connected elsewhere by its record: its stream here is closed", report.Connection.Cell);
+                    report.Connection.Close();
+                    continue;
+                }
+                HeartbeatReceived.Learn(report.Connection, fails, options.Value);
                 if (report.Metrics is not null)
                     feed.Publish(report.Connection.Cell);
             }

@@ -169,11 +169,12 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
     private const string FailsOver = "EXISTS (SELECT 1 FROM compute_pools p WHERE p.name = c.pool AND p.failover AND p.storage IS NOT NULL)";
 
     /// <summary>
-    /// A batch of cells heard from (<see cref="Cells.CellReports"/>), each with its latest figures if it sent any: one
-    /// statement writes their last_seen (connected cells only) and figures; answers, for each cell written, whether its pool
-    /// fails over.
+    /// A batch of cells heard from (<see cref="Cells.CellReports"/>) on their streams, each with its latest figures if it
+    /// sent any: one statement writes their last_seen and figures, for the cells whose row is connected and names that
+    /// stream; answers, for each cell written, whether its pool fails over. A cell left out is offline (the leader took it
+    /// for dead) or connected on a newer stream.
     /// </summary>
-    public async Task<IReadOnlyDictionary<string, bool>> SaveReportsAsync(IReadOnlyList<(string Cell, CellMetrics? Metrics)> reports)
+    public async Task<IReadOnlyDictionary<string, bool>> SaveReportsAsync(IReadOnlyList<(string Cell, Guid Stream, CellMetrics? Metrics)> reports)
     {
         await using var c = await db.OpenConnectionAsync();
         var rows = await c.QueryAsync<(string Name, bool Failover)>($"""
@@ -187,13 +188,14 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
                 write_speed = CASE WHEN r.has THEN r.write_speed ELSE c.write_speed END,
                 receive_speed = CASE WHEN r.has THEN r.receive_speed ELSE c.receive_speed END,
                 send_speed = CASE WHEN r.has THEN r.send_speed ELSE c.send_speed END
-            FROM unnest(@names, @has, @cpu, @availableMemory, @maxMemory, @availableDisk, @maxDisk, @readSpeed, @writeSpeed, @receiveSpeed, @sendSpeed)
-                AS r(name, has, cpu, available_memory, max_memory, available_disk, max_disk, read_speed, write_speed, receive_speed, send_speed)
-            WHERE c.name = r.name AND c.connected
+            FROM unnest(@names, @streams, @has, @cpu, @availableMemory, @maxMemory, @availableDisk, @maxDisk, @readSpeed, @writeSpeed, @receiveSpeed, @sendSpeed)
+                AS r(name, stream, has, cpu, available_memory, max_memory, available_disk, max_disk, read_speed, write_speed, receive_speed, send_speed)
+            WHERE c.name = r.name AND c.connected AND c.stream = r.stream
             RETURNING c.name, {FailsOver}
             """, new
         {
             names = reports.Select(r => r.Cell).ToArray(),
+            streams = reports.Select(r => r.Stream).ToArray(),
             has = reports.Select(r => r.Metrics is not null).ToArray(),
             cpu = reports.Select(r => r.Metrics?.CpuUsage ?? 0).ToArray(),
             availableMemory = reports.Select(r => r.Metrics?.AvailableMemory ?? 0).ToArray(),

@@ -29,6 +29,9 @@ public sealed class TestAgent : IAsyncDisposable
 
     public Welcome Welcome { get; }
 
+    /// <summary>Completes when the stream ends (the server closed it, or this agent stopped).</summary>
+    public Task Ended => _reader;
+
     /// <summary>Heartbeat acks received, in order.</summary>
     public ConcurrentQueue<HeartbeatAck> Acks { get; } = new();
 
