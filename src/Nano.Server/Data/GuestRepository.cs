@@ -69,6 +69,9 @@ public sealed record GuestRow
     public long SettingsVersion { get; init; }
 }
 
+/// <summary>Where a guest's row places it: its cell, the generation its domain must carry, and whether it is moving.</summary>
+public sealed record GuestPlacement(Guid Id, string Name, string? Cell, long Generation, bool Migrating);
+
 /// <summary>One guest's usage as its cell reported it: CPU in percent, memory used, and its disks' and NICs' byte counters.</summary>
 public sealed record GuestSample(string Cell, Guid Id, double Cpu, long Memory, long Read, long Written, long Received, long Sent);
 
@@ -211,6 +214,16 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
     {
         await using var c = await db.OpenConnectionAsync();
         return await c.QuerySingleOrDefaultAsync<GuestRow>($"{Select} WHERE g.id = @id", new { id }) is { } row ? Opened(row) : null;
+    }
+
+    /// <summary>The placements of those of <paramref name="ids"/> that have a row (one query for a cell's whole list of domains).</summary>
+    public async Task<IReadOnlyDictionary<Guid, GuestPlacement>> PlacementsAsync(IReadOnlyCollection<Guid> ids)
+    {
+        if (ids.Count == 0)
+            return new Dictionary<Guid, GuestPlacement>();
+        await using var c = await db.OpenConnectionAsync();
+        return (await c.QueryAsync<GuestPlacement>("SELECT id, name, cell, generation, migrating FROM guests WHERE id = ANY(@ids)", new { ids = ids.ToArray() }))
+            .ToDictionary(p => p.Id);
     }
 
     /// <summary>
@@ -373,7 +386,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         await c.ExecuteAsync("""
             UPDATE guests g SET running = r.running, media_source = CASE WHEN r.running THEN g.media_source END
             FROM unnest(@ids, @running) AS r(id, running)
-            WHERE g.id = r.id AND g.cell = @cell
+            WHERE g.id = r.id AND g.cell = @cell AND g.running IS DISTINCT FROM r.running
             """, new { cell, ids, running }, tx);
         await c.ExecuteAsync("UPDATE guests SET running = false, media_source = NULL WHERE cell = @cell AND created AND running AND NOT (id = ANY(@ids))",
             new { cell, ids }, tx);

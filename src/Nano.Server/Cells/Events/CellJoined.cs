@@ -23,11 +23,12 @@ public sealed class CellJoined(
     {
         var zone = (await system.ZoneIdAsync()).ToString();
         var unclaimed = new List<UnknownDomainRow>();
-        foreach (var domain in domains)
+        var ours = domains.Select(d => (Domain: d, Id: Guid.TryParse(d.GuestId, out var id) ? id : Guid.Empty))
+            .Where(d => d.Id != Guid.Empty && (d.Domain.Zone.Length == 0 || d.Domain.Zone == zone)).ToList();
+        var rows = await guests.PlacementsAsync([.. ours.Select(d => d.Id).Distinct()]);
+        foreach (var (domain, id) in ours)
         {
-            if (!Guid.TryParse(domain.GuestId, out var id) || (domain.Zone.Length > 0 && domain.Zone != zone))
-                continue;
-            var row = await guests.FindAsync(id);
+            var row = rows.GetValueOrDefault(id);
             bool deleteFiles;
             if (row is null && await unknown.TakeAbandonedAsync(cellName, id))
             {

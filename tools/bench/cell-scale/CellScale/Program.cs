@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Nano.Cell;
 using Nano.Cell.Storage;
@@ -55,6 +54,7 @@ await using (var command = db.CreateCommand("SELECT id::text FROM zone_identity"
 ThreadPool.SetMinThreads(Math.Max(64, agents / 10), Math.Max(64, agents / 10));
 using var stop = new CancellationTokenSource();
 var running = new List<CellAgent>();
+var logs = new Dictionary<string, CellScale.RecentLog>();
 var storm = new Stopwatch();
 for (var i = 0; i < agents; i++)
 {
@@ -66,8 +66,9 @@ for (var i = 0; i < agents; i++)
         MountRoot = Path.Combine(dir, "mounts"), StateFile = Path.Combine(dir, "cell.json"), MaxBackoffSeconds = 5,
     });
     var guests = Enumerable.Range(0, guestsPerCell).Select(g => GuestId(i, g)).ToList();
+    var log = logs[CellName(i)] = new CellScale.RecentLog();
     var agent = new CellAgent(options, new CellScale.SimulatedHypervisor(guests, zone), new CellScale.SimulatedHost(),
-        new CellStorageManager(options.Value.StoragePath, options.Value.MountRoot, options.Value.StateFile), NullLogger<CellAgent>.Instance);
+        new CellStorageManager(options.Value.StoragePath, options.Value.MountRoot, options.Value.StateFile), log);
     running.Add(agent);
 }
 storm.Start();
@@ -166,15 +167,43 @@ async Task WaitAllAliveAsync(TimeSpan patience)
 {
     var deadline = DateTime.UtcNow + patience;
     await using var count = db.CreateCommand("SELECT count(*) FROM cells WHERE name LIKE 'sim%' AND connected AND last_seen > now() - interval '10 seconds'");
+    var (best, since, told) = (0L, DateTime.UtcNow, false);
     while (agents > 0)
     {
         var alive = (long)(await count.ExecuteScalarAsync())!;
+        if (alive > best)
+            (best, since) = (alive, DateTime.UtcNow);
+        else if (DateTime.UtcNow - since > TimeSpan.FromSeconds(90) && !told)
+        {
+            told = true; // stuck for a minute and a half: say once what the offline cells' agents did
+            await PrintOfflineAsync();
+        }
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[cell-scale] {storm.Elapsed.TotalSeconds:0.0} s: {alive} of {agents} cells alive"));
         if (alive >= agents)
             return;
         if (DateTime.UtcNow > deadline)
+        {
+            await PrintOfflineAsync();
             throw new TimeoutException($"only {alive} of {agents} agents alive after {patience.TotalMinutes} minutes");
+        }
         await Task.Delay(500);
+    }
+}
+
+// What the agents of (at most ten) cells not alive last logged, and what their rows say.
+async Task PrintOfflineAsync()
+{
+    await using var offline = db.CreateCommand("""
+        SELECT c.name, c.connected, c.last_seen, r.grpc_url FROM cells c LEFT JOIN replicas r ON r.id = c.replica
+        WHERE c.name LIKE 'sim%' AND NOT (c.connected AND c.last_seen > now() - interval '10 seconds') ORDER BY c.name LIMIT 10
+        """);
+    await using var reader = await offline.ExecuteReaderAsync();
+    while (await reader.ReadAsync())
+    {
+        var name = reader.GetString(0);
+        Console.Error.WriteLine($"[cell-scale] {name}: connected={reader.GetBoolean(1)} last_seen={reader.GetDateTime(2):HH:mm:ss.fff} replica={(reader.IsDBNull(3) ? "" : reader.GetString(3))}");
+        foreach (var line in logs[name].Lines())
+            Console.Error.WriteLine($"[cell-scale]   {line}");
     }
 }
 
