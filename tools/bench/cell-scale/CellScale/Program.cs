@@ -1,19 +1,21 @@
 using System.Diagnostics;
 using System.Globalization;
-using Microsoft.Extensions.Options;
-using Nano.Cell;
-using Nano.Cell.Storage;
+using CellScale;
 using Npgsql;
 
 // cell-scale AGENTS GUESTS_PER_CELL REPLICA_PIDS GRPC_URLS REST_URLS TOKEN SESSION SECONDS WORK_DIR DATABASE
 // The zone's records first: AGENTS cells in the default pool, each with GUESTS_PER_CELL running guests (rows written
-// directly, deterministic ids), as a zone whose replicas all restarted has them. Then AGENTS agents (the real
-// CellAgent over the real protocol, a simulated hypervisor whose domains are those guests, a simulated host), agent i
-// given the replicas (comma-separated lists, one entry per replica) starting with replica i mod R: the join storm is
-// the time until every cell is alive. Then for SECONDS: each replica process's CPU % and resident memory, and the
-// latency of GET /api/v1/compute_zone_status/ (10 requests a second, one at a time, round robin over the replicas).
-// Last, with AGENTS > 0, the last replica is killed (SIGKILL) and the time until every cell it held is alive on another
-// replica is measured. Prints one line.
+// directly, deterministic ids), as a zone whose replicas all restarted has them. Then the AGENTS agents, in a second
+// process (AgentsProcess: the agents' own load must not delay the probes): the join storm is the time until every
+// cell is alive. Then for SECONDS, from this process: each replica process's CPU % and resident memory (and the agents
+// process's CPU %), and the latency of GET /api/v1/compute_zone_status/ (10 requests a second, one at a time, round
+// robin over the replicas). Last, with AGENTS > 0, the last replica is killed (SIGKILL) and the time until every cell
+// it held is alive on another replica is measured. Prints one line.
+if (args is ["agents", .. var agentArgs])
+{
+    await AgentsProcess.RunAsync(agentArgs);
+    return;
+}
 var agents = int.Parse(args[0], CultureInfo.InvariantCulture);
 var guestsPerCell = int.Parse(args[1], CultureInfo.InvariantCulture);
 var pids = args[2].Split(',').Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToArray();
@@ -24,9 +26,6 @@ var seconds = int.Parse(args[7], CultureInfo.InvariantCulture);
 var work = args[8];
 var database = args[9];
 var replicas = pids.Length;
-
-static Guid GuestId(int cell, int guest) => new($"{cell:x8}-0000-4000-8000-{guest:x12}");
-static string CellName(int cell) => $"sim{cell:D5}";
 
 await using var db = NpgsqlDataSource.Create(database);
 foreach (var sql in new[]
@@ -49,33 +48,17 @@ string zone;
 await using (var command = db.CreateCommand("SELECT id::text FROM zone_identity"))
     zone = (string)(await command.ExecuteScalarAsync())!;
 
-// Thousands of agents in one process: threads for all of them from the start, so that this process (not the servers
-// measured) never starves its agents' heartbeats while the thread pool would grow.
-ThreadPool.SetMinThreads(Math.Max(64, agents / 10), Math.Max(64, agents / 10));
-using var stop = new CancellationTokenSource();
-var running = new List<CellAgent>();
-var logs = new Dictionary<string, CellScale.RecentLog>();
-var storm = new Stopwatch();
-for (var i = 0; i < agents; i++)
+using var agentsProcess = Process.Start(new ProcessStartInfo(Environment.ProcessPath!)
 {
-    var dir = Path.Combine(work, $"agent{i}");
-    var servers = string.Join(',', Enumerable.Range(0, replicas).Select(r => grpcUrls[(i + r) % replicas]));
-    var options = Options.Create(new AgentOptions
-    {
-        Server = servers, Token = token, Name = CellName(i), Address = "127.0.0.1", StoragePath = Path.Combine(dir, "images"),
-        MountRoot = Path.Combine(dir, "mounts"), StateFile = Path.Combine(dir, "cell.json"), MaxBackoffSeconds = 5,
-    });
-    var guests = Enumerable.Range(0, guestsPerCell).Select(g => GuestId(i, g)).ToList();
-    var log = logs[CellName(i)] = new CellScale.RecentLog();
-    var agent = new CellAgent(options, new CellScale.SimulatedHypervisor(guests, zone), new CellScale.SimulatedHost(),
-        new CellStorageManager(options.Value.StoragePath, options.Value.MountRoot, options.Value.StateFile), log);
-    running.Add(agent);
-}
-storm.Start();
-// All at once, as after a restart of every replica: each agent's start runs on the thread pool (its first steps are synchronous).
-await Task.WhenAll(running.Select(agent => Task.Run(() => agent.StartAsync(stop.Token))));
-
-var launched = storm.Elapsed;
+    ArgumentList = { typeof(AgentsProcess).Assembly.Location, "agents", args[0], args[1], args[3], token, zone, work },
+    RedirectStandardInput = true,
+    RedirectStandardOutput = true,
+})!;
+// The storm is timed from the moment the agents process starts its agents (not from its own start-up).
+if (await agentsProcess.StandardOutput.ReadLineAsync() != "starting")
+    throw new InvalidOperationException("the agents process ended before starting its agents");
+var storm = Stopwatch.StartNew();
+var startedLine = agentsProcess.StandardOutput.ReadLineAsync();
 var clients = restUrls.Select(url =>
 {
     var client = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
@@ -84,6 +67,7 @@ var clients = restUrls.Select(url =>
 }).ToList();
 await WaitAllAliveAsync(TimeSpan.FromMinutes(10));
 var joined = storm.Elapsed;
+var launched = TimeSpan.FromSeconds(double.Parse((await startedLine)!["started ".Length..], CultureInfo.InvariantCulture));
 await Task.Delay(TimeSpan.FromSeconds(6)); // every agent has sent metrics at least once
 foreach (var client in clients) // each replica's first answers (its code's first run) are not what is measured
 {
@@ -94,6 +78,7 @@ foreach (var client in clients) // each replica's first answers (its code's firs
 var latencies = new List<double>();
 var rss = pids.Select(_ => new List<long>()).ToArray();
 var cpuStart = pids.Select(CpuTicks).ToArray();
+var agentsCpuStart = CpuTicks(agentsProcess.Id);
 var wall = Stopwatch.StartNew();
 var end = DateTime.UtcNow.AddSeconds(seconds);
 var nextRss = DateTime.UtcNow;
@@ -118,6 +103,7 @@ for (var n = 0; DateTime.UtcNow < end; n++)
         await Task.Delay(rest);
 }
 var cpu = pids.Select((pid, r) => 100 * (CpuTicks(pid) - cpuStart[r]) / 100.0 / wall.Elapsed.TotalSeconds).ToArray();
+var agentsCpu = (CpuTicks(agentsProcess.Id) - agentsCpuStart) / wall.Elapsed.TotalSeconds;
 latencies.Sort();
 double Percentile(double p) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
 
@@ -156,10 +142,10 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"agents={agents} guests={agents * guestsPerCell} replicas={replicas} started_s={launched.TotalSeconds:0.0} join_s={joined.TotalSeconds:0.0} " +
     $"cpu_percent={string.Join(',', cpu.Select(c => c.ToString("0.0", CultureInfo.InvariantCulture)))} " +
     $"rss_mib={string.Join(',', rss.Select(r => (r.Average() / (1 << 20)).ToString("0", CultureInfo.InvariantCulture)))} " +
-    $"cpu_total={cpu.Sum():0.0} p50_ms={Percentile(0.50):0.00} p90_ms={Percentile(0.90):0.00} p99_ms={Percentile(0.99):0.00} max_ms={latencies[^1]:0.00} requests={latencies.Count}{moved}"));
+    $"cpu_total={cpu.Sum():0.0} agents_cpu_percent={agentsCpu:0.0} p50_ms={Percentile(0.50):0.00} p90_ms={Percentile(0.90):0.00} p99_ms={Percentile(0.99):0.00} max_ms={latencies[^1]:0.00} requests={latencies.Count}{moved}"));
 
-stop.Cancel();
-await Task.WhenAll(running.Select(a => a.StopAsync(CancellationToken.None)));
+await agentsProcess.StandardInput.WriteLineAsync("stop");
+await agentsProcess.WaitForExitAsync();
 
 // Alive as the servers count it (connected, heard within the default 10 s liveness), counted in the database: a list of
 // thousands of cells through REST would load the replicas being measured.
@@ -190,21 +176,24 @@ async Task WaitAllAliveAsync(TimeSpan patience)
     }
 }
 
-// What the agents of (at most ten) cells not alive last logged, and what their rows say.
+// What the rows of (at most ten) cells not alive say, and what their agents last logged (printed by the agents process).
 async Task PrintOfflineAsync()
 {
     await using var offline = db.CreateCommand("""
         SELECT c.name, c.connected, c.last_seen, r.grpc_url FROM cells c LEFT JOIN replicas r ON r.id = c.replica
         WHERE c.name LIKE 'sim%' AND NOT (c.connected AND c.last_seen > now() - interval '10 seconds') ORDER BY c.name LIMIT 10
         """);
-    await using var reader = await offline.ExecuteReaderAsync();
-    while (await reader.ReadAsync())
+    var names = new List<string>();
+    await using (var reader = await offline.ExecuteReaderAsync())
     {
-        var name = reader.GetString(0);
-        Console.Error.WriteLine($"[cell-scale] {name}: connected={reader.GetBoolean(1)} last_seen={reader.GetDateTime(2):HH:mm:ss.fff} replica={(reader.IsDBNull(3) ? "" : reader.GetString(3))}");
-        foreach (var line in logs[name].Lines())
-            Console.Error.WriteLine($"[cell-scale]   {line}");
+        while (await reader.ReadAsync())
+        {
+            names.Add(reader.GetString(0));
+            Console.Error.WriteLine($"[cell-scale] {names[^1]}: connected={reader.GetBoolean(1)} last_seen={reader.GetDateTime(2):HH:mm:ss.fff} replica={(reader.IsDBNull(3) ? "" : reader.GetString(3))}");
+        }
     }
+    await agentsProcess.StandardInput.WriteLineAsync($"offline {string.Join(',', names)}");
+    await agentsProcess.StandardInput.FlushAsync();
 }
 
 // utime + stime of a process, in clock ticks (USER_HZ = 100).
