@@ -44,6 +44,9 @@ foreach (var sql in new[]
     command.Parameters.AddWithValue(guestsPerCell);
     await command.ExecuteNonQueryAsync();
 }
+int postmaster;
+await using (var command = db.CreateCommand("SHOW data_directory"))
+    postmaster = int.Parse(File.ReadLines(Path.Combine((string)(await command.ExecuteScalarAsync())!, "postmaster.pid")).First(), CultureInfo.InvariantCulture);
 string zone;
 await using (var command = db.CreateCommand("SELECT id::text FROM zone_identity"))
     zone = (string)(await command.ExecuteScalarAsync())!;
@@ -77,8 +80,9 @@ foreach (var client in clients) // each replica's first answers (its code's firs
 
 var latencies = new List<double>();
 var rss = pids.Select(_ => new List<long>()).ToArray();
-var cpuStart = pids.Select(CpuTicks).ToArray();
+var cpuStart = pids.Select(pid => CpuTicks(pid)).ToArray();
 var agentsCpuStart = CpuTicks(agentsProcess.Id);
+var postgresCpuStart = PostgresTicks(postmaster);
 var wall = Stopwatch.StartNew();
 var end = DateTime.UtcNow.AddSeconds(seconds);
 var nextRss = DateTime.UtcNow;
@@ -104,6 +108,7 @@ for (var n = 0; DateTime.UtcNow < end; n++)
 }
 var cpu = pids.Select((pid, r) => 100 * (CpuTicks(pid) - cpuStart[r]) / 100.0 / wall.Elapsed.TotalSeconds).ToArray();
 var agentsCpu = (CpuTicks(agentsProcess.Id) - agentsCpuStart) / wall.Elapsed.TotalSeconds;
+var postgresCpu = (PostgresTicks(postmaster) - postgresCpuStart) / wall.Elapsed.TotalSeconds;
 latencies.Sort();
 double Percentile(double p) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
 
@@ -142,7 +147,7 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"agents={agents} guests={agents * guestsPerCell} replicas={replicas} started_s={launched.TotalSeconds:0.0} join_s={joined.TotalSeconds:0.0} " +
     $"cpu_percent={string.Join(',', cpu.Select(c => c.ToString("0.0", CultureInfo.InvariantCulture)))} " +
     $"rss_mib={string.Join(',', rss.Select(r => (r.Average() / (1 << 20)).ToString("0", CultureInfo.InvariantCulture)))} " +
-    $"cpu_total={cpu.Sum():0.0} agents_cpu_percent={agentsCpu:0.0} p50_ms={Percentile(0.50):0.00} p90_ms={Percentile(0.90):0.00} p99_ms={Percentile(0.99):0.00} max_ms={latencies[^1]:0.00} requests={latencies.Count}{moved}"));
+    $"cpu_total={cpu.Sum():0.0} agents_cpu_percent={agentsCpu:0.0} postgres_cpu_percent={postgresCpu:0.0} p50_ms={Percentile(0.50):0.00} p90_ms={Percentile(0.90):0.00} p99_ms={Percentile(0.99):0.00} max_ms={latencies[^1]:0.00} requests={latencies.Count}{moved}"));
 
 await agentsProcess.StandardInput.WriteLineAsync("stop");
 await agentsProcess.WaitForExitAsync();
@@ -196,12 +201,38 @@ async Task PrintOfflineAsync()
     await agentsProcess.StandardInput.FlushAsync();
 }
 
-// utime + stime of a process, in clock ticks (USER_HZ = 100).
-static long CpuTicks(int pid)
+// utime + stime of a process, in clock ticks (USER_HZ = 100); with its ended children's (cutime + cstime) if asked.
+static long CpuTicks(int pid, bool endedChildren = false)
+{
+    var fields = StatFields(pid);
+    long Field(int i) => long.Parse(fields[i], CultureInfo.InvariantCulture);
+    return Field(11) + Field(12) + (endedChildren ? Field(13) + Field(14) : 0);
+}
+
+// The fields of /proc/PID/stat after the command name (the first is the state, the second the parent's pid).
+static string[] StatFields(int pid)
 {
     var stat = File.ReadAllText($"/proc/{pid}/stat");
-    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-    return long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+    return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+}
+
+// The database's CPU: the postmaster's, its live backends' and those of the backends that ended.
+static long PostgresTicks(int postmaster)
+{
+    var ticks = CpuTicks(postmaster, endedChildren: true);
+    foreach (var dir in Directory.EnumerateDirectories("/proc"))
+    {
+        try
+        {
+            if (int.TryParse(Path.GetFileName(dir), out var pid) && StatFields(pid)[1] == postmaster.ToString(CultureInfo.InvariantCulture))
+                ticks += CpuTicks(pid);
+        }
+        catch (IOException)
+        {
+            // ended meanwhile
+        }
+    }
+    return ticks;
 }
 
 static long ResidentBytes(int pid) =>
