@@ -53,6 +53,12 @@ public sealed class StatusTests(ZoneServer fixture) : IClassFixture<ZoneServer>
         Assert.Equal("default", zone.Data!["name"]!.GetValue<string>());
         Assert.True(zone.Data!["cells"]![1]!.GetValue<int>() >= 2);
         Assert.True(zone.Data!["available_memory"]!.GetValue<long>() >= 4000);
+        await using (var db = new NpgsqlConnection(fixture.Server.Database))
+        {
+            var (disabled, enabled) = await db.QuerySingleAsync<(long, long)>("SELECT count(*) FILTER (WHERE NOT enabled), count(*) FILTER (WHERE enabled) FROM compute_pools");
+            Assert.Equal($"[{disabled},{enabled}]", zone.Data!["pools"]!.ToJsonString());
+            Assert.True(enabled >= 1);
+        }
         Assert.Matches("^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}$", zone.Data!["start_time"]!.GetValue<string>());
     }
 

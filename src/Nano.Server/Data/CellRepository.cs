@@ -63,6 +63,9 @@ public sealed record CellTotals(
     int Offline, int Online, int Stopped, int Running, int Lost, int Migrating, double CpuWeighted, int Cores,
     long AvailableMemory, long MaxMemory, long AvailableDisk, long MaxDisk, long ReadSpeed, long WriteSpeed, long ReceiveSpeed, long SendSpeed);
 
+/// <summary>The zone's figures: its compute pools, disabled and enabled, and the totals of every cell in a pool.</summary>
+public sealed record ZoneTotals(int DisabledPools, int EnabledPools, CellTotals PooledCells);
+
 /// <summary>
 /// Cells. Alive is derived, never stored: the agent's stream is up (connected) and the cell was heard
 /// from within the liveness timeout (last_seen), so a server that died holding streams leaves no
@@ -104,28 +107,43 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
     public async Task<CellTotals> TotalsAsync(string? pool)
     {
         await using var c = await db.OpenConnectionAsync();
-        return await c.QuerySingleAsync<CellTotals>($"""
-            SELECT count(*) FILTER (WHERE NOT c.alive)::int AS offline, count(*) FILTER (WHERE c.alive)::int AS online,
-                   coalesce(sum(n.stopped) FILTER (WHERE c.alive), 0)::int AS stopped,
-                   coalesce(sum(n.running) FILTER (WHERE c.alive), 0)::int AS running,
-                   coalesce(sum(n.stopped + n.running) FILTER (WHERE NOT c.alive), 0)::int AS lost,
-                   coalesce(sum(n.migrating), 0)::int AS migrating,
-                   coalesce(sum(c.cpu_usage * c.cores) FILTER (WHERE c.alive), 0)::float8 AS cpu_weighted,
-                   coalesce(sum(c.cores) FILTER (WHERE c.alive), 0)::int AS cores,
-                   coalesce(sum(c.available_memory) FILTER (WHERE c.alive), 0)::bigint AS available_memory,
-                   coalesce(sum(c.max_memory) FILTER (WHERE c.alive), 0)::bigint AS max_memory,
-                   coalesce(sum(c.available_disk) FILTER (WHERE c.alive), 0)::bigint AS available_disk,
-                   coalesce(sum(c.max_disk) FILTER (WHERE c.alive), 0)::bigint AS max_disk,
-                   coalesce(sum(c.read_speed) FILTER (WHERE c.alive), 0)::bigint AS read_speed,
-                   coalesce(sum(c.write_speed) FILTER (WHERE c.alive), 0)::bigint AS write_speed,
-                   coalesce(sum(c.receive_speed) FILTER (WHERE c.alive), 0)::bigint AS receive_speed,
-                   coalesce(sum(c.send_speed) FILTER (WHERE c.alive), 0)::bigint AS send_speed
-            FROM (SELECT c.name, c.cores, c.cpu_usage, c.available_memory, c.max_memory, c.available_disk, c.max_disk, c.read_speed,
-                         c.write_speed, c.receive_speed, c.send_speed, {Alive} AS alive
-                  FROM cells c WHERE c.pool IS NOT NULL AND (@pool::text IS NULL OR c.pool = @pool)) c
-                 LEFT JOIN cell_guest_counts n ON n.cell = c.name
-            """, new { pool });
+        return await c.QuerySingleAsync<CellTotals>(TotalsSql, new { pool });
     }
+
+    /// <summary>The zone's pools and the totals of its pooled cells, in one round trip (the zone status is asked often).</summary>
+    public async Task<ZoneTotals> ZoneTotalsAsync()
+    {
+        await using var c = await db.OpenConnectionAsync();
+        await using var results = await c.QueryMultipleAsync($"""
+            SELECT count(*) FILTER (WHERE NOT enabled)::int, count(*) FILTER (WHERE enabled)::int FROM compute_pools;
+            {TotalsSql}
+            """, new { pool = (string?)null });
+        var (disabled, enabled) = await results.ReadSingleAsync<(int, int)>();
+        return new ZoneTotals(disabled, enabled, await results.ReadSingleAsync<CellTotals>());
+    }
+
+    /// <summary>The sums of <see cref="CellTotals"/> over the pooled cells, of pool <c>@pool</c> only unless it is null.</summary>
+    private string TotalsSql => $"""
+        SELECT count(*) FILTER (WHERE NOT c.alive)::int AS offline, count(*) FILTER (WHERE c.alive)::int AS online,
+               coalesce(sum(n.stopped) FILTER (WHERE c.alive), 0)::int AS stopped,
+               coalesce(sum(n.running) FILTER (WHERE c.alive), 0)::int AS running,
+               coalesce(sum(n.stopped + n.running) FILTER (WHERE NOT c.alive), 0)::int AS lost,
+               coalesce(sum(n.migrating), 0)::int AS migrating,
+               coalesce(sum(c.cpu_usage * c.cores) FILTER (WHERE c.alive), 0)::float8 AS cpu_weighted,
+               coalesce(sum(c.cores) FILTER (WHERE c.alive), 0)::int AS cores,
+               coalesce(sum(c.available_memory) FILTER (WHERE c.alive), 0)::bigint AS available_memory,
+               coalesce(sum(c.max_memory) FILTER (WHERE c.alive), 0)::bigint AS max_memory,
+               coalesce(sum(c.available_disk) FILTER (WHERE c.alive), 0)::bigint AS available_disk,
+               coalesce(sum(c.max_disk) FILTER (WHERE c.alive), 0)::bigint AS max_disk,
+               coalesce(sum(c.read_speed) FILTER (WHERE c.alive), 0)::bigint AS read_speed,
+               coalesce(sum(c.write_speed) FILTER (WHERE c.alive), 0)::bigint AS write_speed,
+               coalesce(sum(c.receive_speed) FILTER (WHERE c.alive), 0)::bigint AS receive_speed,
+               coalesce(sum(c.send_speed) FILTER (WHERE c.alive), 0)::bigint AS send_speed
+        FROM (SELECT c.name, c.cores, c.cpu_usage, c.available_memory, c.max_memory, c.available_disk, c.max_disk, c.read_speed,
+                     c.write_speed, c.receive_speed, c.send_speed, {Alive} AS alive
+              FROM cells c WHERE c.pool IS NOT NULL AND (@pool::text IS NULL OR c.pool = @pool)) c
+             LEFT JOIN cell_guest_counts n ON n.cell = c.name
+        """;
 
     public async Task<CellRow?> FindAsync(string name)
     {

@@ -386,7 +386,7 @@ public sealed class GuestRepository(NpgsqlDataSource db, CellRepository cells, A
         await c.ExecuteAsync("""
             UPDATE guests g SET running = r.running, media_source = CASE WHEN r.running THEN g.media_source END
             FROM unnest(@ids, @running) AS r(id, running)
-            WHERE g.id = r.id AND g.cell = @cell AND g.running IS DISTINCT FROM r.running
+            WHERE g.id = r.id AND g.cell = @cell AND (g.running IS DISTINCT FROM r.running OR (NOT r.running AND g.media_source IS NOT NULL))
             """, new { cell, ids, running }, tx);
         await c.ExecuteAsync("UPDATE guests SET running = false, media_source = NULL WHERE cell = @cell AND created AND running AND NOT (id = ANY(@ids))",
             new { cell, ids }, tx);

@@ -7,15 +7,14 @@ namespace Nano.Server.Services;
 /// <summary>Zone, pool and cell statistics as API messages (api-decisions.md 1.2, 4.3).</summary>
 public static class StatusMessages
 {
-    /// <summary>The zone: pools [disabled, enabled]; cells and figures summed over the cells in pools.</summary>
-    /// <summary>The zone's status: its pools, and the totals of every pooled cell (<see cref="CellRepository.TotalsAsync"/> with no pool).</summary>
-    public static ZoneStatus ToZoneStatus(IReadOnlyCollection<ComputePoolRow> pools, CellTotals pooledCells, DateTime startedAt)
+    /// <summary>The zone: pools [disabled, enabled]; cells and figures summed over the cells in pools (<see cref="CellRepository.ZoneTotalsAsync"/>).</summary>
+    public static ZoneStatus ToZoneStatus(ZoneTotals zone, DateTime startedAt)
     {
-        var s = ZoneStatistics.From(pooledCells);
+        var s = ZoneStatistics.From(zone.PooledCells);
         return new ZoneStatus
         {
             Name = "default",
-            Pools = { pools.Count(p => !p.Enabled), pools.Count(p => p.Enabled) },
+            Pools = { zone.DisabledPools, zone.EnabledPools },
             Cells = { s.Cells }, Instances = { s.Instances },
             CpuUsage = s.CpuUsage, MaxCpu = s.MaxCpu, AvailableMemory = s.AvailableMemory, MaxMemory = s.MaxMemory,
             AvailableDisk = s.AvailableDisk, MaxDisk = s.MaxDisk, ReadSpeed = s.ReadSpeed, WriteSpeed = s.WriteSpeed,
@@ -27,17 +26,14 @@ public static class StatusMessages
     /// <summary>Upstream truncates cpu_usage to an integer in the list routes (#18, #20).</summary>
     private static double Cpu(double value, bool truncate) => truncate ? Math.Truncate(value) : value;
 
-    public static PoolStatus ToPoolStatus(ComputePoolRow pool, IReadOnlyCollection<CellRow> poolCells, bool truncateCpu)
+    /// <summary>A pool with the figures of its cells (summed here, <see cref="ZoneStatistics.Of"/>, or by the database, <see cref="ZoneStatistics.From"/>).</summary>
+    public static PoolStatus ToPoolStatus(ComputePoolRow pool, ZoneStatistics s, bool truncateCpu) => new()
     {
-        var s = ZoneStatistics.Of(poolCells);
-        return new PoolStatus
-        {
-            Name = pool.Name, Enabled = pool.Enabled, Cells = { s.Cells }, Instances = { s.Instances },
-            CpuUsage = Cpu(s.CpuUsage, truncateCpu), MaxCpu = s.MaxCpu, AvailableMemory = s.AvailableMemory, MaxMemory = s.MaxMemory,
-            AvailableDisk = s.AvailableDisk, MaxDisk = s.MaxDisk, ReadSpeed = s.ReadSpeed, WriteSpeed = s.WriteSpeed,
-            ReceiveSpeed = s.ReceiveSpeed, SendSpeed = s.SendSpeed,
-        };
-    }
+        Name = pool.Name, Enabled = pool.Enabled, Cells = { s.Cells }, Instances = { s.Instances },
+        CpuUsage = Cpu(s.CpuUsage, truncateCpu), MaxCpu = s.MaxCpu, AvailableMemory = s.AvailableMemory, MaxMemory = s.MaxMemory,
+        AvailableDisk = s.AvailableDisk, MaxDisk = s.MaxDisk, ReadSpeed = s.ReadSpeed, WriteSpeed = s.WriteSpeed,
+        ReceiveSpeed = s.ReceiveSpeed, SendSpeed = s.SendSpeed,
+    };
 
     /// <summary>An offline cell reports no usage, only its counters.</summary>
     public static CellStatus ToCellStatus(CellRow c, bool truncateCpu)

@@ -12,21 +12,21 @@ public sealed class StatusService(ComputePoolRepository pools, CellRepository ce
     : Contracts.V1.StatusService.StatusServiceBase
 {
     public override async Task<GetZoneStatusResponse> GetZoneStatus(GetZoneStatusRequest request, ServerCallContext context) =>
-        new() { Data = StatusMessages.ToZoneStatus(await pools.ListAsync(), await cells.TotalsAsync(pool: null), clock.StartedAt) };
+        new() { Data = StatusMessages.ToZoneStatus(await cells.ZoneTotalsAsync(), clock.StartedAt) };
 
     public override async Task<ListPoolStatusResponse> ListPoolStatus(ListPoolStatusRequest request, ServerCallContext context)
     {
         var all = await cells.ListAsync(pool: null);
         return new ListPoolStatusResponse
         {
-            Data = { (await pools.ListAsync()).Select(p => StatusMessages.ToPoolStatus(p, all.Where(c => c.Pool == p.Name).ToList(), truncateCpu: true)) },
+            Data = { (await pools.ListAsync()).Select(p => StatusMessages.ToPoolStatus(p, ZoneStatistics.Of(all.Where(c => c.Pool == p.Name).ToList()), truncateCpu: true)) },
         };
     }
 
     public override async Task<GetPoolStatusResponse> GetPoolStatus(GetPoolStatusRequest request, ServerCallContext context)
     {
         var pool = await FindPoolAsync(request.Pool);
-        return new GetPoolStatusResponse { Data = StatusMessages.ToPoolStatus(pool, await cells.ListAsync(pool.Name), truncateCpu: false) };
+        return new GetPoolStatusResponse { Data = StatusMessages.ToPoolStatus(pool, ZoneStatistics.From(await cells.TotalsAsync(pool.Name)), truncateCpu: false) };
     }
 
     /// <summary>#20/#21 on one path: a pool name answers the list of its cells, a cell name that cell (A1).</summary>

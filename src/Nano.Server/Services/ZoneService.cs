@@ -19,7 +19,7 @@ public sealed class ZoneService(
         await using var changes = new CoalescedChanges(feed, interval, ending.Token);
         do
         {
-            var zone = StatusMessages.ToZoneStatus(await pools.ListAsync(), await cells.TotalsAsync(pool: null), clock.StartedAt);
+            var zone = StatusMessages.ToZoneStatus(await cells.ZoneTotalsAsync(), clock.StartedAt);
             await responseStream.WriteAsync(new WatchZoneStatusResponse { Data = zone }, context.CancellationToken);
         } while (await changes.NextAsync() is not null);
     }
