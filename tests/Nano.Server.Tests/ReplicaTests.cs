@@ -68,11 +68,7 @@ public sealed class ReplicaTests : IAsyncLifetime
     [Fact]
     public async Task ALeaderCutOff_IsReplaced_ItsWorkRecovered_ALiveReplicasLeftAlone_AndItStopsWhenBack()
     {
-        var (proxyA, a) = await StartBehindProxyAsync();
-        Assert.True(IsLeader(a) || await WaitLeaderAsync(a));
-        var (_, b) = await StartBehindProxyAsync();
-        var admin = await a.FirstRunAsync(InitializedServer.AllMenus);
-        await CreatePoolAsync(a, admin);
+        var (proxyA, a, b, admin) = await ALeaderAndASecondReplicaWithAPoolAsync();
         var cellA = await JoinAsync(a, admin, $"ca_{_suffix}");
         var cellB = await JoinAsync(b, admin, $"cb_{_suffix}");
         var release = new TaskCompletionSource();
@@ -214,11 +210,7 @@ public sealed class ReplicaTests : IAsyncLifetime
     [Fact]
     public async Task ACellTakenForDeadByTheLeader_WhileItsStreamLivesOnAnotherReplica_IsClosedThere_AndComesBack()
     {
-        var (_, a) = await StartBehindProxyAsync();
-        Assert.True(IsLeader(a) || await WaitLeaderAsync(a));
-        var (_, b) = await StartBehindProxyAsync();
-        var admin = await a.FirstRunAsync(InitializedServer.AllMenus);
-        await CreatePoolAsync(a, admin);
+        var (_, _, b, admin) = await ALeaderAndASecondReplicaWithAPoolAsync();
         var cellName = $"cb_{_suffix}";
         var onB = await JoinAsync(b, admin, cellName);
 
@@ -344,6 +336,17 @@ public sealed class ReplicaTests : IAsyncLifetime
         }
         while (!last.Finished);
         return last;
+    }
+
+    /// <summary>Replica A, leading, then replica B; the first run done and a pool made through A.</summary>
+    private async Task<(SocketProxy ProxyA, TestServer A, TestServer B, string Admin)> ALeaderAndASecondReplicaWithAPoolAsync()
+    {
+        var (proxyA, a) = await StartBehindProxyAsync();
+        Assert.True(IsLeader(a) || await WaitLeaderAsync(a));
+        var (_, b) = await StartBehindProxyAsync();
+        var admin = await a.FirstRunAsync(InitializedServer.AllMenus);
+        await CreatePoolAsync(a, admin);
+        return (proxyA, a, b, admin);
     }
 
     /// <summary>Three replicas on the database, the first run done and a pool made through the first.</summary>

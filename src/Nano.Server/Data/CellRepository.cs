@@ -195,35 +195,31 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
     public async Task<IReadOnlyDictionary<string, bool>> SaveReportsAsync(IReadOnlyList<(string Cell, Guid Stream, CellMetrics? Metrics)> reports)
     {
         await using var c = await db.OpenConnectionAsync();
+        // A cell that sent no figures since the last batch has nulls in their place: its row keeps the figures it has.
         var rows = await c.QueryAsync<(string Name, bool Failover)>($"""
             UPDATE cells c SET last_seen = now(),
-                cpu_usage = CASE WHEN r.has THEN r.cpu ELSE c.cpu_usage END,
-                available_memory = CASE WHEN r.has THEN r.available_memory ELSE c.available_memory END,
-                max_memory = CASE WHEN r.has THEN r.max_memory ELSE c.max_memory END,
-                available_disk = CASE WHEN r.has THEN r.available_disk ELSE c.available_disk END,
-                max_disk = CASE WHEN r.has THEN r.max_disk ELSE c.max_disk END,
-                read_speed = CASE WHEN r.has THEN r.read_speed ELSE c.read_speed END,
-                write_speed = CASE WHEN r.has THEN r.write_speed ELSE c.write_speed END,
-                receive_speed = CASE WHEN r.has THEN r.receive_speed ELSE c.receive_speed END,
-                send_speed = CASE WHEN r.has THEN r.send_speed ELSE c.send_speed END
-            FROM unnest(@names, @streams, @has, @cpu, @availableMemory, @maxMemory, @availableDisk, @maxDisk, @readSpeed, @writeSpeed, @receiveSpeed, @sendSpeed)
-                AS r(name, stream, has, cpu, available_memory, max_memory, available_disk, max_disk, read_speed, write_speed, receive_speed, send_speed)
+                cpu_usage = coalesce(r.cpu, c.cpu_usage), available_memory = coalesce(r.available_memory, c.available_memory),
+                max_memory = coalesce(r.max_memory, c.max_memory), available_disk = coalesce(r.available_disk, c.available_disk),
+                max_disk = coalesce(r.max_disk, c.max_disk), read_speed = coalesce(r.read_speed, c.read_speed),
+                write_speed = coalesce(r.write_speed, c.write_speed), receive_speed = coalesce(r.receive_speed, c.receive_speed),
+                send_speed = coalesce(r.send_speed, c.send_speed)
+            FROM unnest(@names, @streams, @cpu, @availableMemory, @maxMemory, @availableDisk, @maxDisk, @readSpeed, @writeSpeed, @receiveSpeed, @sendSpeed)
+                AS r(name, stream, cpu, available_memory, max_memory, available_disk, max_disk, read_speed, write_speed, receive_speed, send_speed)
             WHERE c.name = r.name AND c.connected AND c.stream = r.stream
             RETURNING c.name, {FailsOver}
             """, new
         {
             names = reports.Select(r => r.Cell).ToArray(),
             streams = reports.Select(r => r.Stream).ToArray(),
-            has = reports.Select(r => r.Metrics is not null).ToArray(),
-            cpu = reports.Select(r => r.Metrics?.CpuUsage ?? 0).ToArray(),
-            availableMemory = reports.Select(r => r.Metrics?.AvailableMemory ?? 0).ToArray(),
-            maxMemory = reports.Select(r => r.Metrics?.MaxMemory ?? 0).ToArray(),
-            availableDisk = reports.Select(r => r.Metrics?.AvailableDisk ?? 0).ToArray(),
-            maxDisk = reports.Select(r => r.Metrics?.MaxDisk ?? 0).ToArray(),
-            readSpeed = reports.Select(r => r.Metrics?.ReadSpeed ?? 0).ToArray(),
-            writeSpeed = reports.Select(r => r.Metrics?.WriteSpeed ?? 0).ToArray(),
-            receiveSpeed = reports.Select(r => r.Metrics?.ReceiveSpeed ?? 0).ToArray(),
-            sendSpeed = reports.Select(r => r.Metrics?.SendSpeed ?? 0).ToArray(),
+            cpu = reports.Select(r => r.Metrics?.CpuUsage).ToArray(),
+            availableMemory = reports.Select(r => r.Metrics?.AvailableMemory).ToArray(),
+            maxMemory = reports.Select(r => r.Metrics?.MaxMemory).ToArray(),
+            availableDisk = reports.Select(r => r.Metrics?.AvailableDisk).ToArray(),
+            maxDisk = reports.Select(r => r.Metrics?.MaxDisk).ToArray(),
+            readSpeed = reports.Select(r => r.Metrics?.ReadSpeed).ToArray(),
+            writeSpeed = reports.Select(r => r.Metrics?.WriteSpeed).ToArray(),
+            receiveSpeed = reports.Select(r => r.Metrics?.ReceiveSpeed).ToArray(),
+            sendSpeed = reports.Select(r => r.Metrics?.SendSpeed).ToArray(),
         });
         return rows.ToDictionary(r => r.Name, r => r.Failover);
     }
