@@ -49,6 +49,10 @@ run(async () => {
     const errors = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url, { waitUntil: 'load' });
+    // 'load' may come before a module script with a large import graph (noVNC) has run; the page's module runs in one
+    // synchronous step that sets window.nanoConsole and takes the fragment, so once nanoConsole exists the address bar
+    // shows what the page left there.
+    await until(page, 'the page script', () => page.evaluate(() => window.nanoConsole !== undefined), 60);
     const fragmentKept = (await page.evaluate(() => location.hash)).length > 0;
     await until(page, 'connected', () => page.evaluate(() => window.nanoConsole && window.nanoConsole.state === 'connected'), 60);
     const first = await until(page, 'a screen drawn', async () => { const l = await look(page); return l.lit > 0.005 ? l : null; }, 60);
