@@ -5,6 +5,7 @@ using Nano.Contracts.Cell.V1;
 using Nano.Contracts.V1;
 using Nano.Server.Tests.Infrastructure;
 using Nano.Testing;
+using Xunit.Abstractions;
 
 namespace Nano.Server.Tests;
 
@@ -12,7 +13,7 @@ namespace Nano.Server.Tests;
 /// GET /metrics: the zone in one scrape (cells, guests, operations, API requests, console connections), in Prometheus'
 /// text formats, checked by Debian's promtool; readable with the metrics token or a dashboard session only.
 /// </summary>
-public sealed class MetricsTests(ZoneServer fixture) : GuestTestBase(fixture)
+public sealed class MetricsTests(ZoneServer fixture, ITestOutputHelper output) : GuestTestBase(fixture)
 {
     [Fact]
     public async Task TheScrape_CarriesTheZone_AndPassesPromtool()
@@ -49,6 +50,9 @@ public sealed class MetricsTests(ZoneServer fixture) : GuestTestBase(fixture)
 
         var (code, lint) = await PromtoolAsync(text);
         Assert.True(code == 0 && lint.Length == 0, $"promtool check metrics: exit {code}\n{lint}");
+        var families = text.Split('\n').Count(line => line.StartsWith("# TYPE ", StringComparison.Ordinal));
+        var samples = text.Split('\n').Count(line => line.Length > 0 && !line.StartsWith('#'));
+        output.WriteLine($"promtool check metrics: exit {code}, nothing printed; the scrape: {families} metric families, {samples} samples");
 
         var open = await ScrapeAsync(openMetrics: true);
         Assert.EndsWith("# EOF\n", open);
