@@ -70,15 +70,39 @@ public static class ZoneCertificates
     /// <summary>The name a certificate was issued to (its subject's common name).</summary>
     public static string NameOf(X509Certificate2 certificate) => certificate.GetNameInfo(X509NameType.SimpleName, false);
 
-    /// <summary>Writes the certificate and its private key as PEM; the key file is readable by its owner only.</summary>
+    /// <summary>
+    /// Writes the certificate and its private key as PEM; the key file is readable by its owner only. Each file is written
+    /// beside its place and renamed there, the key first: a reader (or a start after a crash) finds either no certificate
+    /// or a whole certificate whose key is already in place.
+    /// </summary>
     public static void Write(X509Certificate2 certificate, string certificatePath, string keyPath)
     {
-        File.WriteAllText(certificatePath, certificate.ExportCertificatePem());
         var key = certificate.GetECDsaPrivateKey() ?? throw new InvalidOperationException("the certificate has no ECDSA private key");
-        File.WriteAllText(keyPath, "");
-        if (!OperatingSystem.IsWindows())
-            File.SetUnixFileMode(keyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite); // before the key is in it
-        File.WriteAllText(keyPath, key.ExportPkcs8PrivateKeyPem());
+        Replace(keyPath, key.ExportPkcs8PrivateKeyPem(), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        Replace(certificatePath, certificate.ExportCertificatePem(),
+            UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+    }
+
+    /// <summary>Puts <paramref name="text"/> in <paramref name="path"/> at once (a new file, made with <paramref name="mode"/>, renamed over it).</summary>
+    private static void Replace(string path, string text, UnixFileMode mode)
+    {
+        var temporary = $"{path}.{Guid.NewGuid():N}.partial";
+        try
+        {
+            var creation = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+                creation.UnixCreateMode = mode; // the key is never readable by others, not even for a moment
+            using (var file = new FileStream(temporary, creation))
+            {
+                file.Write(System.Text.Encoding.ASCII.GetBytes(text));
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary); // only when the rename did not happen
+        }
     }
 
     /// <summary>Reads a certificate with its private key from PEM files.</summary>

@@ -61,6 +61,35 @@ public sealed class TransportSecurityTests
         Assert.Equal(0, (await again.Rest.GetAsync("/api/v1/system/")).ErrorCode);
     }
 
+    /// <summary>
+    /// Replicas given one data folder and started at once (tools/nano up --replicas, or a service manager) find no CA
+    /// there: one of them makes it, and every one serves a certificate that CA signed, so cells trusting ca.pem trust
+    /// them all; no file is left half-written, and ca.key is the key of ca.pem.
+    /// </summary>
+    [Fact]
+    public async Task ServersStartingAtOnce_OnAFreshTlsFolder_MakeOneCa_AndServeOneCertificateItSigned()
+    {
+        const int servers = 6;
+        for (var round = 0; round < 10; round++)
+        {
+            var options = new NanoOptions { TlsFolder = NewFolder() };
+            using var start = new Barrier(servers);
+            var loaded = await Task.WhenAll(Enumerable.Range(0, servers).Select(_ => Task.Factory.StartNew(() =>
+            {
+                start.SignalAndWait();
+                return ServerTls.Load(options, System.Net.IPAddress.Loopback)!;
+            }, TaskCreationOptions.LongRunning)));
+
+            using var authority = ServerTls.LoadAuthority(options)!; // reads ca.pem with ca.key: throws if they do not match
+            Assert.Single(loaded.Select(certificate => certificate.Thumbprint).Distinct());
+            Assert.All(loaded, certificate => Assert.True(ZoneCertificates.ChainsTo(certificate, authority), $"round {round}: a certificate not signed by ca.pem"));
+            Assert.Equal(["ca.key", "ca.pem", "server.key", "server.pem"],
+                Directory.GetFiles(options.TlsFolder).Select(Path.GetFileName).Where(name => !name!.StartsWith('.')).Order());
+            foreach (var certificate in loaded)
+                certificate.Dispose();
+        }
+    }
+
     [Theory]
     [InlineData("0.0.0.0")]
     [InlineData("*")]

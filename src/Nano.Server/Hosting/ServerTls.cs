@@ -15,6 +15,8 @@ public static class ServerTls
     private const string AuthorityKeyFile = "ca.key";
     private const string CertificateFile = "server.pem";
     private const string KeyFile = "server.key";
+    private const string LockFile = ".lock";
+    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(30);
 
     /// <summary>The certificate both listeners serve, or null when no TLS folder is configured.</summary>
     public static X509Certificate2? Load(NanoOptions options, IPAddress listening)
@@ -25,6 +27,7 @@ public static class ServerTls
         if (!OperatingSystem.IsWindows())
             File.SetUnixFileMode(folder, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         string In(string file) => Path.Combine(folder, file);
+        using var makingThem = TakeLock(In(LockFile));
         if (!File.Exists(In(CertificateFile)) || !File.Exists(In(KeyFile)))
         {
             if (!File.Exists(In(AuthorityFile)))
@@ -47,6 +50,26 @@ public static class ServerTls
             return null;
         var folder = Path.GetFullPath(options.TlsFolder);
         return ZoneCertificates.Read(Path.Combine(folder, AuthorityFile), Path.Combine(folder, AuthorityKeyFile));
+    }
+
+    /// <summary>
+    /// The folder's lock (an exclusive advisory lock on <paramref name="path"/>, held while the returned stream is open):
+    /// servers started at once on one data folder make one CA and one certificate, not one each over the others' files.
+    /// </summary>
+    private static FileStream TakeLock(string path)
+    {
+        var deadline = DateTime.UtcNow + LockWait;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(20); // another server is making the files: start-up, before anything is served
+            }
+        }
     }
 
     private static bool IsSpecific(IPAddress address) => !address.Equals(IPAddress.Any) && !address.Equals(IPAddress.IPv6Any);
