@@ -1,3 +1,4 @@
+using Dapper;
 using System.Diagnostics;
 using System.Net;
 using Grpc.Core;
@@ -58,6 +59,52 @@ public sealed class MetricsTests(ZoneServer fixture, ITestOutputHelper output) :
         Assert.EndsWith("# EOF\n", open);
         Assert.Contains("# TYPE nano_guest_disk_read_bytes counter\n# UNIT nano_guest_disk_read_bytes bytes\n", open);
         Assert.Contains($"nano_guest_disk_read_bytes_total{{{guest}}} 1000\n", open);
+    }
+
+    /// <summary>
+    /// The operations' figures, read the way the scrape reads them (finished operations summed once, past a margin, here
+    /// 1 s): counts by kind and state and durations against the bounds stay exact from read to read while operations
+    /// finish between reads and pass the margin; none is counted twice or lost.
+    /// </summary>
+    [Fact]
+    public async Task OperationFigures_CountEachOperationOnce_AsOperationsFinishAndAreSummed()
+    {
+        await using var db = Npgsql.NpgsqlDataSource.Create(Zone.Server.Database);
+        var totals = new Nano.Server.Metrics.OperationTotals(new Nano.Server.Data.MetricsRepository(db), TimeSpan.FromSeconds(1));
+        var kind = $"probe_{Suffix}";
+        var late = Guid.NewGuid();
+        await using (var c = await db.OpenConnectionAsync())
+        {
+            await c.ExecuteAsync("""
+                INSERT INTO operations (id, kind, created_by, state, created_at, finished_at) VALUES
+                    (gen_random_uuid(), @kind, 'admin', 'succeeded', now() - interval '0.5 s', now()),
+                    (gen_random_uuid(), @kind, 'admin', 'failed', now() - interval '10 s', now()),
+                    (@late, @kind, 'admin', 'running', now() - interval '100 s', NULL)
+                """, new { kind, late });
+        }
+
+        async Task<string> ReadAsync()
+        {
+            var (counts, durations) = await totals.ReadAsync();
+            var mine = durations.Where(d => d.Kind == kind).ToList();
+            return string.Join("; ", counts.Where(c => c.Kind == kind).Select(c => $"{c.State}={c.Count}")) + " | " +
+                   string.Join("; ", mine.Select(d => $"count={d.Count} le=[{string.Join(",", d.AtMost)}] seconds={Math.Floor(d.Seconds)}"));
+        }
+
+        const string twoFinished = "failed=1; running=1; succeeded=1 | count=2 le=[1,1,2,2,2,2,2,2,2,2] seconds=10";
+        Assert.Equal(twoFinished, await ReadAsync());
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(twoFinished, await ReadAsync()); // the two are now summed, and not counted again
+        Assert.Equal(twoFinished, await ReadAsync());
+
+        await using (var c = await db.OpenConnectionAsync())
+            Assert.Equal(1, await c.ExecuteAsync("UPDATE operations SET state = 'succeeded', finished_at = now() WHERE id = @late AND finished_at IS NULL", new { late }));
+        var read = await ReadAsync();
+        Assert.Matches(@"^failed=1; succeeded=2 \| count=3 le=\[1,1,2,2,2,3,3,3,3,3\] seconds=1[01][0-9]$", read); // 100 s and the wait: le 120
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        Assert.Equal(read, await ReadAsync());
+        Assert.Equal(read, await ReadAsync());
+        output.WriteLine(read);
     }
 
     [Fact]

@@ -142,6 +142,7 @@ public static class NanoApp
         builder.Services.AddSingleton<UnknownDomains>();
         builder.Services.AddSingleton<ServerMetrics>();
         builder.Services.AddSingleton<MetricsRepository>();
+        builder.Services.AddSingleton<OperationTotals>();
         builder.Services.AddSingleton<ZoneMetrics>();
 
         builder.Services.AddGrpc(o =>

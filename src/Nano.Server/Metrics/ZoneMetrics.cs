@@ -9,10 +9,10 @@ namespace Nano.Server.Metrics;
 /// <summary>
 /// GET /metrics on the REST port: one scrape for the whole zone, in the OpenMetrics text format when the scraper asks for
 /// it (Prometheus does), else Prometheus' classic text format. Cells and guests come from their latest reports in the
-/// database, operations from their rows, API requests and console connections from this process. Readable with the
+/// database, operations from their rows (<see cref="OperationTotals"/>), API requests and console connections from this process. Readable with the
 /// metrics token (Authorization: Bearer, Nano:MetricsToken) or a session whose roles carry the dashboard menu.
 /// </summary>
-public sealed class ZoneMetrics(CellRepository cells, MetricsRepository rows, ServerMetrics server, SessionInterceptor sessions, IOptions<NanoOptions> options)
+public sealed class ZoneMetrics(CellRepository cells, MetricsRepository rows, OperationTotals operations, ServerMetrics server, SessionInterceptor sessions, IOptions<NanoOptions> options)
 {
     public const string Route = "/metrics";
 
@@ -66,8 +66,7 @@ public sealed class ZoneMetrics(CellRepository cells, MetricsRepository rows, Se
     {
         var cellRows = await cells.ListAsync(null);
         var guestRows = await rows.GuestsAsync();
-        var operationCounts = await rows.OperationCountsAsync();
-        var durations = await rows.OperationDurationsAsync(DurationBounds);
+        var (operationCounts, durations) = await operations.ReadAsync();
 
         static (string, string)[] Cell(CellRow c) => [("cell", c.Name), ("pool", c.Pool ?? "")];
         foreach (var (name, help, value) in new (string, string, Func<CellRow, double>)[]
