@@ -32,7 +32,7 @@ public sealed class OperationRepository(NpgsqlDataSource db, Replicas.ReplicaIde
         return await c.QuerySingleOrDefaultAsync<OperationRow>($"{Select} WHERE id = @id", new { id });
     }
 
-    /// <summary>Newest first; <paramref name="user"/> null means every user's.</summary>
+    /// <summary>Newest first (index operations_newest); <paramref name="user"/> null means every user's.</summary>
     public async Task<IReadOnlyList<OperationRow>> ListAsync(string? user, string? target, bool activeOnly, int limit)
     {
         await using var c = await db.OpenConnectionAsync();
