@@ -181,12 +181,13 @@ public sealed class CellAgent(
         using var events = hypervisor.SubscribeOwnDomainEvents(Name, e => outbound.Writer.TryWrite(new ConnectRequest { DomainEvent = e }));
         try
         {
+            AgentInstances.Firewalls.EnsureBase();
             if (AgentInstances.Firewalls.Sweep() is > 0 and var swept)
                 logger.LogInformation("Removed {Count} firewall(s) whose guest's domain is gone", swept);
         }
         catch (Exception e) when (e is Nano.Libvirt.LibvirtException)
         {
-            logger.LogWarning("Sweeping firewalls failed: {Reason}", e.Message);
+            logger.LogWarning("Defining the guests' base filter or sweeping firewalls failed: {Reason}", e.Message);
         }
         var sampler = new MetricsSampler(probe, hypervisor, () => storage.CurrentPath, Name);
         sampler.Sample();

@@ -17,12 +17,22 @@ public sealed class FirewallDefinitionTests
         ]).ToXml();
 
         Assert.Equal(
-            "<filter name=\"nano-g\" chain=\"root\"><uuid>6f9619ff-8b86-d011-b42d-00c04fc964ff</uuid><filterref filter=\"clean-traffic\" />" +
+            "<filter name=\"nano-g\" chain=\"root\"><uuid>6f9619ff-8b86-d011-b42d-00c04fc964ff</uuid><filterref filter=\"nano-guest-base\" />" +
             "<rule action=\"accept\" direction=\"out\" priority=\"90\"><all /></rule>" +
             "<rule action=\"accept\" direction=\"in\" priority=\"100\"><tcp srcipaddr=\"10.0.0.1\" dstportstart=\"22\" /></rule>" +
             "<rule action=\"reject\" direction=\"in\" priority=\"101\"><icmp dstipaddr=\"10.0.0.5\" /></rule>" +
             "<rule action=\"accept\" direction=\"in\" priority=\"102\"><all /></rule>" +
             "<rule action=\"reject\" direction=\"in\" priority=\"1000\"><all /></rule></filter>", xml);
+    }
+
+    /// <summary>Every guest's NIC includes the base: clean-traffic, and no DHCP server answers from the guest, ahead of any rule of its own.</summary>
+    [Fact]
+    public void TheBaseFilter_IncludesCleanTraffic_AndDropsDhcpAnswersFromTheGuest()
+    {
+        Assert.Equal(
+            "<filter name=\"nano-guest-base\" chain=\"root\"><uuid>2f0d6c1e-5b8a-4c57-9a51-8d3e0b7c4a10</uuid><filterref filter=\"clean-traffic\" />" +
+            "<rule action=\"drop\" direction=\"out\" priority=\"50\"><udp srcportstart=\"67\" srcportend=\"67\" /></rule></filter>",
+            GuestBaseFilter.Instance.ToXml());
     }
 
     [Fact]

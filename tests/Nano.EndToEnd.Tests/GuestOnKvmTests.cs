@@ -102,7 +102,13 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
 
         Assert.Equal(0, (await Rest.PostAsync($"/api/v1/instances/{id}", new { }, _zone.AdminSession)).ErrorCode);
         using (var domain = libvirt.FindDomain(id)!)
+        {
             Assert.Equal(DomainState.Running, domain.GetState());
+            // No firewall of its own: its bridged NIC gets the base filter (clean-traffic, and no DHCP answers from it).
+            var nic = System.Xml.Linq.XElement.Parse(domain.GetXml()).Element("devices")!.Element("interface")!;
+            Assert.Equal("nano-guest-base", (string?)nic.Element("filterref")?.Attribute("filter"));
+            Assert.Contains("-p udp -m udp --sport 67 -j DROP", Iptables($"FI-{(string)nic.Element("target")!.Attribute("dev")!}"));
+        }
         Assert.True(QemuRuns(id), "no qemu process for the guest");
         // Its QEMU runs as the unprivileged libvirt-qemu, which libvirt makes the owner of the guest's own files while it
         // runs (and of nothing else): host files stay out of its reach.
@@ -499,6 +505,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains($"--ip-src {address} -j RETURN", bridgeRules);
         Assert.Contains($"-s {mac} -j RETURN", bridgeRules);
         Assert.Contains($"--arp-ip-src {address} -j RETURN", bridgeRules);
+        Assert.Contains("-p udp -m udp --sport 67 -j DROP", Iptables($"FI-{tap}")); // no DHCP answers from the guest
 
         var policy = $"/api/v1/guests/{id}/security_policy";
         Assert.Equal(0, (await Rest.PostAsync($"{policy}/rules/", new { protocol = "udp", to_port = 53, to_address = "10.1.2.3" }, _zone.AdminSession)).ErrorCode);
@@ -560,9 +567,10 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
             Run("virsh", "-c", "qemu:///system", "nwfilter-binding-create", binding);
             using var listener = new System.Net.Sockets.UdpClient(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(host), 0));
             var listening = ((System.Net.IPEndPoint)listener.Client.LocalEndPoint!).Port;
-            async Task<bool> ArrivesAsync(string text)
+            async Task<bool> ArrivesAsync(string text, int sourcePort = 0)
             {
-                Execute("ip", ["netns", "exec", ns, "bash", "-c", $"echo {text} > /dev/udp/{host}/{listening}"]);
+                Execute("ip", ["netns", "exec", ns, "python3", "-c",
+                    $"import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('', {sourcePort})); s.sendto(b'{text}', ('{host}', {listening}))"]);
                 try
                 {
                     while (true)
@@ -579,6 +587,9 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
             }
 
             Assert.True(await ArrivesAsync("own"), "the guest's own traffic did not pass its filter");
+            // A DHCP server's answer (UDP from port 67), from the guest's own address and MAC, goes no further than its NIC.
+            Assert.True(await ArrivesAsync("own-from-6767", sourcePort: 6767), "the guest's own traffic from a chosen port did not pass its filter");
+            Assert.False(await ArrivesAsync("dhcp-answer", sourcePort: 67), "a DHCP answer from the guest crossed the bridge");
             InGuest("ip", "addr", "flush", "dev", inside);
             InGuest("ip", "addr", "add", $"{neighbour}/24", "dev", inside);
             Assert.False(await ArrivesAsync("another-address"), "a packet from another guest's address crossed the bridge");

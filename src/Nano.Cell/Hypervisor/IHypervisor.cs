@@ -91,7 +91,7 @@ public interface IHypervisor : IGuestFigures, IDisposable
     bool SupportsFirewalls { get; }
 
     /// <summary>Defines or replaces a network filter (interfaces using it follow at once).</summary>
-    void ApplyFirewall(Nano.Libvirt.FirewallDefinition firewall);
+    void ApplyFirewall(Nano.Libvirt.INetworkFilter firewall);
 
     /// <summary>The XML of a network filter, or null when there is none.</summary>
     string? FirewallXml(string name);

@@ -216,7 +216,7 @@ public sealed class LibvirtHypervisor : IHypervisor
 
     public bool SupportsFirewalls => Type != "TEST";
 
-    public void ApplyFirewall(FirewallDefinition firewall)
+    public void ApplyFirewall(INetworkFilter firewall)
     {
         using (Live.DefineNetworkFilter(firewall.ToXml()))
         {

@@ -39,9 +39,9 @@ public static class InstanceDomains
             Disks = disks,
             Nic = new DomainNic(create.Mac, hardware.NicModel.Length > 0 ? hardware.NicModel : "virtio", string.IsNullOrEmpty(host.Bridge) ? null : host.Bridge)
             {
-                // Its firewall, which includes clean-traffic; a guest without one still gets clean-traffic itself.
+                // Its firewall, which includes the base filter (clean-traffic, no DHCP server); a guest without one gets the base.
                 Filter = !host.Hypervisor.SupportsFirewalls ? null
-                    : host.Hypervisor.FirewallXml(InstanceFirewalls.Name(create.GuestId)) is not null ? InstanceFirewalls.Name(create.GuestId) : FirewallDefinition.CleanTraffic,
+                    : host.Hypervisor.FirewallXml(InstanceFirewalls.Name(create.GuestId)) is not null ? InstanceFirewalls.Name(create.GuestId) : GuestBaseFilter.FilterName,
                 FilterParameters = InstanceFirewalls.OwnAddress(create.Address),
                 InboundKiBps = qos.ReceiveSpeed / 1024,
                 OutboundKiBps = qos.SendSpeed / 1024,

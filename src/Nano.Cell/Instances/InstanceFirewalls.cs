@@ -27,6 +27,18 @@ public sealed class InstanceFirewalls(IHypervisor hypervisor)
     }
 
     /// <summary>
+    /// Defines the filter every guest's NIC includes (<see cref="GuestBaseFilter"/>) on this host; done when the agent
+    /// joins, before any guest is created or arrives. False when the hypervisor has no network filters.
+    /// </summary>
+    public bool EnsureBase()
+    {
+        if (!hypervisor.SupportsFirewalls)
+            return false;
+        hypervisor.ApplyFirewall(GuestBaseFilter.Instance);
+        return true;
+    }
+
+    /// <summary>
     /// What tells clean-traffic the guest's own address: the address of its pool (the only source it may send from),
     /// else libvirt learns it from the DHCP lease the guest is given (until then it sends nothing but DHCP).
     /// </summary>

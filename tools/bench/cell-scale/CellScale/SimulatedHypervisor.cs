@@ -31,7 +31,7 @@ internal sealed class SimulatedHypervisor(IReadOnlyList<Guid> guests, string zon
         string? folder, bool autostart, Action<int> progress, CancellationToken cancellationToken) => throw new NotSupportedException();
     public void StartFromMedia(string guestId, string isoPath) => throw new NotSupportedException();
     public bool SupportsFirewalls => false;
-    public void ApplyFirewall(Nano.Libvirt.FirewallDefinition firewall) => throw new NotSupportedException();
+    public void ApplyFirewall(Nano.Libvirt.INetworkFilter firewall) => throw new NotSupportedException();
     public string? FirewallXml(string name) => null;
     public bool RemoveFirewall(string name) => false;
     public IReadOnlyList<string> ListFirewalls() => [];
