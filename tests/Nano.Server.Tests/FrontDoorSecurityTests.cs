@@ -147,6 +147,14 @@ public sealed class FrontDoorSecurityTests(InitializedServer fixture) : ApiTest(
         JsonAssert.Failure(401, await LoginAsync(server, "203.0.113.60", "victim", "Wrong1pass"));
         JsonAssert.Failure(429, await LoginAsync(server, "203.0.113.61", "victim", "Us3rPassword"));
         await Wait.ForAsync(async () => (await LoginAsync(server, "203.0.113.62", "victim", "Us3rPassword")).ErrorCode == 0, TimeSpan.FromSeconds(20));
+
+        // Failures are counted in the database for the whole zone; the leader's sweep (every 10 s) deletes ended windows.
+        await using var db = Npgsql.NpgsqlDataSource.Create(server.Database);
+        await Wait.ForAsync(async () =>
+        {
+            await using var count = db.CreateCommand("SELECT count(*) FROM login_failures");
+            return (long)(await count.ExecuteScalarAsync())! == 0;
+        }, TimeSpan.FromSeconds(30));
     }
 
     [Fact]

@@ -360,6 +360,29 @@ public sealed class ReplicaTests : IAsyncLifetime
         return (a, b, c, admin);
     }
 
+    /// <summary>
+    /// Password guessing spread over the replicas (as a load balancer spreads it) counts as through one: failures through
+    /// A and B in turn lock the client's address on both once they reach the limit together.
+    /// </summary>
+    [Fact]
+    public async Task FailedLogins_AreCountedForTheZone_NotPerReplica()
+    {
+        var (_, a) = await StartBehindProxyAsync();
+        var (_, b) = await StartBehindProxyAsync();
+        await a.FirstRunAsync(InitializedServer.AllMenus);
+        Task<RestAnswer> Login(TestServer server, string password) =>
+            server.Rest.PostAsync("/api/v1/sessions/", new { user = InitializedServer.AdminName, password, nonce = "" });
+
+        for (var i = 0; i < 5; i++) // the limit per address is 5: three through A, two through B
+            JsonAssert.Failure(401, await Login(i % 2 == 0 ? a : b, $"Wrong{i}pass"));
+        foreach (var replica in new[] { a, b })
+        {
+            var refused = await Login(replica, InitializedServer.AdminPassword);
+            JsonAssert.Failure(429, refused);
+            Assert.Contains("too many failed logins from 127.0.0.1", refused.Message);
+        }
+    }
+
     private static async Task<string> LoginAsync(TestServer server, string user, string password)
     {
         var login = await server.Rest.PostAsync("/api/v1/sessions/", new { user, password, nonce = "replica" });

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
+using Nano.Server.Data;
 using Nano.Server.Domain.Rules;
 using Nano.Server.Hosting;
 
@@ -9,69 +9,41 @@ namespace Nano.Server.Domain;
 /// Slows password guessing down to nothing: once a client address, or a user name, has failed to log in
 /// <see cref="NanoOptions.LoginFailuresPerAddress"/> (or <see cref="NanoOptions.LoginFailuresPerUser"/>) times within
 /// <see cref="NanoOptions.LoginLockSeconds"/>, its logins are refused for the rest of that window without checking a
-/// password, so a guessing loop costs no password hash and takes no time from anybody else's login. Counted per server
-/// process: each replica limits on its own.
+/// password, so a guessing loop costs no password hash and takes no time from anybody else's login. Failures are
+/// counted in the database, for the whole zone: a guesser spreading tries over the replicas (a load balancer does it
+/// for them) gets no more than through one. The leader's sweep deletes ended windows.
 /// </summary>
-public sealed class LoginLimiter(IOptions<NanoOptions> options, TimeProvider clock)
+public sealed class LoginLimiter(LoginFailureRepository failures, IOptions<NanoOptions> options)
 {
-    /// <summary>Above this many counted keys, windows that ended are dropped (a flood of addresses cannot grow it for ever).</summary>
-    private const int PruneAbove = 10_000;
-
-    private readonly ConcurrentDictionary<string, Window> _failures = new();
-
-    private sealed class Window(DateTimeOffset start)
-    {
-        public DateTimeOffset Start { get; } = start;
-        public int Count;
-    }
-
-    private TimeSpan Length => TimeSpan.FromSeconds(options.Value.LoginLockSeconds);
+    /// <summary>The length of a window of counted failures.</summary>
+    public TimeSpan Window => TimeSpan.FromSeconds(options.Value.LoginLockSeconds);
 
     /// <summary>Refuses (RESOURCE_EXHAUSTED) a login from an address, or for a user, that failed too often lately.</summary>
-    public void Admit(string address, string user)
+    public async Task AdmitAsync(string address, string user)
     {
-        if (LockedFor($"a:{address}", options.Value.LoginFailuresPerAddress) is { } addressWait)
-            throw Fail.TooMany($"too many failed logins from {address}: try again in {Seconds(addressWait)} s");
-        if (user.Length > 0 && LockedFor($"u:{user}", options.Value.LoginFailuresPerUser) is { } userWait)
-            throw Fail.TooMany($"too many failed logins for user '{user}': try again in {Seconds(userWait)} s");
-    }
-
-    /// <summary>Counts a failed login; true when it is the one that locks the address or the user (worth one log line).</summary>
-    public bool Failed(string address, string user)
-    {
-        if (_failures.Count > PruneAbove)
-            Prune();
-        var locks = Count($"a:{address}") == options.Value.LoginFailuresPerAddress;
+        List<(string Key, int Limit)> keys = [(AddressKey(address), options.Value.LoginFailuresPerAddress)];
         if (user.Length > 0)
-            locks |= Count($"u:{user}") == options.Value.LoginFailuresPerUser;
-        return locks;
-    }
-
-    private int Count(string key)
-    {
-        var now = clock.GetUtcNow();
-        var window = _failures.AddOrUpdate(key, _ => new Window(now), (_, w) => now - w.Start >= Length ? new Window(now) : w);
-        return Interlocked.Increment(ref window.Count);
-    }
-
-    /// <summary>How long <paramref name="key"/> stays locked, or null when it is not.</summary>
-    private TimeSpan? LockedFor(string key, int limit)
-    {
-        if (!_failures.TryGetValue(key, out var window) || Volatile.Read(ref window.Count) < limit)
-            return null;
-        var left = window.Start + Length - clock.GetUtcNow();
-        return left > TimeSpan.Zero ? left : null;
-    }
-
-    private void Prune()
-    {
-        var now = clock.GetUtcNow();
-        foreach (var (key, window) in _failures)
+            keys.Add((UserKey(user), options.Value.LoginFailuresPerUser));
+        var locked = await failures.LockedAsync(keys, Window);
+        foreach (var (key, secondsLeft) in locked.OrderBy(l => l.Key == AddressKey(address) ? 0 : 1))
         {
-            if (now - window.Start >= Length)
-                _failures.TryRemove(new KeyValuePair<string, Window>(key, window));
+            throw key == AddressKey(address)
+                ? Fail.TooMany($"too many failed logins from {address}: try again in {Seconds(secondsLeft)} s")
+                : Fail.TooMany($"too many failed logins for user '{user}': try again in {Seconds(secondsLeft)} s");
         }
     }
 
-    private static int Seconds(TimeSpan wait) => (int)Math.Ceiling(wait.TotalSeconds);
+    /// <summary>Counts a failed login; true when it is the one that locks the address or the user (worth one log line).</summary>
+    public async Task<bool> FailedAsync(string address, string user)
+    {
+        string[] keys = user.Length > 0 ? [AddressKey(address), UserKey(user)] : [AddressKey(address)];
+        var counts = await failures.CountAsync(keys, Window);
+        return counts[0] == options.Value.LoginFailuresPerAddress || (counts.Length > 1 && counts[1] == options.Value.LoginFailuresPerUser);
+    }
+
+    private static string AddressKey(string address) => $"a:{address}";
+
+    private static string UserKey(string user) => $"u:{user}";
+
+    private static int Seconds(double seconds) => Math.Max(1, (int)Math.Ceiling(seconds));
 }

@@ -100,6 +100,7 @@ public static class NanoApp
         builder.Services.AddSingleton<CellIdentity>();
         builder.Services.AddSingleton<SecretSeal>();
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<LoginFailureRepository>();
         builder.Services.AddSingleton<LoginLimiter>();
         builder.Services.AddSingleton<GuestCreation>();
         builder.Services.AddSingleton<GuestLifecycle>();

@@ -1,13 +1,16 @@
 using Nano.Server.Data;
+using Nano.Server.Domain;
 using Nano.Server.Replicas;
 
 namespace Nano.Server.Hosting;
 
 /// <summary>
-/// Every 10 seconds deletes the sessions expired longer than <see cref="SessionRepository.ExpiredKept"/> ago and stale monitor
-/// channels (both already count as absent once expired). It runs on the leader only.
+/// Every 10 seconds deletes the sessions expired longer than <see cref="SessionRepository.ExpiredKept"/> ago, stale monitor
+/// channels (both already count as absent once expired) and the failed-login windows that ended. It runs on the leader only.
 /// </summary>
-public sealed class SessionSweeper(SessionRepository sessions, MonitorChannelRepository channels, Leadership leadership, ILogger<SessionSweeper> logger)
+public sealed class SessionSweeper(
+    SessionRepository sessions, MonitorChannelRepository channels, LoginFailureRepository loginFailures, LoginLimiter limiter, Leadership leadership,
+    ILogger<SessionSweeper> logger)
     : BackgroundService
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(10);
@@ -23,6 +26,7 @@ public sealed class SessionSweeper(SessionRepository sessions, MonitorChannelRep
             {
                 await sessions.DeleteExpiredAsync();
                 await channels.DeleteStaleAsync();
+                await loginFailures.DeleteEndedAsync(limiter.Window);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

@@ -23,11 +23,11 @@ public sealed class SessionService(
         var name = IdentityRules.Text("user", request.User, IdentityRules.MaxNameLength);
         var password = IdentityRules.Text("password", request.Password, IdentityRules.MaxPasswordLength);
         var nonce = IdentityRules.Text("nonce", request.Nonce);
-        limiter.Admit(address, name);
+        await limiter.AdmitAsync(address, name);
         var user = name.Length == 0 ? null : await users.FindAsync(name);
         if (!PasswordHasher.Verify(password, user?.PasswordHash))
         {
-            var locks = limiter.Failed(address, name);
+            var locks = await limiter.FailedAsync(address, name);
             await LogAsync($"login failed for user '{name}' from {address}" + (locks ? ": further logins refused for a while" : ""));
             throw Fail.Unauthenticated("invalid user or password");
         }
