@@ -105,7 +105,9 @@ public sealed class CrashRecoveryTests(Xunit.Abstractions.ITestOutputHelper outp
         Assert.Equal(ids, files);
         Assert.Equal(0, (await CountsAsync()).Unsettled);
 
-        // Every guest kept is whole: it is deleted like any other, and nothing is left.
+        // Every guest kept is whole: it is deleted like any other, and nothing is left. (The agent rejoins the restarted
+        // server on its own schedule, which may come after the recovery: deleting needs the cell.)
+        await WaitForAsync(async () => (await rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", admin)).Data?["alive"]?.GetValue<bool>() == true);
         foreach (var id in ids)
         {
             var deleted = await rest.DeleteAsync($"/api/v1/guests/{id}", null, admin);

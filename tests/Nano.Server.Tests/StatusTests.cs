@@ -32,6 +32,13 @@ public sealed class StatusTests(ZoneServer fixture) : IClassFixture<ZoneServer>
             """, await Rest.GetAsync("/api/v1/compute_pool_status/p_stats", Admin));
         var listed = (await Rest.GetAsync("/api/v1/compute_pool_status/", Admin)).Data!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "p_stats");
         Assert.Equal(20, listed!["cpu_usage"]!.GetValue<double>());
+        // The list is summed by the database per pool (one query for all pools): the same figures as the pool's own status.
+        Assert.Equal("[0,2] [0,0,0,0] 16 4000 8000 400 800 22 44 66 88",
+            string.Join(" ", new[] { "cells", "instances", "max_cpu", "available_memory", "max_memory", "available_disk", "max_disk",
+                "read_speed", "write_speed", "receive_speed", "send_speed" }.Select(key => listed[key]!.ToJsonString())));
+        Assert.Equal(0, (await Rest.PostAsync("/api/v1/compute_pools/p_empty_stats", new { }, Admin)).ErrorCode);
+        var empty = (await Rest.GetAsync("/api/v1/compute_pool_status/", Admin)).Data!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "p_empty_stats");
+        Assert.Equal("[0,0] [0,0,0,0] 0", $"{empty!["cells"]!.ToJsonString()} {empty["instances"]!.ToJsonString()} {empty["max_cpu"]!.ToJsonString()}");
 
         JsonAssert.Success("""
             {"name":"c_stats1","address":"127.0.0.1","enabled":true,"alive":true,"instances":[0,0,0,0],"cpu_usage":50,"max_cpu":4,

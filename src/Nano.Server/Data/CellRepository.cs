@@ -61,7 +61,11 @@ public sealed record CellStorageAttachmentRow(string StoragePool, bool Attached,
 /// </summary>
 public sealed record CellTotals(
     int Offline, int Online, int Stopped, int Running, int Lost, int Migrating, double CpuWeighted, int Cores,
-    long AvailableMemory, long MaxMemory, long AvailableDisk, long MaxDisk, long ReadSpeed, long WriteSpeed, long ReceiveSpeed, long SendSpeed);
+    long AvailableMemory, long MaxMemory, long AvailableDisk, long MaxDisk, long ReadSpeed, long WriteSpeed, long ReceiveSpeed, long SendSpeed)
+{
+    /// <summary>The totals of no cells.</summary>
+    public static readonly CellTotals None = new(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+}
 
 /// <summary>The zone's figures: its compute pools, disabled and enabled, and the totals of every cell in a pool.</summary>
 public sealed record ZoneTotals(int DisabledPools, int EnabledPools, CellTotals PooledCells);
@@ -107,7 +111,16 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
     public async Task<CellTotals> TotalsAsync(string? pool)
     {
         await using var c = await db.OpenConnectionAsync();
-        return await c.QuerySingleAsync<CellTotals>(TotalsSql, new { pool });
+        return await c.QuerySingleAsync<CellTotals>(Totals(byPool: false), new { pool });
+    }
+
+    /// <summary>The totals of each pool's cells, by pool name (a pool without cells is absent).</summary>
+    public async Task<IReadOnlyDictionary<string, CellTotals>> TotalsByPoolAsync()
+    {
+        await using var c = await db.OpenConnectionAsync();
+        var rows = await c.QueryAsync<string, CellTotals, (string Pool, CellTotals Totals)>(
+            Totals(byPool: true), (pool, totals) => (pool, totals), new { pool = (string?)null }, splitOn: "offline");
+        return rows.ToDictionary(r => r.Pool, r => r.Totals);
     }
 
     /// <summary>The zone's pools and the totals of its pooled cells, in one round trip (the zone status is asked often).</summary>
@@ -116,15 +129,18 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
         await using var c = await db.OpenConnectionAsync();
         await using var results = await c.QueryMultipleAsync($"""
             SELECT count(*) FILTER (WHERE NOT enabled)::int, count(*) FILTER (WHERE enabled)::int FROM compute_pools;
-            {TotalsSql}
+            {Totals(byPool: false)}
             """, new { pool = (string?)null });
         var (disabled, enabled) = await results.ReadSingleAsync<(int, int)>();
         return new ZoneTotals(disabled, enabled, await results.ReadSingleAsync<CellTotals>());
     }
 
-    /// <summary>The sums of <see cref="CellTotals"/> over the pooled cells, of pool <c>@pool</c> only unless it is null.</summary>
-    private string TotalsSql => $"""
-        SELECT count(*) FILTER (WHERE NOT c.alive)::int AS offline, count(*) FILTER (WHERE c.alive)::int AS online,
+    /// <summary>
+    /// The sums of <see cref="CellTotals"/> over the pooled cells, of pool <c>@pool</c> only unless it is null; with
+    /// <paramref name="byPool"/>, one row per pool led by its name.
+    /// </summary>
+    private string Totals(bool byPool) => $"""
+        SELECT {(byPool ? "c.pool AS pool," : "")} count(*) FILTER (WHERE NOT c.alive)::int AS offline, count(*) FILTER (WHERE c.alive)::int AS online,
                coalesce(sum(n.stopped) FILTER (WHERE c.alive), 0)::int AS stopped,
                coalesce(sum(n.running) FILTER (WHERE c.alive), 0)::int AS running,
                coalesce(sum(n.stopped + n.running) FILTER (WHERE NOT c.alive), 0)::int AS lost,
@@ -139,10 +155,11 @@ public sealed class CellRepository(NpgsqlDataSource db, IOptions<NanoOptions> op
                coalesce(sum(c.write_speed) FILTER (WHERE c.alive), 0)::bigint AS write_speed,
                coalesce(sum(c.receive_speed) FILTER (WHERE c.alive), 0)::bigint AS receive_speed,
                coalesce(sum(c.send_speed) FILTER (WHERE c.alive), 0)::bigint AS send_speed
-        FROM (SELECT c.name, c.cores, c.cpu_usage, c.available_memory, c.max_memory, c.available_disk, c.max_disk, c.read_speed,
+        FROM (SELECT c.name, c.pool, c.cores, c.cpu_usage, c.available_memory, c.max_memory, c.available_disk, c.max_disk, c.read_speed,
                      c.write_speed, c.receive_speed, c.send_speed, {Alive} AS alive
               FROM cells c WHERE c.pool IS NOT NULL AND (@pool::text IS NULL OR c.pool = @pool)) c
              LEFT JOIN cell_guest_counts n ON n.cell = c.name
+        {(byPool ? "GROUP BY c.pool" : "")}
         """;
 
     public async Task<CellRow?> FindAsync(string name)

@@ -16,10 +16,10 @@ public sealed class StatusService(ComputePoolRepository pools, CellRepository ce
 
     public override async Task<ListPoolStatusResponse> ListPoolStatus(ListPoolStatusRequest request, ServerCallContext context)
     {
-        var all = await cells.ListAsync(pool: null);
+        var totals = await cells.TotalsByPoolAsync();
         return new ListPoolStatusResponse
         {
-            Data = { (await pools.ListAsync()).Select(p => StatusMessages.ToPoolStatus(p, ZoneStatistics.Of(all.Where(c => c.Pool == p.Name).ToList()), truncateCpu: true)) },
+            Data = { (await pools.ListAsync()).Select(p => StatusMessages.ToPoolStatus(p, ZoneStatistics.From(totals.GetValueOrDefault(p.Name, CellTotals.None)), truncateCpu: true)) },
         };
     }
 
