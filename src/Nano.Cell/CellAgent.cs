@@ -181,7 +181,8 @@ public sealed class CellAgent(
         using var events = hypervisor.SubscribeOwnDomainEvents(Name, e => outbound.Writer.TryWrite(new ConnectRequest { DomainEvent = e }));
         try
         {
-            AgentInstances.Firewalls.EnsureBase();
+            if (AgentInstances.Firewalls.EnsureBase() && AgentInstances.Firewalls.IncludeBaseInOlderFirewalls() is > 0 and var older)
+                logger.LogInformation("Rewrote {Count} guest firewall(s) made before the base filter to include it", older);
             if (AgentInstances.Firewalls.Sweep() is > 0 and var swept)
                 logger.LogInformation("Removed {Count} firewall(s) whose guest's domain is gone", swept);
         }

@@ -521,6 +521,29 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal("reject tcp:22, accept udp:53 | accept", Firewall(libvirt, id));
         Assert.Contains("REJECT", Iptables($"FO-{tap}")); // the running guest's rules followed
 
+        // A firewall made before the base filter existed (clean-traffic included directly) is rewritten to include the
+        // base when the agent joins, its rules unchanged, and the running guest's NIC follows.
+        using (var current = libvirt.FindNetworkFilter($"nano-{id}")!)
+        {
+            var older = System.Xml.Linq.XElement.Parse(current.GetXml());
+            older.Element("filterref")!.SetAttributeValue("filter", "clean-traffic");
+            using (libvirt.DefineNetworkFilter(older.ToString()))
+            {
+            }
+        }
+        await WaitForAsync(() => Task.FromResult(!Iptables($"FI-{tap}").Contains("--sport 67 -j DROP")));
+        await _agent.KillAsync();
+        await _agent.DisposeAsync();
+        _agent = StartAgent();
+        await WaitForAsync(() =>
+        {
+            using var rewritten = libvirt.FindNetworkFilter($"nano-{id}")!;
+            return Task.FromResult((string?)System.Xml.Linq.XElement.Parse(rewritten.GetXml()).Element("filterref")?.Attribute("filter") == "nano-guest-base");
+        });
+        Assert.Equal("reject tcp:22, accept udp:53 | accept", Firewall(libvirt, id));
+        await WaitForAsync(() => Task.FromResult(Iptables($"FI-{tap}").Contains("-p udp -m udp --sport 67 -j DROP")));
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
+
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
         Assert.Null(libvirt.FindNetworkFilter($"nano-{id}"));

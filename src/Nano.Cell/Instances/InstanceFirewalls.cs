@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Xml.Linq;
 using Nano.Cell.Hypervisor;
 using Nano.Contracts.Cell.V1;
 using Nano.Libvirt;
@@ -39,6 +40,40 @@ public sealed class InstanceFirewalls(IHypervisor hypervisor)
     }
 
     /// <summary>
+    /// Rewrites the guests' firewalls made before the base filter existed (they include libvirt's clean-traffic directly)
+    /// to include <see cref="GuestBaseFilter"/> instead, rules unchanged; libvirt applies that to a running guest at once.
+    /// Done when the agent joins, after <see cref="EnsureBase"/>. Returns how many were rewritten.
+    /// </summary>
+    public int IncludeBaseInOlderFirewalls()
+    {
+        if (!hypervisor.SupportsFirewalls)
+            return 0;
+        var rewritten = 0;
+        foreach (var name in hypervisor.ListFirewalls().Where(IsGuestFirewall))
+        {
+            if (hypervisor.FirewallXml(name) is not { } xml)
+                continue;
+            var filter = XElement.Parse(xml);
+            var cleanTraffic = filter.Elements("filterref").FirstOrDefault(r => (string?)r.Attribute("filter") == GuestBaseFilter.CleanTraffic);
+            if (cleanTraffic is null)
+                continue;
+            cleanTraffic.SetAttributeValue("filter", GuestBaseFilter.FilterName);
+            hypervisor.ApplyFirewall(new NetworkFilterXml(name, filter.ToString(SaveOptions.DisableFormatting)));
+            rewritten++;
+        }
+        return rewritten;
+    }
+
+    /// <summary>A guest's firewall's name: nano-&lt;guest id&gt;.</summary>
+    private static bool IsGuestFirewall(string name) => name.StartsWith("nano-", StringComparison.Ordinal) && Guid.TryParse(name["nano-".Length..], out _);
+
+    /// <summary>A filter as libvirt gave it back, to be defined again.</summary>
+    private sealed record NetworkFilterXml(string Name, string Xml) : INetworkFilter
+    {
+        public string ToXml() => Xml;
+    }
+
+    /// <summary>
     /// What tells clean-traffic the guest's own address: the address of its pool (the only source it may send from),
     /// else libvirt learns it from the DHCP lease the guest is given (until then it sends nothing but DHCP).
     /// </summary>
@@ -60,10 +95,9 @@ public sealed class InstanceFirewalls(IHypervisor hypervisor)
         if (!hypervisor.SupportsFirewalls)
             return 0;
         var removed = 0;
-        foreach (var name in hypervisor.ListFirewalls())
+        foreach (var name in hypervisor.ListFirewalls().Where(IsGuestFirewall))
         {
-            if (name.StartsWith("nano-", StringComparison.Ordinal) && Guid.TryParse(name["nano-".Length..], out var guest) &&
-                hypervisor.Find(guest.ToString()) is null && hypervisor.RemoveFirewall(name))
+            if (hypervisor.Find(Guid.Parse(name["nano-".Length..]).ToString()) is null && hypervisor.RemoveFirewall(name))
                 removed++;
         }
         return removed;
