@@ -239,10 +239,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         // The frozen agent wakes up with the stale command queued: it refuses it (deadline passed).
         _agent.Thaw();
         await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
-        await _agent.KillAsync();
-        await _agent.DisposeAsync();
-        _agent = StartAgent();
-        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
+        await RestartAgentAsync();
 
         using var libvirt = Connection.Open("qemu:///system");
         Assert.Null(libvirt.FindDomain(id));
@@ -532,9 +529,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
             }
         }
         await WaitForAsync(() => Task.FromResult(!Iptables($"FI-{tap}").Contains("--sport 67 -j DROP")));
-        await _agent.KillAsync();
-        await _agent.DisposeAsync();
-        _agent = StartAgent();
+        await RestartAgentAsync();
         await WaitForAsync(() =>
         {
             using var rewritten = libvirt.FindNetworkFilter($"nano-{id}")!;
@@ -542,7 +537,6 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         });
         Assert.Equal("reject tcp:22, accept udp:53 | accept", Firewall(libvirt, id));
         await WaitForAsync(() => Task.FromResult(Iptables($"FI-{tap}").Contains("-p udp -m udp --sport 67 -j DROP")));
-        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
 
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/instances/{id}", new { force = true }, _zone.AdminSession)).ErrorCode);
         Assert.Equal(0, (await Rest.DeleteAsync($"/api/v1/guests/{id}", null, _zone.AdminSession)).ErrorCode);
@@ -554,10 +548,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         using (libvirt.DefineNetworkFilter(new FirewallDefinition($"nano-{stray}", stray, DefaultAccept: true, []).ToXml()))
         {
         }
-        await _agent.KillAsync();
-        await _agent.DisposeAsync();
-        _agent = StartAgent();
-        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
+        await RestartAgentAsync();
         await WaitForAsync(() => Task.FromResult(libvirt.FindNetworkFilter($"nano-{stray}") is null));
     }
 
@@ -978,10 +969,7 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
             await theirAgent.KillAsync();
             await theirAgent.DisposeAsync();
             theirAgent = StartTheirs();
-            await _agent.KillAsync();
-            await _agent.DisposeAsync();
-            _agent = StartAgent();
-            await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
+            await RestartAgentAsync();
             await WaitForAsync(async () => (await other.Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", other.AdminSession)).Data!["alive"]!.GetValue<bool>());
             await Task.Delay(TimeSpan.FromSeconds(3)); // what a join does, it does within that
             Assert.True(QemuRuns(ours));
@@ -1176,6 +1164,15 @@ public sealed class GuestOnKvmTests(Xunit.Abstractions.ITestOutputHelper output)
         var ordered = rules.SkipLast(1).Select(r => $"{r.Action} {r.Match.Name.LocalName}:{(string?)r.Match.Attribute("dstportstart") ?? "0"}");
         Assert.Equal("all", rules[^1].Match.Name.LocalName);
         return $"{string.Join(", ", ordered)} | {rules[^1].Action}";
+    }
+
+    /// <summary>Kills this cell's agent, starts it again and waits until its cell is alive.</summary>
+    private async Task RestartAgentAsync()
+    {
+        await _agent.KillAsync();
+        await _agent.DisposeAsync();
+        _agent = StartAgent();
+        await WaitForAsync(async () => (await Rest.GetAsync($"/api/v1/compute_cell_status/default/{_cell}", _zone.AdminSession)).Data!["alive"]!.GetValue<bool>());
     }
 
     private static string Iptables(string chain)

@@ -16,7 +16,7 @@ namespace Nano.Server.Domain;
 public sealed class LoginLimiter(LoginFailureRepository failures, IOptions<NanoOptions> options)
 {
     /// <summary>The length of a window of counted failures.</summary>
-    public TimeSpan Window => TimeSpan.FromSeconds(options.Value.LoginLockSeconds);
+    private TimeSpan Window => TimeSpan.FromSeconds(options.Value.LoginLockSeconds);
 
     /// <summary>Refuses (RESOURCE_EXHAUSTED) a login from an address, or for a user, that failed too often lately.</summary>
     public async Task AdmitAsync(string address, string user)
@@ -24,13 +24,11 @@ public sealed class LoginLimiter(LoginFailureRepository failures, IOptions<NanoO
         List<(string Key, int Limit)> keys = [(AddressKey(address), options.Value.LoginFailuresPerAddress)];
         if (user.Length > 0)
             keys.Add((UserKey(user), options.Value.LoginFailuresPerUser));
-        var locked = await failures.LockedAsync(keys, Window);
-        foreach (var (key, secondsLeft) in locked.OrderBy(l => l.Key == AddressKey(address) ? 0 : 1))
-        {
-            throw key == AddressKey(address)
-                ? Fail.TooMany($"too many failed logins from {address}: try again in {Seconds(secondsLeft)} s")
-                : Fail.TooMany($"too many failed logins for user '{user}': try again in {Seconds(secondsLeft)} s");
-        }
+        var locked = (await failures.LockedAsync(keys, Window)).ToDictionary(l => l.Key, l => l.SecondsLeft);
+        if (locked.TryGetValue(AddressKey(address), out var addressWait))
+            throw Fail.TooMany($"too many failed logins from {address}: try again in {Seconds(addressWait)} s");
+        if (locked.TryGetValue(UserKey(user), out var userWait))
+            throw Fail.TooMany($"too many failed logins for user '{user}': try again in {Seconds(userWait)} s");
     }
 
     /// <summary>Counts a failed login; true when it is the one that locks the address or the user (worth one log line).</summary>
@@ -40,6 +38,9 @@ public sealed class LoginLimiter(LoginFailureRepository failures, IOptions<NanoO
         var counts = await failures.CountAsync(keys, Window);
         return counts[0] == options.Value.LoginFailuresPerAddress || (counts.Length > 1 && counts[1] == options.Value.LoginFailuresPerUser);
     }
+
+    /// <summary>Forgets the windows that ended (the leader's sweep).</summary>
+    public Task SweepAsync() => failures.DeleteEndedAsync(Window);
 
     private static string AddressKey(string address) => $"a:{address}";
 

@@ -99,7 +99,6 @@ public static class NanoApp
         builder.Services.AddSingleton<FirstRunToken>();
         builder.Services.AddSingleton<CellIdentity>();
         builder.Services.AddSingleton<SecretSeal>();
-        builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<LoginFailureRepository>();
         builder.Services.AddSingleton<LoginLimiter>();
         builder.Services.AddSingleton<GuestCreation>();

@@ -9,8 +9,7 @@ namespace Nano.Server.Hosting;
 /// channels (both already count as absent once expired) and the failed-login windows that ended. It runs on the leader only.
 /// </summary>
 public sealed class SessionSweeper(
-    SessionRepository sessions, MonitorChannelRepository channels, LoginFailureRepository loginFailures, LoginLimiter limiter, Leadership leadership,
-    ILogger<SessionSweeper> logger)
+    SessionRepository sessions, MonitorChannelRepository channels, LoginLimiter logins, Leadership leadership, ILogger<SessionSweeper> logger)
     : BackgroundService
 {
     private static readonly TimeSpan Period = TimeSpan.FromSeconds(10);
@@ -26,7 +25,7 @@ public sealed class SessionSweeper(
             {
                 await sessions.DeleteExpiredAsync();
                 await channels.DeleteStaleAsync();
-                await loginFailures.DeleteEndedAsync(limiter.Window);
+                await logins.SweepAsync();
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

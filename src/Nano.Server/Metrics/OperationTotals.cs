@@ -1,4 +1,5 @@
 using Nano.Server.Data;
+using Sums = System.Collections.Generic.Dictionary<(string Kind, string State, int Bucket), (long Count, double Seconds)>;
 
 namespace Nano.Server.Metrics;
 
@@ -18,7 +19,7 @@ public sealed class OperationTotals(MetricsRepository rows, TimeSpan margin)
     public OperationTotals(MetricsRepository rows) : this(rows, Margin) { }
 
     private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Dictionary<(string Kind, string State, int Bucket), (long Count, double Seconds)> _summed = [];
+    private readonly Sums _summed = [];
     private DateTime? _through;
 
     /// <summary>Operations by kind and state, and the finished ones' durations by kind against <see cref="ZoneMetrics.DurationBounds"/>.</summary>
@@ -31,7 +32,7 @@ public sealed class OperationTotals(MetricsRepository rows, TimeSpan margin)
             var (through, finished, recent) = await rows.OperationGroupsAsync(_through, margin, bounds);
             Add(_summed, finished);
             _through = through;
-            var all = new Dictionary<(string Kind, string State, int Bucket), (long Count, double Seconds)>(_summed);
+            var all = new Sums(_summed);
             Add(all, recent);
 
             var counts = all.GroupBy(g => (g.Key.Kind, g.Key.State))
@@ -50,7 +51,7 @@ public sealed class OperationTotals(MetricsRepository rows, TimeSpan margin)
         }
     }
 
-    private static void Add(Dictionary<(string Kind, string State, int Bucket), (long Count, double Seconds)> into, IEnumerable<OperationGroup> groups)
+    private static void Add(Sums into, IEnumerable<OperationGroup> groups)
     {
         foreach (var g in groups)
         {
