@@ -140,6 +140,27 @@ public sealed class FrontDoorSecurityTests(InitializedServer fixture) : ApiTest(
         Assert.Equal(0, (await LoginAsync(server, "203.0.113.50", "bystander", "Us3rPassword")).ErrorCode);
     }
 
+    /// <summary>
+    /// Hostile user names on login (they reach the zone-wide failure count as keys): each is refused as a client error
+    /// or counted as a failed login, never a 500; the counting goes on for them and everybody else logs in.
+    /// </summary>
+    [Theory]
+    [InlineData("'; DELETE FROM login_failures; --", 401)]
+    [InlineData("u:victim", 401)] // the shape of a user key, as a user name
+    [InlineData("a\u0000b", 400)]
+    [InlineData("\u001b[31mred", 400)]
+    [InlineData("\ud800lone", 401)] // a lone surrogate: no fault, counted like any name
+    public async Task HostileUserNames_AreRefusedOrCounted_NeverAFault(string user, int expected)
+    {
+        await using var server = await ServerWithUsersAsync(failuresPerUser: 2);
+        var answers = new List<int>();
+        for (var i = 0; i < 3; i++) // from three addresses: only the user's count can lock
+            answers.Add((await LoginAsync(server, $"198.51.100.{20 + i}", user, "Wrong1pass")).ErrorCode);
+        // Refused names stay refused; counted ones lock the name after its two failures.
+        Assert.Equal(expected == 400 ? [400, 400, 400] : [401, 401, 429], answers);
+        Assert.Equal(0, (await LoginAsync(server, "198.51.100.30", "victim", "Us3rPassword")).ErrorCode);
+    }
+
     [Fact]
     public async Task ALock_EndsWithItsWindow()
     {
